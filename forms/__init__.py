@@ -1,0 +1,1 @@
+"""Low-code registration forms: definitions per building and scenario, rendering, validation."""

@@ -1,0 +1,102 @@
+"""Tenant-aware WebSockets: django-tenants only routes HTTP, so sockets find their building here.
+
+The building comes from the ``Host`` header (looked up in the public schema); an unknown host
+is refused with close code 4404 before any consumer runs. The user comes from the session
+cookie, and their roles from that building's memberships.
+
+Consumers share one database thread and connection: a schema set in one consumer's
+synchronous call would stay active for the next. So every query here switches schema with
+``schema_context`` inside the same synchronous function that runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from channels.auth import get_user
+from channels.db import database_sync_to_async
+from channels.sessions import SessionMiddlewareStack
+from django_tenants.utils import get_public_schema_name, schema_context
+
+CLOSE_UNKNOWN_BUILDING = 4404
+CLOSE_NOT_ALLOWED = 4403
+
+
+@dataclass(frozen=True)
+class BuildingInfo:
+    """What a consumer needs to know of its building, without holding a model instance."""
+
+    pk: int
+    schema_name: str
+    name: str
+
+
+def host_from_scope(scope: dict[str, Any]) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            host = value.decode("latin-1").strip().lower()
+            if host.startswith("["):  # IPv6 literal
+                return host.split("]")[0] + "]"
+            return host.rsplit(":", 1)[0] if ":" in host else host
+    return ""
+
+
+@database_sync_to_async
+def find_building(host: str) -> BuildingInfo | None:
+    from tenants.models import Domain
+
+    if not host or len(host) > 253:
+        return None
+    with schema_context(get_public_schema_name()):
+        domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+        if domain is None or domain.tenant.schema_name == get_public_schema_name():
+            return None
+        building = domain.tenant
+        return BuildingInfo(building.pk, building.schema_name, building.name)
+
+
+@database_sync_to_async
+def roles_in_building(user: Any, schema_name: str) -> frozenset[str]:
+    from visit_platform.directory.models import Membership
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    with schema_context(schema_name):
+        return frozenset(
+            Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
+                "role", flat=True
+            )
+        )
+
+
+async def refuse(receive: Any, send: Any, code: int) -> None:
+    """Answer a WebSocket handshake with a close before it is accepted."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": code})
+
+
+class _MemberMiddleware:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        user = await get_user(scope)
+        roles = await roles_in_building(user, scope["building"].schema_name)
+        return await self.inner(dict(scope, user=user, roles=roles), receive, send)
+
+
+class BuildingWebsocketMiddleware:
+    """Puts ``building``, ``user`` and ``roles`` in the scope, or refuses the socket."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = SessionMiddlewareStack(_MemberMiddleware(inner))
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        building = await find_building(host_from_scope(scope))
+        if building is None:
+            return await refuse(receive, send, CLOSE_UNKNOWN_BUILDING)
+        return await self.inner(dict(scope, building=building), receive, send)

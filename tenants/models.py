@@ -1,0 +1,109 @@
+"""Buildings, their domains and the user accounts shared by all buildings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import _user_has_perm  # type: ignore[attr-defined]
+from django.db import connection, models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name
+
+
+class Building(TenantMixin):
+    """One office building, campus or park: the tenant, with a PostgreSQL schema of its own.
+
+    Domain code calls it a building, never a "tenant": in the seeds a tenant (业主) is a company.
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    default_language = models.CharField(_("default language"), max_length=10, default="zh-hans")
+    retention_days = models.PositiveIntegerField(
+        _("retention (days)"),
+        default=180,
+        help_text=_("Visitors' personal data is anonymised this many days after their visit."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # Provisioning creates the schema itself, inside one transaction with everything else.
+    auto_create_schema = False
+    auto_drop_schema = True
+
+    class Meta:
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def slug(self) -> str:
+        return str(self.schema_name)
+
+
+class Domain(DomainMixin):
+    """A host name that routes to a building (``<slug>.<BASE_DOMAIN>``)."""
+
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+
+class UserManager(BaseUserManager["User"]):
+    """Users log in with their e-mail address."""
+
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who logs in. Shared by all buildings; what they may do in one comes from
+    that building's Membership rows.
+
+    Inside a building, being a superuser grants nothing: platform operators run the public
+    site, and see a building's data only through a membership there, which is audited like
+    anyone else's.
+    """
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(_("e-mail address"), unique=True)
+    display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    preferred_language = models.CharField(_("language"), max_length=10, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.email
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        if connection.schema_name == get_public_schema_name():
+            return super().has_perm(perm, obj)
+        return self.is_active and bool(_user_has_perm(self, perm, obj))
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if connection.schema_name == get_public_schema_name():
+            return super().has_module_perms(app_label)
+        return False

@@ -1,0 +1,92 @@
+"""Shared fixtures: two buildings on two domains, created once per test session.
+
+Tests roll back (the ``db`` fixture) rather than commit: django-tenants cannot flush public
+tables that building tables reference. A test works inside a building by asking for
+``in_alpha`` / ``in_beta``, and over HTTP through ``Client(HTTP_HOST=<domain>)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.actions import building_domain, create_building
+from tenants.models import Building, User
+from tenants.provisioning import ensure_public_site
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        ensure_public_site()
+        for slug, name in (("alpha", "Alpha Tower"), ("beta", "Beta Park")):
+            create_building(
+                slug=slug,
+                name=name,
+                admin_email=f"admin@{slug}.example",
+                admin_password=ADMIN_PASSWORD,
+            )
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def alpha(db: None) -> Building:
+    return Building.objects.get(schema_name="alpha")
+
+
+@pytest.fixture
+def beta(db: None) -> Building:
+    return Building.objects.get(schema_name="beta")
+
+
+@pytest.fixture
+def in_alpha(alpha: Building) -> Iterator[Building]:
+    connection.set_tenant(alpha)
+    yield alpha
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def in_beta(beta: Building) -> Iterator[Building]:
+    connection.set_tenant(beta)
+    yield beta
+    connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public() -> Iterator[None]:
+    """Every test starts and ends in the public schema, whatever the previous one did."""
+    yield
+    connection.set_schema_to_public()
+
+
+def client_for(building: Building, user: User | None = None) -> Client:
+    """A browser on the building's domain, signed in as ``user`` when given."""
+    client = Client(HTTP_HOST=building_domain(building.schema_name))
+    if user is not None:
+        client.force_login(user, backend="visit_platform.directory.backends.MembershipBackend")
+    return client
+
+
+def member(building: Building, email: str, role: str, company: Any = None) -> User:
+    """A user holding ``role`` in ``building`` (created through the real action)."""
+    from visit_platform.audit.actions import Actor
+    from visit_platform.directory.actions import grant_membership
+
+    with schema_context(building.schema_name):
+        grant = grant_membership(Actor.system("tests"), email=email, role=role, company=company)
+    user = User.objects.get(pk=grant.membership.user_id)
+    user.set_password(ADMIN_PASSWORD)
+    user.save()
+    return user
+
+
+def admin_of(building: Building) -> User:
+    return User.objects.get(email=f"admin@{building.schema_name}.example")

@@ -1,0 +1,1 @@
+"""Gate access: signed pass tokens and the checks gates rely on."""

@@ -1,0 +1,1 @@
+"""The building's directory: companies, their hosts, and who holds which role."""

@@ -1,0 +1,267 @@
+"""Every change to the directory: companies, hosts and memberships."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tenants.models import User
+from visit_platform.audit.actions import Actor, record
+from visit_platform.directory.backends import forget_memberships
+from visit_platform.directory.choices import COMPANY_ROLES, Role
+from visit_platform.directory.models import Company, Host, Membership
+from visit_platform.directory.roles import (
+    CHANGE_COMPANY,
+    CHANGE_HOST,
+    CHANGE_MEMBERSHIP,
+)
+from visit_platform.errors import DomainError, PermissionDeniedError
+from visit_platform.phones import normalise_mobile
+
+COMPANY_FIELDS = ("name", "floors", "zone", "contact_name", "contact_mobile")
+HOST_FIELDS = ("name", "mobile", "email", "department")
+
+
+def require(actor: Actor, permission: str, obj: Any = None) -> None:
+    """Refuse unless the actor may do this here. System actors (timers, commands) may."""
+    if actor.user is None:
+        return
+    if not actor.user.has_perm(permission, obj):
+        raise PermissionDeniedError("forbidden", _("Your role in this building does not allow this."))
+
+
+# --- Companies ------------------------------------------------------------------------------
+
+
+def clean_company_fields(values: dict[str, Any]) -> dict[str, str]:
+    """Validate and normalise company fields, raising a DomainError that names the field."""
+    cleaned = {field: str(values.get(field) or "").strip() for field in COMPANY_FIELDS}
+    if not cleaned["name"]:
+        raise DomainError("name_required", _("The company name is required."), field="name")
+    if len(cleaned["name"]) > 200:
+        raise DomainError("too_long", _("The company name is too long."), field="name")
+    for field in ("floors", "zone", "contact_name"):
+        if len(cleaned[field]) > 100:
+            raise DomainError("too_long", _("This value is too long."), field=field)
+    if cleaned["contact_mobile"]:
+        try:
+            cleaned["contact_mobile"] = normalise_mobile(cleaned["contact_mobile"])
+        except DomainError as error:
+            error.details["field"] = "contact_mobile"
+            raise
+    return cleaned
+
+
+def _refuse_duplicate_company_name(name: str, exclude_pk: int | None = None) -> None:
+    duplicates = Company.objects.filter(name__iexact=name)
+    if exclude_pk is not None:
+        duplicates = duplicates.exclude(pk=exclude_pk)
+    if duplicates.exists():
+        raise DomainError(
+            "company_exists", _("A company with this name already exists."), field="name"
+        )
+
+
+@transaction.atomic
+def create_company(actor: Actor, **values: Any) -> Company:
+    require(actor, CHANGE_COMPANY)
+    cleaned = clean_company_fields(values)
+    _refuse_duplicate_company_name(cleaned["name"])
+    company = Company.objects.create(**cleaned)
+    record(actor, "company.created", company)
+    return company
+
+
+@transaction.atomic
+def update_company(actor: Actor, company: Company, **values: Any) -> Company:
+    require(actor, CHANGE_COMPANY, company)
+    cleaned = clean_company_fields(values)
+    _refuse_duplicate_company_name(cleaned["name"], exclude_pk=company.pk)
+    changed = {f: cleaned[f] for f in COMPANY_FIELDS if getattr(company, f) != cleaned[f]}
+    if changed:
+        for field, value in changed.items():
+            setattr(company, field, value)
+        company.save()
+        record(actor, "company.updated", company, fields=sorted(changed))
+    return company
+
+
+@transaction.atomic
+def set_company_active(actor: Actor, company: Company, is_active: bool) -> Company:
+    """Deactivating a company also deactivates its hosts and its people's roles: a company
+    that has left the building can no longer be visited or act in it."""
+    require(actor, CHANGE_COMPANY, company)
+    if company.is_active == is_active:
+        return company
+    company.is_active = is_active
+    company.save(update_fields=["is_active", "updated_at"])
+    if not is_active:
+        company.hosts.update(is_active=False)
+        company.memberships.update(is_active=False)
+    record(actor, "company.activated" if is_active else "company.deactivated", company)
+    return company
+
+
+# --- Hosts ----------------------------------------------------------------------------------
+
+
+def clean_host_fields(values: dict[str, Any]) -> dict[str, str]:
+    cleaned = {field: str(values.get(field) or "").strip() for field in HOST_FIELDS}
+    if not cleaned["name"]:
+        raise DomainError("name_required", _("The host's name is required."), field="name")
+    if len(cleaned["name"]) > 100 or len(cleaned["department"]) > 100:
+        field = "name" if len(cleaned["name"]) > 100 else "department"
+        raise DomainError("too_long", _("This value is too long."), field=field)
+    try:
+        cleaned["mobile"] = normalise_mobile(cleaned["mobile"])
+    except DomainError as error:
+        error.details["field"] = "mobile"
+        raise
+    if cleaned["email"]:
+        cleaned["email"] = cleaned["email"].lower()
+        try:
+            validate_email(cleaned["email"])
+        except ValidationError as error:
+            raise DomainError(
+                "email_invalid", _("Enter a valid e-mail address."), field="email"
+            ) from error
+    return cleaned
+
+
+def _refuse_duplicate_mobile(mobile: str, exclude_pk: int | None = None) -> None:
+    duplicates = Host.objects.filter(mobile=mobile)
+    if exclude_pk is not None:
+        duplicates = duplicates.exclude(pk=exclude_pk)
+    if duplicates.exists():
+        raise DomainError(
+            "mobile_taken",
+            _("This mobile number already belongs to a host in this building."),
+            field="mobile",
+        )
+
+
+@transaction.atomic
+def create_host(actor: Actor, company: Company, **values: Any) -> Host:
+    require(actor, CHANGE_HOST, company)
+    if not company.is_active:
+        raise DomainError("company_inactive", _("This company is no longer active."))
+    cleaned = clean_host_fields(values)
+    _refuse_duplicate_mobile(cleaned["mobile"])
+    host = Host.objects.create(company=company, **cleaned)
+    record(actor, "host.created", host, company=company.pk)
+    return host
+
+
+@transaction.atomic
+def update_host(actor: Actor, host: Host, **values: Any) -> Host:
+    require(actor, CHANGE_HOST, host)
+    cleaned = clean_host_fields(values)
+    _refuse_duplicate_mobile(cleaned["mobile"], exclude_pk=host.pk)
+    changed = {f: cleaned[f] for f in HOST_FIELDS if getattr(host, f) != cleaned[f]}
+    if changed:
+        for field, value in changed.items():
+            setattr(host, field, value)
+        host.save()
+        record(actor, "host.updated", host, fields=sorted(changed))
+    return host
+
+
+@transaction.atomic
+def set_host_active(actor: Actor, host: Host, is_active: bool) -> Host:
+    require(actor, CHANGE_HOST, host)
+    if host.is_active == is_active:
+        return host
+    host.is_active = is_active
+    host.save(update_fields=["is_active", "updated_at"])
+    if not is_active and host.user_id:
+        Membership.objects.filter(
+            user_id=host.user_id, role=Role.HOST, company_id=host.company_id
+        ).update(is_active=False)
+    record(actor, "host.activated" if is_active else "host.deactivated", host)
+    return host
+
+
+# --- Memberships ----------------------------------------------------------------------------
+
+
+@dataclass
+class Grant:
+    membership: Membership
+    user_created: bool
+
+
+def _user_for_email(email: str) -> tuple[User, bool]:
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise DomainError(
+            "email_invalid", _("Enter a valid e-mail address."), field="email"
+        ) from error
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user, False
+    return User.objects.create_user(email, None), True
+
+
+def _require_may_manage(actor: Actor, role: str, company: Company | None) -> None:
+    """Company roles are managed by the company's admins and the property; building-wide
+    roles by the property only; the operator role by platform operators only."""
+    if role in COMPANY_ROLES:
+        require(actor, CHANGE_MEMBERSHIP, company)
+    else:
+        require(actor, CHANGE_COMPANY)
+    if role == Role.OPERATOR and actor.user is not None and not actor.user.is_superuser:
+        raise PermissionDeniedError(
+            "forbidden", _("Only platform operators can grant the operator role.")
+        )
+
+
+@transaction.atomic
+def grant_membership(
+    actor: Actor, *, email: str, role: str, company: Company | None = None
+) -> Grant:
+    """Give the person with this e-mail a role here, creating their account if needed.
+
+    Granting a role someone already holds is harmless and returns the existing membership,
+    so imports can be run twice.
+    """
+    if role not in Role.values:
+        raise DomainError("role_invalid", _("Unknown role."), field="role")
+    if role in COMPANY_ROLES and company is None:
+        raise DomainError("company_required", _("This role needs a company."), field="company")
+    if role not in COMPANY_ROLES:
+        company = None
+    _require_may_manage(actor, role, company)
+    user, user_created = _user_for_email(email)
+    membership, created = Membership.objects.get_or_create(user=user, role=role, company=company)
+    if not membership.is_active:
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+        created = True
+    if created:
+        record(actor, "membership.granted", membership, email=user.email, role=role)
+    forget_memberships(user)
+    return Grant(membership, user_created)
+
+
+@transaction.atomic
+def revoke_membership(actor: Actor, membership: Membership) -> None:
+    _require_may_manage(actor, membership.role, membership.company)
+    if not membership.is_active:
+        return
+    if membership.role == Role.PROPERTY_ADMIN:
+        others = Membership.objects.filter(role=Role.PROPERTY_ADMIN, is_active=True)
+        if not others.exclude(pk=membership.pk).exists():
+            raise DomainError(
+                "last_admin", _("The building must keep at least one property admin.")
+            )
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    record(actor, "membership.revoked", membership, email=membership.user.email)
+    forget_memberships(membership.user)

@@ -1,0 +1,387 @@
+"""Importing the company table (seed 5.1) and employee lists from xlsx or csv files.
+
+An import is two steps: ``preview_*`` reads the file and gives every row a verdict without
+writing anything; the user confirms, and ``apply_*`` validates the rows again against the
+building as it is then and writes every valid row in one transaction. Rows are matched on
+their natural key (company name, host mobile), so importing the same file twice creates
+nothing new.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from visit_platform.audit.actions import Actor, record
+from visit_platform.directory import actions
+from visit_platform.directory.choices import Role
+from visit_platform.directory.models import Company, Host
+from visit_platform.directory.roles import (
+    CHANGE_COMPANY,
+    CHANGE_HOST,
+    IMPORT_COMPANIES,
+    IMPORT_HOSTS,
+)
+from visit_platform.errors import DomainError
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 5000
+PREVIEW_TTL_SECONDS = 30 * 60
+
+ImportKind = Literal["companies", "hosts"]
+Outcome = Literal["create", "update", "unchanged", "error"]
+
+# Column headers people actually use, in Chinese and English, for each field.
+COMPANY_COLUMNS = {
+    "name": ("name", "company", "公司名称", "公司", "单位名称", "企业名称"),
+    "floors": ("floors", "floor", "楼层"),
+    "zone": ("zone", "区域", "区"),
+    "contact_name": ("contact_name", "contact", "联系人"),
+    "contact_mobile": ("contact_mobile", "contact mobile", "联系电话", "联系人手机", "联系人电话"),
+    "admin_email": ("admin_email", "admin e-mail", "admin email", "管理员邮箱", "管理员"),
+}
+HOST_COLUMNS = {
+    "name": ("name", "姓名", "名字"),
+    "mobile": ("mobile", "phone", "手机号", "手机", "手机号码"),
+    "company": ("company", "公司", "公司名称", "单位"),
+    "department": ("department", "部门"),
+    "email": ("email", "e-mail", "邮箱", "电子邮箱"),
+}
+
+
+@dataclass
+class RowVerdict:
+    """What importing one row would do. ``line`` is the row's number in the spreadsheet."""
+
+    line: int
+    values: dict[str, str]
+    outcome: Outcome
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportPreview:
+    kind: ImportKind
+    rows: list[RowVerdict]
+    filename: str = ""
+    company_id: int | None = None  # hosts imported by a company admin: their company
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for row in self.rows if row.outcome == outcome)
+
+    @property
+    def valid_rows(self) -> list[RowVerdict]:
+        return [row for row in self.rows if row.outcome != "error"]
+
+    @property
+    def error_rows(self) -> list[RowVerdict]:
+        return [row for row in self.rows if row.outcome == "error"]
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    new_accounts: list[str] = field(default_factory=list)
+
+
+# --- Reading files --------------------------------------------------------------------------
+
+
+def read_table(filename: str, data: bytes, columns: dict[str, tuple[str, ...]]) -> list[dict[str, str]]:
+    """Rows of a csv or xlsx file as dicts keyed by our field names.
+
+    Refuses, with a clear message and before reading any row, files that are too big, of
+    another type, unreadable, without a recognisable header, or with too many rows.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise DomainError(
+            "file_too_large",
+            _("The file is larger than %(size)d MB.") % {"size": MAX_FILE_BYTES // (1024 * 1024)},
+        )
+    if not data:
+        raise DomainError("file_empty", _("The file is empty."))
+    lower = filename.lower()
+    try:
+        if lower.endswith(".xlsx"):
+            if not data.startswith(b"PK"):
+                raise ValueError("not a zip container")
+            frame = pd.read_excel(
+                io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl"
+            )
+        elif lower.endswith(".csv"):
+            frame = _read_csv(data)
+        else:
+            raise DomainError("file_type", _("Upload an .xlsx or .csv file."))
+    except DomainError:
+        raise
+    except Exception as error:  # pandas and openpyxl raise many types for a broken file
+        raise DomainError(
+            "file_unreadable", _("The file could not be read as a spreadsheet.")
+        ) from error
+    if len(frame.index) > MAX_ROWS:
+        raise DomainError(
+            "too_many_rows",
+            _("The file has more than %(rows)d rows; split it into smaller files.")
+            % {"rows": MAX_ROWS},
+        )
+    mapping = _map_headers([str(column) for column in frame.columns], columns)
+    if "name" not in mapping.values():
+        raise DomainError(
+            "missing_columns",
+            _("The file needs a header row with at least these columns: %(columns)s.")
+            % {"columns": ", ".join(_required_headers(columns))},
+        )
+    rows = []
+    for record_ in frame.to_dict(orient="records"):
+        row = {ours: _cell(record_[theirs]) for theirs, ours in mapping.items()}
+        rows.append({name: row.get(name, "") for name in columns})
+    return rows
+
+
+def _read_csv(data: bytes) -> pd.DataFrame:
+    # Excel in China saves csv as GBK more often than not.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text:
+            raise ValueError("binary data")
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    raise ValueError("unknown text encoding")
+
+
+def _map_headers(headers: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for header in headers:
+        normalised = header.strip().lower().replace("*", "")
+        for ours, aliases in columns.items():
+            if normalised in aliases and ours not in mapping.values():
+                mapping[header] = ours
+    return mapping
+
+
+def _required_headers(columns: dict[str, tuple[str, ...]]) -> list[str]:
+    required = ["name", "mobile"] if "mobile" in columns else ["name"]
+    return [f"{columns[name][0]} / {columns[name][2]}" for name in required]
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+
+# --- Companies ------------------------------------------------------------------------------
+
+
+def preview_company_import(filename: str, data: bytes) -> ImportPreview:
+    rows = read_table(filename, data, COMPANY_COLUMNS)
+    existing = {company.name.lower(): company for company in Company.objects.all()}
+    seen: dict[str, int] = {}
+    verdicts = []
+    for index, row in enumerate(rows, start=2):
+        verdicts.append(_company_verdict(index, row, existing, seen))
+    return ImportPreview("companies", verdicts, filename)
+
+
+def _company_verdict(
+    line: int, row: dict[str, str], existing: dict[str, Company], seen: dict[str, int]
+) -> RowVerdict:
+    errors = []
+    try:
+        cleaned = actions.clean_company_fields(row)
+    except DomainError as error:
+        return RowVerdict(line, row, "error", [error.message])
+    key = cleaned["name"].lower()
+    if key in seen:
+        errors.append(_("Same company as row %(line)d.") % {"line": seen[key]})
+    seen.setdefault(key, line)
+    admin_email = row.get("admin_email", "").strip().lower()
+    if admin_email:
+        try:
+            validate_email(admin_email)
+        except ValidationError:
+            errors.append(_("The admin e-mail address is not valid."))
+    if errors:
+        return RowVerdict(line, row, "error", errors)
+    values = {**cleaned, "admin_email": admin_email}
+    company = existing.get(key)
+    if company is None:
+        return RowVerdict(line, values, "create")
+    unchanged = all(getattr(company, f) == cleaned[f] for f in actions.COMPANY_FIELDS)
+    return RowVerdict(line, values, "unchanged" if unchanged else "update")
+
+
+@transaction.atomic
+def apply_company_import(actor: Actor, preview: ImportPreview) -> ImportResult:
+    """Write every row that is valid now; each company gets its admin account if named."""
+    actions.require(actor, IMPORT_COMPANIES)
+    actions.require(actor, CHANGE_COMPANY)
+    fresh = preview_rows_again(preview)
+    result = ImportResult(0, 0, 0, skipped=fresh.count("error"))
+    for row in fresh.valid_rows:
+        fields = {f: row.values[f] for f in actions.COMPANY_FIELDS}
+        if row.outcome == "create":
+            company = actions.create_company(actor, **fields)
+            result.created += 1
+        else:
+            company = Company.objects.get(name__iexact=fields["name"])
+            if row.outcome == "update":
+                actions.update_company(actor, company, **fields)
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if row.values.get("admin_email"):
+            grant = actions.grant_membership(
+                actor, email=row.values["admin_email"], role=Role.COMPANY_ADMIN, company=company
+            )
+            if grant.user_created:
+                result.new_accounts.append(grant.membership.user.email)
+    record(actor, "directory.companies_imported", None, filename=preview.filename, **asdict(result))
+    return result
+
+
+# --- Hosts ----------------------------------------------------------------------------------
+
+
+def preview_host_import(
+    filename: str, data: bytes, *, company: Company | None = None
+) -> ImportPreview:
+    """Preview an employee list. With ``company`` (a company admin importing their own
+    people) every row belongs to it; without, each row names its company."""
+    rows = read_table(filename, data, HOST_COLUMNS)
+    companies = {c.name.lower(): c for c in Company.objects.filter(is_active=True)}
+    hosts = {host.mobile: host for host in Host.objects.all()}
+    seen: dict[str, int] = {}
+    verdicts = [
+        _host_verdict(line, row, company, companies, hosts, seen)
+        for line, row in enumerate(rows, start=2)
+    ]
+    return ImportPreview("hosts", verdicts, filename, company.pk if company else None)
+
+
+def _host_verdict(
+    line: int,
+    row: dict[str, str],
+    company: Company | None,
+    companies: dict[str, Company],
+    hosts: dict[str, Host],
+    seen: dict[str, int],
+) -> RowVerdict:
+    errors = []
+    try:
+        cleaned = actions.clean_host_fields(row)
+    except DomainError as error:
+        errors.append(error.message)
+        cleaned = {}
+    target = company
+    if target is None:
+        target = companies.get(row.get("company", "").strip().lower())
+        if target is None:
+            errors.append(
+                _("Unknown company: %(name)s.") % {"name": row.get("company", "")}
+                if row.get("company")
+                else _("The company is missing.")
+            )
+    if cleaned:
+        mobile = cleaned["mobile"]
+        if mobile in seen:
+            errors.append(_("Same mobile number as row %(line)d.") % {"line": seen[mobile]})
+        seen.setdefault(mobile, line)
+        existing = hosts.get(mobile)
+        if existing is not None and target is not None and existing.company_id != target.pk:
+            errors.append(_("This mobile number already belongs to a host of another company."))
+    if errors:
+        return RowVerdict(line, row, "error", errors)
+    assert target is not None
+    values = {**cleaned, "company_id": str(target.pk), "company": target.name}
+    existing = hosts.get(cleaned["mobile"])
+    if existing is None:
+        return RowVerdict(line, values, "create")
+    unchanged = existing.is_active and all(
+        getattr(existing, f) == cleaned[f] for f in actions.HOST_FIELDS
+    )
+    return RowVerdict(line, values, "unchanged" if unchanged else "update")
+
+
+@transaction.atomic
+def apply_host_import(actor: Actor, preview: ImportPreview) -> ImportResult:
+    actions.require(actor, IMPORT_HOSTS)
+    fresh = preview_rows_again(preview)
+    result = ImportResult(0, 0, 0, skipped=fresh.count("error"))
+    companies = {c.pk: c for c in Company.objects.filter(is_active=True)}
+    for row in fresh.valid_rows:
+        company = companies[int(row.values["company_id"])]
+        actions.require(actor, CHANGE_HOST, company)
+        fields = {f: row.values[f] for f in actions.HOST_FIELDS}
+        if row.outcome == "create":
+            actions.create_host(actor, company, **fields)
+            result.created += 1
+        elif row.outcome == "update":
+            host = Host.objects.get(mobile=fields["mobile"])
+            actions.update_host(actor, host, **fields)
+            actions.set_host_active(actor, host, True)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    record(actor, "directory.hosts_imported", None, filename=preview.filename, **asdict(result))
+    return result
+
+
+# --- Keeping a preview until the user confirms ------------------------------------------------
+
+
+def preview_rows_again(preview: ImportPreview) -> ImportPreview:
+    """Re-judge the previewed rows against the building as it is now (it may have changed
+    between preview and confirmation)."""
+    if preview.kind == "companies":
+        existing = {company.name.lower(): company for company in Company.objects.all()}
+        seen: dict[str, int] = {}
+        rows = [_company_verdict(r.line, r.values, existing, seen) for r in preview.rows]
+        return ImportPreview("companies", rows, preview.filename)
+    company = Company.objects.filter(pk=preview.company_id).first() if preview.company_id else None
+    companies = {c.name.lower(): c for c in Company.objects.filter(is_active=True)}
+    hosts = {host.mobile: host for host in Host.objects.all()}
+    seen = {}
+    rows = [
+        _host_verdict(r.line, r.values, company, companies, hosts, seen) for r in preview.rows
+    ]
+    return ImportPreview("hosts", rows, preview.filename, preview.company_id)
+
+
+def _cache_key(user_id: int, token: str) -> str:
+    # The cache's key function adds the building's schema (house rule 4).
+    return f"directory-import:{user_id}:{token}"
+
+
+def keep_preview(user_id: int, preview: ImportPreview) -> str:
+    """Keep the preview for this user until they confirm; returns the token to confirm with."""
+    token = secrets.token_urlsafe(16)
+    cache.set(_cache_key(user_id, token), asdict(preview), PREVIEW_TTL_SECONDS)
+    return token
+
+
+def take_preview(user_id: int, token: str, kind: ImportKind) -> ImportPreview:
+    """The kept preview, once: confirming twice does not import twice."""
+    key = _cache_key(user_id, token)
+    stored = cache.get(key)
+    if stored is None or stored.get("kind") != kind:
+        raise DomainError(
+            "import_expired",
+            _("This import has expired or was already confirmed. Upload the file again."),
+        )
+    cache.delete(key)
+    rows = [RowVerdict(**row) for row in stored.pop("rows")]
+    return ImportPreview(rows=rows, **stored)

@@ -1,0 +1,124 @@
+"""Companies in the building, their hosts, and users' memberships (roles) in the building."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from visit_platform.directory.choices import COMPANY_ROLES, Role
+
+
+class Company(models.Model):
+    """An organisation occupying the building (业主单位 / 入驻公司). Its employees are hosts."""
+
+    name = models.CharField(_("name"), max_length=200)
+    floors = models.CharField(_("floors"), max_length=100, blank=True)
+    zone = models.CharField(_("zone"), max_length=100, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
+    contact_mobile = models.CharField(_("contact mobile"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="company_name_unique_ci"),
+        ]
+        permissions = [("import_company", "Can import companies")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Host(models.Model):
+    """An employee of a company who can be visited. Visitors find a host by mobile number,
+    so the (normalised, E.164) mobile is unique in the building."""
+
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="hosts"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    mobile = models.CharField(_("mobile"), max_length=32, unique=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("host")
+        verbose_name_plural = _("hosts")
+        ordering = ["company__name", "name"]
+        permissions = [("import_host", "Can import hosts")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in this building, optionally for one company.
+
+    Everything a user may do in a building follows from these rows: a role held in one
+    building grants nothing in another, because each building's rows live in its own schema.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    company = models.ForeignKey(
+        Company,
+        verbose_name=_("company"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "company"],
+                name="membership_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role__in=[str(role) for role in COMPANY_ROLES], company__isnull=False)
+                    | (
+                        ~models.Q(role__in=[str(role) for role in COMPANY_ROLES])
+                        & models.Q(company__isnull=True)
+                    )
+                ),
+                name="membership_company_matches_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        role = Role(self.role).label
+        return f"{role} · {self.company}" if self.company_id else str(role)
+
+    @property
+    def is_company_scoped(self) -> bool:
+        return self.role in COMPANY_ROLES

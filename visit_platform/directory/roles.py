@@ -1,0 +1,48 @@
+"""What each role may do in a building. The permission backend reads this table."""
+
+from __future__ import annotations
+
+from visit_platform.directory.choices import Role
+
+VIEW_COMPANY = "directory.view_company"
+CHANGE_COMPANY = "directory.change_company"
+IMPORT_COMPANIES = "directory.import_company"
+VIEW_HOST = "directory.view_host"
+CHANGE_HOST = "directory.change_host"
+IMPORT_HOSTS = "directory.import_host"
+VIEW_MEMBERSHIP = "directory.view_membership"
+CHANGE_MEMBERSHIP = "directory.change_membership"
+VIEW_AUDIT = "audit.view_auditentry"
+
+_PROPERTY = frozenset(
+    {
+        VIEW_COMPANY,
+        CHANGE_COMPANY,
+        IMPORT_COMPANIES,
+        VIEW_HOST,
+        CHANGE_HOST,
+        IMPORT_HOSTS,
+        VIEW_MEMBERSHIP,
+        CHANGE_MEMBERSHIP,
+        VIEW_AUDIT,
+    }
+)
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.OPERATOR: _PROPERTY,
+    Role.PROPERTY_ADMIN: _PROPERTY,
+    # A company admin's permissions hold for their own company only (see COMPANY_ROLES).
+    Role.COMPANY_ADMIN: frozenset(
+        {
+            VIEW_COMPANY,
+            VIEW_HOST,
+            CHANGE_HOST,
+            IMPORT_HOSTS,
+            VIEW_MEMBERSHIP,
+            CHANGE_MEMBERSHIP,
+        }
+    ),
+    Role.HOST: frozenset(),
+    Role.RECEPTION: frozenset({VIEW_COMPANY, VIEW_HOST}),
+    Role.SECURITY: frozenset({VIEW_COMPANY}),
+}

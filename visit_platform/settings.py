@@ -1,0 +1,275 @@
+"""Settings for the visitor platform: one module, configured from the environment.
+
+Development needs no configuration: with ``DATABASE_URL`` and ``REDIS_URL`` unset, embedded
+PostgreSQL and Redis start under ``.data/``. With ``DEBUG`` off every secret must be given,
+and start-up stops with a message naming the ones that are missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / ".data"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _env_bool("DEBUG", True)
+
+_REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BASE_DOMAIN",
+    "FIELD_ENCRYPTION_KEYS",
+    "BLIND_INDEX_KEY",
+)
+if not DEBUG:
+    _missing = [name for name in _REQUIRED_IN_PRODUCTION if not os.environ.get(name)]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DEBUG is off, so these settings must be set in the environment: "
+            + ", ".join(_missing)
+            + ". See docs/deployment.md."
+        )
+    _dev_secrets: dict[str, str] = {}
+else:
+    from visit_platform.devservers import development_secrets
+
+    _dev_secrets = development_secrets(DATA_DIR)
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secrets["SECRET_KEY"]
+
+# Buildings are served at <slug>.<BASE_DOMAIN>; the bare BASE_DOMAIN is the operator's site.
+BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost").lower()
+ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}"]
+if DEBUG or "pytest" in sys.modules:
+    ALLOWED_HOSTS += ["localhost", ".localhost", "127.0.0.1", "testserver", ".testserver"]
+
+
+# --- Personal data keys -------------------------------------------------------------------
+
+
+def _decode_key(name: str, text: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as error:
+        raise ImproperlyConfigured(f"{name} is not valid URL-safe base64") from error
+    if len(key) != 32:
+        raise ImproperlyConfigured(f"{name} must decode to 32 bytes, not {len(key)}")
+    return key
+
+
+def _parse_encryption_keys(text: str) -> dict[str, bytes]:
+    """``FIELD_ENCRYPTION_KEYS`` is ``id=key,id=key``; the first is used for new data."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key_id, separator, value = item.partition("=")
+        if not separator or not key_id:
+            raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must look like 'id=key,id=key'")
+        keys[key_id] = _decode_key(f"FIELD_ENCRYPTION_KEYS[{key_id}]", value)
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS names no key")
+    return keys
+
+
+FIELD_ENCRYPTION_KEYS = _parse_encryption_keys(
+    os.environ.get("FIELD_ENCRYPTION_KEYS") or f"dev={_dev_secrets['FIELD_ENCRYPTION_KEY']}"
+)
+FIELD_ENCRYPTION_KEY_ID = os.environ.get("FIELD_ENCRYPTION_KEY_ID") or next(
+    iter(FIELD_ENCRYPTION_KEYS)
+)
+if FIELD_ENCRYPTION_KEY_ID not in FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY_ID names no key in FIELD_ENCRYPTION_KEYS")
+BLIND_INDEX_KEY = _decode_key(
+    "BLIND_INDEX_KEY", os.environ.get("BLIND_INDEX_KEY") or _dev_secrets["BLIND_INDEX_KEY"]
+)
+
+
+# --- Applications ---------------------------------------------------------------------------
+
+SHARED_APPS = [
+    "django_tenants",
+    "daphne",
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "channels",
+    "viewflow",
+    "visit_platform.web",
+]
+TENANT_APPS = [
+    "viewflow.workflow",
+    "visit_platform.audit",
+    "visit_platform.directory",
+    "workflows",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Building"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# New buildings are cloned from this schema instead of running every migration again.
+TENANT_BASE_SCHEMA = "building_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+AUTH_USER_MODEL = "tenants.User"
+
+MIDDLEWARE = [
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "visit_platform.directory.middleware.MembershipMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "visit_platform.urls"
+PUBLIC_SCHEMA_URLCONF = "visit_platform.urls_public"
+ASGI_APPLICATION = "visit_platform.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "visit_platform.web.context_processors.console",
+            ],
+        },
+    },
+]
+
+AUTHENTICATION_BACKENDS = ["visit_platform.directory.backends.MembershipBackend"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+
+# --- Database, cache, channels, Celery ------------------------------------------------------
+
+DATABASE_URL = os.environ.get("DATABASE_URL")
+if not DATABASE_URL:
+    from visit_platform.devservers import database_url
+
+    DATABASE_URL = database_url(DATA_DIR)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL")
+if not REDIS_URL:
+    from visit_platform.devservers import redis_url
+
+    REDIS_URL = redis_url(DATA_DIR)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Every cache key carries the building's schema (house rule 4).
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "visit"},
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+# How often the periodic job fires viewflow's database timers in every building.
+WORKFLOW_TIMERS_INTERVAL_SECONDS = int(os.environ.get("WORKFLOW_TIMERS_INTERVAL_SECONDS", "30"))
+
+VIEWFLOW = {"AUTOREGISTER": False}
+
+
+# --- Language and time ----------------------------------------------------------------------
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+
+# --- Static files, security -----------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = DATA_DIR / "media"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 12 * 60 * 60
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = [f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

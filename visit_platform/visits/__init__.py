@@ -1,0 +1,1 @@
+"""Visits: invitations, registrations and the visitor identity checks they need."""

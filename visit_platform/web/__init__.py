@@ -1,0 +1,1 @@
+"""The staff console shell, the visitor pages and the security screen: templates and static."""

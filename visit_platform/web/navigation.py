@@ -1,0 +1,38 @@
+"""The console's navigation: which pages a user's roles in this building show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from visit_platform.directory.roles import VIEW_AUDIT, VIEW_COMPANY, VIEW_HOST, VIEW_MEMBERSHIP
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str | Promise
+    url_name: str
+    permission: str | None
+    icon: str
+
+
+NAVIGATION = (
+    NavItem("home", _("Overview"), "web:home", None, "home"),
+    NavItem("companies", _("Companies"), "directory:company_list", VIEW_COMPANY, "building"),
+    NavItem("hosts", _("Employees"), "directory:host_list", VIEW_HOST, "users"),
+    NavItem("memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"),
+    NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
+)
+
+
+def navigation_for(user: Any) -> list[dict[str, Any]]:
+    return [
+        {"key": item.key, "label": item.label, "url": reverse(item.url_name), "icon": item.icon}
+        for item in NAVIGATION
+        if item.permission is None or user.has_perm(item.permission)
+    ]

@@ -1,0 +1,1 @@
+"""One viewflow Flow per visit scenario, the policies that steer them, the reception queue."""

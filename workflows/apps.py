@@ -1,0 +1,9 @@
+"""App configuration for the scenario flows."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkflowsConfig(AppConfig):
+    name = "workflows"
+    verbose_name = _("Visit flows")
