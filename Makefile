@@ -1,0 +1,49 @@
+# The two commands people need: `make demo` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: demo test test-fast install lint browser lock bench clean-data
+
+## Set up everything (virtualenv, embedded PostgreSQL and Redis, demo building) and run it.
+demo: install
+	$(BIN)/python manage.py demo --port $(PORT)
+
+## Run the whole test suite: lint, types, migrations check, then pytest.
+test: install browser lint
+	$(BIN)/pytest
+
+## The same without the slow stress tests.
+test-fast: install lint
+	$(BIN)/pytest -m "not slow and not browser"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+## Headless Chromium and CJK fonts for the browser tests (Debian packages; never a download).
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+## Re-resolve requirements.lock from pyproject.toml.
+lock:
+	rm -rf /tmp/visit-lock && $(PYTHON) -m venv /tmp/visit-lock
+	/tmp/visit-lock/bin/pip install --quiet -e ".[dev]"
+	/tmp/visit-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+bench: install
+	$(BIN)/python bench/provision.py
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,178 @@
+"""Tenant-aware WebSockets: the building comes from the host, the roles from that building."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import channels.db
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.actions import building_domain
+from tenants.models import Building, User
+from tests.conftest import admin_of, member
+from visit_platform.asgi import application
+from visit_platform.audit.actions import Actor
+from visit_platform.directory.actions import create_company
+from visit_platform.directory.choices import Role
+
+# A deadline for each step, not a speed requirement: Redis and the database answer in
+# milliseconds, but a busy CI machine should not turn a slow answer into a failure.
+DEADLINE = 10
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """channels closes "old" connections around every ``database_sync_to_async`` call. Inside
+    the test's transaction (autocommit off) that closes the connection and loses the test's
+    rows. Django's test ``Client`` turns off the same clean-up for HTTP requests."""
+    monkeypatch.setattr(channels.db, "close_old_connections", lambda **kwargs: None)
+
+
+def session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user, backend="visit_platform.directory.backends.MembershipBackend")
+    return client.cookies["sessionid"].value
+
+
+def socket(host: str, user: User | None = None, origin: str | None = None) -> Any:
+    headers = [(b"host", host.encode()), (b"origin", (origin or f"http://{host}").encode())]
+    if user is not None:
+        headers.append((b"cookie", f"sessionid={session_cookie(user)}".encode()))
+    return WebsocketCommunicator(application, "/ws/occupancy/", headers=headers)
+
+
+@async_to_sync
+async def connect_once(communicator: WebsocketCommunicator) -> tuple[bool, Any]:
+    try:
+        return await communicator.connect(timeout=DEADLINE)
+    finally:
+        await communicator.disconnect(timeout=DEADLINE)
+
+
+def connection_result(host: str, user: User | None = None, origin: str | None = None) -> Any:
+    return connect_once(socket(host, user, origin))
+
+
+@async_to_sync
+async def events_after_sends(
+    communicator: WebsocketCommunicator, sends: list[tuple[str, dict[str, Any]]], run: str
+) -> list[Any]:
+    """Connect, read the greeting, ``group_send`` each (group, payload) in order, then read
+    until the last payload arrives. Returns the greeting and what this run received.
+
+    Other test runs may share the Redis server and the building groups, so messages without
+    this run's ``run`` id are not counted.
+    """
+    layer = get_channel_layer()
+    try:
+        connected, _ = await communicator.connect(timeout=DEADLINE)
+        assert connected
+        received = [await communicator.receive_json_from(timeout=DEADLINE)]
+        for group, payload in sends:
+            await layer.group_send(group, {"type": "occupancy.event", "payload": payload})
+        last = sends[-1][1]
+        while received[-1] != last:
+            message = await communicator.receive_json_from(timeout=DEADLINE)
+            if message.get("run") == run:
+                received.append(message)
+        return received
+    finally:
+        await communicator.disconnect(timeout=DEADLINE)
+
+
+def watcher(building: Building, role: str = Role.SECURITY) -> User:
+    return member(building, f"{role}-{uuid.uuid4().hex[:8]}@{building.schema_name}.example", role)
+
+
+def test_socket_on_an_unknown_host_is_refused_with_4404(alpha: Building) -> None:
+    user = watcher(alpha)
+
+    assert connection_result("nowhere.localhost", user) == (False, 4404)
+
+
+def test_socket_without_a_session_is_refused_with_4403(alpha: Building) -> None:
+    assert connection_result(building_domain("alpha")) == (False, 4403)
+
+
+def test_socket_from_a_foreign_origin_is_refused(alpha: Building) -> None:
+    user = watcher(alpha)
+
+    assert connection_result(building_domain("alpha"), user, origin="https://evil.example") == (
+        False,
+        1000,
+    )
+
+
+@pytest.mark.parametrize(
+    "role", [Role.SECURITY, Role.PROPERTY_ADMIN, Role.OPERATOR, Role.RECEPTION]
+)
+def test_occupancy_roles_may_watch(alpha: Building, role: str) -> None:
+    user = watcher(alpha, role)
+
+    assert connection_result(building_domain("alpha"), user) == (True, None)
+
+
+def test_the_first_property_admin_may_watch(alpha: Building) -> None:
+    assert connection_result(building_domain("alpha"), admin_of(alpha)) == (True, None)
+
+
+def test_host_role_is_refused_with_4403(alpha: Building) -> None:
+    with schema_context("alpha"):
+        company = create_company(Actor.system("tests"), name="Acme Trading")
+    host = member(alpha, "host@acme.example", Role.HOST, company=company)
+
+    assert connection_result(building_domain("alpha"), host) == (False, 4403)
+
+
+def test_role_in_one_building_is_refused_on_another_buildings_host(
+    alpha: Building, beta: Building
+) -> None:
+    user = watcher(alpha)
+
+    assert connection_result(building_domain("beta"), user) == (False, 4403)
+
+
+def test_roles_are_read_in_the_hosts_building_whatever_schema_the_connection_is_on(
+    alpha: Building, in_beta: Building
+) -> None:
+    user = watcher(alpha)
+
+    assert connection_result(building_domain("alpha"), user) == (True, None)
+    assert connection.schema_name == "beta"
+
+
+def test_watcher_receives_the_occupancy_events_of_their_building(alpha: Building) -> None:
+    user = watcher(alpha)
+    run = uuid.uuid4().hex
+    event = {"run": run, "kind": "entered", "inside": 17}
+
+    received = events_after_sends(
+        socket(building_domain("alpha"), user), [("occupancy.alpha", event)], run
+    )
+
+    assert received == [{"type": "hello", "building": "Alpha Tower"}, event]
+
+
+def test_watcher_does_not_receive_the_occupancy_events_of_another_building(
+    alpha: Building,
+) -> None:
+    user = watcher(alpha)
+    run = uuid.uuid4().hex
+    in_beta = {"run": run, "kind": "entered", "building": "beta"}
+    in_alpha = {"run": run, "kind": "entered", "building": "alpha"}
+
+    # Sent one after the other to the same listener, beta's event would arrive first.
+    received = events_after_sends(
+        socket(building_domain("alpha"), user),
+        [("occupancy.beta", in_beta), ("occupancy.alpha", in_alpha)],
+        run,
+    )
+
+    assert received == [{"type": "hello", "building": "Alpha Tower"}, in_alpha]

@@ -1,0 +1,79 @@
+"""``manage.py demo``: set up the demo building and run the whole platform on this machine."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django_tenants.utils import schema_context
+
+from tenants.actions import building_domain, create_building
+from tenants.models import Building
+from visit_platform.directory.choices import Role
+from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
+
+DEMO_SLUG = "demo"
+
+
+class Command(BaseCommand):
+    help = "Migrate, provision the demo building with sample data, and serve it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--setup-only", action="store_true", help="prepare, then exit")
+        parser.add_argument("--no-worker", action="store_true", help="do not start Celery")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("setup_platform", verbosity=0)
+        if not Building.objects.filter(schema_name=DEMO_SLUG).exists():
+            create_building(
+                slug=DEMO_SLUG,
+                name="演示大厦 Demo Tower",
+                admin_email="admin@demo.example.com",
+                admin_password=DEMO_PASSWORD,
+            )
+        with schema_context(DEMO_SLUG):
+            logins = seed_demo_directory()
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        address = f"http://{building_domain(DEMO_SLUG)}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"\nThe demo building is ready at {address}\n"))
+        self.stdout.write(f"Every demo login uses the password: {DEMO_PASSWORD}")
+        for login in logins:
+            company = f" ({login.company})" if login.company else ""
+            self.stdout.write(f"  {Role(login.role).label:<16} {login.email}{company}")
+        self.stdout.write(
+            f"Platform operators' admin site: http://{settings.BASE_DOMAIN}:{options['port']}/admin/"
+        )
+        if options["setup_only"]:
+            return
+        self._serve(options)
+
+    def _serve(self, options: dict[str, Any]) -> None:
+        worker = None
+        if not options["no_worker"]:
+            # One worker with an embedded beat: enough to fire timers in the demo.
+            worker = subprocess.Popen(  # noqa: S603 - fixed argument list
+                [sys.executable, "-m", "celery", "-A", "visit_platform", "worker", "-B",
+                 "--loglevel", "WARNING", "--concurrency", "1"],
+            )
+        try:
+            import uvicorn
+
+            self.stdout.write("Serving; press Ctrl+C to stop.\n")
+            uvicorn.run(
+                "visit_platform.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                log_level="warning",
+            )
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=20)
