@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tenants.utils import schema_context
 
+from tenants.db import tenant_connection
 from tenants.models import Building, Domain, User
 from tenants.provisioning import (
     ProvisioningContext,
@@ -82,7 +83,7 @@ def create_building(
             retention_days=retention_days,
         )
         building.create_schema(check_if_exists=False, verbosity=0)
-        connection.set_schema_to_public()
+        tenant_connection().set_schema_to_public()
         domain = Domain.objects.create(domain=building_domain(slug), tenant=building)
         admin, admin_created = _admin_account(admin_email, admin_password)
         context = ProvisioningContext(building=building, admin=admin)

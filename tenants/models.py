@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import _user_has_perm  # type: ignore[attr-defined]
-from django.db import connection, models
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
+
+from tenants.db import current_schema
 
 
 class Building(TenantMixin):
@@ -81,15 +83,15 @@ class User(AbstractUser):
     anyone else's.
     """
 
-    username = None  # type: ignore[assignment]
+    username = None  # type: ignore[assignment,misc]
     email = models.EmailField(_("e-mail address"), unique=True)
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
     preferred_language = models.CharField(_("language"), max_length=10, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[assignment,misc]
 
     class Meta:
         verbose_name = _("user")
@@ -99,11 +101,11 @@ class User(AbstractUser):
         return self.display_name or self.email
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
-        if connection.schema_name == get_public_schema_name():
+        if current_schema() == get_public_schema_name():
             return super().has_perm(perm, obj)
         return self.is_active and bool(_user_has_perm(self, perm, obj))
 
     def has_module_perms(self, app_label: str) -> bool:
-        if connection.schema_name == get_public_schema_name():
+        if current_schema() == get_public_schema_name():
             return super().has_module_perms(app_label)
         return False

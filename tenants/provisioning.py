@@ -27,6 +27,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import get_public_schema_name as get_public_schema_name_
 from django_tenants.utils import schema_context, schema_exists
 
+from tenants.db import tenant_connection
+
 if TYPE_CHECKING:
     from tenants.models import Building, User
 
@@ -127,18 +129,18 @@ def ensure_template_schema() -> None:
     call_command(
         "migrate_schemas", schema_name=template, tenant=True, interactive=False, verbosity=0
     )
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
 
 
 def _has_unapplied_migrations(schema: str) -> bool:
     with schema_context(schema):
-        connection.set_schema(schema, include_public=False)
+        tenant_connection().set_schema(schema, include_public=False)
         try:
             executor = MigrationExecutor(connection)
             targets = executor.loader.graph.leaf_nodes()
             return bool(executor.migration_plan(targets))
         finally:
-            connection.set_schema_to_public()
+            tenant_connection().set_schema_to_public()
 
 
 def ensure_public_site() -> None:

@@ -238,6 +238,8 @@ def grant_membership(
     if role not in COMPANY_ROLES:
         company = None
     _require_may_manage(actor, role, company)
+    if company is not None and not company.is_active:
+        raise DomainError("company_inactive", _("This company is no longer active."))
     user, user_created = _user_for_email(email)
     membership, created = Membership.objects.get_or_create(user=user, role=role, company=company)
     if not membership.is_active:

@@ -1,0 +1,138 @@
+"""Browser tests: headless Chromium (Debian's package, driven by Playwright) against a live
+server on this machine.
+
+The live server runs in a thread with its own database connection, so it only sees
+committed rows. Browser tests therefore get a building of their own, committed, and
+dropped again when the module is done; the rolled-back ``alpha`` and ``beta`` stay untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.db import connection
+from django.test.testcases import LiveServerThread
+from django_tenants.utils import schema_context
+
+from tenants.actions import create_building
+from tenants.models import Building
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("Chromium is not installed: `make browser` installs Debian's chromium package")
+    return path
+
+
+@dataclass
+class LiveBuilding:
+    building: Building
+    url: str
+    password: str
+
+    def login_email(self, role: str) -> str:
+        return f"{role}@{self.building.schema_name}.example"
+
+
+@pytest.fixture(scope="module")
+def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveBuilding]:
+    """A committed building with sample data, served by a live server thread."""
+    from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
+
+    slug = "browser"
+    with django_db_blocker.unblock():
+        result = create_building(
+            slug=slug, name="浏览器测试大厦", admin_email=f"admin@{slug}.example",
+            admin_password=DEMO_PASSWORD,
+        )
+        with schema_context(slug):
+            seed_demo_directory()
+        server = LiveServerThread("localhost", StaticFilesHandler, port=0)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+        try:
+            yield LiveBuilding(
+                result.building, f"http://{slug}.localhost:{server.port}", DEMO_PASSWORD
+            )
+        finally:
+            server.terminate()
+            # Users stay: deleting one from the public schema would cascade into building
+            # tables that only exist in building schemas.
+            result.building.delete(force_drop=True)
+            _close_stray_connections()
+
+
+def _close_stray_connections() -> None:
+    """End database sessions this test run left open outside the main connection.
+
+    Code that runs while Playwright's sync API is active may get a connection of its own
+    (Django keys connections by context), which nothing closes; the test database could
+    then not be dropped at the end of the run.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.fixture(scope="module")
+def browser(live_building: LiveBuilding) -> Iterator[Any]:
+    """Chromium, started after the live building exists.
+
+    Playwright's sync API keeps an event loop registered on this thread, which makes Django
+    refuse database calls from the test as "async unsafe"; while the browser is open the
+    test thread's own queries are in fact synchronous, so the check is lifted for that time.
+    """
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(
+                executable_path=chromium_path(), args=CHROMIUM_ARGS
+            )
+            yield instance
+            instance.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1360, "height": 820}, locale="en-US")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
