@@ -80,7 +80,13 @@ def test_create_company_stores_cleaned_fields_and_records_company_created(
     )
 
     stored = Company.objects.get(pk=company.pk)
-    assert (stored.name, stored.floors, stored.zone, stored.contact_name, stored.contact_mobile) == (
+    assert (
+        stored.name,
+        stored.floors,
+        stored.zone,
+        stored.contact_name,
+        stored.contact_mobile,
+    ) == (
         "北京星河律师事务所",
         "20",
         "B座",
@@ -231,7 +237,9 @@ def test_deactivating_an_inactive_company_again_writes_nothing(
 def test_only_the_property_may_create_or_deactivate_companies(
     alpha: Building, acme: Company, role: Role
 ) -> None:
-    user = member(alpha, "someone@alpha.example", role, acme if role in ("company_admin", "host") else None)
+    user = member(
+        alpha, "someone@alpha.example", role, acme if role in ("company_admin", "host") else None
+    )
     actor = Actor(user=user)
     before = _audit_count()
 
@@ -315,7 +323,11 @@ def test_changing_a_host_mobile_to_another_host_mobile_is_refused(
         ({"name": "张伟", "mobile": "12345"}, "mobile_invalid", "mobile"),
         ({"name": "张伟", "mobile": ""}, "mobile_invalid", "mobile"),
         ({"name": "张伟", "mobile": "010 1234 5678"}, "mobile_invalid", "mobile"),
-        ({"name": "张伟", "mobile": "13812345678", "email": "not-an-address"}, "email_invalid", "email"),
+        (
+            {"name": "张伟", "mobile": "13812345678", "email": "not-an-address"},
+            "email_invalid",
+            "email",
+        ),
     ],
 )
 def test_invalid_host_fields_are_refused_naming_the_field(
@@ -373,9 +385,7 @@ def test_reactivating_a_host_records_host_activated(property_admin: Actor, acme:
     assert _last_entry().verb == "host.activated"
 
 
-def test_company_admin_manages_hosts_of_their_own_company(
-    alpha: Building, acme: Company
-) -> None:
+def test_company_admin_manages_hosts_of_their_own_company(alpha: Building, acme: Company) -> None:
     actor = _company_admin(alpha, acme)
 
     host = create_host(actor, acme, name="张伟", mobile="13812345678")

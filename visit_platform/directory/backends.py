@@ -55,6 +55,14 @@ class MembershipBackend(ModelBackend):
     user may do the thing for *some* company, and queries narrow the rows.
     """
 
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
+        # Addresses are stored in lower case; phones capitalise the first letter typed.
+        if username is not None:
+            username = username.strip().lower()
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
     def get_user_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         return set()
 

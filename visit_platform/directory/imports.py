@@ -137,7 +137,7 @@ def read_table(filename: str, data: bytes, columns: dict[str, tuple[str, ...]]) 
             % {"rows": MAX_ROWS},
         )
     mapping = _map_headers([str(column) for column in frame.columns], columns)
-    if "name" not in mapping.values():
+    if not set(_required_fields(columns)) <= set(mapping.values()):
         raise DomainError(
             "missing_columns",
             _("The file needs a header row with at least these columns: %(columns)s.")
@@ -159,7 +159,10 @@ def _read_csv(data: bytes) -> pd.DataFrame:
             continue
         if "\x00" in text:
             raise ValueError("binary data")
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        # Blank lines are kept (and skipped later) so every row keeps its line number.
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+        )
     raise ValueError("unknown text encoding")
 
 
@@ -173,9 +176,21 @@ def _map_headers(headers: list[str], columns: dict[str, tuple[str, ...]]) -> dic
     return mapping
 
 
+def _required_fields(columns: dict[str, tuple[str, ...]]) -> list[str]:
+    return ["name", "mobile"] if "mobile" in columns else ["name"]
+
+
 def _required_headers(columns: dict[str, tuple[str, ...]]) -> list[str]:
-    required = ["name", "mobile"] if "mobile" in columns else ["name"]
-    return [f"{columns[name][0]} / {columns[name][2]}" for name in required]
+    """Each required column as "english / 中文", the first alias of each language."""
+    return [
+        f"{columns[name][0]} / {next(alias for alias in columns[name] if not alias.isascii())}"
+        for name in _required_fields(columns)
+    ]
+
+
+def _numbered(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
+    """Rows with their line in the spreadsheet (the header is line 1), blank rows left out."""
+    return [(line, row) for line, row in enumerate(rows, start=2) if any(row.values())]
 
 
 def _cell(value: Any) -> str:
@@ -191,8 +206,8 @@ def preview_company_import(filename: str, data: bytes) -> ImportPreview:
     existing = {company.name.lower(): company for company in Company.objects.all()}
     seen: dict[str, int] = {}
     verdicts = []
-    for index, row in enumerate(rows, start=2):
-        verdicts.append(_company_verdict(index, row, existing, seen))
+    for line, row in _numbered(rows):
+        verdicts.append(_company_verdict(line, row, existing, seen))
     return ImportPreview("companies", verdicts, filename)
 
 
@@ -214,10 +229,12 @@ def _company_verdict(
             validate_email(admin_email)
         except ValidationError:
             errors.append(_("The admin e-mail address is not valid."))
+    company = existing.get(key)
+    if company is not None and not company.is_active:
+        errors.append(_("This company is no longer active."))
     if errors:
         return RowVerdict(line, row, "error", errors)
     values = {**cleaned, "admin_email": admin_email}
-    company = existing.get(key)
     if company is None:
         return RowVerdict(line, values, "create")
     unchanged = all(getattr(company, f) == cleaned[f] for f in actions.COMPANY_FIELDS)
@@ -266,8 +283,7 @@ def preview_host_import(
     hosts = {host.mobile: host for host in Host.objects.all()}
     seen: dict[str, int] = {}
     verdicts = [
-        _host_verdict(line, row, company, companies, hosts, seen)
-        for line, row in enumerate(rows, start=2)
+        _host_verdict(line, row, company, companies, hosts, seen) for line, row in _numbered(rows)
     ]
     return ImportPreview("hosts", verdicts, filename, company.pk if company else None)
 
@@ -287,8 +303,14 @@ def _host_verdict(
         errors.append(error.message)
         cleaned = {}
     target = company
+    named = row.get("company", "").strip()
+    if target is not None and named and named.lower() != target.name.lower():
+        errors.append(
+            _("This row is for %(named)s; you can import employees of %(company)s only.")
+            % {"named": named, "company": target.name}
+        )
     if target is None:
-        target = companies.get(row.get("company", "").strip().lower())
+        target = companies.get(named.lower())
         if target is None:
             errors.append(
                 _("Unknown company: %(name)s.") % {"name": row.get("company", "")}
@@ -351,7 +373,11 @@ def preview_rows_again(preview: ImportPreview) -> ImportPreview:
         seen: dict[str, int] = {}
         rows = [_company_verdict(r.line, r.values, existing, seen) for r in preview.rows]
         return ImportPreview("companies", rows, preview.filename)
-    company = Company.objects.filter(pk=preview.company_id).first() if preview.company_id else None
+    company = None
+    if preview.company_id:
+        company = Company.objects.filter(pk=preview.company_id, is_active=True).first()
+        if company is None:
+            raise DomainError("company_inactive", _("This company is no longer active."))
     companies = {c.name.lower(): c for c in Company.objects.filter(is_active=True)}
     hosts = {host.mobile: host for host in Host.objects.all()}
     seen = {}
@@ -377,11 +403,12 @@ def take_preview(user_id: int, token: str, kind: ImportKind) -> ImportPreview:
     """The kept preview, once: confirming twice does not import twice."""
     key = _cache_key(user_id, token)
     stored = cache.get(key)
-    if stored is None or stored.get("kind") != kind:
+    # Only the request whose delete removes the key may go on: a double-clicked confirm
+    # must not run the import twice side by side.
+    if stored is None or stored.get("kind") != kind or not cache.delete(key):
         raise DomainError(
             "import_expired",
             _("This import has expired or was already confirmed. Upload the file again."),
         )
-    cache.delete(key)
     rows = [RowVerdict(**row) for row in stored.pop("rows")]
     return ImportPreview(rows=rows, **stored)

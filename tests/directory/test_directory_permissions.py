@@ -114,9 +114,7 @@ def test_company_admin_may_manage_memberships_of_their_own_company_only(
     assert admin.has_perm("directory.change_membership", property_admin) is False
 
 
-def test_host_role_grants_nothing_even_on_their_own_company(
-    alpha: Building, acme: Company
-) -> None:
+def test_host_role_grants_nothing_even_on_their_own_company(alpha: Building, acme: Company) -> None:
     host = member(alpha, "staff@acme.example", Role.HOST, acme)
 
     assert _granted(host, acme) == set()
