@@ -57,6 +57,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secrets["SECRET_KEY"]
 # Buildings are served at <slug>.<BASE_DOMAIN>; the bare BASE_DOMAIN is the operator's site.
 BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost").lower()
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}"]
+# How links in e-mails start; production sits behind TLS.
+PUBLIC_SCHEME = os.environ.get("PUBLIC_SCHEME", "http" if DEBUG else "https")
 if DEBUG or "pytest" in sys.modules:
     ALLOWED_HOSTS += ["localhost", ".localhost", "127.0.0.1", "testserver", ".testserver"]
 
@@ -207,7 +209,14 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "visit"},
+        "CONFIG": {
+            # redis-py 8 gives every socket a 5 s read timeout, as long as channels_redis's
+            # blocking BZPOPMIN: every idle consumer then dies with TimeoutError after 5 s, and
+            # a receive cancelled while it starts can be swallowed. Blocking reads need no read
+            # timeout (the default before redis-py 8); keepalive still finds dead connections.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_keepalive": True}],
+            "prefix": "visit",
+        },
     }
 }
 
@@ -273,3 +282,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+
+# --- E-mail (invitations) -------------------------------------------------------------------
+
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
+if DEBUG:
+    # Development writes messages to files under .data/mail, where the demo can show them.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 60 * 60

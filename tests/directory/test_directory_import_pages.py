@@ -113,8 +113,7 @@ def test_confirming_the_company_import_creates_the_valid_rows_and_their_admin(
     assert confirmed.redirect_chain == [("/companies/", 302)]
     assert messages_of(confirmed) == [
         "Imported: 2 new, 0 updated, 0 unchanged, 3 rows skipped.",
-        "New accounts for wang.li@yuntu.example: hand each person their set-password link "
-        "from People &amp; roles.",
+        "Invitations to choose a password were e-mailed to wang.li@yuntu.example.",
     ]
     assert companies_in(alpha) == sorted([YUNTU, "深圳蓝海物流有限公司"])
     with schema_context(alpha.schema_name):

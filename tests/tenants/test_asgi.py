@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -62,10 +63,14 @@ def connection_result(host: str, user: User | None = None, origin: str | None = 
 
 @async_to_sync
 async def events_after_sends(
-    communicator: WebsocketCommunicator, sends: list[tuple[str, dict[str, Any]]], run: str
+    communicator: WebsocketCommunicator,
+    sends: list[tuple[str, dict[str, Any]]],
+    run: str,
+    idle_seconds: float = 0,
 ) -> list[Any]:
-    """Connect, read the greeting, ``group_send`` each (group, payload) in order, then read
-    until the last payload arrives. Returns the greeting and what this run received.
+    """Connect, read the greeting, stay idle for ``idle_seconds``, ``group_send`` each
+    (group, payload) in order, then read until the last payload arrives. Returns the greeting
+    and what this run received.
 
     Other test runs may share the Redis server and the building groups, so messages without
     this run's ``run`` id are not counted.
@@ -75,6 +80,7 @@ async def events_after_sends(
         connected, _ = await communicator.connect(timeout=DEADLINE)
         assert connected
         received = [await communicator.receive_json_from(timeout=DEADLINE)]
+        await asyncio.sleep(idle_seconds)
         for group, payload in sends:
             await layer.group_send(group, {"type": "occupancy.event", "payload": payload})
         last = sends[-1][1]
@@ -99,6 +105,19 @@ def test_socket_on_an_unknown_host_is_refused_with_4404(alpha: Building) -> None
 
 def test_socket_without_a_session_is_refused_with_4403(alpha: Building) -> None:
     assert connection_result(building_domain("alpha")) == (False, 4403)
+
+
+def test_socket_without_an_origin_is_refused(alpha: Building) -> None:
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/occupancy/",
+        headers=[
+            (b"host", building_domain("alpha").encode()),
+            (b"cookie", f"sessionid={session_cookie(watcher(alpha))}".encode()),
+        ],
+    )
+
+    assert connect_once(communicator) == (False, 1000)
 
 
 def test_socket_from_a_foreign_origin_is_refused(alpha: Building) -> None:
@@ -176,3 +195,22 @@ def test_watcher_does_not_receive_the_occupancy_events_of_another_building(
     )
 
     assert received == [{"type": "hello", "building": "Alpha Tower"}, in_alpha]
+
+
+def test_watcher_still_receives_events_after_idling_longer_than_a_blocking_read(
+    alpha: Building,
+) -> None:
+    """The channel layer waits for messages with a blocking Redis read that ends every
+    ``brpop_timeout`` seconds; an idle screen must outlive it (redis-py 8 broke this)."""
+    user = watcher(alpha)
+    run = uuid.uuid4().hex
+    event = {"run": run, "kind": "left", "inside": 16}
+
+    received = events_after_sends(
+        socket(building_domain("alpha"), user),
+        [("occupancy.alpha", event)],
+        run,
+        idle_seconds=get_channel_layer().brpop_timeout + 1,
+    )
+
+    assert received == [{"type": "hello", "building": "Alpha Tower"}, event]

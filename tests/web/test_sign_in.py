@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.test import Client
+from django_tenants.utils import schema_context
 
 from tenants.models import Building, User
 from tests.conftest import ADMIN_PASSWORD, admin_of, client_for, member
+from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
+from visit_platform.directory.models import Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -117,16 +122,34 @@ def test_signing_out_ends_the_session(alpha: Building) -> None:
     assert client.get("/companies/")["Location"] == "/login/?next=/companies/"
 
 
-def test_new_member_sets_a_password_through_the_link_and_signs_in(alpha: Building) -> None:
+def invite(alpha: Building, email: str, capture: Any) -> tuple[Any, str]:
+    """Grant a role to a new person; return the page and the link path from their e-mail."""
     admin = browser(alpha, admin_of(alpha))
-    granted = admin.post("/people/", {"email": "new.guard@alpha.example", "role": "security"})
-    link = re.search(
-        r'<code id="set-password-link">http://alpha\.localhost([^<]+)</code>', text(granted)
-    )
+    with capture(execute=True):
+        granted = admin.post("/people/", {"email": email, "role": "security"}, follow=True)
+    assert [message.to for message in mail.outbox] == [[email]]
+    link = re.search(r"http://alpha\.localhost(/account/set-password/\S+)", mail.outbox[0].body)
     assert link is not None
+    return granted, link.group(1)
+
+
+def test_invitation_link_is_e_mailed_to_the_person_and_never_shown_to_the_admin(
+    alpha: Building, django_capture_on_commit_callbacks: Any
+) -> None:
+    granted, link = invite(alpha, "new.guard@alpha.example", django_capture_on_commit_callbacks)
+
+    assert link not in text(granted)
+    assert "/account/set-password/" not in text(granted)
+    assert "new.guard@alpha.example" in text(granted)
+
+
+def test_new_member_sets_a_password_through_the_link_and_signs_in(
+    alpha: Building, django_capture_on_commit_callbacks: Any
+) -> None:
+    _granted, path = invite(alpha, "new.guard@alpha.example", django_capture_on_commit_callbacks)
     newcomer = browser(alpha)
 
-    form = newcomer.get(link.group(1), follow=True)
+    form = newcomer.get(path, follow=True)
     chosen = newcomer.post(
         form.redirect_chain[-1][0],
         {"new_password1": "Guard-Post-2026!", "new_password2": "Guard-Post-2026!"},
@@ -140,20 +163,54 @@ def test_new_member_sets_a_password_through_the_link_and_signs_in(alpha: Buildin
     assert (signed_in.status_code, signed_in["Location"]) == (302, "/")
 
 
-def test_set_password_link_works_only_once(alpha: Building) -> None:
-    admin = browser(alpha, admin_of(alpha))
-    granted = admin.post("/people/", {"email": "new.guard@alpha.example", "role": "security"})
-    link = re.search(
-        r'<code id="set-password-link">http://alpha\.localhost([^<]+)</code>', text(granted)
-    )
-    assert link is not None
+def test_set_password_link_works_only_once(
+    alpha: Building, django_capture_on_commit_callbacks: Any
+) -> None:
+    _granted, path = invite(alpha, "new.guard@alpha.example", django_capture_on_commit_callbacks)
     first = browser(alpha)
-    form = first.get(link.group(1), follow=True)
+    form = first.get(path, follow=True)
     first.post(
         form.redirect_chain[-1][0],
         {"new_password1": "Guard-Post-2026!", "new_password2": "Guard-Post-2026!"},
     )
 
-    again = browser(alpha).get(link.group(1), follow=True)
+    again = browser(alpha).get(path, follow=True)
 
     assert "This link is no longer valid" in text(again)
+
+
+def test_admin_resends_an_invitation_by_e_mail_and_the_audit_log_records_it(
+    alpha: Building, django_capture_on_commit_callbacks: Any
+) -> None:
+    invite(alpha, "late.guard@alpha.example", django_capture_on_commit_callbacks)
+    with schema_context(alpha.schema_name):
+        membership = Membership.objects.get(user__email="late.guard@alpha.example")
+    admin = browser(alpha, admin_of(alpha))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(f"/people/{membership.pk}/invite/")
+
+    assert (response.status_code, response["Location"]) == (302, "/people/")
+    assert [message.to for message in mail.outbox] == [
+        ["late.guard@alpha.example"],
+        ["late.guard@alpha.example"],
+    ]
+    with schema_context(alpha.schema_name):
+        assert (
+            AuditEntry.objects.filter(
+                verb="membership.invitation_sent", object_id=str(membership.pk)
+            ).count()
+            == 1
+        )
+
+
+def test_resending_an_invitation_to_someone_with_a_password_is_refused(alpha: Building) -> None:
+    guard = member(alpha, "active.guard@alpha.example", Role.SECURITY)
+    with schema_context(alpha.schema_name):
+        membership = Membership.objects.get(user=guard)
+    admin = browser(alpha, admin_of(alpha))
+
+    response = admin.post(f"/people/{membership.pk}/invite/", follow=True)
+
+    assert "already chosen a password" in text(response)
+    assert mail.outbox == []

@@ -14,6 +14,7 @@ from tenants.models import User
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.backends import forget_memberships
 from visit_platform.directory.choices import COMPANY_ROLES, Role
+from visit_platform.directory.invitations import schedule_invitation
 from visit_platform.directory.models import Company, Host, Membership
 from visit_platform.directory.roles import (
     CHANGE_COMPANY,
@@ -248,6 +249,8 @@ def grant_membership(
         created = True
     if created:
         record(actor, "membership.granted", membership, email=user.email, role=role)
+        if not user.has_usable_password():
+            schedule_invitation(user)
     forget_memberships(user)
     return Grant(membership, user_created)
 
@@ -267,3 +270,15 @@ def revoke_membership(actor: Actor, membership: Membership) -> None:
     membership.save(update_fields=["is_active"])
     record(actor, "membership.revoked", membership, email=membership.user.email)
     forget_memberships(membership.user)
+
+
+@transaction.atomic
+def resend_invitation(actor: Actor, membership: Membership) -> None:
+    """E-mail the person a fresh set-password link, if they have not chosen a password."""
+    _require_may_manage(actor, membership.role, membership.company)
+    if membership.user.has_usable_password():
+        raise DomainError(
+            "already_active", _("This person has already chosen a password and can sign in.")
+        )
+    schedule_invitation(membership.user)
+    record(actor, "membership.invitation_sent", membership, email=membership.user.email)

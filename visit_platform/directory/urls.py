@@ -19,4 +19,5 @@ urlpatterns = [
     path("employees/<int:pk>/active/", views.host_set_active, name="host_set_active"),
     path("people/", views.membership_list, name="membership_list"),
     path("people/<int:pk>/revoke/", views.membership_revoke, name="membership_revoke"),
+    path("people/<int:pk>/invite/", views.membership_invite, name="membership_invite"),
 ]

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.tokens import default_token_generator
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tenants.models import User
 from visit_platform.audit.actions import Actor
 from visit_platform.directory import actions, imports
 from visit_platform.directory.forms import (
@@ -267,8 +262,8 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
         if result.new_accounts:
             messages.info(
                 request,
-                _("New accounts for %(emails)s: hand each person their set-password link from "
-                  "People & roles.") % {"emails": ", ".join(result.new_accounts)},
+                _("Invitations to choose a password were e-mailed to %(emails)s.")
+                % {"emails": ", ".join(result.new_accounts)},
             )
         return redirect("directory:company_list" if kind == "companies" else "directory:host_list")
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -312,7 +307,6 @@ def membership_list(request: HttpRequest) -> HttpResponse:
     building_wide = managed_company_ids(request.user, CHANGE_MEMBERSHIP) is None
     companies = _companies_user_manages(request, CHANGE_MEMBERSHIP)
     form = GrantForm(request.POST or None, companies=companies, building_wide=building_wide)
-    set_password_link = None
     if request.method == "POST" and form.is_valid():
         try:
             grant = actions.grant_membership(
@@ -324,11 +318,15 @@ def membership_list(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, _("Role granted to %(email)s.") % {"email": grant.membership.user.email})
-            if grant.user_created:
-                set_password_link = _set_password_link(request, grant.membership.user)
-            else:
-                return redirect("directory:membership_list")
+            email = grant.membership.user.email
+            messages.success(request, _("Role granted to %(email)s.") % {"email": email})
+            if not grant.membership.user.has_usable_password():
+                messages.info(
+                    request,
+                    _("An invitation to choose a password was e-mailed to %(email)s.")
+                    % {"email": email},
+                )
+            return redirect("directory:membership_list")
     memberships = visible_memberships(request.user).filter(is_active=True)
     query = request.GET.get("q", "").strip()[:100]
     if query:
@@ -345,16 +343,12 @@ def membership_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "query": query,
             "can_change": request.user.has_perm(CHANGE_MEMBERSHIP),
-            "set_password_link": set_password_link,
             "rows": [
                 {
                     "membership": m,
                     "can_change": request.user.has_perm(CHANGE_MEMBERSHIP, m)
                     and (m.is_company_scoped or request.user.has_perm(CHANGE_COMPANY)),
-                    "set_password_link": _set_password_link(request, m.user)
-                    if not m.user.has_usable_password()
-                    and request.user.has_perm(CHANGE_MEMBERSHIP, m)
-                    else None,
+                    "is_invited": not m.user.has_usable_password(),
                 }
                 for m in page
             ],
@@ -371,19 +365,27 @@ def membership_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Role removed from %(email)s.") % {"email": membership.user.email})
+        messages.success(
+            request, _("Role removed from %(email)s.") % {"email": membership.user.email}
+        )
     return redirect("directory:membership_list")
 
 
-def _set_password_link(request: HttpRequest, user: User) -> str:
-    path = reverse(
-        "web:set_password",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-    )
-    return request.build_absolute_uri(path)
+@require_POST
+@console_view(CHANGE_MEMBERSHIP)
+def membership_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _get_or_404(visible_memberships(request.user), pk)
+    try:
+        actions.resend_invitation(Actor.from_request(request), membership)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("An invitation to choose a password was e-mailed to %(email)s.")
+            % {"email": membership.user.email},
+        )
+    return redirect("directory:membership_list")
 
 
 def _get_or_404(queryset, pk: int):  # type: ignore[no-untyped-def]
