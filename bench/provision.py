@@ -32,8 +32,12 @@ def admin_connection(base: str):  # type: ignore[no-untyped-def]
 
     parts = urlsplit(base)
     return psycopg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres", autocommit=True,
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
     )
 
 
@@ -110,7 +114,9 @@ def run(building_count: int, samples: int) -> None:
             f"migrate_schemas over {total} buildings, nothing pending, {executor} executor: "
             f"{elapsed:.2f} s ({elapsed / total * 1000:.0f} ms per building)"
         )
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,1 +1,1 @@
-"""Buildings (the tenants: one PostgreSQL schema each), their domains, user accounts, provisioning."""
+"""Buildings (the tenants, one PostgreSQL schema each), their domains, accounts, provisioning."""

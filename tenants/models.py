@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.contrib.auth import models as auth_models
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.contrib.auth.models import _user_has_perm  # type: ignore[attr-defined]
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
@@ -103,7 +103,7 @@ class User(AbstractUser):
     def has_perm(self, perm: str, obj: Any = None) -> bool:
         if current_schema() == get_public_schema_name():
             return super().has_perm(perm, obj)
-        return self.is_active and bool(_user_has_perm(self, perm, obj))
+        return self.is_active and bool(auth_models._user_has_perm(self, perm, obj))  # type: ignore[attr-defined]
 
     def has_module_perms(self, app_label: str) -> bool:
         if current_schema() == get_public_schema_name():

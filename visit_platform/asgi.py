@@ -16,6 +16,8 @@ from visit_platform.routing import websocket_application  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(BuildingWebsocketMiddleware(websocket_application)),
+        "websocket": AllowedHostsOriginValidator(
+            BuildingWebsocketMiddleware(websocket_application)
+        ),
     }
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -65,8 +66,13 @@ if DEBUG or "pytest" in sys.modules:
 
 # --- Personal data keys -------------------------------------------------------------------
 
+_urlsafe_base64 = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
 
 def _decode_key(name: str, text: str) -> bytes:
+    # The decoder skips characters outside the alphabet; a mangled key must not decode.
+    if not _urlsafe_base64.fullmatch(text):
+        raise ImproperlyConfigured(f"{name} is not valid URL-safe base64")
     try:
         key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as error:
@@ -83,6 +89,11 @@ def _parse_encryption_keys(text: str) -> dict[str, bytes]:
         key_id, separator, value = item.partition("=")
         if not separator or not key_id:
             raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must look like 'id=key,id=key'")
+        if ":" in key_id:
+            # Ciphertexts are "v1:<key id>:...", so the id cannot hold the separator.
+            raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS id {key_id!r} must not contain ':'")
+        if key_id in keys:
+            raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS names the key id {key_id!r} twice")
         keys[key_id] = _decode_key(f"FIELD_ENCRYPTION_KEYS[{key_id}]", value)
     if not keys:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS names no key")

@@ -36,7 +36,9 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if not path:
         pytest.fail("Chromium is not installed: `make browser` installs Debian's chromium package")
     return path
@@ -60,7 +62,9 @@ def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
     slug = "browser"
     with django_db_blocker.unblock():
         result = create_building(
-            slug=slug, name="浏览器测试大厦", admin_email=f"admin@{slug}.example",
+            slug=slug,
+            name="浏览器测试大厦",
+            admin_email=f"admin@{slug}.example",
             admin_password=DEMO_PASSWORD,
         )
         with schema_context(slug):

@@ -23,8 +23,16 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.all()
     query = request.GET.get("q", "").strip()[:100]
     verb = request.GET.get("verb", "").strip()[:64]
-    since = parse_date(request.GET.get("since", "") or "") if _is_date(request.GET.get("since")) else None
-    until = parse_date(request.GET.get("until", "") or "") if _is_date(request.GET.get("until")) else None
+    since = (
+        parse_date(request.GET.get("since", "") or "")
+        if _is_date(request.GET.get("since"))
+        else None
+    )
+    until = (
+        parse_date(request.GET.get("until", "") or "")
+        if _is_date(request.GET.get("until"))
+        else None
+    )
     if query:
         entries = entries.filter(
             Q(actor_label__icontains=query) | Q(object_repr__icontains=query) | Q(object_id=query)

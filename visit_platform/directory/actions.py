@@ -33,7 +33,9 @@ def require(actor: Actor, permission: str, obj: Any = None) -> None:
     if actor.user is None:
         return
     if not actor.user.has_perm(permission, obj):
-        raise PermissionDeniedError("forbidden", _("Your role in this building does not allow this."))
+        raise PermissionDeniedError(
+            "forbidden", _("Your role in this building does not allow this.")
+        )
 
 
 # --- Companies ------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.db import connection
 from django.db.models import Model
 from django_tenants.utils import get_public_schema_name
 
+from tenants.db import current_schema
 from visit_platform.directory.models import Company, Membership
 from visit_platform.directory.roles import ROLE_PERMISSIONS
 
@@ -23,7 +23,7 @@ def active_memberships(user: Any) -> list[Membership]:
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return []
-    schema = connection.schema_name
+    schema = current_schema()
     if schema == get_public_schema_name():
         return []
     cache: dict[str, list[Membership]] = user.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
@@ -72,9 +72,8 @@ class MembershipBackend(ModelBackend):
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         permissions: set[str] = set()
         for membership in active_memberships(user_obj):
-            if obj is None or not membership.is_company_scoped:
-                permissions |= ROLE_PERMISSIONS[membership.role]
-            elif company_id_of(obj) == membership.company_id:
+            applies = obj is None or not membership.is_company_scoped
+            if applies or company_id_of(obj) == membership.company_id:
                 permissions |= ROLE_PERMISSIONS[membership.role]
         return permissions
 

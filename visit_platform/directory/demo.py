@@ -10,7 +10,7 @@ from visit_platform.directory import actions
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company, Host
 
-DEMO_PASSWORD = "visit-demo-2026"
+DEMO_PASSWORD = "visit-demo-2026"  # noqa: S105 - printed for the demo, never used in production
 
 COMPANIES = [
     ("星河科技有限公司", "12-15", "A座", "李娜", "13800138001"),
@@ -64,8 +64,9 @@ def seed_demo_directory() -> list[DemoLogin]:
                 actor, companies[company_name], name=name, mobile=mobile, department=department
             )
     for login in DEMO_LOGINS:
-        company = companies.get(login.company)
-        grant = actions.grant_membership(actor, email=login.email, role=login.role, company=company)
+        grant = actions.grant_membership(
+            actor, email=login.email, role=login.role, company=companies.get(login.company)
+        )
         user = User.objects.get(pk=grant.membership.user_id)
         if not user.has_usable_password():
             user.set_password(DEMO_PASSWORD)

@@ -20,8 +20,9 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
 
 class CompanyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
-    floors = forms.CharField(label=_("Floors"), max_length=100, required=False,
-                             help_text=_("For example 12-15 or 3, 5"))
+    floors = forms.CharField(
+        label=_("Floors"), max_length=100, required=False, help_text=_("For example 12-15 or 3, 5")
+    )
     zone = forms.CharField(label=_("Zone"), max_length=100, required=False)
     contact_name = forms.CharField(label=_("Contact person"), max_length=100, required=False)
     contact_mobile = forms.CharField(label=_("Contact mobile"), max_length=32, required=False)
@@ -31,7 +32,8 @@ class HostForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
     name = forms.CharField(label=_("Name"), max_length=100)
     mobile = forms.CharField(
-        label=_("Mobile"), max_length=32,
+        label=_("Mobile"),
+        max_length=32,
         help_text=_("Visitors find their host by this number."),
     )
     email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
@@ -54,7 +56,9 @@ class GrantForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))
     role = forms.ChoiceField(label=_("Role"))
     company = forms.ModelChoiceField(
-        label=_("Company"), queryset=Company.objects.none(), required=False,
+        label=_("Company"),
+        queryset=Company.objects.none(),
+        required=False,
         help_text=_("Needed for company admins and hosts."),
     )
 

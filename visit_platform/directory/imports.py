@@ -99,7 +99,9 @@ class ImportResult:
 # --- Reading files --------------------------------------------------------------------------
 
 
-def read_table(filename: str, data: bytes, columns: dict[str, tuple[str, ...]]) -> list[dict[str, str]]:
+def read_table(
+    filename: str, data: bytes, columns: dict[str, tuple[str, ...]]
+) -> list[dict[str, str]]:
     """Rows of a csv or xlsx file as dicts keyed by our field names.
 
     Refuses, with a clear message and before reading any row, files that are too big, of
@@ -381,9 +383,7 @@ def preview_rows_again(preview: ImportPreview) -> ImportPreview:
     companies = {c.name.lower(): c for c in Company.objects.filter(is_active=True)}
     hosts = {host.mobile: host for host in Host.objects.all()}
     seen = {}
-    rows = [
-        _host_verdict(r.line, r.values, company, companies, hosts, seen) for r in preview.rows
-    ]
+    rows = [_host_verdict(r.line, r.values, company, companies, hosts, seen) for r in preview.rows]
     return ImportPreview("hosts", rows, preview.filename, preview.company_id)
 
 

@@ -15,4 +15,6 @@ def grant_first_property_admin(context: ProvisioningContext) -> None:
     )
     actor = Actor.system("provisioning")
     record(actor, "building.provisioned", None, building=context.building.name)
-    record(actor, "membership.granted", membership, email=context.admin.email, role=Role.PROPERTY_ADMIN)
+    record(
+        actor, "membership.granted", membership, email=context.admin.email, role=Role.PROPERTY_ADMIN
+    )

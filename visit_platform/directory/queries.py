@@ -9,7 +9,12 @@ from django.db.models import Q, QuerySet
 from visit_platform.directory.backends import active_memberships
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company, Host, Membership
-from visit_platform.directory.roles import ROLE_PERMISSIONS, VIEW_COMPANY, VIEW_HOST, VIEW_MEMBERSHIP
+from visit_platform.directory.roles import (
+    ROLE_PERMISSIONS,
+    VIEW_COMPANY,
+    VIEW_HOST,
+    VIEW_MEMBERSHIP,
+)
 
 
 def _scope(user: Any, permission: str) -> tuple[bool, set[int]]:

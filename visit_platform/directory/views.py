@@ -37,11 +37,12 @@ from visit_platform.directory.roles import (
     VIEW_MEMBERSHIP,
 )
 from visit_platform.errors import DomainError
-from visit_platform.privacy import mask_mobile
 from visit_platform.phones import display_mobile
+from visit_platform.privacy import mask_mobile
 from visit_platform.web.decorators import console_view
 
 PAGE_SIZE = 50
+OUTCOMES: tuple[imports.Outcome, ...] = ("create", "update", "unchanged", "error")
 
 
 def _companies_user_manages(request: HttpRequest, permission: str):  # type: ignore[no-untyped-def]
@@ -204,7 +205,9 @@ def host_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             return redirect("directory:host_list")
         except DomainError as error:
             add_domain_error(form, error)
-    return render(request, "directory/host_form.html", {"section": "hosts", "form": form, "host": host})
+    return render(
+        request, "directory/host_form.html", {"section": "hosts", "form": form, "host": host}
+    )
 
 
 @require_POST
@@ -244,7 +247,7 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
     if request.method == "POST" and "token" in request.POST:
         actor = Actor.from_request(request)
         try:
-            preview = imports.take_preview(request.user.pk, request.POST["token"], kind)
+            preview = imports.take_preview(_user_id(request), request.POST["token"], kind)
             if kind == "companies":
                 result = imports.apply_company_import(actor, preview)
             else:
@@ -254,10 +257,16 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
             return redirect(request.path)
         messages.success(
             request,
-            _("Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged, "
-              "%(skipped)d rows skipped.")
-            % {"created": result.created, "updated": result.updated,
-               "unchanged": result.unchanged, "skipped": result.skipped},
+            _(
+                "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged, "
+                "%(skipped)d rows skipped."
+            )
+            % {
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "skipped": result.skipped,
+            },
         )
         if result.new_accounts:
             messages.info(
@@ -282,8 +291,8 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
         else:
             context.update(
                 preview=preview,
-                token=imports.keep_preview(request.user.pk, preview),
-                counts={o: preview.count(o) for o in ("create", "update", "unchanged", "error")},
+                token=imports.keep_preview(_user_id(request), preview),
+                counts={outcome: preview.count(outcome) for outcome in OUTCOMES},
             )
     context["form"] = form
     return render(request, template, context)
@@ -386,6 +395,12 @@ def membership_invite(request: HttpRequest, pk: int) -> HttpResponse:
             % {"email": membership.user.email},
         )
     return redirect("directory:membership_list")
+
+
+def _user_id(request: HttpRequest) -> int:
+    """The signed-in user's id (console views only run for signed-in users)."""
+    assert request.user.pk is not None
+    return int(request.user.pk)
 
 
 def _get_or_404(queryset, pk: int):  # type: ignore[no-untyped-def]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
+from tenants.db import current_schema
 from visit_platform.directory.choices import Role
 from visit_platform.web.navigation import navigation_for
 
 
 def console(request: HttpRequest) -> dict[str, Any]:
-    if connection.schema_name == get_public_schema_name():
+    if current_schema() == get_public_schema_name():
         return {}
     memberships = list(getattr(request, "memberships", []))
     context: dict[str, Any] = {

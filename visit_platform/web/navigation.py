@@ -25,7 +25,9 @@ NAVIGATION = (
     NavItem("home", _("Overview"), "web:home", None, "home"),
     NavItem("companies", _("Companies"), "directory:company_list", VIEW_COMPANY, "building"),
     NavItem("hosts", _("Employees"), "directory:host_list", VIEW_HOST, "users"),
-    NavItem("memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"),
+    NavItem(
+        "memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"
+    ),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 

@@ -6,66 +6,114 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('operator', 'Platform operator'), ('property_admin', 'Property admin'), ('company_admin', 'Company admin'), ('host', 'Host'), ('reception', 'Reception'), ('security', 'Security')], max_length=32, verbose_name='role')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("operator", "Platform operator"),
+                            ("property_admin", "Property admin"),
+                            ("company_admin", "Company admin"),
+                            ("host", "Host"),
+                            ("reception", "Reception"),
+                            ("security", "Security"),
+                        ],
+                        max_length=32,
+                        verbose_name="role",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'membership',
-                'verbose_name_plural': 'memberships',
-                'ordering': ['role', 'id'],
+                "verbose_name": "membership",
+                "verbose_name_plural": "memberships",
+                "ordering": ["role", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Company',
+            name="Company",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('floors', models.CharField(blank=True, max_length=100, verbose_name='floors')),
-                ('zone', models.CharField(blank=True, max_length=100, verbose_name='zone')),
-                ('contact_name', models.CharField(blank=True, max_length=100, verbose_name='contact person')),
-                ('contact_mobile', models.CharField(blank=True, max_length=32, verbose_name='contact mobile')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("floors", models.CharField(blank=True, max_length=100, verbose_name="floors")),
+                ("zone", models.CharField(blank=True, max_length=100, verbose_name="zone")),
+                (
+                    "contact_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="contact person"),
+                ),
+                (
+                    "contact_mobile",
+                    models.CharField(blank=True, max_length=32, verbose_name="contact mobile"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'company',
-                'verbose_name_plural': 'companies',
-                'ordering': ['name'],
-                'permissions': [('import_company', 'Can import companies')],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='company_name_unique_ci')],
+                "verbose_name": "company",
+                "verbose_name_plural": "companies",
+                "ordering": ["name"],
+                "permissions": [("import_company", "Can import companies")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("name"), name="company_name_unique_ci"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Host',
+            name="Host",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('mobile', models.CharField(max_length=32, unique=True, verbose_name='mobile')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('department', models.CharField(blank=True, max_length=100, verbose_name='department')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='hosts', to='directory.company', verbose_name='company')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("mobile", models.CharField(max_length=32, unique=True, verbose_name="mobile")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                (
+                    "department",
+                    models.CharField(blank=True, max_length=100, verbose_name="department"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="hosts",
+                        to="directory.company",
+                        verbose_name="company",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'host',
-                'verbose_name_plural': 'hosts',
-                'ordering': ['company__name', 'name'],
-                'permissions': [('import_host', 'Can import hosts')],
+                "verbose_name": "host",
+                "verbose_name_plural": "hosts",
+                "ordering": ["company__name", "name"],
+                "permissions": [("import_host", "Can import hosts")],
             },
         ),
     ]

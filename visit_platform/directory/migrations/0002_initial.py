@@ -6,36 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('directory', '0001_initial'),
+        ("directory", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='host',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user account'),
+            model_name="host",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user account",
+            ),
         ),
         migrations.AddField(
-            model_name='membership',
-            name='company',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='directory.company', verbose_name='company'),
+            model_name="membership",
+            name="company",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="memberships",
+                to="directory.company",
+                verbose_name="company",
+            ),
         ),
         migrations.AddField(
-            model_name='membership',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="membership",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'role', 'company'), name='membership_unique', nulls_distinct=False),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "role", "company"), name="membership_unique", nulls_distinct=False
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('company__isnull', False), ('role__in', ['host', 'company_admin'])), models.Q(models.Q(('role__in', ['host', 'company_admin']), _negated=True), ('company__isnull', True)), _connector='OR'), name='membership_company_matches_role'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("company__isnull", False), ("role__in", ["host", "company_admin"])),
+                    models.Q(
+                        models.Q(("role__in", ["host", "company_admin"]), _negated=True),
+                        ("company__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="membership_company_matches_role",
+            ),
         ),
     ]

@@ -59,9 +59,20 @@ class Command(BaseCommand):
         worker = None
         if not options["no_worker"]:
             # One worker with an embedded beat: enough to fire timers in the demo.
-            worker = subprocess.Popen(  # noqa: S603 - fixed argument list
-                [sys.executable, "-m", "celery", "-A", "visit_platform", "worker", "-B",
-                 "--loglevel", "WARNING", "--concurrency", "1"],
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "visit_platform",
+                    "worker",
+                    "-B",
+                    "--loglevel",
+                    "WARNING",
+                    "--concurrency",
+                    "1",
+                ],
             )
         try:
             import uvicorn
