@@ -23,7 +23,7 @@ def production_environment(**overrides: str | None) -> dict[str, str]:
     """Everything production needs; an override of None leaves that variable out."""
     environment = {
         "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
+        "HOME": str(Path.home()),
         "DJANGO_SETTINGS_MODULE": "visit_platform.settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
@@ -148,7 +148,8 @@ def test_start_up_refuses_a_blind_index_key_of_the_wrong_length() -> None:
 
     assert result.returncode == 1
     assert last_line(result.stderr) == (
-        "django.core.exceptions.ImproperlyConfigured: BLIND_INDEX_KEY must decode to 32 bytes, not 24"
+        "django.core.exceptions.ImproperlyConfigured: "
+        "BLIND_INDEX_KEY must decode to 32 bytes, not 24"
     )
 
 

@@ -1,0 +1,106 @@
+"""The periodic job that fires viewflow's database timers in every building."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
+
+from tenants.models import Building
+from workflows.tasks import fire_workflow_timers_task
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+NOTHING_DUE = "0 timer(s) fired, 0 process(es) started, 0 condition(s) fired"
+
+# What celery beat does before it schedules anything: load the worker's modules, finalize
+# the app, then build its schedule from the app's configuration.
+BEAT_SCHEDULE_SCRIPT = """
+import json
+
+import django
+
+django.setup()
+
+from celery.apps.beat import Beat
+from celery.beat import Scheduler
+
+from visit_platform.celery import app
+
+Beat(app=app).init_loader()
+entry = Scheduler(app=app).schedule["fire-workflow-timers"]
+print(json.dumps({
+    "task": entry.task,
+    "every_seconds": entry.schedule.run_every.total_seconds(),
+    "registered": sorted(name for name in app.tasks if name.startswith("workflows.")),
+}))
+"""
+
+
+def beat_schedule(**environment: str) -> dict[str, Any]:
+    result = subprocess.run(  # noqa: S603 (our own interpreter)
+        [sys.executable, "-c", BEAT_SCHEDULE_SCRIPT],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "visit_platform.settings",
+            "PYTHONPATH": str(BASE_DIR),
+            **environment,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def building_schemas() -> list[str]:
+    return sorted(
+        Building.objects.exclude(schema_name=get_public_schema_name()).values_list(
+            "schema_name", flat=True
+        )
+    )
+
+
+def test_reports_what_fired_in_every_building_by_schema(alpha: Building, beta: Building) -> None:
+    reports = fire_workflow_timers_task.apply().get()
+
+    assert reports == dict.fromkeys(building_schemas(), NOTHING_DUE)
+    assert {"alpha", "beta"} <= reports.keys()
+
+
+def test_never_runs_in_the_public_or_template_schema(alpha: Building) -> None:
+    reports = fire_workflow_timers_task.apply().get()
+
+    assert "public" not in reports
+    assert "building_template" not in reports
+
+
+def test_sent_from_a_building_still_covers_every_building_and_leaves_its_schema(
+    in_alpha: Building,
+) -> None:
+    reports = fire_workflow_timers_task.apply().get()
+
+    assert sorted(reports) == building_schemas()
+    assert connection.schema_name == "alpha"
+
+
+def test_beat_schedules_the_task_at_the_configured_interval() -> None:
+    schedule = beat_schedule(WORKFLOW_TIMERS_INTERVAL_SECONDS="45")
+
+    assert (schedule["task"], schedule["every_seconds"]) == (
+        "workflows.tasks.fire_workflow_timers_task",
+        45.0,
+    )
+
+
+def test_the_scheduled_task_is_registered_in_the_worker() -> None:
+    schedule = beat_schedule()
+
+    assert schedule["registered"] == ["workflows.tasks.fire_workflow_timers_task"]
