@@ -105,9 +105,9 @@ class Membership(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    models.Q(role__in=[str(role) for role in COMPANY_ROLES], company__isnull=False)
+                    models.Q(role__in=sorted(COMPANY_ROLES), company__isnull=False)
                     | (
-                        ~models.Q(role__in=[str(role) for role in COMPANY_ROLES])
+                        ~models.Q(role__in=sorted(COMPANY_ROLES))
                         & models.Q(company__isnull=True)
                     )
                 ),

@@ -58,9 +58,9 @@ class Migration(migrations.Migration):
             model_name="membership",
             constraint=models.CheckConstraint(
                 condition=models.Q(
-                    models.Q(("company__isnull", False), ("role__in", ["host", "company_admin"])),
+                    models.Q(("company__isnull", False), ("role__in", ["company_admin", "host"])),
                     models.Q(
-                        models.Q(("role__in", ["host", "company_admin"]), _negated=True),
+                        models.Q(("role__in", ["company_admin", "host"]), _negated=True),
                         ("company__isnull", True),
                     ),
                     _connector="OR",
