@@ -106,10 +106,7 @@ class Membership(models.Model):
             models.CheckConstraint(
                 condition=(
                     models.Q(role__in=sorted(COMPANY_ROLES), company__isnull=False)
-                    | (
-                        ~models.Q(role__in=sorted(COMPANY_ROLES))
-                        & models.Q(company__isnull=True)
-                    )
+                    | (~models.Q(role__in=sorted(COMPANY_ROLES)) & models.Q(company__isnull=True))
                 ),
                 name="membership_company_matches_role",
             ),
