@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Building
 from tests.conftest import admin_of, client_for, member
-from visit_platform.audit.actions import Actor
+from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.actions import (
     create_company,
     create_host,
@@ -37,7 +37,7 @@ def english(client: Client) -> Client:
 def rows(response) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
     """(who, action, object) of each entry shown, newest first."""
     return re.findall(
-        r"<td>([^<]*)</td>\s*<td><code>([^<]*)</code></td>\s*<td>([^<]*)</td>",
+        r'<td>([^<]*)</td>\s*<td title="([^"]*)">[^<]*</td>\s*<td>([^<]*)</td>',
         response.content.decode(),
     )
 
@@ -175,3 +175,18 @@ def test_other_roles_get_a_readable_403(
     assert response.status_code == 403
     assert "Your role does not include this page" in response.content.decode()
     assert "company.created" not in response.content.decode()
+
+
+def test_actions_are_shown_in_words_in_the_reader_s_language(
+    alpha: Building, in_alpha: Building
+) -> None:
+    record(Actor.system("provisioning"), "company.created", None)
+    client = client_for(alpha, admin_of(alpha))
+
+    chinese = client.get("/audit/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/audit/"})
+    english = client.get("/audit/").content.decode()
+
+    assert '<td title="company.created">企业已创建</td>' in chinese
+    assert '<td title="company.created">Company created</td>' in english
+    assert "<td>Provisioning</td>" in english

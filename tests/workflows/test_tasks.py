@@ -104,3 +104,15 @@ def test_the_scheduled_task_is_registered_in_the_worker() -> None:
     schedule = beat_schedule()
 
     assert schedule["registered"] == ["workflows.tasks.fire_workflow_timers_task"]
+
+
+def test_a_building_whose_timers_fail_is_reported_and_the_others_still_run(
+    alpha: Building, beta: Building
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute('ALTER TABLE "alpha"."viewflow_task" RENAME TO "viewflow_task_missing"')
+
+    reports = fire_workflow_timers_task.apply().get()
+
+    assert reports["alpha"] == "failed: ProgrammingError"
+    assert reports["beta"] == NOTHING_DUE

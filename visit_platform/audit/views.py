@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from visit_platform.audit.models import AuditEntry
+from visit_platform.audit.verbs import actor_label, verb_label
 from visit_platform.directory.roles import VIEW_AUDIT
 from visit_platform.web.decorators import console_view
 
@@ -46,6 +47,9 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         entries = entries.filter(created_at__lte=datetime.combine(until, time.max, zone))
     verbs = AuditEntry.objects.order_by("verb").values_list("verb", flat=True).distinct()
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    for entry in page:
+        entry.verb_label = verb_label(entry.verb)  # type: ignore[attr-defined]
+        entry.actor_name = actor_label(entry.actor_label)  # type: ignore[attr-defined]
     return render(
         request,
         "audit/entry_list.html",
@@ -54,7 +58,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query,
             "verb": verb,
-            "verbs": list(verbs),
+            "verbs": [(code, verb_label(code)) for code in verbs],
             "since": since,
             "until": until,
         },

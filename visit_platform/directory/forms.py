@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from visit_platform.directory.choices import COMPANY_ROLES, Role
 from visit_platform.directory.models import Company
@@ -30,7 +31,7 @@ class CompanyForm(forms.Form):
 
 class HostForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=100)
     mobile = forms.CharField(
         label=_("Mobile"),
         max_length=32,

@@ -42,7 +42,7 @@ Outcome = Literal["create", "update", "unchanged", "error"]
 
 # Column headers people actually use, in Chinese and English, for each field.
 COMPANY_COLUMNS = {
-    "name": ("name", "company", "公司名称", "公司", "单位名称", "企业名称"),
+    "name": ("name", "company", "公司名称", "公司", "单位名称", "企业名称", "企业"),
     "floors": ("floors", "floor", "楼层"),
     "zone": ("zone", "区域", "区"),
     "contact_name": ("contact_name", "contact", "联系人"),
@@ -52,7 +52,7 @@ COMPANY_COLUMNS = {
 HOST_COLUMNS = {
     "name": ("name", "姓名", "名字"),
     "mobile": ("mobile", "phone", "手机号", "手机", "手机号码"),
-    "company": ("company", "公司", "公司名称", "单位"),
+    "company": ("company", "公司", "公司名称", "单位", "企业", "企业名称"),
     "department": ("department", "部门"),
     "email": ("email", "e-mail", "邮箱", "电子邮箱"),
 }

@@ -1,0 +1,40 @@
+"""Human names for audit verbs and system actors. The codes stay stable in the database;
+people read these."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+VERB_LABELS: dict[str, Promise] = {
+    "building.provisioned": _("Building provisioned"),
+    "company.created": _("Company created"),
+    "company.updated": _("Company changed"),
+    "company.activated": _("Company reactivated"),
+    "company.deactivated": _("Company deactivated"),
+    "host.created": _("Employee added"),
+    "host.updated": _("Employee changed"),
+    "host.activated": _("Employee reactivated"),
+    "host.deactivated": _("Employee deactivated"),
+    "membership.granted": _("Role granted"),
+    "membership.revoked": _("Role removed"),
+    "membership.invitation_sent": _("Invitation sent"),
+    "directory.companies_imported": _("Companies imported"),
+    "directory.hosts_imported": _("Employees imported"),
+}
+
+SYSTEM_ACTOR_LABELS: dict[str, Promise] = {
+    "system": _("System"),
+    "provisioning": _("Provisioning"),
+    "demo": _("Demo data"),
+    "tests": _("Tests"),
+}
+
+
+def verb_label(verb: str) -> str:
+    """The verb's human name, or the code itself for verbs not named yet."""
+    return str(VERB_LABELS.get(verb, verb))
+
+
+def actor_label(label: str) -> str:
+    return str(SYSTEM_ACTOR_LABELS.get(label, label))
