@@ -29,6 +29,11 @@ class Building(TenantMixin):
         default=180,
         help_text=_("Visitors' personal data is anonymised this many days after their visit."),
     )
+    anti_passback = models.BooleanField(
+        _("anti-passback"),
+        default=False,
+        help_text=_("Refuse a second entry on the same pass until it has exited."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     # Provisioning creates the schema itself, inside one transaction with everything else.

@@ -133,6 +133,8 @@ TENANT_APPS = [
     "viewflow.workflow",
     "visit_platform.audit",
     "visit_platform.directory",
+    "visit_platform.visits",
+    "visit_platform.access",
     "workflows",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

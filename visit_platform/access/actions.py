@@ -1,0 +1,516 @@
+"""Every change to passes, gates, gate agents and signing keys, and the gate decision itself."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tenants.db import current_schema
+from tenants.models import Building
+from visit_platform.access import tokens
+from visit_platform.access.choices import Direction, GateDirection, Mode, Reason
+from visit_platform.access.consumers import occupancy_group
+from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass, SigningKey
+from visit_platform.audit.actions import Actor, record
+from visit_platform.errors import DomainError
+from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
+from visit_platform.visits.models import Visit
+from visit_platform.visits.queries import is_watchlisted
+
+logger = logging.getLogger(__name__)
+
+ROTATING_TOKEN_SECONDS = 60
+AGENT_KEY_PREFIX_LENGTH = 8
+
+
+# --- Signing keys ---------------------------------------------------------------------------
+
+# Keys never change once created, so processes may keep them: (schema, key id) -> key.
+_public_keys: dict[tuple[str, int], Ed25519PublicKey] = {}
+_private_keys: dict[tuple[str, int], Ed25519PrivateKey] = {}
+
+
+@transaction.atomic
+def rotate_signing_key(actor: Actor) -> SigningKey:
+    """Create a new signing key and retire the current one. Retired keys still verify the
+    tokens they signed (printed slips), but sign nothing new."""
+    now = timezone.now()
+    latest = SigningKey.objects.select_for_update().order_by("-key_id").first()
+    key_id = (latest.key_id + 1) if latest else 1
+    if key_id > 0xFFFF:
+        raise DomainError("key_ids_exhausted", _("No more key ids are available."))
+    SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=now)
+    private = tokens.generate_private_key()
+    key = SigningKey.objects.create(
+        key_id=key_id,
+        private_key=tokens.private_key_to_pem(private),
+        public_key=tokens.public_key_to_text(private.public_key()),
+    )
+    record(actor, "signing_key.rotated", key, key_id=key_id)
+    return key
+
+
+def _signing_key() -> tuple[int, Ed25519PrivateKey]:
+    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-key_id").first()
+    if key is None:
+        raise DomainError("no_signing_key", _("This building has no signing key."))
+    cache_key = (current_schema(), key.key_id)
+    if cache_key not in _private_keys:
+        _private_keys[cache_key] = tokens.private_key_from_pem(key.private_key)
+    return key.key_id, _private_keys[cache_key]
+
+
+def public_key(key_id: int) -> Ed25519PublicKey | None:
+    cache_key = (current_schema(), key_id)
+    if cache_key not in _public_keys:
+        text = SigningKey.objects.filter(key_id=key_id).values_list("public_key", flat=True).first()
+        if text is None:
+            return None
+        _public_keys[cache_key] = tokens.public_key_from_text(text)
+    return _public_keys[cache_key]
+
+
+def pass_token(pass_record: Pass, kind: tokens.TokenKind, now: datetime | None = None) -> str:
+    """A signed QR token for the pass: a slip token lasts the pass's window, a rotating one
+    about a minute (the visitor's page fetches a fresh one every 30 seconds)."""
+    now = now or timezone.now()
+    not_after = pass_record.valid_until
+    if kind == tokens.TokenKind.ROTATING:
+        not_after = min(not_after, now + timedelta(seconds=ROTATING_TOKEN_SECONDS))
+    key_id, private = _signing_key()
+    claims = tokens.TokenClaims(
+        kind=kind,
+        building_tag=tokens.building_tag(current_schema()),
+        key_id=key_id,
+        pass_id=pass_record.pk,
+        not_after=int(not_after.timestamp()),
+    )
+    return tokens.sign_token(claims, private)
+
+
+# --- Gates and agents -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_gate(
+    actor: Actor, *, name: str, zone: str = "", direction: str = GateDirection.BOTH
+) -> Gate:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise DomainError("name_required", _("The gate needs a name."), field="name")
+    if direction not in GateDirection.values:
+        raise DomainError("direction_invalid", _("Unknown direction."), field="direction")
+    gate = Gate.objects.create(name=name, zone=zone.strip()[:100], direction=direction)
+    record(actor, "gate.created", gate)
+    return gate
+
+
+@transaction.atomic
+def create_gate_agent(actor: Actor, *, name: str) -> tuple[GateAgent, str]:
+    """Register an agent; returns it with its key, which is shown once and stored hashed."""
+    prefix = secrets.token_hex(AGENT_KEY_PREFIX_LENGTH // 2)
+    secret = secrets.token_urlsafe(32)
+    agent = GateAgent.objects.create(
+        name=name.strip()[:100] or "agent", key_prefix=prefix, key_hash=_hash_secret(secret)
+    )
+    record(actor, "gate_agent.created", agent)
+    return agent, f"{prefix}.{secret}"
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def authenticate_agent(key: str) -> GateAgent | None:
+    """The active agent holding ``key``, or None. Compares hashes in constant time."""
+    prefix, separator, secret = key.partition(".")
+    if not separator or len(prefix) != AGENT_KEY_PREFIX_LENGTH or not secret or len(key) > 200:
+        return None
+    agent = GateAgent.objects.filter(key_prefix=prefix, is_active=True).first()
+    if agent is None or not hmac.compare_digest(agent.key_hash, _hash_secret(secret)):
+        return None
+    return agent
+
+
+def touch_agent(agent: GateAgent) -> None:
+    """Note that the agent was heard from (for health screens), at most once a minute."""
+    now = timezone.now()
+    if agent.last_seen_at is None or now - agent.last_seen_at > timedelta(minutes=1):
+        GateAgent.objects.filter(pk=agent.pk).update(last_seen_at=now)
+        agent.last_seen_at = now
+
+
+# --- Passes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class IssuedPass:
+    pass_record: Pass
+    link_code: str  # for the visitor's pass page; only its hash is stored
+
+
+@transaction.atomic
+def issue_pass(
+    actor: Actor,
+    visit: Visit,
+    *,
+    max_uses: int | None = None,
+    zones: Iterable[str] = (),
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> IssuedPass:
+    """Issue a pass for an approved visit, by default for the visit's whole window."""
+    if visit.status not in ADMITTING_STATUSES:
+        raise DomainError("not_approved", _("Only approved visits get a pass."))
+    if is_watchlisted(visit.visitor):
+        raise DomainError("watchlisted", _("This visitor is on the watchlist."))
+    if max_uses is not None and max_uses < 1:
+        raise DomainError("max_uses_invalid", _("A pass admits at least once."), field="max_uses")
+    start = valid_from or visit.valid_from
+    end = valid_until or visit.valid_until
+    if end <= start:
+        raise DomainError("window_invalid", _("The pass must end after it starts."))
+    code = secrets.token_urlsafe(18)
+    pass_record = Pass.objects.create(
+        visit=visit,
+        valid_from=start,
+        valid_until=end,
+        max_uses=max_uses,
+        zones=sorted({zone.strip() for zone in zones if zone.strip()}),
+        link_hash=pass_link_hash(code),
+        issued_by=actor.user,
+    )
+    record(actor, "pass.issued", pass_record, visit=visit.pk, max_uses=max_uses)
+    return IssuedPass(pass_record, code)
+
+
+def pass_link_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+@transaction.atomic
+def revoke_pass(actor: Actor, pass_record: Pass, reason: str) -> Pass:
+    updated = Pass.objects.filter(pk=pass_record.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoke_reason=reason[:200]
+    )
+    pass_record.refresh_from_db()
+    if updated:
+        record(actor, "pass.revoked", pass_record, reason=reason[:200])
+    return pass_record
+
+
+def revoke_passes_of_visitors(actor: Actor, visitor_ids: Iterable[int], reason: str) -> int:
+    """Revoke every unrevoked pass of these visitors (the watchlist calls this)."""
+    passes = Pass.objects.filter(visit__visitor_id__in=list(visitor_ids), revoked_at__isnull=True)
+    count = 0
+    for pass_record in passes:
+        revoke_pass(actor, pass_record, reason)
+        count += 1
+    return count
+
+
+# --- The gate decision ----------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """The answer to a scan or a reported passage."""
+
+    event: AccessEvent
+    replayed: bool = False  # the event id had been seen: this is the first answer again
+
+    @property
+    def granted(self) -> bool:
+        return self.event.granted
+
+    @property
+    def reason(self) -> str:
+        return self.event.reason
+
+    @property
+    def message(self) -> str:
+        return str(Reason(self.event.reason).label)
+
+
+class _Denied(Exception):
+    def __init__(self, reason: Reason, pass_record: Pass | None = None) -> None:
+        self.reason = reason
+        self.pass_record = pass_record
+
+
+def decide_scan(
+    *,
+    gate: Gate,
+    token: str,
+    direction: str | None = None,
+    event_id: uuid.UUID | None = None,
+    agent: GateAgent | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Decide a scan at a gate and record it as an AccessEvent, granted or denied.
+
+    The checks run in the order of the design: token format and signature, key, building,
+    pass, visit status, window, watchlist, zone, then anti-passback and the use count, taken
+    with one conditional UPDATE so that two gates can never both admit a single-use pass.
+    Exits are let through on any genuine pass of this building (nobody is trapped inside).
+    """
+    event_id = event_id or uuid.uuid4()
+    existing = _existing_event(event_id)
+    if existing is not None:
+        return Decision(existing, replayed=True)
+    now = now or timezone.now()
+    with transaction.atomic():
+        try:
+            resolved = _resolve_direction(gate, direction)
+            pass_record = _verified_pass(token, now)
+            if resolved == Direction.OUT:
+                _let_out(pass_record, now)
+            else:
+                _let_in(pass_record, gate, now)
+        except _Denied as denial:
+            return _record(
+                event_id,
+                gate,
+                agent,
+                denial.pass_record,
+                direction or gate.direction,
+                denial.reason,
+                now,
+            )
+        return _record(event_id, gate, agent, pass_record, resolved, Reason.GRANTED, now)
+
+
+def _resolve_direction(gate: Gate, requested: str | None) -> Direction:
+    if not gate.is_active:
+        raise _Denied(Reason.GATE_INACTIVE)
+    if gate.direction == GateDirection.BOTH:
+        return Direction(requested) if requested in Direction.values else Direction.IN
+    if requested not in (None, "", gate.direction):
+        raise _Denied(Reason.WRONG_DIRECTION)
+    return Direction(gate.direction)
+
+
+def _verified_pass(token: str, now: datetime) -> Pass:
+    try:
+        parsed = tokens.parse_token(token)
+    except tokens.TokenError as error:
+        raise _Denied(Reason.INVALID_TOKEN) from error
+    claims = parsed.claims
+    if claims.building_tag != tokens.building_tag(current_schema()):
+        raise _Denied(Reason.WRONG_BUILDING)
+    key = public_key(claims.key_id)
+    if key is None:
+        raise _Denied(Reason.UNKNOWN_KEY)
+    try:
+        tokens.verify_token(parsed, key)
+    except tokens.TokenError as error:
+        raise _Denied(Reason.INVALID_SIGNATURE) from error
+    pass_record = Pass.objects.select_related("visit__visitor").filter(pk=claims.pass_id).first()
+    if pass_record is None:
+        raise _Denied(Reason.UNKNOWN_PASS)
+    if claims.not_after < int(now.timestamp()):
+        raise _Denied(Reason.TOKEN_EXPIRED, pass_record)
+    return pass_record
+
+
+def _let_in(pass_record: Pass, gate: Gate, now: datetime) -> None:
+    if pass_record.revoked_at is not None:
+        raise _Denied(Reason.REVOKED, pass_record)
+    visit = pass_record.visit
+    if visit.status not in ADMITTING_STATUSES:
+        raise _Denied(Reason.NOT_APPROVED, pass_record)
+    if now < pass_record.valid_from:
+        raise _Denied(Reason.NOT_YET_VALID, pass_record)
+    if now > pass_record.valid_until:
+        raise _Denied(Reason.EXPIRED, pass_record)
+    if is_watchlisted(visit.visitor):
+        raise _Denied(Reason.WATCHLISTED, pass_record)
+    if pass_record.zones and gate.zone not in pass_record.zones:
+        raise _Denied(Reason.WRONG_ZONE, pass_record)
+    anti_passback = Building.objects.filter(
+        schema_name=current_schema(), anti_passback=True
+    ).exists()
+    admitted = Pass.objects.filter(pk=pass_record.pk, revoked_at__isnull=True).filter(
+        Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses"))
+    )
+    if anti_passback:
+        admitted = admitted.filter(is_inside=False)
+    if not admitted.update(uses=F("uses") + 1, is_inside=True):
+        pass_record.refresh_from_db(fields=["uses", "is_inside", "revoked_at"])
+        if pass_record.revoked_at is not None:
+            raise _Denied(Reason.REVOKED, pass_record)
+        if anti_passback and pass_record.is_inside:
+            raise _Denied(Reason.ANTI_PASSBACK, pass_record)
+        raise _Denied(Reason.USES_EXHAUSTED, pass_record)
+    Visit.objects.filter(
+        pk=visit.pk, status__in=[VisitStatus.APPROVED, VisitStatus.CHECKED_OUT]
+    ).update(status=VisitStatus.CHECKED_IN, checked_in_at=Coalesce("checked_in_at", now))
+
+
+def _let_out(pass_record: Pass, now: datetime) -> None:
+    Pass.objects.filter(pk=pass_record.pk).update(is_inside=False)
+    Visit.objects.filter(pk=pass_record.visit_id, status=VisitStatus.CHECKED_IN).update(
+        status=VisitStatus.CHECKED_OUT, checked_out_at=now
+    )
+
+
+def _existing_event(event_id: uuid.UUID) -> AccessEvent | None:
+    return AccessEvent.objects.select_related("gate").filter(event_id=event_id).first()
+
+
+def _record(
+    event_id: uuid.UUID,
+    gate: Gate,
+    agent: GateAgent | None,
+    pass_record: Pass | None,
+    direction: str,
+    reason: Reason,
+    occurred_at: datetime,
+    mode: str = Mode.ONLINE,
+) -> Decision:
+    direction = direction if direction in Direction.values else Direction.IN
+    try:
+        with transaction.atomic():
+            event = AccessEvent.objects.create(
+                event_id=event_id,
+                gate=gate,
+                agent=agent,
+                pass_record=pass_record,
+                visit_id=pass_record.visit_id if pass_record else None,
+                direction=direction,
+                granted=reason in (Reason.GRANTED, Reason.PASSAGE),
+                reason=reason,
+                mode=mode,
+                occurred_at=occurred_at,
+            )
+    except IntegrityError:
+        # The same event id arrived twice at once: the first one's answer stands.
+        existing = _existing_event(event_id)
+        if existing is None:
+            raise
+        return Decision(existing, replayed=True)
+    _publish_after_commit(event)
+    return Decision(event)
+
+
+def _publish_after_commit(event: AccessEvent) -> None:
+    schema = current_schema()
+    payload = {
+        "type": "access_event",
+        "event_id": str(event.event_id),
+        "gate": event.gate.name,
+        "direction": event.direction,
+        "granted": event.granted,
+        "reason": event.reason,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+    def publish() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(
+                occupancy_group(schema), {"type": "occupancy.event", "payload": payload}
+            )
+        except Exception:  # a live screen missing one event must never fail a gate
+            logger.warning("Could not publish access event %s", payload["event_id"], exc_info=True)
+
+    transaction.on_commit(publish)
+
+
+# --- Passages reported by agents ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportedPassage:
+    """A passage an agent reports afterwards: counted by the turnstile without a scan, or a
+    scan it decided offline (then ``pass_id``, ``granted`` and ``reason`` are its verdict)."""
+
+    event_id: uuid.UUID
+    gate: Gate
+    direction: str
+    occurred_at: datetime
+    pass_id: int | None = None
+    granted: bool = True
+    reason: str = Reason.PASSAGE
+    mode: str = Mode.OFFLINE
+
+
+def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> Decision:
+    """Record a reported passage once (idempotent by event id) and apply what it means:
+    a granted entry on a pass uses it and checks the visit in; an exit checks it out."""
+    existing = _existing_event(passage.event_id)
+    if existing is not None:
+        return Decision(existing, replayed=True)
+    if passage.direction not in Direction.values:
+        raise DomainError("direction_invalid", _("Unknown direction."), field="direction")
+    if passage.reason not in Reason.values:
+        raise DomainError("reason_invalid", _("Unknown reason code."), field="reason")
+    reason = Reason(passage.reason)
+    if passage.granted != (reason in (Reason.GRANTED, Reason.PASSAGE)):
+        raise DomainError(
+            "reason_invalid", _("The reason does not match whether the passage was granted.")
+        )
+    with transaction.atomic():
+        pass_record = None
+        if passage.pass_id is not None:
+            pass_record = Pass.objects.filter(pk=passage.pass_id).first()
+            if pass_record is None:
+                raise DomainError("unknown_pass", _("The pass does not exist."), field="pass_id")
+        if pass_record is not None and passage.granted:
+            if passage.direction == Direction.IN:
+                # Already let through by the agent: count it, whatever the limit says now.
+                Pass.objects.filter(pk=pass_record.pk).update(uses=F("uses") + 1, is_inside=True)
+                Visit.objects.filter(
+                    pk=pass_record.visit_id,
+                    status__in=[VisitStatus.APPROVED, VisitStatus.CHECKED_OUT],
+                ).update(
+                    status=VisitStatus.CHECKED_IN,
+                    checked_in_at=Coalesce("checked_in_at", passage.occurred_at),
+                )
+            else:
+                _let_out(pass_record, passage.occurred_at)
+        return _record(
+            passage.event_id,
+            passage.gate,
+            agent,
+            pass_record,
+            passage.direction,
+            reason,
+            passage.occurred_at,
+            passage.mode,
+        )
+
+
+def payload_of(decision: Decision) -> dict[str, Any]:
+    """How a decision is answered to agents and readers."""
+    event = decision.event
+    return {
+        "event_id": str(event.event_id),
+        "granted": event.granted,
+        "reason": event.reason,
+        "message": decision.message,
+        "direction": event.direction,
+        "pass_id": event.pass_record_id,
+        "replayed": decision.replayed,
+    }

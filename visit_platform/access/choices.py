@@ -1,0 +1,45 @@
+"""Choices for access: gate directions, decision reason codes, decision modes.
+
+Reason codes are stable strings: the API, the gate agents, the audit trail and the screens
+use the same ones.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("Entry")
+    OUT = "out", _("Exit")
+
+
+class GateDirection(models.TextChoices):
+    IN = "in", _("Entry only")
+    OUT = "out", _("Exit only")
+    BOTH = "both", _("Both ways")
+
+
+class Mode(models.TextChoices):
+    ONLINE = "online", _("Decided by the platform")
+    OFFLINE = "offline", _("Decided by the gate agent offline")
+
+
+class Reason(models.TextChoices):
+    GRANTED = "granted", _("Granted")
+    PASSAGE = "passage", _("Passage counted without a scan")
+    INVALID_TOKEN = "invalid_token", _("The code is not a valid pass")
+    INVALID_SIGNATURE = "invalid_signature", _("The code's signature is forged or damaged")
+    UNKNOWN_KEY = "unknown_key", _("The code was signed with an unknown key")
+    WRONG_BUILDING = "wrong_building", _("The pass is for another building")
+    TOKEN_EXPIRED = "token_expired", _("The code has expired; refresh it")
+    UNKNOWN_PASS = "unknown_pass", _("The pass does not exist")
+    REVOKED = "revoked", _("The pass was revoked")
+    NOT_APPROVED = "not_approved", _("The visit is not approved")
+    NOT_YET_VALID = "not_yet_valid", _("The pass is not valid yet")
+    EXPIRED = "expired", _("The pass has expired")
+    USES_EXHAUSTED = "uses_exhausted", _("The pass has been used up")
+    WATCHLISTED = "watchlisted", _("Entry refused; please see security")
+    WRONG_ZONE = "wrong_zone", _("The pass is not valid in this zone")
+    ANTI_PASSBACK = "anti_passback", _("The pass is already inside; exit first")
+    WRONG_DIRECTION = "wrong_direction", _("This gate does not open in that direction")
+    GATE_INACTIVE = "gate_inactive", _("The gate is out of service")

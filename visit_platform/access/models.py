@@ -1,0 +1,172 @@
+"""Passes, gates, gate agents, signing keys and access events."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from visit_platform.access.choices import Direction, GateDirection, Mode, Reason
+from visit_platform.privacy import EncryptedTextField
+from visit_platform.visits.models import Visit
+
+
+class SigningKey(models.Model):
+    """An Ed25519 key this building signs pass tokens with. The private half is encrypted at
+    rest and never leaves the platform; gate agents get only public keys. After a rotation
+    the old key stops signing but still verifies the tokens it signed until they expire."""
+
+    key_id = models.PositiveSmallIntegerField(_("key id"), unique=True)
+    private_key = EncryptedTextField(_("private key"))
+    public_key = models.CharField(_("public key"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ["-key_id"]
+
+    def __str__(self) -> str:
+        return f"key {self.key_id}"
+
+
+class Gate(models.Model):
+    """One lane of a turnstile or door, opening one way or both, in one zone."""
+
+    name = models.CharField(_("name"), max_length=100)
+    zone = models.CharField(_("zone"), max_length=100, blank=True)
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=GateDirection.choices, default=GateDirection.BOTH
+    )
+    is_active = models.BooleanField(_("in service"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("gate")
+        verbose_name_plural = _("gates")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GateAgent(models.Model):
+    """A program at the building (or a reader) that asks for decisions and reports passages.
+
+    It authenticates with ``<prefix>.<secret>``; only a hash of the secret is stored.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    key_prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("gate agent")
+        verbose_name_plural = _("gate agents")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Pass(models.Model):
+    """A credential for a visit: a window, a number of uses, zones, revocable.
+
+    ``uses`` is only ever changed by one conditional UPDATE in the gate decision, so two gates
+    can never both admit a single-use pass. ``is_inside`` (for anti-passback) changes in the
+    same statement.
+    """
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="passes"
+    )
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    max_uses = models.PositiveIntegerField(
+        _("maximum entries"), null=True, blank=True, help_text=_("Empty means unlimited.")
+    )
+    uses = models.PositiveIntegerField(_("entries used"), default=0)
+    zones = models.JSONField(
+        _("zones"), default=list, blank=True, help_text=_("Empty means every zone.")
+    )
+    is_inside = models.BooleanField(default=False)
+    link_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoke_reason = models.CharField(_("reason for revocation"), max_length=200, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pass")
+        verbose_name_plural = _("passes")
+        indexes = [models.Index(fields=["revoked_at", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"pass {self.pk} · {self.visit}"
+
+    @property
+    def uses_left(self) -> int | None:
+        return None if self.max_uses is None else max(self.max_uses - self.uses, 0)
+
+
+class AccessEvent(models.Model):
+    """One decision or passage at a gate, granted or denied with a reason code.
+
+    Idempotent by ``event_id``: an agent that reports the same event twice gets the first
+    answer back. Occupancy ("who is inside") is derived from these rows.
+    """
+
+    event_id = models.UUIDField(_("event id"), unique=True)
+    gate = models.ForeignKey(
+        Gate, verbose_name=_("gate"), on_delete=models.PROTECT, related_name="events"
+    )
+    agent = models.ForeignKey(
+        GateAgent,
+        verbose_name=_("gate agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+    )
+    pass_record = models.ForeignKey(
+        Pass,
+        verbose_name=_("pass"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_column="pass_id",
+    )
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="access_events",
+    )
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    granted = models.BooleanField(_("granted"))
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices)
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.ONLINE)
+    occurred_at = models.DateTimeField(_("time"), db_index=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("access event")
+        verbose_name_plural = _("access events")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["pass_record", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%H:%M:%S} {self.gate} {self.direction} {self.reason}"

@@ -1,0 +1,95 @@
+"""Reads for gates and screens: keys and revocations for agents, and who is inside now."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, Subquery
+from django.utils import timezone
+
+from visit_platform.access.choices import Direction
+from visit_platform.access.models import AccessEvent, Pass, SigningKey
+
+
+def public_keys() -> list[dict[str, object]]:
+    """Every key that may still verify a token, for gate agents to check signatures offline."""
+    return [
+        {"key_id": key.key_id, "public_key": key.public_key, "retired": key.retired_at is not None}
+        for key in SigningKey.objects.order_by("key_id")
+    ]
+
+
+@dataclass(frozen=True)
+class RevocationList:
+    """Passes that are revoked but whose window has not ended (older ones fail on time
+    anyway). ``version`` changes whenever the list does, so agents sync with an ETag."""
+
+    pass_ids: list[int]
+    version: str
+
+
+def revocation_list(now: datetime | None = None) -> RevocationList:
+    now = now or timezone.now()
+    pass_ids = sorted(
+        Pass.objects.filter(revoked_at__isnull=False, valid_until__gt=now).values_list(
+            "pk", flat=True
+        )
+    )
+    digest = hashlib.sha256(",".join(map(str, pass_ids)).encode()).hexdigest()[:32]
+    return RevocationList(pass_ids, digest)
+
+
+@dataclass(frozen=True)
+class Presence:
+    """One person inside: since when, and through which gate they came in."""
+
+    event: AccessEvent
+
+    @property
+    def since(self) -> datetime:
+        return self.event.occurred_at
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    people: list[Presence]
+    anonymous_entries: int
+    anonymous_exits: int
+
+    @property
+    def known(self) -> int:
+        return len(self.people)
+
+    @property
+    def unmatched_exits(self) -> int:
+        """Exits counted by a turnstile that could not be tied to a visitor: the difference
+        between the known count and the true one, kept visible rather than guessed away."""
+        return max(self.anonymous_exits - self.anonymous_entries, 0)
+
+
+def people_inside(since: datetime | None = None) -> Occupancy:
+    """Who is in the building now, derived from access events: for each pass, its latest
+    granted passage; the pass holder is inside when that passage was an entry."""
+    granted = AccessEvent.objects.filter(granted=True)
+    if since is not None:
+        granted = granted.filter(occurred_at__gte=since)
+    latest = (
+        granted.filter(pass_record__isnull=False)
+        .order_by("pass_record_id", "-occurred_at", "-id")
+        .distinct("pass_record_id")
+        .values("pk")
+    )
+    entries = (
+        AccessEvent.objects.filter(pk__in=Subquery(latest), direction=Direction.IN)
+        .select_related("gate", "visit__visitor", "visit__host", "visit__company")
+        .order_by("occurred_at")
+    )
+    anonymous = granted.filter(pass_record__isnull=True).aggregate(
+        entries=Count("pk", filter=Q(direction=Direction.IN)),
+        exits=Count("pk", filter=Q(direction=Direction.OUT)),
+    )
+    return Occupancy(
+        [Presence(event) for event in entries], anonymous["entries"], anonymous["exits"]
+    )

@@ -1,0 +1,38 @@
+"""Choices for visits: scenarios, the status lifecycle, identity document types."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Scenario(models.TextChoices):
+    INVITE = "invite", _("Invitation")
+    REQUEST = "request", _("Visit request")
+    WALK_IN = "walk_in", _("Walk-in with ID")
+    NO_ID = "no_id", _("Walk-in without ID")
+    BULK = "bulk", _("Event attendee")
+
+
+class VisitStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    CHECKED_IN = "checked_in", _("Inside")
+    CHECKED_OUT = "checked_out", _("Left")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+# A pass admits its holder only while its visit is in one of these states.
+ADMITTING_STATUSES = frozenset(
+    {VisitStatus.APPROVED, VisitStatus.CHECKED_IN, VisitStatus.CHECKED_OUT}
+)
+
+
+class DocumentType(models.TextChoices):
+    RESIDENT_ID = "resident_id", _("Resident identity card")
+    PASSPORT = "passport", _("Passport")
+    HK_MACAO_PERMIT = "hk_macao_permit", _("Mainland travel permit for HK and Macao residents")
+    TAIWAN_PERMIT = "taiwan_permit", _("Mainland travel permit for Taiwan residents")
+    FOREIGN_PERMANENT = "foreign_permanent", _("Foreign permanent resident ID card")
+    OTHER = "other", _("Other document")

@@ -1,0 +1,45 @@
+"""Reads about visitors and visits: the watchlist match."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from visit_platform.visits.models import Visitor, WatchlistEntry
+
+
+def enforced_watchlist() -> QuerySet[WatchlistEntry]:
+    """Entries that bite: approved, active, not expired."""
+    now = timezone.now()
+    return WatchlistEntry.objects.filter(is_active=True, approved_at__isnull=False).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+
+
+def watchlist_condition(visitor: Visitor) -> Q | None:
+    """The entries that would match this visitor, or None when nothing could."""
+    condition = Q()
+    if visitor.id_number_index:
+        condition |= Q(id_number_index=visitor.id_number_index)
+    if visitor.mobile:
+        condition |= Q(mobile=visitor.mobile)
+    if visitor.name and visitor.birth_date:
+        condition |= Q(name=visitor.name, birth_date=visitor.birth_date)
+    return condition if condition else None
+
+
+def is_watchlisted(visitor: Visitor) -> bool:
+    condition = watchlist_condition(visitor)
+    return condition is not None and enforced_watchlist().filter(condition).exists()
+
+
+def visitors_matching(entry: WatchlistEntry) -> QuerySet[Visitor]:
+    """Visitors this watchlist entry names."""
+    condition = Q(pk__in=[])
+    if entry.id_number_index:
+        condition |= Q(id_number_index=entry.id_number_index)
+    if entry.mobile:
+        condition |= Q(mobile=entry.mobile)
+    if entry.name and entry.birth_date:
+        condition |= Q(name=entry.name, birth_date=entry.birth_date)
+    return Visitor.objects.filter(condition)
