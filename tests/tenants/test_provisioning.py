@@ -32,6 +32,7 @@ def test_create_building_makes_schema_domain_and_first_property_admin() -> None:
         assert list(AuditEntry.objects.order_by("id").values_list("verb", flat=True)) == [
             "building.provisioned",
             "membership.granted",
+            "signing_key.rotated",
         ]
 
 
