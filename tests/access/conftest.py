@@ -6,6 +6,7 @@ Everything goes through the real actions, in whichever building schema is active
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,10 @@ SYSTEM = Actor.system("tests")
 VALID_RESIDENT_ID = "11010519491231002X"
 
 
-def make_host(mobile: str = "13900000001") -> Host:
+def make_host(mobile: str | None = None) -> Host:
+    """A host in a company of their own; each call makes a new one."""
+    # Random, not a counter: pytest may import this module twice under two names.
+    mobile = mobile or f"139{secrets.randbelow(10**8):08d}"
     company = create_company(SYSTEM, name=f"测试企业 {mobile}", floors="8")
     return create_host(SYSTEM, company, name="李雷", mobile=mobile)
 

@@ -268,10 +268,12 @@ def decide_scan(
 ) -> Decision:
     """Decide a scan at a gate and record it as an AccessEvent, granted or denied.
 
-    The checks run in the order of the design: token format and signature, key, building,
-    pass, visit status, window, watchlist, zone, then anti-passback and the use count, taken
-    with one conditional UPDATE so that two gates can never both admit a single-use pass.
-    Exits are let through on any genuine pass of this building (nobody is trapped inside).
+    The checks run in this order: token format, building, key, signature, pass; then the
+    watchlist (first, so security learns why even when the entry already revoked the pass),
+    revocation, visit status, the pass's window, the token's own freshness (a screenshot of
+    an old rotating code), zone, and finally anti-passback and the use count, taken with one
+    conditional UPDATE so that two gates can never both admit a single-use pass. Exits are
+    let through on any genuine pass of this building: nobody is trapped inside.
     """
     event_id = event_id or uuid.uuid4()
     existing = _existing_event(event_id)
@@ -281,11 +283,11 @@ def decide_scan(
     with transaction.atomic():
         try:
             resolved = _resolve_direction(gate, direction)
-            pass_record = _verified_pass(token, now)
+            pass_record, not_after = _verified_pass(token)
             if resolved == Direction.OUT:
                 _let_out(pass_record, now)
             else:
-                _let_in(pass_record, gate, now)
+                _let_in(pass_record, not_after, gate, now)
         except _Denied as denial:
             return _record(
                 event_id,
@@ -309,7 +311,8 @@ def _resolve_direction(gate: Gate, requested: str | None) -> Direction:
     return Direction(gate.direction)
 
 
-def _verified_pass(token: str, now: datetime) -> Pass:
+def _verified_pass(token: str) -> tuple[Pass, int]:
+    """The pass a genuine token of this building names, with the token's not-after time."""
     try:
         parsed = tokens.parse_token(token)
     except tokens.TokenError as error:
@@ -327,23 +330,23 @@ def _verified_pass(token: str, now: datetime) -> Pass:
     pass_record = Pass.objects.select_related("visit__visitor").filter(pk=claims.pass_id).first()
     if pass_record is None:
         raise _Denied(Reason.UNKNOWN_PASS)
-    if claims.not_after < int(now.timestamp()):
-        raise _Denied(Reason.TOKEN_EXPIRED, pass_record)
-    return pass_record
+    return pass_record, claims.not_after
 
 
-def _let_in(pass_record: Pass, gate: Gate, now: datetime) -> None:
+def _let_in(pass_record: Pass, not_after: int, gate: Gate, now: datetime) -> None:
+    visit = pass_record.visit
+    if is_watchlisted(visit.visitor):
+        raise _Denied(Reason.WATCHLISTED, pass_record)
     if pass_record.revoked_at is not None:
         raise _Denied(Reason.REVOKED, pass_record)
-    visit = pass_record.visit
     if visit.status not in ADMITTING_STATUSES:
         raise _Denied(Reason.NOT_APPROVED, pass_record)
     if now < pass_record.valid_from:
         raise _Denied(Reason.NOT_YET_VALID, pass_record)
     if now > pass_record.valid_until:
         raise _Denied(Reason.EXPIRED, pass_record)
-    if is_watchlisted(visit.visitor):
-        raise _Denied(Reason.WATCHLISTED, pass_record)
+    if not_after < int(now.timestamp()):
+        raise _Denied(Reason.TOKEN_EXPIRED, pass_record)
     if pass_record.zones and gate.zone not in pass_record.zones:
         raise _Denied(Reason.WRONG_ZONE, pass_record)
     anti_passback = Building.objects.filter(

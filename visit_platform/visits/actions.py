@@ -172,7 +172,7 @@ def add_to_watchlist(
         expires_at=expires_at,
     )
     record(actor, "watchlist.added", entry, approved=approve)
-    if approve:
+    if approve and (expires_at is None or expires_at > now):
         visitor_ids = list(visitors_matching(entry).values_list("pk", flat=True))
         revoke_passes_of_visitors(actor, visitor_ids, _("Watchlisted"))
     return entry

@@ -1,0 +1,50 @@
+"""Who is inside, derived from access events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tests.access.conftest import make_pass, make_visit, make_visitor, slip_token
+from visit_platform.access.actions import ReportedPassage, decide_scan, record_passage
+from visit_platform.access.models import Gate, Pass
+from visit_platform.access.queries import people_inside
+
+
+def test_people_inside_lists_those_whose_last_passage_was_an_entry(
+    gate: Gate, pass_record: Pass
+) -> None:
+    other = make_pass(
+        make_visit(visitor=make_visitor(name="王五", mobile="13800000002", id_number=""))
+    )
+    decide_scan(gate=gate, token=slip_token(pass_record))
+    decide_scan(gate=gate, token=slip_token(other))
+    decide_scan(gate=gate, token=slip_token(other), direction="out")
+
+    occupancy = people_inside()
+
+    assert [p.event.visit.visitor.name for p in occupancy.people] == ["韩梅梅"]
+    assert occupancy.people[0].event.gate == gate
+
+
+def test_denied_scans_do_not_put_anyone_inside(gate: Gate) -> None:
+    decide_scan(gate=gate, token="garbage")
+
+    assert people_inside().people == []
+
+
+def test_exits_that_match_no_visitor_are_counted_and_kept_visible(gate: Gate) -> None:
+    now = timezone.now()
+    for minutes in (1, 2, 3):
+        record_passage(ReportedPassage(uuid.uuid4(), gate, "out", now - timedelta(minutes=minutes)))
+    record_passage(ReportedPassage(uuid.uuid4(), gate, "in", now))
+
+    occupancy = people_inside()
+
+    assert (occupancy.anonymous_entries, occupancy.anonymous_exits, occupancy.unmatched_exits) == (
+        1,
+        3,
+        2,
+    )
