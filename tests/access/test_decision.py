@@ -353,3 +353,19 @@ def test_rotate_signing_key_command_switches_new_tokens_to_the_new_key(
     claims = tokens.parse_token(slip_token(pass_record)).claims
     assert claims.key_id == 2
     assert "now signs with key 2" in capsys.readouterr().out
+
+
+def test_create_gate_agent_command_prints_a_key_that_authenticates(
+    in_alpha: Building, capsys: Any
+) -> None:
+    from django.core.management import call_command
+
+    from visit_platform.access.actions import authenticate_agent
+
+    call_command("create_gate_agent", "--building", "alpha", "--name", "Lobby")
+
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    agent = authenticate_agent(key)
+    assert agent is not None and agent.name == "Lobby"
+    assert key.split(".", 1)[1] not in agent.key_hash
+    assert authenticate_agent(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
