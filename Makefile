@@ -31,10 +31,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
-## Headless Chromium and CJK fonts for the browser tests (Debian packages; never a download).
+## Headless Chromium and CJK fonts for the browser tests, and the TrueType CJK font that PDF
+## visitor slips embed (Debian packages; never a download).
 browser:
-	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && \
+		fc-list 2>/dev/null | grep -qi "WenQuanYi Zen Hei" || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-wqy-zenhei >/dev/null; }
 
 ## Re-resolve requirements.lock from pyproject.toml.
 lock:

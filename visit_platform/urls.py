@@ -1,10 +1,18 @@
-"""URLs served on a building's domain (the staff console and, later, visitor pages)."""
+"""URLs served on a building's domain (the staff console and the visitor's pass pages)."""
 
 from django.urls import include, path
 
+from visit_platform.access import views as access_views
+from visit_platform.access.api import api as gate_api
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/gate/", gate_api.urls),
     path("", include("visit_platform.web.urls")),
     path("", include("visit_platform.directory.urls")),
     path("", include("visit_platform.audit.urls")),
+    path("", include("visit_platform.visits.urls")),
+    path("p/<str:code>/", access_views.pass_page, name="pass_page"),
+    path("p/<str:code>/token.json", access_views.pass_token_json, name="pass_token"),
+    path("passes/<int:pk>/slip.pdf", access_views.pass_slip, name="pass_slip"),
 ]

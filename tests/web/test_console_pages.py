@@ -111,12 +111,15 @@ def test_page_renders_for_a_role_that_may_open_it(
     [
         (
             Role.PROPERTY_ADMIN,
-            ["Overview", "Companies", "Employees", "People &amp; roles", "Audit log"],
+            ["Overview", "Visits", "Companies", "Employees", "People &amp; roles", "Audit log"],
         ),
-        (Role.COMPANY_ADMIN, ["Overview", "Companies", "Employees", "People &amp; roles"]),
+        (
+            Role.COMPANY_ADMIN,
+            ["Overview", "Visits", "Companies", "Employees", "People &amp; roles"],
+        ),
         (Role.HOST, ["Overview"]),
-        (Role.RECEPTION, ["Overview", "Companies", "Employees"]),
-        (Role.SECURITY, ["Overview", "Companies"]),
+        (Role.RECEPTION, ["Overview", "Visits", "Companies", "Employees"]),
+        (Role.SECURITY, ["Overview", "Visits", "Companies"]),
     ],
 )
 def test_navigation_shows_the_pages_of_the_role(

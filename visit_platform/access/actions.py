@@ -406,10 +406,13 @@ def _record(
                 occurred_at=occurred_at,
             )
     except IntegrityError:
-        # The same event id arrived twice at once: the first one's answer stands.
+        # The same event id arrived twice at once: the first one's answer stands, and what
+        # this attempt changed before it got here (a use, a check-in) is undone with it: the
+        # caller's atomic block rolls back when it ends.
         existing = _existing_event(event_id)
         if existing is None:
             raise
+        transaction.set_rollback(True)
         return Decision(existing, replayed=True)
     _publish_after_commit(event)
     return Decision(event)

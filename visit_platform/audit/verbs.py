@@ -21,6 +21,16 @@ VERB_LABELS: dict[str, Promise] = {
     "membership.invitation_sent": _("Invitation sent"),
     "directory.companies_imported": _("Companies imported"),
     "directory.hosts_imported": _("Employees imported"),
+    "visits.viewed": _("Visits viewed"),
+    "visitor.registered": _("Visitor registered"),
+    "visit.created": _("Visit created"),
+    "pass.issued": _("Pass issued"),
+    "pass.revoked": _("Pass revoked"),
+    "pass.slip_printed": _("Visitor slip printed"),
+    "watchlist.added": _("Added to the watchlist"),
+    "signing_key.rotated": _("Signing key rotated"),
+    "gate.created": _("Gate created"),
+    "gate_agent.created": _("Gate agent registered"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

@@ -13,6 +13,8 @@ IMPORT_HOSTS = "directory.import_host"
 VIEW_MEMBERSHIP = "directory.view_membership"
 CHANGE_MEMBERSHIP = "directory.change_membership"
 VIEW_AUDIT = "audit.view_auditentry"
+VIEW_VISIT = "access.view_visit"
+PRINT_SLIP = "access.print_slip"
 
 _PROPERTY = frozenset(
     {
@@ -25,6 +27,8 @@ _PROPERTY = frozenset(
         VIEW_MEMBERSHIP,
         CHANGE_MEMBERSHIP,
         VIEW_AUDIT,
+        VIEW_VISIT,
+        PRINT_SLIP,
     }
 )
 
@@ -40,9 +44,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             IMPORT_HOSTS,
             VIEW_MEMBERSHIP,
             CHANGE_MEMBERSHIP,
+            VIEW_VISIT,
         }
     ),
+    # A host will see their own visits in their inbox (issue 5), not the company's list.
     Role.HOST: frozenset(),
-    Role.RECEPTION: frozenset({VIEW_COMPANY, VIEW_HOST}),
-    Role.SECURITY: frozenset({VIEW_COMPANY}),
+    Role.RECEPTION: frozenset({VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP}),
+    Role.SECURITY: frozenset({VIEW_COMPANY, VIEW_VISIT}),
 }

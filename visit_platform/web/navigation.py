@@ -9,7 +9,13 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from visit_platform.directory.roles import VIEW_AUDIT, VIEW_COMPANY, VIEW_HOST, VIEW_MEMBERSHIP
+from visit_platform.directory.roles import (
+    VIEW_AUDIT,
+    VIEW_COMPANY,
+    VIEW_HOST,
+    VIEW_MEMBERSHIP,
+    VIEW_VISIT,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("home", _("Overview"), "web:home", None, "home"),
+    NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
     NavItem("companies", _("Companies"), "directory:company_list", VIEW_COMPANY, "building"),
     NavItem("hosts", _("Employees"), "directory:host_list", VIEW_HOST, "users"),
     NavItem(

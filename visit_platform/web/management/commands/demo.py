@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 
 from tenants.actions import building_domain, create_building
 from tenants.models import Building
+from visit_platform.access.demo import seed_demo_access
 from visit_platform.directory.choices import Role
 from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
             )
         with schema_context(DEMO_SLUG):
             logins = seed_demo_directory()
+            demo_pass = seed_demo_access()
         call_command("collectstatic", interactive=False, verbosity=0)
 
         address = f"http://{building_domain(DEMO_SLUG)}:{options['port']}/"
@@ -48,6 +50,10 @@ class Command(BaseCommand):
         for login in logins:
             company = f" ({login.company})" if login.company else ""
             self.stdout.write(f"  {Role(login.role).label:<16} {login.email}{company}")
+        base = address.rstrip("/")
+        self.stdout.write(
+            f"{demo_pass.visitor_name}'s pass, as a visitor sees it: {base}{demo_pass.path}"
+        )
         self.stdout.write(
             f"Platform operators' admin site: http://{settings.BASE_DOMAIN}:{options['port']}/admin/"
         )

@@ -1,0 +1,447 @@
+"""HTTP API for gate agents and readers: scans, reported passages, keys and revocations."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.signals import got_request_exception
+from django.db import transaction
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotModified,
+)
+from django.utils import timezone
+from django.utils.http import parse_etags
+from django.utils.translation import gettext as _
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+from ninja.security import HttpBearer
+from pydantic import AwareDatetime, StrictBool, field_validator
+
+from tenants.db import current_schema
+from visit_platform.access import tokens
+from visit_platform.access.actions import (
+    ReportedPassage,
+    authenticate_agent,
+    decide_scan,
+    payload_of,
+    record_passage,
+    touch_agent,
+)
+from visit_platform.access.choices import Direction, Mode, Reason
+from visit_platform.access.models import Gate, GateAgent
+from visit_platform.access.queries import public_keys, revocation_list
+from visit_platform.errors import DomainError, NotFoundError
+
+logger = logging.getLogger(__name__)
+
+# A full batch of 500 passages is 115-145 KB of JSON; anything much bigger is not an agent.
+MAX_BODY_BYTES = 256 * 1024
+# Generous at the schema level; the token parser itself refuses anything over 256 characters.
+MAX_TOKEN_CHARACTERS = 4096
+MAX_PASSAGES = 500
+# A reported time outside these bounds comes from a clock that is not set (embedded boards boot
+# in 1970) or is far off; it would also confuse "who is inside", which goes by the latest event.
+EARLIEST_PASSAGE = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_TOLERANCE = timedelta(days=1)
+# Ids are bigint columns; a larger number could never name a row.
+DatabaseId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+
+
+# --- Schemas --------------------------------------------------------------------------------
+
+
+class ScanIn(Schema):
+    gate_id: DatabaseId
+    token: str = Field(max_length=MAX_TOKEN_CHARACTERS, description="The QR code's text.")
+    direction: Direction | None = Field(
+        None, description="Needed only at a gate that opens both ways; entry by default."
+    )
+    event_id: uuid.UUID | None = Field(
+        None, description="Chosen by the agent so that a retried scan is answered, not redone."
+    )
+
+
+class PassageIn(Schema):
+    event_id: uuid.UUID
+    gate_id: DatabaseId
+    direction: Direction
+    occurred_at: AwareDatetime = Field(description="ISO 8601 with a time zone.")
+    pass_id: DatabaseId | None = Field(
+        None, description="The pass, for a scan the agent decided offline."
+    )
+    granted: StrictBool = True
+    reason: Reason = Reason.PASSAGE
+    mode: Mode = Mode.OFFLINE
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if value < EARLIEST_PASSAGE:
+            raise ValueError("the time is before 2000; the agent's clock is not set")
+        if value > timezone.now() + CLOCK_TOLERANCE:
+            raise ValueError("the time is more than a day ahead; check the agent's clock")
+        return value
+
+
+class PassagesIn(Schema):
+    passages: list[PassageIn] = Field(max_length=MAX_PASSAGES)
+
+
+class DecisionOut(Schema):
+    event_id: uuid.UUID
+    granted: bool
+    reason: Reason
+    message: str
+    direction: Direction
+    pass_id: int | None
+    replayed: bool = Field(description="True when the event id had been seen: the first answer.")
+
+
+class PassagesOut(Schema):
+    results: list[DecisionOut]
+
+
+class PublicKeyOut(Schema):
+    key_id: int
+    public_key: str = Field(description="Raw Ed25519 key, URL-safe base64 without padding.")
+    retired: bool
+
+
+class KeysOut(Schema):
+    building: str
+    building_tag: str = Field(description="Hex of the 4-byte tag that tokens carry.")
+    keys: list[PublicKeyOut]
+
+
+class RevocationsOut(Schema):
+    version: str
+    pass_ids: list[int]
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+# Documented error answers: every call can be refused for its key or its size, and calls with
+# a body for the body.
+ANY_CALL_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 413: ErrorOut}
+BODY_ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 422: ErrorOut, **ANY_CALL_ERRORS}
+
+
+# --- The API --------------------------------------------------------------------------------
+
+
+class _MalformedJSON(Exception):
+    pass
+
+
+class _JSONParser(Parser):
+    """JSON bodies only; a body that does not parse is told apart from one that does not fit."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            return json.loads(request.body)
+        except (ValueError, RecursionError) as error:
+            raise _MalformedJSON(str(error)) from error
+
+
+class AgentKey(HttpBearer):
+    """``Authorization: Bearer <prefix>.<secret>``: an active agent of this building."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> GateAgent | None:
+        agent = authenticate_agent(token)
+        if agent is not None:
+            touch_agent(agent)
+        return agent
+
+
+api = NinjaAPI(
+    title="Gate API",
+    version="1",
+    description=(
+        "For gate agents and QR readers of one building, on that building's domain. "
+        "Every call needs the agent key: `Authorization: Bearer <prefix>.<secret>`. "
+        "Errors are JSON `{code, message}`; a refused pass is not an error but a decision."
+    ),
+    urls_namespace="access_api",
+    auth=AgentKey(),
+    parser=_JSONParser(),
+    # The schema is at openapi.json; no Swagger page, which would load scripts from a CDN.
+    docs_url=None,
+)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, details: Any = None
+) -> HttpResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return api.create_response(request, body, status=status)
+
+
+def _too_large(request: HttpRequest) -> HttpResponse:
+    return _error(
+        request,
+        413,
+        "too_large",
+        _("The request body is larger than %(limit)d KB.") % {"limit": MAX_BODY_BYTES // 1024},
+    )
+
+
+def _body_too_large(request: HttpRequest) -> bool:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return True
+    # The header may be missing or lie; the body itself is the last word.
+    return len(request.body) > MAX_BODY_BYTES
+
+
+def _refuse_large_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wraps each operation before authentication and parsing, so a huge body costs nothing."""
+
+    @functools.wraps(run)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            too_large = _body_too_large(request)
+        except RequestDataTooBig:
+            too_large = True
+        if too_large:
+            return _too_large(request)
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(_refuse_large_bodies, mode="view")
+
+
+@api.exception_handler(ValidationError)
+def _invalid_request(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    details = [
+        {"loc": _body_location(item["loc"]), "message": item["msg"], "type": item["type"]}
+        for item in error.errors
+    ]
+    message = "; ".join(
+        f"{'.'.join(map(str, item['loc'])) or 'body'}: {item['message']}" for item in details[:5]
+    )
+    return _error(request, 422, "invalid_request", message, details)
+
+
+def _body_location(location: tuple[Any, ...] | list[Any]) -> list[Any]:
+    """("body", "payload", "passages", 3, "gate_id") -> ["passages", 3, "gate_id"]: the path
+    inside the JSON the agent sent, without ninja's source and parameter names."""
+    path = list(location)
+    if path[:2] == ["body", "payload"]:
+        return path[2:]
+    return path
+
+
+@api.exception_handler(_MalformedJSON)
+def _malformed_json(request: HttpRequest, error: Exception) -> HttpResponse:
+    return _error(
+        request,
+        400,
+        "malformed_json",
+        _("The request body is not valid JSON: %(error)s") % {"error": error},
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    response = _error(
+        request,
+        401,
+        "unauthorized",
+        _("A valid gate agent key of this building is required (Authorization: Bearer)."),
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="gate"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # ninja wraps what the parser raises in a 400 HttpError.
+    if isinstance(error.__cause__, _MalformedJSON):
+        return _malformed_json(request, error.__cause__)
+    return _error(request, error.status_code, "bad_request", str(error))
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return api.create_response(request, error.as_dict(), status=error.status)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _request_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    return _too_large(request)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, error: Exception) -> HttpResponse:
+    # Agents parse JSON, even from a failure; error reporters still hear of it.
+    logger.error("Gate API failed on %s", request.path, exc_info=error)
+    got_request_exception.send(sender=None, request=request)
+    return _error(request, 500, "server_error", _("The server failed; the request may be retried."))
+
+
+class InvalidPassagesError(DomainError):
+    """Some items of a batch are invalid; none of the batch was recorded."""
+
+    status = 422
+
+    def __init__(self, problems: list[dict[str, Any]], total: int) -> None:
+        super().__init__(
+            "invalid_passages",
+            _("%(invalid)d of %(total)d passages are invalid; none was recorded.")
+            % {"invalid": len({problem["loc"][1] for problem in problems}), "total": total},
+        )
+        self.problems = problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.problems}
+
+
+def _problem(index: int, field: str | None, code: str, message: str) -> dict[str, Any]:
+    location: list[Any] = ["passages", index]
+    if field:
+        location.append(field)
+    return {"loc": location, "message": message, "type": code}
+
+
+def _agent(request: HttpRequest) -> GateAgent:
+    agent: GateAgent = request.auth  # type: ignore[attr-defined]
+    return agent
+
+
+# --- Endpoints ------------------------------------------------------------------------------
+
+
+@api.post(
+    "/scans", response={200: DecisionOut, 404: ErrorOut, **BODY_ERRORS}, summary="Decide a scan"
+)
+def scan(request: HttpRequest, payload: ScanIn) -> dict[str, Any]:
+    """Decide whether the pass in a scanned code may pass this gate now, and record it.
+
+    A refusal is a normal answer (200, `granted` false, with the reason code); only a
+    request that cannot be decided at all is an error. Resending an `event_id` returns the
+    first answer with `replayed` true.
+    """
+    gate = Gate.objects.filter(pk=payload.gate_id).first()
+    if gate is None:
+        raise NotFoundError("unknown_gate", _("No gate has this id."), field="gate_id")
+    decision = decide_scan(
+        gate=gate,
+        token=payload.token,
+        direction=payload.direction,
+        event_id=payload.event_id,
+        agent=_agent(request),
+    )
+    return payload_of(decision)
+
+
+@api.post("/passages", response={200: PassagesOut, **BODY_ERRORS}, summary="Report passages")
+def passages(request: HttpRequest, payload: PassagesIn) -> dict[str, Any]:
+    """Record passages the agent saw or decided offline, at most 500, answered in order.
+
+    The batch is one transaction: if any item is invalid nothing is recorded and the error
+    names every invalid item by its index. Items whose `event_id` was already recorded are
+    answered with the first answer (`replayed` true), so a journal can be sent again.
+    """
+    items = payload.passages
+    gates = Gate.objects.in_bulk({item.gate_id for item in items})
+    problems = [
+        _problem(index, "gate_id", "unknown_gate", _("No gate has this id."))
+        for index, item in enumerate(items)
+        if item.gate_id not in gates
+    ]
+    if problems:
+        raise InvalidPassagesError(problems, len(items))
+    agent = _agent(request)
+    results = []
+    with transaction.atomic():
+        for index, item in enumerate(items):
+            try:
+                decision = record_passage(_reported(item, gates[item.gate_id]), agent)
+            except DomainError as error:
+                problems.append(
+                    _problem(index, error.details.get("field"), error.code, error.message)
+                )
+                continue
+            results.append(payload_of(decision))
+        if problems:
+            # Raised inside the block: the items recorded before the bad one roll back too.
+            raise InvalidPassagesError(problems, len(items))
+    return {"results": results}
+
+
+def _reported(item: PassageIn, gate: Gate) -> ReportedPassage:
+    occurred_at: datetime = item.occurred_at
+    return ReportedPassage(
+        event_id=item.event_id,
+        gate=gate,
+        direction=item.direction,
+        occurred_at=occurred_at,
+        pass_id=item.pass_id,
+        granted=item.granted,
+        reason=item.reason,
+        mode=item.mode,
+    )
+
+
+@api.get("/keys", response={200: KeysOut, **ANY_CALL_ERRORS}, summary="Public keys")
+def keys(request: HttpRequest) -> dict[str, Any]:
+    """The building's public keys (current and retired), to check token signatures offline."""
+    schema = current_schema()
+    return {
+        "building": schema,
+        "building_tag": tokens.building_tag(schema).hex(),
+        "keys": public_keys(),
+    }
+
+
+@api.get(
+    "/revocations",
+    response={200: RevocationsOut, 304: None, **ANY_CALL_ERRORS},
+    summary="Revoked passes",
+)
+def revocations(request: HttpRequest, response: HttpResponse) -> Any:
+    """Revoked passes whose window is still open. Send the last `ETag` in `If-None-Match`;
+    an unchanged list is answered 304 with no body."""
+    listing = revocation_list()
+    etag = f'"{listing.version}"'
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        return not_modified
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return {"version": listing.version, "pass_ids": listing.pass_ids}
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    # If-None-Match compares weakly (RFC 9110, 13.1.2).
+    candidates = parse_etags(header)
+    return "*" in candidates or any(tag.removeprefix("W/") == etag for tag in candidates)

@@ -1,0 +1,473 @@
+"""The visitor's pass page (no login: the unguessable link is the credential), the token it
+refreshes, and the printable visitor slip for reception."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
+from reportlab.lib.pagesizes import A6
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from visit_platform.access import tokens
+from visit_platform.access.actions import pass_link_hash, pass_token
+from visit_platform.access.models import Pass
+from visit_platform.audit.actions import Actor, record
+from visit_platform.directory.roles import PRINT_SLIP
+from visit_platform.privacy import mask_name
+from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
+from visit_platform.web.decorators import console_view
+
+# Link codes are 24 characters (secrets.token_urlsafe(18)); anything much longer is not one.
+MAX_LINK_CODE_LENGTH = 64
+REFRESH_SECONDS = 30
+
+
+class PassState(models.TextChoices):
+    """What the visitor's page says about the pass, checked in this order."""
+
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+    USED_UP = "used_up", _("Used up")
+    NOT_YET_VALID = "not_yet_valid", _("Not valid yet")
+    VALID = "valid", _("Valid")
+
+
+STATE_MESSAGES = {
+    PassState.REVOKED: _(
+        "This pass has been cancelled. Please contact the person you are visiting."
+    ),
+    PassState.EXPIRED: _("This pass has expired."),
+    PassState.USED_UP: _("Every entry on this pass has been used."),
+    PassState.NOT_YET_VALID: _("The code appears here when your visit begins."),
+    PassState.VALID: _("Show this code to the scanner at the gate."),
+}
+
+# A visit that was called off takes its passes with it, whatever the pass row says.
+_CANCELLED_VISIT = frozenset({VisitStatus.REJECTED, VisitStatus.CANCELLED})
+
+
+def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
+    now = now or timezone.now()
+    status = pass_record.visit.status
+    if pass_record.revoked_at is not None or status in _CANCELLED_VISIT:
+        return PassState.REVOKED
+    if now > pass_record.valid_until or status == VisitStatus.EXPIRED:
+        return PassState.EXPIRED
+    if pass_record.uses_left == 0:
+        return PassState.USED_UP
+    if now < pass_record.valid_from or status not in ADMITTING_STATUSES:
+        return PassState.NOT_YET_VALID
+    return PassState.VALID
+
+
+def building_zone(request: HttpRequest) -> ZoneInfo:
+    """The time zone of the building the request is for (times on its pages are local)."""
+    name = getattr(getattr(request, "tenant", None), "time_zone", "") or settings.TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def _qr_code(data: str, **options: object) -> qrcode.QRCode:
+    """Pass tokens are base45, exactly the QR alphanumeric alphabet, so qrcode picks the
+    compact alphanumeric mode by itself; level M survives a scuffed slip or a cracked screen."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, **options)
+    code.add_data(data)
+    code.make(fit=True)
+    return code
+
+
+def qr_matrix(data: str) -> list[list[bool]]:
+    """QR modules for ``data``, quiet zone included (True is dark)."""
+    return [list(row) for row in _qr_code(data).get_matrix()]
+
+
+def qr_svg(data: str) -> SafeString:
+    """An inline SVG QR code for ``data`` (one path, scales to any size with CSS)."""
+    image = _qr_code(data, image_factory=qrcode.image.svg.SvgPathImage).make_image()
+    svg = image.to_string(encoding="unicode")
+    # Built from base45 text only: nothing here came from a person.
+    return mark_safe(svg.replace("<svg ", '<svg role="img" focusable="false" ', 1))  # noqa: S308
+
+
+def _pass_for_link(code: str) -> Pass | None:
+    if not code or len(code) > MAX_LINK_CODE_LENGTH:
+        return None
+    return (
+        Pass.objects.select_related("visit__visitor", "visit__host", "visit__company")
+        .filter(link_hash=pass_link_hash(code))
+        .first()
+    )
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """The link is a credential: keep it out of caches and out of other sites' logs."""
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@dataclass(frozen=True)
+class RotatingCode:
+    token: str
+    svg: SafeString
+    expires_at: datetime
+
+
+def _rotating_code(pass_record: Pass) -> RotatingCode:
+    token = pass_token(pass_record, tokens.TokenKind.ROTATING)
+    not_after = tokens.parse_token(token).claims.not_after
+    return RotatingCode(token, qr_svg(token), datetime.fromtimestamp(not_after, tz=UTC))
+
+
+def _refresh_seconds(request: HttpRequest) -> int:
+    """Every 30 s; ``?refresh=N`` (1 to 30) makes it faster, for tests and demonstrations."""
+    text = request.GET.get("refresh", "")
+    if text.isdigit() and 1 <= int(text) <= REFRESH_SECONDS:
+        return int(text)
+    return REFRESH_SECONDS
+
+
+def pass_page(request: HttpRequest, code: str) -> HttpResponse:
+    pass_record = _pass_for_link(code)
+    if pass_record is None:
+        return _private(render(request, "access/pass_not_found.html", status=404))
+    state = pass_state(pass_record)
+    visit = pass_record.visit
+    company = visit.company or (visit.host.company if visit.host else None)
+    with timezone.override(building_zone(request)):
+        response = render(
+            request,
+            "access/pass_page.html",
+            {
+                "pass": pass_record,
+                "state": state,
+                "state_label": state.label,
+                "state_message": STATE_MESSAGES[state],
+                "visitor_name": mask_name(visit.visitor.name),
+                "host_name": visit.host.name if visit.host else "",
+                "company": company,
+                "code": _rotating_code(pass_record) if state == PassState.VALID else None,
+                "token_url": reverse("pass_token", args=[code]),
+                "refresh_seconds": _refresh_seconds(request),
+                "time_zone": timezone.get_current_timezone_name(),
+            },
+        )
+    return _private(response)
+
+
+def pass_token_json(request: HttpRequest, code: str) -> HttpResponse:
+    """A fresh rotating token for the page's QR code, or only the state when it is not valid."""
+    pass_record = _pass_for_link(code)
+    if pass_record is None:
+        return _private(
+            JsonResponse({"code": "not_found", "message": _("No such pass.")}, status=404)
+        )
+    state = pass_state(pass_record)
+    body: dict[str, object] = {"token": None, "qr_svg": None, "expires_at": None, "state": state}
+    if state == PassState.VALID:
+        rotating = _rotating_code(pass_record)
+        body.update(
+            token=rotating.token,
+            qr_svg=str(rotating.svg),
+            expires_at=rotating.expires_at.isoformat(),
+        )
+    body["state_label"] = str(state.label)
+    body["message"] = str(STATE_MESSAGES[state])
+    return _private(JsonResponse(body))
+
+
+# --- The printed slip -----------------------------------------------------------------------
+
+SLIP_FONT = "WenQuanYiZenHei"
+# Debian's fonts-wqy-zenhei: a TrueType collection reportlab can embed (Noto CJK is CFF).
+SLIP_FONT_PATHS = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
+)
+SLIP_INSTRUCTION_ZH = "请在闸机处扫描二维码通行。离开时请将本单交回前台。"
+SLIP_INSTRUCTION_EN = (
+    "Scan the QR code at the gate. Please return this slip to reception as you leave."
+)
+# States in which a slip still gets someone in (not yet valid: printed ahead of the visit).
+PRINTABLE_STATES = frozenset({PassState.VALID, PassState.NOT_YET_VALID})
+
+
+def _slip_font() -> str:
+    if SLIP_FONT in pdfmetrics.getRegisteredFontNames():
+        return SLIP_FONT
+    configured = getattr(settings, "SLIP_FONT_PATH", "")
+    paths = [configured] if configured else list(SLIP_FONT_PATHS)
+    path = next((p for p in paths if Path(p).is_file()), None)
+    if path is None:
+        raise ImproperlyConfigured(
+            "Visitor slips need a Chinese TrueType font: install Debian's fonts-wqy-zenhei "
+            "(`make browser` does) or set SLIP_FONT_PATH to a .ttf/.ttc file."
+        )
+    pdfmetrics.registerFont(TTFont(SLIP_FONT, path, subfontIndex=0))
+    return SLIP_FONT
+
+
+@dataclass(frozen=True)
+class SlipContent:
+    """Everything printed on a slip, already masked and formatted."""
+
+    building_name: str
+    visitor_name: str
+    host_name: str
+    company_name: str
+    floor: str
+    window: str
+    entries: str
+    issued_by: str
+    pass_number: str
+    token: str
+    photo: bytes | None
+
+
+def _format_window(start: datetime, end: datetime) -> str:
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}"
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+
+
+def _photo_bytes(pass_record: Pass) -> bytes | None:
+    photo = pass_record.visit.visitor.photo
+    if not photo:
+        return None
+    try:
+        with photo.open("rb") as file:
+            return bytes(file.read())
+    except (OSError, ValueError):
+        return None  # a missing file prints the placeholder rather than no slip at all
+
+
+def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
+    visit = pass_record.visit
+    company = visit.company or (visit.host.company if visit.host else None)
+    building = getattr(request, "tenant", None)
+    uses_left = pass_record.uses_left
+    issued_by = pass_record.issued_by
+    return SlipContent(
+        building_name=str(building.name) if building is not None else "",
+        visitor_name=mask_name(visit.visitor.name),
+        host_name=visit.host.name if visit.host else "—",
+        company_name=company.name if company else "—",
+        floor=(company.floors if company else "") or "—",
+        window=_format_window(pass_record.valid_from, pass_record.valid_until),
+        entries="不限 / unlimited"
+        if uses_left is None
+        else f"{uses_left} / {pass_record.max_uses}",
+        issued_by=str(issued_by) if issued_by is not None else "—",
+        pass_number=f"{pass_record.pk:06d}",
+        token=pass_token(pass_record, tokens.TokenKind.SLIP),
+        photo=_photo_bytes(pass_record),
+    )
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Greedy wrap by character: Chinese has no spaces to break at."""
+    lines: list[str] = []
+    line = ""
+    for character in text:
+        if line and pdfmetrics.stringWidth(line + character, font, size) > width:
+            lines.append(line.rstrip())
+            line = character.lstrip()
+        else:
+            line += character
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+def render_slip(content: SlipContent) -> bytes:
+    """An A6 slip: building, visitor, photo, QR code of a window-long token, who and where,
+    and what to do with it, in Chinese and English."""
+    font = _slip_font()
+    buffer = io.BytesIO()
+    page_width, page_height = A6
+    canvas = Canvas(buffer, pagesize=A6, pageCompression=1, initialFontName=font)
+    canvas.setTitle(f"{content.building_name} · 访客通行单 Visitor slip")
+    canvas.setCreator("visit-platform")
+    margin = 7 * mm
+    inner = page_width - 2 * margin
+    ink, grey, line_grey = (0.09, 0.13, 0.17), (0.42, 0.47, 0.52), (0.82, 0.85, 0.88)
+
+    # Header: building and title.
+    y = page_height - margin - 5 * mm
+    canvas.setFillColorRGB(*ink)
+    size = 13.0
+    for text in _wrap(content.building_name, font, size, inner)[:2]:
+        canvas.setFont(font, size)
+        canvas.drawCentredString(page_width / 2, y, text)
+        y -= 5.5 * mm
+    canvas.setFont(font, 8.5)
+    canvas.setFillColorRGB(*grey)
+    canvas.drawCentredString(page_width / 2, y + 0.5 * mm, "访客通行单 · VISITOR SLIP")
+    y -= 3 * mm
+    canvas.setStrokeColorRGB(*line_grey)
+    canvas.setLineWidth(0.6)
+    canvas.line(margin, y, page_width - margin, y)
+
+    # Photo (or an empty box to paste one in) and the QR code.
+    qr_size = 50 * mm
+    photo_width, photo_height = 30 * mm, 40 * mm
+    top = y - 3 * mm
+    photo_x, photo_y = margin, top - photo_height
+    _draw_photo(canvas, content.photo, photo_x, photo_y, photo_width, photo_height, font)
+    qr_x = page_width - margin - qr_size
+    _draw_qr(canvas, content.token, qr_x, top - qr_size, qr_size)
+    canvas.setFont(font, 7)
+    canvas.setFillColorRGB(*grey)
+    canvas.drawString(photo_x, photo_y - 4 * mm, f"No. {content.pass_number}")
+
+    # The visitor's (masked) name, large.
+    y = top - qr_size - 7 * mm
+    canvas.setFillColorRGB(*ink)
+    canvas.setFont(font, 17)
+    canvas.drawString(margin, y, content.visitor_name)
+    canvas.setFont(font, 7.5)
+    canvas.setFillColorRGB(*grey)
+    canvas.drawRightString(page_width - margin, y, "访客 Visitor")
+    y -= 4.5 * mm
+
+    # Who, where, when.
+    label_width = 26 * mm
+    rows = [
+        ("被访人 Host", content.host_name),
+        ("公司 Company", content.company_name),
+        ("楼层 Floor", content.floor),
+        ("有效期 Valid", content.window),
+        ("可用次数 Entries", content.entries),
+        ("签发人 Issued by", content.issued_by),
+    ]
+    for label, value in rows:
+        y -= 4.6 * mm
+        canvas.setFont(font, 7.5)
+        canvas.setFillColorRGB(*grey)
+        canvas.drawString(margin, y, label)
+        canvas.setFont(font, 9)
+        canvas.setFillColorRGB(*ink)
+        for index, text in enumerate(_wrap(value, font, 9, inner - label_width)[:2]):
+            if index:
+                y -= 4 * mm
+            canvas.drawString(margin + label_width, y, text)
+
+    # What to do with it, at the foot of the page.
+    box_height = 15 * mm
+    canvas.setFillColorRGB(0.94, 0.97, 0.95)
+    canvas.setStrokeColorRGB(0.75, 0.87, 0.81)
+    canvas.roundRect(margin, margin, inner, box_height, 2 * mm, stroke=1, fill=1)
+    canvas.setFillColorRGB(0.04, 0.30, 0.22)
+    text_y = margin + box_height - 5 * mm
+    for text, size in ((SLIP_INSTRUCTION_ZH, 8.0), (SLIP_INSTRUCTION_EN, 6.5)):
+        for part in _wrap(text, font, size, inner - 6 * mm)[:2]:
+            canvas.setFont(font, size)
+            canvas.drawString(margin + 3 * mm, text_y, part)
+            text_y -= size * 0.45 * mm
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _draw_photo(
+    canvas: Canvas, photo: bytes | None, x: float, y: float, width: float, height: float, font: str
+) -> None:
+    if photo is not None:
+        try:
+            canvas.drawImage(
+                ImageReader(io.BytesIO(photo)),
+                x,
+                y,
+                width,
+                height,
+                preserveAspectRatio=True,
+                anchor="c",
+            )
+            return
+        except (OSError, ValueError):
+            pass  # not an image reportlab can read: fall back to the box
+    canvas.setStrokeColorRGB(0.7, 0.74, 0.78)
+    canvas.setDash(3, 2)
+    canvas.rect(x, y, width, height, stroke=1, fill=0)
+    canvas.setDash()
+    canvas.setFillColorRGB(0.55, 0.6, 0.65)
+    canvas.setFont(font, 8)
+    canvas.drawCentredString(x + width / 2, y + height / 2 + 1 * mm, "照片")
+    canvas.drawCentredString(x + width / 2, y + height / 2 - 3 * mm, "Photo")
+
+
+def _draw_qr(canvas: Canvas, token: str, x: float, y: float, size: float) -> None:
+    matrix = qr_matrix(token)
+    module = size / len(matrix)
+    canvas.setFillColorRGB(0, 0, 0)
+    for row_index, row in enumerate(matrix):
+        top = y + size - (row_index + 1) * module
+        column = 0
+        while column < len(row):
+            if not row[column]:
+                column += 1
+                continue
+            run = column
+            while run < len(row) and row[run]:
+                run += 1
+            # A hair wider than the module so neighbouring runs leave no white seams.
+            canvas.rect(
+                x + column * module,
+                top,
+                (run - column) * module + 0.05,
+                module + 0.05,
+                stroke=0,
+                fill=1,
+            )
+            column = run
+
+
+@console_view(PRINT_SLIP)
+def pass_slip(request: HttpRequest, pk: int) -> HttpResponse:
+    """The visitor slip as a PDF, for reception to print."""
+    pass_record = (
+        Pass.objects.select_related(
+            "visit__visitor", "visit__host__company", "visit__company", "issued_by"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if pass_record is None or not request.user.has_perm(PRINT_SLIP, pass_record.visit):
+        raise Http404
+    state = pass_state(pass_record)
+    if state not in PRINTABLE_STATES:
+        context = {"state_label": state.label, "state_message": STATE_MESSAGES[state]}
+        return render(request, "access/slip_refused.html", context, status=409)
+    with timezone.override(building_zone(request)):
+        content = _slip_content(request, pass_record)
+    pdf = render_slip(content)
+    record(
+        Actor.from_request(request), "pass.slip_printed", pass_record, visit=pass_record.visit_id
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="visitor-slip-{pass_record.pk}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
