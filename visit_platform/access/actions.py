@@ -480,9 +480,9 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
     with transaction.atomic():
         pass_record = None
         if passage.pass_id is not None:
+            # A pass that no longer exists still had someone walk through: the passage is
+            # counted without it, rather than blocking the agent's journal for ever.
             pass_record = Pass.objects.filter(pk=passage.pass_id).first()
-            if pass_record is None:
-                raise DomainError("unknown_pass", _("The pass does not exist."), field="pass_id")
         if pass_record is not None and passage.granted:
             if passage.direction == Direction.IN:
                 # Already let through by the agent: count it, whatever the limit says now.
