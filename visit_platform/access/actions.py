@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -12,21 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tenants.db import current_schema
 from tenants.models import Building
-from visit_platform.access import tokens
+from visit_platform.access import live, tokens
 from visit_platform.access.choices import Direction, GateDirection, Mode, Reason
 from visit_platform.access.consumers import occupancy_group
 from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass, SigningKey
@@ -35,8 +32,6 @@ from visit_platform.errors import DomainError
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import is_watchlisted
-
-logger = logging.getLogger(__name__)
 
 ROTATING_TOKEN_SECONDS = 60
 AGENT_KEY_PREFIX_LENGTH = 8
@@ -349,19 +344,18 @@ def _let_in(pass_record: Pass, not_after: int, gate: Gate, now: datetime) -> Non
         raise _Denied(Reason.TOKEN_EXPIRED, pass_record)
     if pass_record.zones and gate.zone not in pass_record.zones:
         raise _Denied(Reason.WRONG_ZONE, pass_record)
-    anti_passback = Building.objects.filter(
-        schema_name=current_schema(), anti_passback=True
-    ).exists()
+    # The building's anti-passback setting is read inside the UPDATE itself: one round trip
+    # fewer on every entry, and the setting is looked up again only to explain a refusal.
+    anti_passback = Building.objects.filter(schema_name=current_schema(), anti_passback=True)
     admitted = Pass.objects.filter(pk=pass_record.pk, revoked_at__isnull=True).filter(
-        Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses"))
+        Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")),
+        Q(is_inside=False) | ~Exists(anti_passback),
     )
-    if anti_passback:
-        admitted = admitted.filter(is_inside=False)
     if not admitted.update(uses=F("uses") + 1, is_inside=True):
         pass_record.refresh_from_db(fields=["uses", "is_inside", "revoked_at"])
         if pass_record.revoked_at is not None:
             raise _Denied(Reason.REVOKED, pass_record)
-        if anti_passback and pass_record.is_inside:
+        if pass_record.is_inside and anti_passback.exists():
             raise _Denied(Reason.ANTI_PASSBACK, pass_record)
         raise _Denied(Reason.USES_EXHAUSTED, pass_record)
     Visit.objects.filter(
@@ -430,18 +424,11 @@ def _publish_after_commit(event: AccessEvent) -> None:
         "occurred_at": event.occurred_at.isoformat(),
     }
 
-    def publish() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(layer.group_send)(
-                occupancy_group(schema), {"type": "occupancy.event", "payload": payload}
-            )
-        except Exception:  # a live screen missing one event must never fail a gate
-            logger.warning("Could not publish access event %s", payload["event_id"], exc_info=True)
-
-    transaction.on_commit(publish)
+    transaction.on_commit(
+        lambda: live.publish(
+            occupancy_group(schema), {"type": "occupancy.event", "payload": payload}
+        )
+    )
 
 
 # --- Passages reported by agents ------------------------------------------------------------
