@@ -1,0 +1,578 @@
+"""Benchmark: gate decisions per second, over HTTP and in-process, and one signature check.
+
+Runs against a scratch database on the PostgreSQL that ``DATABASE_URL`` points at (default:
+the local service), created and dropped by this script, and the Redis at ``REDIS_URL``
+(default: the local service). It provisions a building ``bench`` with approved visits, each
+with an unlimited pass, two gates and one gate agent, then measures
+
+  a. ``POST /api/gate/scans`` over HTTP: a real ASGI server (uvicorn, 2 workers, production
+     settings) in a subprocess on 127.0.0.1, driven by concurrent clients that scan the slip
+     tokens of many different passes; and where the machine's CPU time went, per decision;
+  b. ``decide_scan`` alone, in this process, one decision after another;
+  c. one signature check alone: ``tokens.parse_token`` + ``tokens.verify_token``.
+
+Prints its figures; the latest are copied into docs/performance.md with the machine they ran
+on. Never run by CI: tests assert behaviour, not speed. Linux only (CPU use is read from
+/proc); ``--server gunicorn`` needs gunicorn installed, which the project does not require.
+
+    python bench/gate_decision.py --duration 15 --clients 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SCRATCH_DATABASE = "visit_bench_gate_decision"
+SLUG = "bench"
+HOST = f"{SLUG}.localhost"
+SCANS_PATH = "/api/gate/scans"
+
+
+# --- Scratch database and production settings -----------------------------------------------
+
+
+def scratch_url(base: str) -> str:
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{SCRATCH_DATABASE}"))
+
+
+def admin_connection(base: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    parts = urlsplit(base)
+    return psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def production_environment(database_url: str) -> dict[str, str]:
+    """Production settings with secrets made up for this run. The server gets the same ones as
+    this process: the signing keys this process creates are encrypted with these keys."""
+    return {
+        "DEBUG": "0",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "BASE_DOMAIN": "localhost",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": f"bench={secrets.token_urlsafe(32)}",
+        "BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+        # Plain HTTP on loopback: no TLS proxy in front of the server here.
+        "SECURE_SSL_REDIRECT": "0",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "visit_platform.settings",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--visits", type=int, default=1000, help="approved visits, one pass each")
+    parser.add_argument("--duration", type=float, default=15, help="seconds of HTTP load")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of load not measured")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
+    parser.add_argument(
+        "--requests-per-connection",
+        type=int,
+        default=1,
+        help="scans a client sends on one connection before it opens another",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument(
+        "--server", choices=["uvicorn", "gunicorn"], default="uvicorn", help="process manager"
+    )
+    parser.add_argument("--decisions", type=int, default=2000, help="in-process decisions")
+    parser.add_argument("--checks", type=int, default=20000, help="signature checks")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the in-process decisions and print"
+    )
+    args = parser.parse_args()
+
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    with admin_connection(base) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
+    environment = production_environment(scratch_url(base))
+    os.environ.update(environment)
+    try:
+        run(args, environment)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with admin_connection(base) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)')
+
+
+def run(args: argparse.Namespace, environment: dict[str, str]) -> None:
+    import django
+
+    django.setup()
+    started = time.perf_counter()
+    site = provision(args.visits)
+    print(
+        f"provisioned building {SLUG!r}: {args.visits} approved visits with unlimited passes, "
+        f"2 gates, 1 gate agent ({time.perf_counter() - started:.1f} s)"
+    )
+    server = Server(environment, args.workers, args.server)
+    try:
+        server.start()
+        load = asyncio.run(
+            drive(
+                server.port,
+                site,
+                args.clients,
+                args.warmup,
+                args.duration,
+                args.requests_per_connection,
+                server.pid,
+            )
+        )
+    finally:
+        server.stop()
+    print(
+        f"a. end to end, POST {SCANS_PATH} over HTTP ({server.description}, "
+        f"{args.clients} clients, {args.requests_per_connection} scan(s) per connection, "
+        f"{args.duration:.0f} s after {args.warmup:.0f} s warm-up):"
+    )
+    print(f"   {load.summary(args.duration)}")
+    print(f"   {load.cpu_summary(args.duration)}")
+    measure_decisions(site, args.decisions, args.profile)
+    measure_signature_checks(site, args.checks)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {postgres_version()}"
+    )
+
+
+def postgres_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        (version,) = cursor.fetchone()
+    return f"PostgreSQL {version.split()[0]}"
+
+
+# --- The building -----------------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    """What the load needs: the gates, the agent's key and one slip token per pass."""
+
+    gate_ids: list[int]
+    agent_key: str
+    tokens: list[str]
+
+
+def provision(visit_count: int) -> Site:
+    """``setup_platform``, the building, its gates and agent, and the visits with their passes,
+    all through the real actions."""
+    from django.core.management import call_command
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from tenants.actions import create_building
+    from visit_platform.access import actions, tokens
+    from visit_platform.audit.actions import Actor
+    from visit_platform.directory.actions import create_company, create_host
+    from visit_platform.visits.actions import create_visit, register_visitor
+    from visit_platform.visits.choices import Scenario, VisitStatus
+
+    call_command("setup_platform", verbosity=0)
+    create_building(slug=SLUG, name="Bench Tower", admin_email=f"admin@{SLUG}.example")
+    actor = Actor.system("bench")
+    with schema_context(SLUG):
+        gates = [actions.create_gate(actor, name=name) for name in ("A", "B")]
+        _agent, agent_key = actions.create_gate_agent(actor, name="bench agent")
+        company = create_company(actor, name="Bench Company", floors="8")
+        host = create_host(actor, company, name="Host", mobile="13900000001")
+        start = timezone.now() - timedelta(hours=1)
+        slip_tokens = []
+        for index in range(visit_count):
+            visitor = register_visitor(actor, name=f"Visitor {index}", mobile=f"138{index:08d}")
+            visit = create_visit(
+                actor,
+                scenario=Scenario.INVITE,
+                visitor=visitor,
+                host=host,
+                valid_from=start,
+                valid_until=start + timedelta(hours=12),
+                status=VisitStatus.APPROVED,
+            )
+            issued = actions.issue_pass(actor, visit)
+            slip_tokens.append(actions.pass_token(issued.pass_record, tokens.TokenKind.SLIP))
+    return Site([gate.pk for gate in gates], agent_key, slip_tokens)
+
+
+# --- a. End to end over HTTP ------------------------------------------------------------------
+
+
+class Server:
+    """The ASGI application with production settings on a free loopback port: uvicorn's own
+    process manager, or gunicorn with uvicorn workers."""
+
+    def __init__(self, environment: dict[str, str], workers: int, kind: str) -> None:
+        self.environment = {**os.environ, **environment}
+        self.workers = workers
+        self.kind = kind
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.description = f"{kind}, {workers} workers"
+
+    def command(self) -> list[str]:
+        application = "visit_platform.asgi:application"
+        if self.kind == "gunicorn":
+            return [
+                *(sys.executable, "-m", "gunicorn", application),
+                *("--worker-class", "uvicorn.workers.UvicornWorker"),
+                *("--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}"),
+                # Workers say when they are ready only at the info level; gunicorn writes no
+                # access log unless asked to.
+                *("--log-level", "info", "--no-control-socket"),
+            ]
+        return [
+            *(sys.executable, "-m", "uvicorn", application),
+            *("--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)),
+            # A proxy in front logs requests in production; logging each one here would
+            # measure the log, not the decision. Workers say when they are ready at info level.
+            *("--no-access-log", "--log-level", "info"),
+        ]
+
+    def start(self) -> None:
+        """Start the server and wait until every worker has started the application: a client
+        that connected earlier would stay with the first worker for the whole run."""
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            self.command(),
+            cwd=ROOT,
+            env=self.environment,
+            start_new_session=True,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        ready = threading.Semaphore(0)
+        threading.Thread(target=self._watch_log, args=(ready,), daemon=True).start()
+        for _worker in range(self.workers):
+            if not ready.acquire(timeout=60):
+                self.stop()
+                raise RuntimeError("the server's workers did not start within 60 s")
+
+    def _watch_log(self, ready: threading.Semaphore) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            if "Application startup complete" in line:
+                ready.release()
+            elif "[INFO]" not in line and not line.startswith("INFO:"):
+                sys.stderr.write(f"server: {line}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Load:
+    """What the clients saw in the measured window."""
+
+    latencies: list[float] = field(default_factory=list)
+    granted: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    cpu: list[CpuSample] = field(default_factory=list)  # at the start and the end
+
+    def summary(self, duration: float) -> str:
+        count = len(self.latencies)
+        if not count:
+            return f"no decisions; failures: {dict(self.failures)}"
+        failures = ", ".join(f"{key} x{n}" for key, n in self.failures.most_common()) or "none"
+        return (
+            f"{count} decisions, {count / duration:.0f} decisions/s; latency "
+            f"{percentiles(self.latencies)}; granted {self.granted / count:.1%}; "
+            f"failed requests: {failures}"
+        )
+
+    def cpu_summary(self, duration: float) -> str:
+        """Where the machine's CPU time went, per decision: it explains a ceiling."""
+        if len(self.cpu) != 2 or not self.latencies:
+            return "CPU use not measured"
+        start, end = self.cpu
+        count = len(self.latencies)
+        busy, server, client = (
+            (end.machine - start.machine) / count * 1000,
+            (end.server - start.server) / count * 1000,
+            (end.client - start.client) / count * 1000,
+        )
+        cores = os.cpu_count() or 1
+        return (
+            f"CPU per decision {busy:.1f} ms: server workers {server:.1f} ms, load generator "
+            f"{client:.1f} ms, PostgreSQL, Redis and the rest {busy - server - client:.1f} ms; "
+            f"the {cores} cores were {(end.machine - start.machine) / duration / cores:.0%} busy"
+        )
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far: by the whole machine, the server's processes, this process."""
+
+    machine: float
+    server: float
+    client: float
+
+
+def cpu_sample(server_pid: int) -> CpuSample:
+    """Read from /proc (Linux): a benchmark shares its cores with PostgreSQL and the load."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as stat:
+        # user nice system idle iowait irq softirq steal
+        values = [int(value) for value in stat.readline().split()[1:9]]
+    busy = (sum(values) - values[3] - values[4]) / ticks
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as process:
+                fields = process.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process has gone
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, grew = {server_pid}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    server = sum(times.get(pid, 0.0) for pid in tree)
+    return CpuSample(busy, server, times.get(os.getpid(), 0.0))
+
+
+async def drive(
+    port: int,
+    site: Site,
+    clients: int,
+    warmup: float,
+    duration: float,
+    requests_per_connection: int = 1,
+    server_pid: int | None = None,
+) -> Load:
+    """``clients`` clients scanning in a loop; only requests started after the warm-up count.
+
+    By default every scan comes on a new connection, as from a proxy in front (nginx speaks
+    HTTP/1.0 to its upstreams unless told otherwise); this also spreads the load over the
+    workers, where long-lived connections stay with whichever worker accepted them. Raw
+    asyncio streams keep the load generator cheap: it shares the cores with the server and
+    PostgreSQL.
+    """
+    load = Load()
+    measure_from = time.perf_counter() + warmup
+    deadline = measure_from + duration
+    head = (
+        f"POST {SCANS_PATH} HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"Authorization: Bearer {site.agent_key}\r\nContent-Type: application/json\r\n"
+        "Content-Length: {length}\r\nConnection: {connection}\r\n\r\n"
+    )
+
+    def request(scan: int, last: bool) -> bytes:
+        body = json.dumps(
+            {
+                "gate_id": site.gate_ids[scan % len(site.gate_ids)],
+                "token": site.tokens[scan % len(site.tokens)],
+                "direction": "in",
+                # As an agent does, so that a retried scan is answered, not redone.
+                "event_id": str(uuid.uuid4()),
+            }
+        ).encode()
+        connection = "close" if last else "keep-alive"
+        return head.format(length=len(body), connection=connection).encode() + body
+
+    async def client(index: int) -> None:
+        scan = index
+        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        sent = 0
+        while (started := time.perf_counter()) < deadline:
+            if streams is None:
+                streams, sent = await asyncio.open_connection("127.0.0.1", port), 0
+            reader, writer = streams
+            sent += 1
+            last = sent >= requests_per_connection
+            writer.write(request(scan, last))
+            scan += clients
+            status, payload, keep_alive = await read_response(reader)
+            elapsed = time.perf_counter() - started
+            if started >= measure_from:
+                answer = decode(payload)
+                if 200 <= status < 300 and "granted" in answer:
+                    load.latencies.append(elapsed)
+                    load.granted += bool(answer["granted"])
+                else:
+                    load.failures[f"{status} {answer.get('code', '')}".strip()] += 1
+            if last or not keep_alive:
+                writer.close()
+                streams = None
+        if streams is not None:
+            streams[1].close()
+
+    async def sample_cpu() -> None:
+        if server_pid is None:
+            return
+        await asyncio.sleep(measure_from - time.perf_counter())
+        load.cpu.append(cpu_sample(server_pid))
+        await asyncio.sleep(deadline - time.perf_counter())
+        load.cpu.append(cpu_sample(server_pid))
+
+    await asyncio.gather(sample_cpu(), *(client(index) for index in range(clients)))
+    return load
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """Status, body and whether the connection stays open, for one HTTP/1.1 response."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    headers = {}
+    for line in head[1:]:
+        name, _separator, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip().lower()
+    keep_alive = headers.get("connection") != "close"
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"])), keep_alive
+    if headers.get("transfer-encoding") == "chunked":
+        chunks = []
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            chunks.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        await reader.readuntil(b"\r\n")
+        return status, b"".join(chunks), keep_alive
+    return status, await reader.read(), False
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+# --- b. The decision alone, c. one signature check ---------------------------------------------
+
+
+def measure_decisions(site: Site, count: int, profile: bool) -> None:
+    """``decide_scan`` in this process, sequentially, on one persistent connection."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tenants.utils import schema_context
+
+    from visit_platform.access.actions import decide_scan
+    from visit_platform.access.models import Gate
+
+    with schema_context(SLUG):
+        gates = list(Gate.objects.filter(pk__in=site.gate_ids).order_by("pk"))
+        with CaptureQueriesContext(connection) as queries:
+            decide_scan(gate=gates[0], token=site.tokens[0], direction="in")
+        latencies = []
+        granted = 0
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        for index in range(count):
+            started = time.perf_counter()
+            decision = decide_scan(
+                gate=gates[index % 2], token=site.tokens[index % len(site.tokens)], direction="in"
+            )
+            latencies.append(time.perf_counter() - started)
+            granted += decision.granted
+        if profiler is not None:
+            profiler.disable()
+    total = sum(latencies)
+    print(
+        f"b. decide_scan in-process, sequential, one persistent connection: {count} decisions, "
+        f"{count / total:.0f} decisions/s; latency {percentiles(latencies)}; "
+        f"granted {granted / count:.1%}; {len(queries)} SQL statements per decision"
+    )
+    if profiler is not None:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def measure_signature_checks(site: Site, count: int) -> None:
+    from django_tenants.utils import schema_context
+
+    from visit_platform.access import tokens
+    from visit_platform.access.actions import public_key
+
+    with schema_context(SLUG):
+        key = public_key(tokens.parse_token(site.tokens[0]).claims.key_id)
+    assert key is not None
+    sample = [site.tokens[index % len(site.tokens)] for index in range(count)]
+    started = time.perf_counter()
+    for token in sample:
+        tokens.verify_token(tokens.parse_token(token), key)
+    elapsed = time.perf_counter() - started
+    print(
+        f"c. one signature check (parse_token + verify_token, Ed25519): "
+        f"{elapsed / count * 1e6:.0f} µs per check ({count} checks)"
+    )
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    return (
+        f"p50 {statistics.median(ordered) * 1000:.1f} ms, p95 {at(0.95):.1f} ms, "
+        f"p99 {at(0.99):.1f} ms, max {ordered[-1] * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
