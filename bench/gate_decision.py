@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.scratch import scratch_database  # noqa: E402
+
 SCRATCH_DATABASE = "visit_bench_gate_decision"
 SLUG = "bench"
 HOST = f"{SLUG}.localhost"
@@ -50,25 +51,6 @@ SCANS_PATH = "/api/gate/scans"
 
 
 # --- Scratch database and production settings -----------------------------------------------
-
-
-def scratch_url(base: str) -> str:
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DATABASE}"))
-
-
-def admin_connection(base: str):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    parts = urlsplit(base)
-    return psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    )
 
 
 def production_environment(database_url: str) -> dict[str, str]:
@@ -115,19 +97,15 @@ def main() -> None:
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with admin_connection(base) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
-    environment = production_environment(scratch_url(base))
-    os.environ.update(environment)
-    try:
-        run(args, environment)
-    finally:
-        from django.db import connections
+    with scratch_database(base, SCRATCH_DATABASE) as database_url:
+        environment = production_environment(database_url)
+        os.environ.update(environment)
+        try:
+            run(args, environment)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        with admin_connection(base) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)')
+            connections.close_all()
 
 
 def run(args: argparse.Namespace, environment: dict[str, str]) -> None:

@@ -16,29 +16,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.scratch import scratch_database
+
 SCRATCH_DATABASE = "visit_bench_provision"
-
-
-def scratch_url(base: str) -> str:
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DATABASE}"))
-
-
-def admin_connection(base: str):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    parts = urlsplit(base)
-    return psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    )
 
 
 def main() -> None:
@@ -48,20 +30,16 @@ def main() -> None:
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with admin_connection(base) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}"')
-        connection.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
-    os.environ["DATABASE_URL"] = scratch_url(base)
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visit_platform.settings")
-    try:
-        run(args.buildings, args.samples)
-    finally:
-        from django.db import connections
+    with scratch_database(base, SCRATCH_DATABASE) as database_url:
+        os.environ["DATABASE_URL"] = database_url
+        os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visit_platform.settings")
+        try:
+            run(args.buildings, args.samples)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        with admin_connection(base) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)')
+            connections.close_all()
 
 
 def run(building_count: int, samples: int) -> None:
