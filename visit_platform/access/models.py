@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from visit_platform.access.choices import Direction, GateDirection, Mode, Reason
+from visit_platform.fields import actor_field
 from visit_platform.privacy import EncryptedTextField
 from visit_platform.visits.models import Visit
 
@@ -96,14 +96,7 @@ class Pass(models.Model):
     link_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoke_reason = models.CharField(_("reason for revocation"), max_length=200, blank=True)
-    issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("issued by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    issued_by = actor_field(_("issued by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from visit_platform.directory.models import Company, Host
+from visit_platform.fields import actor_field
 from visit_platform.privacy import EncryptedTextField, mask_id_number
 from visit_platform.visits.choices import DocumentType, Scenario, VisitStatus
 
@@ -82,30 +82,9 @@ class Visit(models.Model):
     companions = models.PositiveSmallIntegerField(_("companions"), default=0)
     answers = models.JSONField(_("form answers"), default=dict, blank=True)
     form_version = models.PositiveIntegerField(_("form version"), null=True, blank=True)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("invited by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("registered by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    invited_by = actor_field(_("invited by"))
+    approved_by = actor_field(_("approved by"))
+    registered_by = actor_field(_("registered by"))
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -139,22 +118,8 @@ class WatchlistEntry(models.Model):
         _("document number"), max_length=40, blank=True, editable=False
     )
     reason = models.TextField(_("reason"))
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("proposed by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    proposed_by = actor_field(_("proposed by"))
+    approved_by = actor_field(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
