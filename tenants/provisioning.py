@@ -24,8 +24,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django_tenants.utils import get_public_schema_name as get_public_schema_name_
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants.db import tenant_connection
 
@@ -148,7 +147,7 @@ def ensure_public_site() -> None:
     operator's site at ``BASE_DOMAIN``."""
     from tenants.models import Building, Domain
 
-    public = get_public_schema_name_()
+    public = get_public_schema_name()
     building, _created = Building.objects.get_or_create(
         schema_name=public, defaults={"name": "Visitor platform"}
     )

@@ -198,6 +198,11 @@ def issue_pass(
     return IssuedPass(pass_record, code)
 
 
+def note_slip_printed(actor: Actor, pass_record: Pass) -> None:
+    """Audit a printed slip: it carries the visitor's name and a window-long token."""
+    record(actor, "pass.slip_printed", pass_record, visit=pass_record.visit_id)
+
+
 def pass_link_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 

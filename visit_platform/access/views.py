@@ -28,9 +28,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from visit_platform.access import tokens
-from visit_platform.access.actions import pass_link_hash, pass_token
+from visit_platform.access.actions import note_slip_printed, pass_link_hash, pass_token
 from visit_platform.access.models import Pass
-from visit_platform.audit.actions import Actor, record
+from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import PRINT_SLIP
 from visit_platform.privacy import mask_name
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
@@ -464,9 +464,7 @@ def pass_slip(request: HttpRequest, pk: int) -> HttpResponse:
     with timezone.override(building_zone(request)):
         content = _slip_content(request, pass_record)
     pdf = render_slip(content)
-    record(
-        Actor.from_request(request), "pass.slip_printed", pass_record, visit=pass_record.visit_id
-    )
+    note_slip_printed(Actor.from_request(request), pass_record)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="visitor-slip-{pass_record.pk}.pdf"'
     response["Cache-Control"] = "no-store"

@@ -176,3 +176,9 @@ def add_to_watchlist(
         visitor_ids = list(visitors_matching(entry).values_list("pk", flat=True))
         revoke_passes_of_visitors(actor, visitor_ids, _("Watchlisted"))
     return entry
+
+
+def note_visits_viewed(actor: Actor, **shown: object) -> None:
+    """Audit a view of the visits page, which shows personal data: what was shown, with
+    which filters."""
+    record(actor, "visits.viewed", None, **shown)

@@ -17,10 +17,11 @@ from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.access.queries import Presence, people_inside
 from visit_platform.access.views import PRINTABLE_STATES, PassState, building_zone, pass_state
-from visit_platform.audit.actions import Actor, record
+from visit_platform.audit.actions import Actor
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import PRINT_SLIP, VIEW_VISIT
 from visit_platform.privacy import mask_name
+from visit_platform.visits.actions import note_visits_viewed
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view
@@ -195,10 +196,8 @@ def visit_list(request: HttpRequest) -> HttpResponse:
         event_count = len(event_list) if len(event_list) < EVENT_LIMIT else events.count()
         occupancy = people_inside()
         inside = _presence_rows(occupancy.people, company_ids)
-        record(
+        note_visits_viewed(
             Actor.from_request(request),
-            "visits.viewed",
-            None,
             visits=len(page.object_list),
             events=len(event_list),
             inside=len(inside),
