@@ -80,6 +80,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="seconds of load not measured")
     parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="scans per second offered at a steady pace (open loop: latency counts from when "
+        "each scan was due, so a queue in front of the server shows); by default every client "
+        "scans again as soon as it has its answer, which measures the most the server can do",
+    )
+    parser.add_argument(
         "--requests-per-connection",
         type=int,
         default=1,
@@ -130,14 +138,16 @@ def run(args: argparse.Namespace, environment: dict[str, str]) -> None:
                 args.duration,
                 args.requests_per_connection,
                 server.pid,
+                args.rate,
             )
         )
     finally:
         server.stop()
+    pace = f"{args.rate:.0f} scans/s offered" if args.rate else "each as fast as it can"
     print(
         f"a. end to end, POST {SCANS_PATH} over HTTP ({server.description}, "
-        f"{args.clients} clients, {args.requests_per_connection} scan(s) per connection, "
-        f"{args.duration:.0f} s after {args.warmup:.0f} s warm-up):"
+        f"{args.clients} clients, {pace}, {args.requests_per_connection} scan(s) per "
+        f"connection, {args.duration:.0f} s after {args.warmup:.0f} s warm-up):"
     )
     print(f"   {load.summary(args.duration)}")
     print(f"   {load.cpu_summary(args.duration)}")
@@ -297,6 +307,7 @@ class Load:
     """What the clients saw in the measured window."""
 
     latencies: list[float] = field(default_factory=list)
+    answered_in_window: int = 0  # decisions whose answer came before the end of the window
     granted: int = 0
     failures: Counter[str] = field(default_factory=Counter)
     cpu: list[CpuSample] = field(default_factory=list)  # at the start and the end
@@ -305,29 +316,34 @@ class Load:
         count = len(self.latencies)
         if not count:
             return f"no decisions; failures: {dict(self.failures)}"
+        late = count - self.answered_in_window
         failures = ", ".join(f"{key} x{n}" for key, n in self.failures.most_common()) or "none"
         return (
-            f"{count} decisions, {count / duration:.0f} decisions/s; latency "
-            f"{percentiles(self.latencies)}; granted {self.granted / count:.1%}; "
-            f"failed requests: {failures}"
+            f"{self.answered_in_window / duration:.0f} decisions/s answered; latency "
+            f"{percentiles(self.latencies)} ({count} decisions, {late} answered after the "
+            f"window); granted {self.granted / count:.1%}; failed requests: {failures}"
         )
 
     def cpu_summary(self, duration: float) -> str:
         """Where the machine's CPU time went, per decision: it explains a ceiling."""
-        if len(self.cpu) != 2 or not self.latencies:
+        if len(self.cpu) != 2 or not self.answered_in_window:
             return "CPU use not measured"
         start, end = self.cpu
-        count = len(self.latencies)
-        busy, server, client = (
-            (end.machine - start.machine) / count * 1000,
-            (end.server - start.server) / count * 1000,
-            (end.client - start.client) / count * 1000,
+        count = self.answered_in_window
+
+        def per_decision(part: str) -> float:
+            return (getattr(end, part) - getattr(start, part)) / count * 1000
+
+        busy, server, client, database, redis = map(
+            per_decision, ("machine", "server", "client", "database", "redis")
         )
+        rest = busy - server - client - database - redis
         cores = os.cpu_count() or 1
         return (
-            f"CPU per decision {busy:.1f} ms: server workers {server:.1f} ms, load generator "
-            f"{client:.1f} ms, PostgreSQL, Redis and the rest {busy - server - client:.1f} ms; "
-            f"the {cores} cores were {(end.machine - start.machine) / duration / cores:.0%} busy"
+            f"CPU per decision {busy:.2f} ms: server workers {server:.2f} ms, PostgreSQL "
+            f"{database:.2f} ms, Redis {redis:.2f} ms, load generator {client:.2f} ms, the rest "
+            f"of the machine {rest:.2f} ms; the {cores} cores were "
+            f"{(end.machine - start.machine) / duration / cores:.0%} busy"
         )
 
 
@@ -338,6 +354,8 @@ class CpuSample:
     machine: float
     server: float
     client: float
+    database: float  # PostgreSQL's processes
+    redis: float
 
 
 def cpu_sample(server_pid: int) -> CpuSample:
@@ -349,23 +367,32 @@ def cpu_sample(server_pid: int) -> CpuSample:
     busy = (sum(values) - values[3] - values[4]) / ticks
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
+    names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as process:
-                fields = process.read().rsplit(")", 1)[1].split()
+                name, fields = process.read().split(" (", 1)[1].rsplit(")", 1)
         except OSError:  # the process has gone
             continue
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+        values = fields.split()
+        parents[int(entry)] = int(values[1])
+        times[int(entry)] = (int(values[11]) + int(values[12])) / ticks
+        names[int(entry)] = name
     tree, grew = {server_pid}, True
     while grew:
         children = {pid for pid, parent in parents.items() if parent in tree} - tree
         tree |= children
         grew = bool(children)
     server = sum(times.get(pid, 0.0) for pid in tree)
-    return CpuSample(busy, server, times.get(os.getpid(), 0.0))
+
+    def used_by(prefix: str) -> float:
+        return sum(times[pid] for pid, name in names.items() if name.startswith(prefix))
+
+    return CpuSample(
+        busy, server, times.get(os.getpid(), 0.0), used_by("postgres"), used_by("redis-server")
+    )
 
 
 async def drive(
@@ -376,8 +403,14 @@ async def drive(
     duration: float,
     requests_per_connection: int = 1,
     server_pid: int | None = None,
+    rate: float | None = None,
 ) -> Load:
-    """``clients`` clients scanning in a loop; only requests started after the warm-up count.
+    """``clients`` clients scanning in a loop; only requests due after the warm-up count.
+
+    With ``rate``, scans fall due at that steady pace and the clients take them in turn; a
+    scan's latency runs from when it was due, so that time spent waiting for a free client
+    counts (a load generator that waits for the server before sending the next request would
+    hide exactly the delays a queue causes). Without it, each client scans again at once.
 
     By default every scan comes on a new connection, as from a proxy in front (nginx speaks
     HTTP/1.0 to its upstreams unless told otherwise); this also spreads the load over the
@@ -407,11 +440,30 @@ async def drive(
         connection = "close" if last else "keep-alive"
         return head.format(length=len(body), connection=connection).encode() + body
 
+    due: asyncio.Queue[float] = asyncio.Queue()
+
+    async def pace() -> None:
+        if rate is None:
+            return
+        start = time.perf_counter()
+        count = 0
+        while (moment := start + count / rate) < deadline:
+            await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+            due.put_nowait(moment)
+            count += 1
+        for _client in range(clients):
+            due.put_nowait(deadline)  # tells each client to stop
+
+    async def next_start() -> float:
+        if rate is None:
+            return time.perf_counter()
+        return await due.get()
+
     async def client(index: int) -> None:
         scan = index
         streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         sent = 0
-        while (started := time.perf_counter()) < deadline:
+        while (started := await next_start()) < deadline:
             if streams is None:
                 streams, sent = await asyncio.open_connection("127.0.0.1", port), 0
             reader, writer = streams
@@ -425,6 +477,7 @@ async def drive(
                 answer = decode(payload)
                 if 200 <= status < 300 and "granted" in answer:
                     load.latencies.append(elapsed)
+                    load.answered_in_window += started + elapsed <= deadline
                     load.granted += bool(answer["granted"])
                 else:
                     load.failures[f"{status} {answer.get('code', '')}".strip()] += 1
@@ -442,7 +495,7 @@ async def drive(
         await asyncio.sleep(deadline - time.perf_counter())
         load.cpu.append(cpu_sample(server_pid))
 
-    await asyncio.gather(sample_cpu(), *(client(index) for index in range(clients)))
+    await asyncio.gather(sample_cpu(), pace(), *(client(index) for index in range(clients)))
     return load
 
 

@@ -67,6 +67,19 @@ def _back_to_public() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
+def end_other_database_sessions() -> None:
+    """End every session on the test database but this thread's: those that request threads,
+    scanning threads or a live server left open, so that the database can be dropped at the
+    end of the run. The connection pool goes first (the next query opens a new one): a
+    pooled connection whose session was ended must never be handed out again."""
+    connection.close_pool()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def client_for(building: Building, user: User | None = None) -> Client:
     """A browser on the building's domain, signed in as ``user`` when given."""
     client = Client(HTTP_HOST=building_domain(building.schema_name))

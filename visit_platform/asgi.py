@@ -1,6 +1,8 @@
-"""ASGI entry point: HTTP goes to Django; WebSockets are routed to a building by host name."""
+"""ASGI entry point: HTTP goes to Django (the gate API through its synchronous handler);
+WebSockets are routed to a building by host name."""
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -11,11 +13,23 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from tenants.asgi import BuildingWebsocketMiddleware  # noqa: E402
+from visit_platform.access.asgi import GATE_API_PREFIX, GateApiHandler  # noqa: E402
 from visit_platform.routing import websocket_application  # noqa: E402
+
+gate_api_app = GateApiHandler()
+
+
+async def http_application(scope: dict, receive: Any, send: Any) -> None:
+    """Gate agents' calls take the short way (see visit_platform.access.asgi)."""
+    if scope["path"].startswith(GATE_API_PREFIX):
+        await gate_api_app(scope, receive, send)
+    else:
+        await django_asgi_app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(
             BuildingWebsocketMiddleware(websocket_application)
         ),

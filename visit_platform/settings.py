@@ -148,7 +148,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 AUTH_USER_MODEL = "tenants.User"
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "tenants.middleware.BuildingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -201,6 +201,16 @@ if not DATABASE_URL:
     DATABASE_URL = database_url(DATA_DIR)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# A pool of open connections per process (psycopg_pool): opening a PostgreSQL connection forks
+# a backend, which cost more CPU than the whole gate decision (docs/performance.md). Requests
+# take a connection and give it back when they end. Size it to the requests one process
+# serves at once (ASGI runs each in its own thread); PostgreSQL's max_connections must hold
+# every process's pool.
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": 2,
+    "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
+    "timeout": 10,
+}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Set the search path once per schema switch, not before every statement (half the round
 # trips on the gate decision's hot path).

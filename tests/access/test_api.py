@@ -32,6 +32,7 @@ from tests.access.conftest import (
     rotating_token,
     slip_token,
 )
+from tests.conftest import end_other_database_sessions
 from visit_platform.access import actions, tokens
 from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass, SigningKey
@@ -661,11 +662,7 @@ def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[st
         finally:
             connection.set_schema_to_public()
             building.delete(force_drop=True)
-            with connection.cursor() as cursor:  # sessions the request threads left open
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+            end_other_database_sessions()
 
 
 def _waiting_for_locks(pids: list[int]) -> int:

@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 
 from tenants.actions import create_building
 from tests.access.conftest import make_gate, make_host, make_pass, make_visit, slip_token
+from tests.conftest import end_other_database_sessions
 from visit_platform.access.actions import Decision, decide_scan
 from visit_platform.access.models import AccessEvent, Gate, Pass
 
@@ -73,7 +74,7 @@ def committed_building(
             # Users stay: deleting one from the public schema would cascade into building
             # tables that only exist in building schemas.
             building.delete(force_drop=True)
-            _close_stray_connections()
+            end_other_database_sessions()
 
 
 @pytest.fixture(scope="module")
@@ -92,19 +93,14 @@ def anti_passback_building(
         yield committed
 
 
-def _close_stray_connections() -> None:
-    """End sessions a scanning thread may have left open, so the test database can be
-    dropped at the end of the run."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-
-
 def scan_at_once(building: CommittedBuilding, token: str, count: int = SCANS) -> list[Decision]:
     """Scan ``token`` ``count`` times at once, alternating gates A and B, each scan in its own
     thread with its own connection, all released together once every one is connected."""
+    # Every thread holds its connection until all are released together: the pool must be
+    # able to open one for each.
+    pool = connection.pool
+    if pool.max_size <= count:
+        pool.resize(min_size=pool.min_size, max_size=count + 1)
     barrier = threading.Barrier(count)
     decisions: list[Decision | None] = [None] * count
     errors: list[BaseException] = []

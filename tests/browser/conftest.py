@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.db import connection
 from django.test.testcases import LiveServerThread
 from django_tenants.utils import schema_context
 
 from tenants.actions import create_building
 from tenants.models import Building
+from tests.conftest import end_other_database_sessions
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -84,21 +84,7 @@ def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
             # Users stay: deleting one from the public schema would cascade into building
             # tables that only exist in building schemas.
             result.building.delete(force_drop=True)
-            _close_stray_connections()
-
-
-def _close_stray_connections() -> None:
-    """End database sessions this test run left open outside the main connection.
-
-    Code that runs while Playwright's sync API is active may get a connection of its own
-    (Django keys connections by context), which nothing closes; the test database could
-    then not be dropped at the end of the run.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+            end_other_database_sessions()
 
 
 @pytest.fixture(scope="module")

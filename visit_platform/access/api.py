@@ -41,7 +41,7 @@ from visit_platform.access.actions import (
 )
 from visit_platform.access.choices import Direction, Mode, Reason
 from visit_platform.access.models import Gate, GateAgent
-from visit_platform.access.queries import public_keys, revocation_list
+from visit_platform.access.queries import gate_for_scans, public_keys, revocation_list
 from visit_platform.errors import DomainError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -349,7 +349,7 @@ def scan(request: HttpRequest, payload: ScanIn) -> dict[str, Any]:
     request that cannot be decided at all is an error. Resending an `event_id` returns the
     first answer with `replayed` true.
     """
-    gate = Gate.objects.filter(pk=payload.gate_id).first()
+    gate = gate_for_scans(payload.gate_id)
     if gate is None:
         raise NotFoundError("unknown_gate", _("No gate has this id."), field="gate_id")
     decision = decide_scan(

@@ -9,8 +9,19 @@ from datetime import datetime
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
+from tenants.db import current_schema
 from visit_platform.access.choices import Direction
-from visit_platform.access.models import AccessEvent, Pass, SigningKey
+from visit_platform.access.models import AccessEvent, Gate, Pass, SigningKey
+from visit_platform.process_cache import ProcessCache
+
+# A gate taken out of service through another process refuses scans within this time.
+GATE_CACHE_SECONDS = 5
+_gates: ProcessCache[Gate] = ProcessCache(GATE_CACHE_SECONDS, (Gate,))
+
+
+def gate_for_scans(gate_id: int) -> Gate | None:
+    """The gate a scan names, kept for a few seconds: every scan reads it."""
+    return _gates.get((current_schema(), gate_id), lambda: Gate.objects.filter(pk=gate_id).first())
 
 
 def public_keys() -> list[dict[str, object]]:

@@ -28,6 +28,20 @@ def watchlist_condition(visitor: Visitor) -> Q | None:
     return condition if condition else None
 
 
+# The same match as enforced_watchlist().filter(watchlist_condition(visitor)), as one SQL
+# expression for the gate decision's single read (ADR 0005). It reads the visitor through
+# the alias ``visitor`` of the enclosing query and takes one parameter: the time of the
+# decision. tests/access/test_decision.py holds both to the same answers.
+WATCHLISTED_SQL = """EXISTS (
+    SELECT 1 FROM visits_watchlistentry entry
+    WHERE entry.is_active AND entry.approved_at IS NOT NULL
+      AND (entry.expires_at IS NULL OR entry.expires_at > %s)
+      AND ((visitor.id_number_index <> '' AND entry.id_number_index = visitor.id_number_index)
+        OR (visitor.mobile <> '' AND entry.mobile = visitor.mobile)
+        OR (visitor.name <> '' AND visitor.birth_date IS NOT NULL
+            AND entry.name = visitor.name AND entry.birth_date = visitor.birth_date)))"""
+
+
 def is_watchlisted(visitor: Visitor) -> bool:
     condition = watchlist_condition(visitor)
     return condition is not None and enforced_watchlist().filter(condition).exists()
