@@ -364,6 +364,31 @@ def test_a_call_with_the_key_of_a_deactivated_agent_is_refused_with_401(
     assert AccessEvent.objects.count() == 0
 
 
+def test_an_agent_deactivated_after_its_calls_is_refused_at_once_in_this_process(
+    agent_and_key: tuple[GateAgent, str], gate: Gate, pass_record: Pass
+) -> None:
+    agent, key = agent_and_key
+    assert scan(agent_client(key), gate, slip_token(pass_record)).status_code == 200
+
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    response = scan(agent_client(key), gate, slip_token(pass_record))
+
+    assert_error(response, 401, "unauthorized")
+
+
+def test_a_gate_taken_out_of_service_after_scans_refuses_the_next_one_at_once(
+    client: Client, gate: Gate, pass_record: Pass
+) -> None:
+    assert scan(client, gate, slip_token(pass_record)).json()["granted"] is True
+
+    gate.is_active = False
+    gate.save(update_fields=["is_active"])
+    answer = scan(client, gate, slip_token(pass_record)).json()
+
+    assert (answer["granted"], answer["reason"]) == (False, "gate_inactive")
+
+
 def test_an_agent_key_of_building_beta_is_refused_on_alpha(
     in_alpha: Building, gate: Gate, pass_record: Pass
 ) -> None:

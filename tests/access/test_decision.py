@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context
 from tenants.models import Building
 from tests.access.conftest import (
     SYSTEM,
+    VALID_RESIDENT_ID,
     make_gate,
     make_pass,
     make_visit,
@@ -34,6 +35,7 @@ from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Gate, Pass, SigningKey
 from visit_platform.visits.actions import add_to_watchlist
 from visit_platform.visits.models import Visit
+from visit_platform.visits.queries import is_watchlisted
 
 
 def building_private_key() -> Ed25519PrivateKey:
@@ -231,6 +233,45 @@ def test_unapproved_or_expired_watchlist_entries_are_not_enforced(
     pass_record.refresh_from_db()
     assert pass_record.revoked_at is None
     assert scan(gate, slip_token(pass_record)) == (True, "granted")
+
+
+# The decision matches the watchlist in SQL (WATCHLISTED_SQL); is_watchlisted() and every flow
+# match it through the ORM. Each row: the visitor, the entry, whether they match.
+BORN_1949 = date(1949, 12, 31)
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+WATCHLIST_MATCHES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
+    "same ID number": ({}, {"id_type": "resident_id", "id_number": VALID_RESIDENT_ID}, True),
+    "same mobile": ({}, {"mobile": "13800000001"}, True),
+    "same name and birth date": ({}, {"name": "韩梅梅", "birth_date": BORN_1949}, True),
+    "same name, other birth date": ({}, {"name": "韩梅梅", "birth_date": date(1990, 1, 1)}, False),
+    "other mobile": ({}, {"mobile": "13900000009"}, False),
+    "no mobile on either side": (
+        {"mobile": ""},
+        {"id_type": "resident_id", "id_number": "110105194912310038"},
+        False,
+    ),
+    "not approved": ({}, {"mobile": "13800000001", "approve": False}, False),
+    "expired": ({}, {"mobile": "13800000001", "expires_at": LONG_AGO}, False),
+}
+
+
+@pytest.mark.parametrize(
+    ("visitor_options", "entry", "matches"),
+    WATCHLIST_MATCHES.values(),
+    ids=WATCHLIST_MATCHES.keys(),
+)
+def test_the_decision_and_is_watchlisted_agree_on_who_is_watchlisted(
+    gate: Gate, visitor_options: dict[str, Any], entry: dict[str, Any], matches: bool
+) -> None:
+    visitor = make_visitor(**visitor_options)
+    pass_record = make_pass(make_visit(visitor=visitor))
+    add_to_watchlist(SYSTEM, reason="比对", **entry)
+
+    granted, reason = scan(gate, slip_token(pass_record))
+
+    assert is_watchlisted(visitor) is matches
+    assert (reason == "watchlisted") is matches
+    assert granted is not matches
 
 
 def test_pass_for_other_zones_is_denied_as_wrong_zone(in_alpha: Building) -> None:
