@@ -2,12 +2,12 @@
 
 from django.urls import include, path
 
+from visit_platform.access import api as gate_api
 from visit_platform.access import views as access_views
-from visit_platform.access.api import api as gate_api
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/gate/", gate_api.urls),
+    path("api/gate/", include(gate_api.urlpatterns())),
     path("", include("visit_platform.web.urls")),
     path("", include("visit_platform.directory.urls")),
     path("", include("visit_platform.audit.urls")),

@@ -655,6 +655,28 @@ def test_the_openapi_schema_describes_the_four_endpoints(in_alpha: Building) -> 
     }
 
 
+@pytest.mark.parametrize("path", ["/", "/nope", "/scans/1", "/keys/../scans"])
+def test_an_address_the_api_does_not_have_is_a_json_404(client: Client, path: str) -> None:
+    response = client.post(f"{API}{path}", "{}", content_type="application/json")
+
+    assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("get", "/scans", "POST"), ("put", "/passages", "POST"), ("delete", "/keys", "GET")],
+)
+def test_a_method_an_endpoint_does_not_take_is_a_json_405_naming_the_allowed_one(
+    client: Client, gate: Gate, pass_record: Pass, method: str, path: str, allowed: str
+) -> None:
+    response = getattr(client, method)(f"{API}{path}")
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == allowed
+    assert_unused(pass_record)
+    assert AccessEvent.objects.count() == 0
+
+
 def test_the_public_domain_has_no_gate_api(alpha: Building) -> None:
     public = Client(HTTP_HOST="localhost")
 

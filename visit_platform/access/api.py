@@ -18,11 +18,14 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponseNotAllowed,
     HttpResponseNotModified,
 )
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.utils import timezone
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
@@ -445,3 +448,49 @@ def _etag_matches(header: str, etag: str) -> bool:
     # If-None-Match compares weakly (RFC 9110, 13.1.2).
     candidates = parse_etags(header)
     return "*" in candidates or any(tag.removeprefix("W/") == etag for tag in candidates)
+
+
+# --- URLs -----------------------------------------------------------------------------------
+
+
+def _json_method_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., Any]:
+    """ninja answers a method an endpoint does not take with a plain-text 405; agents get the
+    same JSON error as everywhere else, and the Allow header."""
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        refused = _error(
+            request,
+            405,
+            "method_not_allowed",
+            _("%(method)s is not allowed here; use %(allowed)s.")
+            % {"method": request.method, "allowed": response["Allow"]},
+        )
+        refused["Allow"] = response["Allow"]
+        return refused
+
+    return checked
+
+
+def _no_such_address(request: HttpRequest, path: str) -> HttpResponse:
+    return _error(request, 404, "not_found", _("The gate API has no such address."))
+
+
+def urlpatterns() -> list[URLPattern | URLResolver]:
+    """The API's URLs, and a JSON 404 for any other address under it."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        if not isinstance(pattern, URLPattern):
+            continue
+        if pattern.name == "api-root":
+            # Without a docs page ninja's root only says "not found", in HTML.
+            pattern.callback = csrf_exempt(functools.partial(_no_such_address, path=""))
+        else:
+            pattern.callback = _json_method_not_allowed(pattern.callback)
+    return [
+        path("", include((patterns, app_name), namespace=namespace)),
+        re_path(r"^(?P<path>.*)$", csrf_exempt(_no_such_address)),
+    ]
