@@ -205,11 +205,12 @@ DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 # a backend, which cost more CPU than the whole gate decision (docs/performance.md). Requests
 # take a connection and give it back when they end. Size it to the requests one process
 # serves at once (ASGI runs each in its own thread); PostgreSQL's max_connections must hold
-# every process's pool.
+# every process's pool. A request that cannot get a connection within 5 seconds fails: gate
+# agents fall back to deciding offline sooner than that.
 DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "min_size": 2,
     "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
-    "timeout": 10,
+    "timeout": 5,
 }
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Set the search path once per schema switch, not before every statement (half the round
