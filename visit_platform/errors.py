@@ -37,3 +37,15 @@ class NotFoundError(DomainError):
     """The object does not exist, or the actor may not know that it exists."""
 
     status = 404
+
+
+class GoneError(DomainError):
+    """The thing existed but may no longer be used (a spent or expired link)."""
+
+    status = 410
+
+
+class RateLimitedError(DomainError):
+    """Asked too often; the same request will work later."""
+
+    status = 429

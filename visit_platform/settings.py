@@ -135,6 +135,7 @@ TENANT_APPS = [
     "visit_platform.directory",
     "visit_platform.visits",
     "visit_platform.access",
+    "visit_platform.notifications",
     "workflows",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -313,6 +314,12 @@ LOGGING = {
 
 # --- E-mail (invitations) -------------------------------------------------------------------
 
+# SMS through an HTTPS gateway (integrations/sms/messenger.py). Without one, development
+# keeps messages in each building's notification log, where the demo shows them; production
+# marks them failed.
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
+SMS_OUTBOX_ONLY = DEBUG and not SMS_GATEWAY_URL
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
 if DEBUG:
     # Development writes messages to files under .data/mail, where the demo can show them.

@@ -31,6 +31,9 @@ VERB_LABELS: dict[str, Promise] = {
     "signing_key.rotated": _("Signing key rotated"),
     "gate.created": _("Gate created"),
     "gate_agent.created": _("Gate agent registered"),
+    "notification.queued": _("Message queued"),
+    "action_link.created": _("Decision link sent"),
+    "action_link.used": _("Decision link used"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

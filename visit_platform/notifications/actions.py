@@ -1,0 +1,128 @@
+"""Sending messages: queue one (any flow), and hand it to its Messenger (the task does)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integrations.sms.messenger import DeliveryError, OutgoingMessage, messenger_for
+from tenants.db import current_schema
+from visit_platform.audit.actions import Actor, record
+from visit_platform.errors import DomainError
+from visit_platform.notifications.choices import Channel, Purpose, Status
+from visit_platform.notifications.models import Notification
+from visit_platform.phones import normalise_mobile
+from visit_platform.privacy import mask_mobile
+from visit_platform.visits.models import Visit
+
+# About seven concatenated SMS of Chinese text; anything longer is not a text message.
+MAX_SMS_CHARACTERS = 500
+MAX_EMAIL_CHARACTERS = 20_000
+MAX_ATTEMPTS = 5
+
+
+@transaction.atomic
+def send_notification(
+    actor: Actor,
+    *,
+    channel: str,
+    to: str,
+    purpose: str,
+    text: str,
+    subject: str = "",
+    visit: Visit | None = None,
+) -> Notification:
+    """Queue a message to one person. It goes out after the current transaction commits (a
+    rolled-back approval sends nothing), through a task that retries a failing provider."""
+    if channel not in Channel.values:
+        raise DomainError("channel_invalid", _("Unknown channel."), field="channel")
+    if purpose not in Purpose.values:
+        raise DomainError("purpose_invalid", _("Unknown purpose."), field="purpose")
+    recipient, masked = _recipient(channel, to)
+    text = text.strip()
+    limit = MAX_SMS_CHARACTERS if channel == Channel.SMS else MAX_EMAIL_CHARACTERS
+    if not text:
+        raise DomainError("text_required", _("The message is empty."), field="text")
+    if len(text) > limit:
+        raise DomainError(
+            "text_too_long",
+            _("The message is longer than %(limit)d characters.") % {"limit": limit},
+            field="text",
+        )
+    notification = Notification.objects.create(
+        channel=channel,
+        purpose=purpose,
+        recipient=recipient,
+        recipient_masked=masked,
+        subject=subject.strip()[:200],
+        text=text,
+        visit=visit,
+        requested_by=actor.user,
+    )
+    record(actor, "notification.queued", notification, channel=channel, purpose=purpose)
+    transaction.on_commit(lambda: _schedule_delivery(notification.pk))
+    return notification
+
+
+def _recipient(channel: str, to: str) -> tuple[str, str]:
+    """The address in its normal form, and as screens show it."""
+    if channel == Channel.SMS:
+        try:
+            mobile = normalise_mobile(to)
+        except DomainError as error:
+            raise DomainError(error.code, error.message, field="to") from error
+        return mobile, mask_mobile(mobile)
+    address = to.strip()
+    try:
+        validate_email(address)
+    except ValidationError as error:
+        message = _("Enter a valid e-mail address.")
+        raise DomainError("email_invalid", message, field="to") from error
+    local, _at, domain = address.partition("@")
+    return address, f"{local[:1]}***@{domain}"
+
+
+def _schedule_delivery(notification_id: int) -> None:
+    from visit_platform.notifications.tasks import deliver_notification_task
+
+    deliver_notification_task.delay(notification_id)
+
+
+def deliver_notification(notification_id: int) -> Notification | None:
+    """Hand a queued notification to its Messenger, once: the row stays locked while the
+    provider answers, so a second run of the same task waits and then finds it sent. Returns
+    the notification (still queued if the attempt failed and may be retried), or None when
+    there was nothing to send."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update()
+            .filter(pk=notification_id, status=Status.QUEUED)
+            .first()
+        )
+        if notification is None:
+            return None
+        message = OutgoingMessage(
+            channel=notification.channel,
+            to=notification.recipient,
+            text=notification.text,
+            subject=notification.subject,
+            reference=f"{current_schema()}-{notification.pk}",
+        )
+        notification.attempts += 1
+        try:
+            notification.provider_id = messenger_for(notification.channel).send(message)
+        except DeliveryError as error:
+            notification.last_error = str(error)[:300]
+            if error.permanent or notification.attempts >= MAX_ATTEMPTS:
+                notification.status = Status.FAILED
+        else:
+            notification.status = Status.SENT
+            notification.sent_at = timezone.now()
+            notification.last_error = ""
+        notification.save(
+            update_fields=["attempts", "provider_id", "last_error", "status", "sent_at"]
+        )
+        return notification

@@ -1,0 +1,49 @@
+"""The notification log: every message the building sent or tried to send."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from visit_platform.fields import actor_field
+from visit_platform.notifications.choices import Channel, Purpose, Status
+from visit_platform.privacy import EncryptedTextField
+from visit_platform.visits.models import Visit
+
+
+class Notification(models.Model):
+    """One message to one person, from the moment an action asked for it until the provider
+    took it (or gave up). The recipient and the text are encrypted at rest: texts carry
+    one-time codes and links that open passes and approvals."""
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
+    recipient = EncryptedTextField(_("recipient"))
+    recipient_masked = models.CharField(_("recipient"), max_length=120)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    text = EncryptedTextField(_("text"))
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    provider_id = models.CharField(_("provider's id"), max_length=100, blank=True)
+    requested_by = actor_field(_("requested by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient_masked} ({self.status})"

@@ -1,0 +1,190 @@
+"""Action links for hosts and one-time codes for visitors: how people act from their phones
+without an account."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from tenants.db import current_schema
+from tenants.models import Building
+from visit_platform.audit.actions import Actor, record
+from visit_platform.directory.models import Host
+from visit_platform.errors import DomainError, GoneError, NotFoundError, RateLimitedError
+from visit_platform.notifications.actions import send_notification
+from visit_platform.notifications.choices import Channel, Purpose
+from visit_platform.phones import normalise_mobile
+from visit_platform.privacy import blind_index
+from visit_platform.visits.models import Visit
+from workflows.choices import LinkOutcome, LinkPurpose
+from workflows.models import ActionLink, OneTimeCode
+
+ACTION_LINK_LIFETIME = timedelta(hours=24)
+# Codes are 22 characters (128 random bits); anything much longer is not one of ours.
+MAX_ACTION_CODE_LENGTH = 64
+
+CODE_LIFETIME = timedelta(minutes=5)
+CODE_ATTEMPTS = 5
+# A number gets at most one code a minute and five an hour: SMS cost money and annoy.
+CODE_INTERVAL = timedelta(minutes=1)
+CODES_PER_HOUR = 5
+MOBILE_INDEX = "one_time_code.mobile"
+CODE_INDEX = "one_time_code.code"
+
+
+# --- Action links ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    link: ActionLink
+    code: str  # goes into the URL sent to the host; only its hash is stored
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_action_link(
+    actor: Actor,
+    *,
+    visit: Visit,
+    host: Host,
+    purpose: str = LinkPurpose.DECIDE_VISIT,
+    lifetime: timedelta = ACTION_LINK_LIFETIME,
+) -> IssuedLink:
+    code = secrets.token_urlsafe(16)
+    link = ActionLink.objects.create(
+        purpose=purpose,
+        code_hash=_code_hash(code),
+        visit=visit,
+        host=host,
+        expires_at=timezone.now() + lifetime,
+    )
+    record(actor, "action_link.created", link, visit=visit.pk, host=host.pk, purpose=purpose)
+    return IssuedLink(link, code)
+
+
+def open_action_link(code: str) -> ActionLink:
+    """The link a code names, if it may still be used; otherwise a DomainError saying why."""
+    link = _link(code)
+    if link.used_at is not None:
+        raise GoneError("link_used", _("This link has already been used."))
+    if link.expires_at <= timezone.now():
+        raise GoneError("link_expired", _("This link has expired."))
+    return link
+
+
+@transaction.atomic
+def use_action_link(actor: Actor, code: str, outcome: str) -> ActionLink:
+    """Spend the link on ``outcome``. One conditional UPDATE: of two taps on the same link
+    (or two phones), exactly one gets through; the caller then acts in the same transaction."""
+    if outcome not in LinkOutcome.values:
+        raise DomainError("outcome_invalid", _("Unknown decision."), field="outcome")
+    link = open_action_link(code)
+    spent = ActionLink.objects.filter(
+        pk=link.pk, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(used_at=timezone.now(), outcome=outcome)
+    if not spent:
+        open_action_link(code)  # raises used or expired, whichever it is now
+        raise GoneError("link_used", _("This link has already been used."))
+    link.refresh_from_db()
+    record(actor, "action_link.used", link, visit=link.visit_id, outcome=outcome)
+    return link
+
+
+def _link(code: str) -> ActionLink:
+    unknown = NotFoundError("link_unknown", _("This link is not valid."))
+    if not code or len(code) > MAX_ACTION_CODE_LENGTH:
+        raise unknown
+    link = ActionLink.objects.select_related("visit", "host").filter(code_hash=_code_hash(code))
+    found = link.first()
+    if found is None:
+        raise unknown
+    return found
+
+
+# --- One-time codes -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def send_one_time_code(actor: Actor, mobile: str) -> OneTimeCode:
+    """Text a six-digit code to ``mobile``, in the building's language."""
+    number = normalise_mobile(mobile)
+    index = blind_index(number, MOBILE_INDEX)
+    with connection.cursor() as cursor:
+        # Two requests for the same number at once: the second waits and then sees the first.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [index])
+    now = timezone.now()
+    recent = OneTimeCode.objects.filter(mobile_index=index, created_at__gt=now - timedelta(hours=1))
+    if recent.filter(created_at__gt=now - CODE_INTERVAL).exists():
+        raise RateLimitedError(
+            "code_too_soon", _("A code was sent less than a minute ago; wait a little.")
+        )
+    if recent.count() >= CODES_PER_HOUR:
+        raise RateLimitedError(
+            "too_many_codes", _("Too many codes for this number; try again later.")
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    one_time_code = OneTimeCode.objects.create(
+        mobile_index=index,
+        code_hash=blind_index(f"{index}:{code}", CODE_INDEX),
+        expires_at=now + CODE_LIFETIME,
+    )
+    building = Building.objects.get(schema_name=current_schema())
+    with translation.override(building.default_language):
+        text = _("[%(building)s] Your code is %(code)s. It is valid for 5 minutes.") % {
+            "building": building.name,
+            "code": code,
+        }
+    send_notification(
+        actor, channel=Channel.SMS, to=number, purpose=Purpose.ONE_TIME_CODE, text=text
+    )
+    return one_time_code
+
+
+def verify_one_time_code(mobile: str, code: str) -> str:
+    """The mobile number (E.164) if ``code`` is the latest live code sent to it.
+
+    Every try counts, right or wrong, before the code is compared, and a code dies after a few:
+    call this outside a transaction (views do), so that a wrong guess stays counted when the
+    error is raised.
+    """
+    number = normalise_mobile(mobile)
+    index = blind_index(number, MOBILE_INDEX)
+    expired = DomainError(
+        "code_expired", _("The code has expired; ask for a new one."), field="code"
+    )
+    latest = (
+        OneTimeCode.objects.filter(
+            mobile_index=index, used_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if latest is None:
+        raise expired
+    counted = OneTimeCode.objects.filter(pk=latest.pk, attempts__lt=CODE_ATTEMPTS).update(
+        attempts=F("attempts") + 1
+    )
+    if not counted:
+        raise DomainError(
+            "too_many_attempts", _("Too many wrong codes; ask for a new one."), field="code"
+        )
+    given = blind_index(f"{index}:{code.strip()[:12]}", CODE_INDEX)
+    if not hmac.compare_digest(latest.code_hash, given):
+        raise DomainError("code_wrong", _("The code is not right."), field="code")
+    if not OneTimeCode.objects.filter(pk=latest.pk, used_at__isnull=True).update(
+        used_at=timezone.now()
+    ):
+        raise expired  # used by a simultaneous request a moment ago
+    return number
