@@ -135,6 +135,7 @@ TENANT_APPS = [
     "visit_platform.directory",
     "visit_platform.visits",
     "visit_platform.access",
+    "forms",
     "workflows",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -31,6 +31,11 @@ VERB_LABELS: dict[str, Promise] = {
     "signing_key.rotated": _("Signing key rotated"),
     "gate.created": _("Gate created"),
     "gate_agent.created": _("Gate agent registered"),
+    "form.published": _("Form published"),
+    "form.restored": _("Earlier form version restored"),
+    "form.override_created": _("Company form created"),
+    "form.submitted": _("Form submitted"),
+    "visit.answers_revealed": _("Form answers viewed unmasked"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {
