@@ -329,6 +329,7 @@ def submit(
     return visit, False
 
 
-def reveal_answers(actor: Actor, visit: Visit) -> None:
-    """Audit that someone saw a visit's answers unmasked."""
-    record(actor, "visit.answers_revealed", visit, version=visit.form_version_id)
+def note_answers_viewed(actor: Actor, visit: Visit, *, revealed: bool) -> None:
+    """Audit a view of a visit's answers (personal data), and whether they were unmasked."""
+    verb = "visit.answers_revealed" if revealed else "visit.answers_viewed"
+    record(actor, verb, visit, version=visit.form_version.number if visit.form_version else None)

@@ -43,6 +43,11 @@ def current_version(scenario: str, company_id: int | None = None) -> FormVersion
     raise NotFoundError("form_not_found", _("This building has no form for this scenario."))
 
 
+def submitted_visit(submission_id: Any) -> Visit | None:
+    """The visit a submission id already made, if any."""
+    return Visit.objects.filter(submission_id=submission_id).first()
+
+
 def designable_definitions(user: Any) -> QuerySet[FormDefinition]:
     """The forms ``user`` may design: all of them for property admins, their companies'
     overrides for company admins."""

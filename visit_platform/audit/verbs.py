@@ -35,6 +35,7 @@ VERB_LABELS: dict[str, Promise] = {
     "form.restored": _("Earlier form version restored"),
     "form.override_created": _("Company form created"),
     "form.submitted": _("Form submitted"),
+    "visit.answers_viewed": _("Form answers viewed"),
     "visit.answers_revealed": _("Form answers viewed unmasked"),
 }
 
@@ -43,6 +44,7 @@ SYSTEM_ACTOR_LABELS: dict[str, Promise] = {
     "provisioning": _("Provisioning"),
     "demo": _("Demo data"),
     "tests": _("Tests"),
+    "visitor": _("Visitor"),
 }
 
 
