@@ -171,8 +171,8 @@ def _check_field(
         if texts is None:
             problems.add(
                 key,
-                _('Field "%(key)s": the %(what)s is too long or malformed.')
-                % {"key": key, "what": attribute},
+                _('Field "%(key)s": a label, help text or placeholder is too long.')
+                % {"key": key},
             )
             return None
         spec[attribute] = texts

@@ -710,7 +710,9 @@ class CompanionsKind(FieldKind):
 
     def _django_field(self, spec: Mapping[str, Any], language: str) -> django_forms.Field:
         rows = spec.get("max_items") or self.default_rows
-        return django_forms.CharField(widget=CompanionsWidget(rows, _("Name"), _("Mobile number")))
+        return django_forms.CharField(
+            widget=CompanionsWidget(rows, _("Companion's name"), _("Their mobile number"))
+        )
 
     def display(self, spec: Mapping[str, Any], value: Any, language: str) -> str:
         return "; ".join(

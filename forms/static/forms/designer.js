@@ -89,7 +89,12 @@
       item.appendChild(handle);
       item.appendChild(text);
       var badges = el("span", {"class": "field-badges"});
-      if (field.locked) { badges.appendChild(el("span", {"class": "badge", "title": S.lockedHelp}, "🔒 " + S.locked)); }
+      if (field.locked) {
+        var lockBadge = el("span", {"class": "badge locked-badge", "title": S.lockedHelp});
+        lockBadge.appendChild(el("span", {"class": "lock", "aria-hidden": "true"}));
+        lockBadge.appendChild(document.createTextNode(S.locked));
+        badges.appendChild(lockBadge);
+      }
       if (field.privacy === "sensitive") { badges.appendChild(el("span", {"class": "badge warn"}, S.sensitive)); }
       if (field.visible_if) { badges.appendChild(el("span", {"class": "badge info"}, S.conditional)); }
       item.appendChild(badges);
@@ -201,7 +206,7 @@
     var field = fields[selected];
     if (!field) { editor.appendChild(el("p", {"class": "muted"}, S.noField)); return; }
     editor.appendChild(el("h2", {}, S.fieldSettings));
-    if (field.locked) { editor.appendChild(el("div", {"class": "message info locked-note"}, "🔒 " + S.lockedHelp)); }
+    if (field.locked) { editor.appendChild(el("div", {"class": "message info locked-note"}, S.lockedHelp)); }
     var info = typeInfo(field.type);
     if (field.privacy === "sensitive") {
       editor.appendChild(el("div", {"class": "message warning", "id": "sensitive-warning"}, S.sensitiveWarning));
