@@ -171,8 +171,7 @@ def _check_field(
         if texts is None:
             problems.add(
                 key,
-                _('Field "%(key)s": a label, help text or placeholder is too long.')
-                % {"key": key},
+                _('Field "%(key)s": a label, help text or placeholder is too long.') % {"key": key},
             )
             return None
         spec[attribute] = texts
