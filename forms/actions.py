@@ -329,6 +329,27 @@ def submit(
     return visit, False
 
 
+@transaction.atomic
+def forget_answers(actor: Actor, visit: Visit, privacy_class: str) -> list[str]:
+    """Remove a visit's answers of one privacy class, and their stored files: what the
+    retention job calls when that class's period is over. Returns the keys removed."""
+    from forms.queries import answer_keys_by_privacy
+
+    keys = answer_keys_by_privacy(visit)[privacy_class]
+    if not keys:
+        return []
+    files = [
+        visit.answers[key]["file"]
+        for key in keys
+        if isinstance(visit.answers[key], dict) and "file" in visit.answers[key]
+    ]
+    visit.answers = {key: value for key, value in visit.answers.items() if key not in keys}
+    visit.save(update_fields=["answers"])
+    record(actor, "visit.answers_forgotten", visit, privacy=privacy_class, fields=keys)
+    transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
+    return keys
+
+
 def note_answers_viewed(actor: Actor, visit: Visit, *, revealed: bool) -> None:
     """Audit a view of a visit's answers (personal data), and whether they were unmasked."""
     verb = "visit.answers_revealed" if revealed else "visit.answers_viewed"

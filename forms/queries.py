@@ -127,3 +127,15 @@ def visit_answers(visit: Visit, language: str, *, reveal: bool = False) -> list[
             )
         )
     return rows
+
+
+def answer_keys_by_privacy(visit: Visit) -> dict[str, list[str]]:
+    """The keys of a visit's stored answers, grouped by privacy class, so the retention job can
+    forget each class after its own period (``forms.choices.DEFAULT_RETENTION_DAYS``)."""
+    grouped: dict[str, list[str]] = {value: [] for value in PrivacyClass.values}
+    if visit.form_version is None:
+        return grouped
+    for spec in visit.form_version.fields:
+        if spec["key"] in visit.answers:
+            grouped[spec["privacy"]].append(spec["key"])
+    return grouped
