@@ -346,8 +346,13 @@ def forget_answers(actor: Actor, visit: Visit, privacy_class: str) -> list[str]:
     visit.answers = {key: value for key, value in visit.answers.items() if key not in keys}
     visit.save(update_fields=["answers"])
     record(actor, "visit.answers_forgotten", visit, privacy=privacy_class, fields=keys)
-    transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
+    transaction.on_commit(lambda: _delete_files(files))
     return keys
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
 
 
 def note_answers_viewed(actor: Actor, visit: Visit, *, revealed: bool) -> None:
