@@ -8,15 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import close_old_connections
-from django_tenants.utils import schema_context
 
 from tests.browser.conftest import LiveBuilding
 from tests.browser.test_console import sign_in
 
-# No rolled-back test transaction: the live server commits, and the check at the end reads
-# through a connection of its own (an earlier browser module may have ended the old one).
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -34,7 +30,7 @@ def _field_order(page: Any) -> list[str]:
 
 
 def test_a_field_added_in_the_designer_reaches_the_visitors_phone(
-    browser: Any, live_building: LiveBuilding, django_db_blocker: Any
+    browser: Any, live_building: LiveBuilding
 ) -> None:
     from playwright.sync_api import expect
 
@@ -91,17 +87,80 @@ def test_a_field_added_in_the_designer_reaches_the_visitors_phone(
     expect(phone.locator("#sent")).to_be_visible()
     phone_context.close()
 
-    from visit_platform.visits.models import Visit
+    visit = _stored_visit(live_building.building.schema_name, "+8613800138123")
+    assert visit["version"] == 2
+    assert visit["answers"]["visitor_company"] == "星光科技有限公司"
+    assert visit["answers"]["plate_number"] == "沪A12345"
+    assert visit["host_mobile"] == "+8613911110001"
+    keys = [spec["key"] for spec in visit["fields"]]
+    assert keys.index("visitor_company") == keys.index("purpose") - 1
 
-    with django_db_blocker.unblock(), schema_context(live_building.building.schema_name):
-        close_old_connections()
-        visit = Visit.objects.select_related("form_version", "visitor", "host").get(
-            visitor__mobile="+8613800138123"
-        )
-        assert visit.form_version is not None
-        assert visit.form_version.number == 2
-        assert visit.answers["visitor_company"] == "星光科技有限公司"
-        assert visit.answers["plate_number"] == "沪A12345"
-        assert visit.host is not None and visit.host.mobile == "+8613911110001"
-        keys = [spec["key"] for spec in visit.form_version.fields]
-        assert keys.index("visitor_company") == keys.index("purpose") - 1
+
+def _stored_visit(schema: str, mobile: str) -> dict[str, Any]:
+    """What the live server committed, read through a connection of this test's own: the
+    test's usual connection may have been ended by an earlier browser module's clean-up."""
+    from django.db import connections
+
+    own = connections.create_connection("default")
+    try:
+        with own.cursor() as cursor:
+            cursor.execute(f'SET search_path TO "{schema}", public')
+            cursor.execute(
+                "SELECT v.answers, f.number, f.fields, h.mobile FROM visits_visit v "
+                "JOIN visits_visitor p ON p.id = v.visitor_id "
+                "JOIN forms_formversion f ON f.id = v.form_version_id "
+                "JOIN directory_host h ON h.id = v.host_id WHERE p.mobile = %s",
+                [mobile],
+            )
+            rows = cursor.fetchall()
+    finally:
+        own.close()
+    assert len(rows) == 1
+    answers, number, fields, host_mobile = rows[0]
+    return {
+        "answers": _json(answers),
+        "version": number,
+        "fields": _json(fields),
+        "host_mobile": host_mobile,
+    }
+
+
+def _json(value: Any) -> Any:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_reception_sees_a_wrong_resident_id_on_its_field_then_registers_the_visitor(
+    browser: Any, live_building: LiveBuilding
+) -> None:
+    from playwright.sync_api import expect
+
+    desk = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    page = desk.new_page()
+    sign_in(page, live_building, "admin@browser.example")
+    page.goto(f"{live_building.url}/reception/walk_in/")
+    page.fill("#id_visitor_name", "赵敏")
+    page.fill("#id_visitor_mobile", "13800138124")
+    page.select_option("#id_id_document_0", "resident_id")
+    page.fill("#id_id_document_1", "110105194912310021")
+    page.fill("#id_host_mobile", "13911110001")
+    page.select_option("#id_purpose", "business")
+    page.check("#id_privacy_consent")
+    with page.expect_navigation():
+        page.click("#registration button[type=submit]")
+
+    error = page.locator('.ff[data-key="id_document"] .ff-error')
+    expect(error).to_have_text("这不是有效的居民身份证号码。")
+    assert page.locator(".ff-error").count() == 1
+    _keep(page, "form-reception-error", full_page=False)
+    page.fill("#id_id_document_1", "11010519491231002X")
+    page.check("#id_privacy_consent")
+    with page.expect_navigation():
+        page.click("#registration button[type=submit]")
+
+    assert "/answers/" in page.url
+    answers = page.locator("#answers")
+    expect(answers.locator('tr[data-key="id_document"] td')).to_contain_text("1101**********002X")
+    assert "11010519491231002X" not in answers.inner_text()
+    desk.close()

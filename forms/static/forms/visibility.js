@@ -24,11 +24,27 @@
       row.hidden = !shown;
     }
   }
+  // Companion rows: show the filled ones and one empty row to add the next person.
+  function updatePeople(form) {
+    var groups = form.querySelectorAll(".ff-people");
+    for (var g = 0; g < groups.length; g++) {
+      var inputs = groups[g].querySelectorAll("input");
+      var lastFilled = -1;
+      for (var k = 0; k < inputs.length; k += 2) {
+        if (inputs[k].value || (inputs[k + 1] && inputs[k + 1].value)) { lastFilled = k / 2; }
+      }
+      for (var m = 0; m < inputs.length; m++) {
+        inputs[m].hidden = Math.floor(m / 2) > lastFilled + 1;
+      }
+    }
+  }
   var forms = document.querySelectorAll(".ff-form");
   for (var i = 0; i < forms.length; i++) {
     (function (form) {
       form.addEventListener("change", function () { update(form); });
+      form.addEventListener("input", function () { updatePeople(form); });
       update(form);
+      updatePeople(form);
     })(forms[i]);
   }
 })();
