@@ -14,6 +14,7 @@ import binascii
 import functools
 import json
 import logging
+import math
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,10 +91,24 @@ class _MalformedJSON(Exception):
     pass
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("numbers must be finite")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 class _JSONParser(Parser):
+    """Strict JSON: Python's reader would also take NaN and Infinity, which no form answer
+    can be and PostgreSQL's jsonb cannot store."""
+
     def parse_body(self, request: HttpRequest) -> Any:
         try:
-            return json.loads(request.body)
+            return json.loads(request.body, parse_float=_finite, parse_constant=_no_constant)
         except (ValueError, RecursionError) as error:
             raise _MalformedJSON(str(error)) from error
 
@@ -267,7 +282,7 @@ def _files(
     by_alias=True,
 )
 def get_form(
-    request: HttpRequest, scenario: str, company: int | None = None, lang: str | None = None
+    request: HttpRequest, scenario: str, company: DatabaseId | None = None, lang: str | None = None
 ) -> dict[str, Any]:
     """The form to show now (a company's own form when `company` names one that has it), as
     JSON Schema draft 2020-12 plus the fields' order, widgets and texts in `lang`."""
@@ -292,7 +307,7 @@ def check_answers(
     request: HttpRequest,
     scenario: str,
     payload: AnswersIn,
-    company: int | None = None,
+    company: DatabaseId | None = None,
     lang: str | None = None,
 ) -> dict[str, Any]:
     with _context(request, lang):
@@ -319,7 +334,7 @@ def submit_answers(
     request: HttpRequest,
     scenario: str,
     payload: SubmissionIn,
-    company: int | None = None,
+    company: DatabaseId | None = None,
     lang: str | None = None,
 ) -> Status[dict[str, Any]]:
     """Only scenarios visitors fill in themselves (the visit request) take submissions here.

@@ -16,5 +16,6 @@ urlpatterns = [
     path("forms/<int:pk>/draft/", views.save_draft, name="save_draft"),
     path("forms/<int:pk>/preview/", views.preview, name="preview"),
     path("forms/<int:pk>/publish/", views.publish, name="publish"),
+    path("forms/<int:pk>/versions/<int:number>/", views.version_page, name="version"),
     path("forms/<int:pk>/versions/<int:number>/restore/", views.restore, name="restore"),
 ]

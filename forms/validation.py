@@ -11,6 +11,7 @@ numbering plans). Messages are per field, in the active language.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,10 @@ from forms.models import FormVersion
 from visit_platform.errors import DomainError
 
 FORMAT_CHECKER = FormatChecker()
+# No form has more fields than this (forms.definition.MAX_FIELDS); more answers are junk.
+MAX_ANSWERS = 100
+# C0 controls except tab, line feed and carriage return, which long texts may hold.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @FORMAT_CHECKER.checks("date-time", raises=ValueError)
@@ -107,8 +112,16 @@ def validate_answers(
     ``AnswersInvalid`` with messages per field, in the active language."""
     errors: dict[str, list[str]] = {}
     specs = {spec["key"]: spec for spec in version.fields}
+    if len(instance) > MAX_ANSWERS:
+        raise AnswersInvalid({"": [_("There are more answers than the form has fields.")]})
     answers: dict[str, Any] = {}
     for key, value in instance.items():
+        if _has_control_characters(value):
+            # PostgreSQL cannot store NUL in text, and no answer needs control characters.
+            errors.setdefault(str(key)[:64], []).append(
+                _("The answer contains characters that are not allowed.")
+            )
+            continue
         if key not in specs:
             errors.setdefault(str(key)[:64], []).append(_("This field is not in the form."))
         elif kind_of(specs[key]).is_upload:
@@ -176,6 +189,19 @@ def _priority(error: SchemaError) -> tuple[int, int]:
     keyword = str(error.validator)
     rank = _KEYWORD_ORDER.index(keyword) if keyword in _KEYWORD_ORDER else len(_KEYWORD_ORDER)
     return len(error.absolute_path), rank
+
+
+def _has_control_characters(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(CONTROL_CHARACTERS.search(value))
+    if isinstance(value, list):
+        return any(_has_control_characters(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(
+            _has_control_characters(key) or _has_control_characters(item)
+            for key, item in value.items()
+        )
+    return False
 
 
 def _position(order: list[str], key: str) -> int:

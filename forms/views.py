@@ -3,8 +3,10 @@ and the designer (a page plus the JSON calls its script makes)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from forms import actions
@@ -37,6 +40,32 @@ from visit_platform.web.decorators import console_view
 
 RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)
 MAX_DRAFT_BYTES = 512 * 1024
+# A posted form with its photos and files. Django caps the other fields but streams files of
+# any size to disk, so a larger body is refused before it is read.
+MAX_FORM_BYTES = 16 * 1024 * 1024
+
+
+def refuse_large_bodies(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer 413 to a POST declaring more than ``MAX_FORM_BYTES`` before anything reads it.
+
+    The CSRF check reads the body, so the view is exempted from the middleware's check and
+    protected again inside, after the size is known (Django's documented pattern for views
+    that must act before the body is parsed).
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if request.method == "POST" and declared > MAX_FORM_BYTES:
+            return render(request, "forms/too_large.html", status=413)
+        return protected(request, *args, **kwargs)
+
+    return checked
 
 
 def _language() -> str:
@@ -65,6 +94,7 @@ def _posted_version(request: HttpRequest, current: FormVersion) -> FormVersion |
 # --- The visitor's page ---------------------------------------------------------------------
 
 
+@refuse_large_bodies
 def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
     """A scenario's form on the visitor's phone. A submitted form becomes a visit waiting for
     approval; the scenario flows (issue 5) take it from there."""
@@ -137,6 +167,7 @@ def _company_id(request: HttpRequest) -> int | None:
 # --- Reception ------------------------------------------------------------------------------
 
 
+@refuse_large_bodies
 @console_view(REGISTER_VISITS)
 def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
     """Reception registers a visitor at the desk with the scenario's form."""
@@ -405,6 +436,27 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
                 "rows": form.rows(),
                 "layout": layout,
                 "scenario_label": Scenario(definition.scenario).label,
+            },
+        )
+
+
+@console_view(DESIGN_FORMS)
+def version_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """An earlier (or the current) version as it was shown, to compare before restoring."""
+    definition = _designable(request, pk)
+    version = get_object_or_404(definition.versions, number=number)
+    layout = "desk" if request.GET.get("layout") == "desk" else "phone"
+    with timezone.override(building_zone(request)):
+        form = RegistrationForm(version, _language(), initial=_initial_window())
+        return render(
+            request,
+            "forms/preview.html",
+            {
+                "form": form,
+                "rows": form.rows(),
+                "layout": layout,
+                "scenario_label": Scenario(definition.scenario).label,
+                "version": version,
             },
         )
 

@@ -207,3 +207,50 @@ def test_files_travel_as_base64_and_are_checked_by_their_bytes(client: Any, in_a
         "invitation": ["The file's data is not valid base64."]
     }
     assert send({"filename": "a.png", "data": photo}).json() == {"valid": True}
+
+
+def test_not_a_number_and_infinity_are_malformed_json(client: Any) -> None:
+    version = current_version(Scenario.REQUEST).pk
+    for number in ("NaN", "Infinity", "1e400"):
+        submission = uuid.uuid4()
+        body = (
+            f'{{"version_id": {version}, "submission_id": "{submission}", '
+            f'"answers": {{"floor": {number}}}}}'
+        )
+
+        response = _post(client, "/request/submissions", body)
+
+        assert response.status_code == 400
+        assert response.json()["code"] == "malformed_json"
+    _nothing_stored()
+
+
+def test_nul_and_control_characters_are_refused_per_field(client: Any) -> None:
+    body = _submission(answers=request_answers(visitor_name="韩\u0000梅梅"))
+
+    response = _post(client, "/request/submissions?lang=en", body)
+
+    assert response.status_code == 422
+    assert response.json()["details"]["fields"] == {
+        "visitor_name": ["The answer contains characters that are not allowed."]
+    }
+    _nothing_stored()
+
+
+def test_a_company_id_out_of_range_is_a_request_error(client: Any) -> None:
+    response = client.get(f"{BASE}/request?company={2**70}")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_request"
+
+
+def test_hundreds_of_unknown_answers_are_refused_at_once(client: Any) -> None:
+    answers = {f"junk_{number}": "x" for number in range(500)}
+
+    response = _post(client, "/request/submissions?lang=en", _submission(answers=answers))
+
+    assert response.status_code == 422
+    assert response.json()["details"]["fields"] == {
+        "": ["There are more answers than the form has fields."]
+    }
+    _nothing_stored()

@@ -335,3 +335,81 @@ def test_new_buildings_get_a_published_form_for_every_scenario(in_beta: Any) -> 
     }
 
     assert published == {scenario: 1 for scenario in Scenario.values}
+
+
+def test_an_old_visit_is_shown_with_its_own_version_after_a_change(in_alpha: Any) -> None:
+    make_host()
+    admin = admin_of(in_alpha)
+    old_visit, _ = submit(
+        SYSTEM, validate_answers(current_version(Scenario.REQUEST), request_answers())
+    )
+    fields = draft_fields(Scenario.REQUEST)
+    for spec in fields:
+        if spec["key"] == "purpose":
+            spec["label"] = {"en": "Reason", "zh-hans": "事由"}
+    publish(
+        Actor(user=admin), save_draft(Actor(user=admin), building_form(Scenario.REQUEST), fields)
+    )
+    client = client_for(in_alpha, admin)
+    client.cookies["django_language"] = "en"
+
+    html = client.get(f"/visits/{old_visit.pk}/answers/").content.decode()
+
+    assert "form version 1" in html
+    assert '<th scope="row">Purpose</th>' in html
+    assert "Reason" not in html
+
+
+def test_the_designer_shows_an_earlier_version(in_alpha: Any) -> None:
+    admin = admin_of(in_alpha)
+    definition = building_form(Scenario.REQUEST)
+    fields = [
+        *draft_fields(Scenario.REQUEST),
+        {"key": "badge", "type": "text", "label": {"en": "B"}},
+    ]
+    publish(Actor(user=admin), save_draft(Actor(user=admin), definition, fields))
+    client = client_for(in_alpha, admin)
+
+    first = client.get(f"/forms/{definition.pk}/versions/1/").content.decode()
+    second = client.get(f"/forms/{definition.pk}/versions/2/?layout=desk").content.decode()
+
+    assert 'name="badge"' not in first
+    assert 'name="badge"' in second
+    assert client.get(f"/forms/{definition.pk}/versions/9/").status_code == 404
+
+
+def test_a_visitor_form_larger_than_the_limit_is_refused_unread(in_alpha: Any) -> None:
+    version = current_version(Scenario.REQUEST)
+
+    response = client_for(in_alpha).post(
+        "/visit/request/", _post_data(version), CONTENT_LENGTH=str(17 * 1024 * 1024)
+    )
+
+    assert response.status_code == 413
+    assert Visit.objects.count() == 0
+
+
+def test_the_designer_script_never_inserts_html() -> None:
+    from pathlib import Path
+
+    import forms
+
+    scripts = Path(forms.__file__).parent / "static" / "forms"
+    for script in scripts.glob("*.js"):
+        source = script.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+            assert sink not in source, f"{script.name} uses {sink}"
+
+
+def test_the_visitor_form_still_checks_csrf(in_alpha: Any) -> None:
+    from django.test import Client
+
+    from tenants.actions import building_domain
+
+    make_host()
+    strict = Client(HTTP_HOST=building_domain(in_alpha.schema_name), enforce_csrf_checks=True)
+
+    response = strict.post("/visit/request/", _post_data(current_version(Scenario.REQUEST)))
+
+    assert response.status_code == 403
+    assert Visit.objects.count() == 0
