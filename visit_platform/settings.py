@@ -136,6 +136,7 @@ TENANT_APPS = [
     "visit_platform.visits",
     "visit_platform.access",
     "visit_platform.notifications",
+    "forms",
     "workflows",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -33,6 +33,8 @@ def test_create_building_makes_schema_domain_and_first_property_admin() -> None:
             "building.provisioned",
             "membership.granted",
             "signing_key.rotated",
+            # One published default form per scenario.
+            *["form.published"] * 5,
         ]
 
 

@@ -111,14 +111,23 @@ def test_page_renders_for_a_role_that_may_open_it(
     [
         (
             Role.PROPERTY_ADMIN,
-            ["Overview", "Visits", "Companies", "Employees", "People &amp; roles", "Audit log"],
+            [
+                "Overview",
+                "Visits",
+                "Register a visitor",
+                "Forms",
+                "Companies",
+                "Employees",
+                "People &amp; roles",
+                "Audit log",
+            ],
         ),
         (
             Role.COMPANY_ADMIN,
-            ["Overview", "Visits", "Companies", "Employees", "People &amp; roles"],
+            ["Overview", "Visits", "Forms", "Companies", "Employees", "People &amp; roles"],
         ),
         (Role.HOST, ["Overview"]),
-        (Role.RECEPTION, ["Overview", "Visits", "Companies", "Employees"]),
+        (Role.RECEPTION, ["Overview", "Visits", "Register a visitor", "Companies", "Employees"]),
         (Role.SECURITY, ["Overview", "Visits", "Companies"]),
     ],
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_tenants.utils import schema_context
 
+from forms.demo import seed_demo_forms
+from forms.models import FormDefinition
 from tenants.models import Building
 from tests.conftest import client_for
 from visit_platform.access.demo import seed_demo_access
@@ -35,3 +37,19 @@ def test_seeding_twice_creates_nothing_new_but_a_fresh_pass(alpha: Building) -> 
     page = client_for(alpha).get(demo_pass.path)
     assert page.status_code == 200
     assert "<svg" in page.content.decode()
+
+
+def test_demo_forms_are_published_and_a_walk_in_was_registered_with_one(alpha: Building) -> None:
+    from visit_platform.visits.models import Visit
+
+    with schema_context("alpha"):
+        seed_demo_directory()
+        path = seed_demo_forms()
+        seed_demo_forms()
+        forms = FormDefinition.objects.filter(company=None).count()
+        registered = list(Visit.objects.filter(form_version__isnull=False))
+
+    assert forms == 5
+    assert len(registered) == 1
+    assert registered[0].answers["id_document"]["encrypted"].startswith("v1:")
+    assert client_for(alpha).get(path).status_code == 200

@@ -34,6 +34,13 @@ VERB_LABELS: dict[str, Promise] = {
     "notification.queued": _("Message queued"),
     "action_link.created": _("Decision link sent"),
     "action_link.used": _("Decision link used"),
+    "form.published": _("Form published"),
+    "form.restored": _("Earlier form version restored"),
+    "form.override_created": _("Company form created"),
+    "form.submitted": _("Form submitted"),
+    "visit.answers_viewed": _("Form answers viewed"),
+    "visit.answers_revealed": _("Form answers viewed unmasked"),
+    "visit.answers_forgotten": _("Form answers deleted after their retention period"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {
@@ -41,6 +48,7 @@ SYSTEM_ACTOR_LABELS: dict[str, Promise] = {
     "provisioning": _("Provisioning"),
     "demo": _("Demo data"),
     "tests": _("Tests"),
+    "visitor": _("Visitor"),
 }
 
 

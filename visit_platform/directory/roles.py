@@ -15,6 +15,9 @@ CHANGE_MEMBERSHIP = "directory.change_membership"
 VIEW_AUDIT = "audit.view_auditentry"
 VIEW_VISIT = "access.view_visit"
 PRINT_SLIP = "access.print_slip"
+# Property admins design every form; company admins only their own company's overrides.
+DESIGN_FORMS = "forms.design_form"
+REGISTER_VISITS = "visits.register_visit"
 
 _PROPERTY = frozenset(
     {
@@ -29,6 +32,8 @@ _PROPERTY = frozenset(
         VIEW_AUDIT,
         VIEW_VISIT,
         PRINT_SLIP,
+        DESIGN_FORMS,
+        REGISTER_VISITS,
     }
 )
 
@@ -45,10 +50,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_MEMBERSHIP,
             CHANGE_MEMBERSHIP,
             VIEW_VISIT,
+            DESIGN_FORMS,
         }
     ),
     # A host will see their own visits in their inbox (issue 5), not the company's list.
     Role.HOST: frozenset(),
-    Role.RECEPTION: frozenset({VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP}),
+    Role.RECEPTION: frozenset({VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS}),
     Role.SECURITY: frozenset({VIEW_COMPANY, VIEW_VISIT}),
 }

@@ -81,7 +81,16 @@ class Visit(models.Model):
     valid_until = models.DateTimeField(_("valid until"))
     companions = models.PositiveSmallIntegerField(_("companions"), default=0)
     answers = models.JSONField(_("form answers"), default=dict, blank=True)
-    form_version = models.PositiveIntegerField(_("form version"), null=True, blank=True)
+    form_version = models.ForeignKey(
+        "forms.FormVersion",
+        verbose_name=_("form version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+    )
+    # Chosen by the channel that submitted the form, so a resent submission finds its visit.
+    submission_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     invited_by = actor_field(_("invited by"))
     approved_by = actor_field(_("approved by"))
     registered_by = actor_field(_("registered by"))

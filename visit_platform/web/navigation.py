@@ -10,6 +10,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from visit_platform.directory.roles import (
+    DESIGN_FORMS,
+    REGISTER_VISITS,
     VIEW_AUDIT,
     VIEW_COMPANY,
     VIEW_HOST,
@@ -25,11 +27,21 @@ class NavItem:
     url_name: str
     permission: str | None
     icon: str
+    url_kwargs: dict[str, str] | None = None
 
 
 NAVIGATION = (
     NavItem("home", _("Overview"), "web:home", None, "home"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
+    NavItem(
+        "reception",
+        _("Register a visitor"),
+        "forms:reception_form",
+        REGISTER_VISITS,
+        "desk",
+        {"scenario": "walk_in"},
+    ),
+    NavItem("forms", _("Forms"), "forms:form_list", DESIGN_FORMS, "form"),
     NavItem("companies", _("Companies"), "directory:company_list", VIEW_COMPANY, "building"),
     NavItem("hosts", _("Employees"), "directory:host_list", VIEW_HOST, "users"),
     NavItem(
@@ -41,7 +53,12 @@ NAVIGATION = (
 
 def navigation_for(user: Any) -> list[dict[str, Any]]:
     return [
-        {"key": item.key, "label": item.label, "url": reverse(item.url_name), "icon": item.icon}
+        {
+            "key": item.key,
+            "label": item.label,
+            "url": reverse(item.url_name, kwargs=item.url_kwargs),
+            "icon": item.icon,
+        }
         for item in NAVIGATION
         if item.permission is None or user.has_perm(item.permission)
     ]

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import schema_context
 
+from forms.demo import seed_demo_forms
 from tenants.actions import building_domain, create_building
 from tenants.models import Building
 from visit_platform.access.demo import seed_demo_access
@@ -42,6 +43,7 @@ class Command(BaseCommand):
         with schema_context(DEMO_SLUG):
             logins = seed_demo_directory()
             demo_pass = seed_demo_access()
+            request_form = seed_demo_forms()
         call_command("collectstatic", interactive=False, verbosity=0)
 
         address = f"http://{building_domain(DEMO_SLUG)}:{options['port']}/"
@@ -54,6 +56,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{demo_pass.visitor_name}'s pass, as a visitor sees it: {base}{demo_pass.path}"
         )
+        self.stdout.write(f"A visitor's request form, as on a phone: {base}{request_form}")
         self.stdout.write(
             f"Platform operators' admin site: http://{settings.BASE_DOMAIN}:{options['port']}/admin/"
         )

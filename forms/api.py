@@ -1,0 +1,358 @@
+"""JSON API of forms for kiosks and WeChat pages: the current form (JSON Schema plus its UI
+description, in one language), checking answers, and submitting them.
+
+Answers are checked by the same path as the reception and visitor pages
+(``forms.validation``); errors are JSON ``{"code", "message", "details"}`` with messages per
+field in ``details.fields`` (ADR 0004). Files travel inside the JSON as
+``{"filename": ..., "data": <base64>}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+import math
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
+from ninja.responses import Status
+
+from forms.actions import submit
+from forms.choices import PUBLIC_SCENARIOS
+from forms.fields import kind_of
+from forms.models import FormVersion
+from forms.queries import current_version, submitted_visit
+from forms.rendering import ui_description
+from forms.validation import AnswersInvalid, validate_answers
+from visit_platform.access.views import building_zone
+from visit_platform.audit.actions import Actor
+from visit_platform.errors import DomainError, PermissionDeniedError
+from visit_platform.visits.choices import Scenario
+
+logger = logging.getLogger(__name__)
+
+# A photo of a few MB in base64 plus the answers; Django refuses bodies over 5 MB anyway.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+DatabaseId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+LANGUAGE_CODES = ("zh-hans", "en")
+
+
+class AnswersIn(Schema):
+    version_id: DatabaseId = Field(description="The `version_id` of the form that was filled in.")
+    answers: dict[str, Any]
+
+
+class SubmissionIn(AnswersIn):
+    submission_id: uuid.UUID = Field(
+        description="Chosen by the client; resending it returns the first visit, not a new one."
+    )
+
+
+class FormOut(Schema):
+    version_id: int
+    number: int
+    scenario: str
+    language: str
+    answers_schema: dict[str, Any] = Field(alias="schema")
+    fields: list[dict[str, Any]]
+
+
+class ValidOut(Schema):
+    valid: bool
+
+
+class SubmittedOut(Schema):
+    visit_id: int
+    status: str
+    replayed: bool
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+class _MalformedJSON(Exception):
+    pass
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("numbers must be finite")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class _JSONParser(Parser):
+    """Strict JSON: Python's reader would also take NaN and Infinity, which no form answer
+    can be and PostgreSQL's jsonb cannot store."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            return json.loads(request.body, parse_float=_finite, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as error:
+            raise _MalformedJSON(str(error)) from error
+
+
+api = NinjaAPI(
+    title="Forms API",
+    version="1",
+    description=(
+        "Registration forms of one building, on that building's domain, for kiosks and "
+        "WeChat pages. Labels and help texts are plain text: insert them as text, never as "
+        "HTML."
+    ),
+    urls_namespace="forms_api",
+    parser=_JSONParser(),
+    docs_url=None,
+)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, details: Any = None
+) -> HttpResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return api.create_response(request, body, status=status)
+
+
+def _too_large(request: HttpRequest) -> HttpResponse:
+    return _error(
+        request,
+        413,
+        "too_large",
+        _("The request body is larger than %(limit)d KB.") % {"limit": MAX_BODY_BYTES // 1024},
+    )
+
+
+def _refuse_large_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    @functools.wraps(run)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        try:
+            too_large = declared > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES
+        except RequestDataTooBig:
+            too_large = True
+        if too_large:
+            return _too_large(request)
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(_refuse_large_bodies, mode="view")
+
+
+@api.exception_handler(ValidationError)
+def _invalid_request(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    details = [
+        {
+            "loc": [part for part in item["loc"] if part not in ("body", "payload")],
+            "message": item["msg"],
+        }
+        for item in error.errors
+    ]
+    message = "; ".join(
+        f"{'.'.join(map(str, item['loc'])) or 'body'}: {item['message']}" for item in details[:5]
+    )
+    return _error(request, 422, "invalid_request", message, details)
+
+
+@api.exception_handler(_MalformedJSON)
+def _malformed_json(request: HttpRequest, error: Exception) -> HttpResponse:
+    return _error(request, 400, "malformed_json", _("The request body is not valid JSON."))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if isinstance(error.__cause__, _MalformedJSON):
+        return _malformed_json(request, error.__cause__)
+    return _error(request, error.status_code, "bad_request", str(error))
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return api.create_response(request, error.as_dict(), status=error.status)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _request_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    return _too_large(request)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, error: Exception) -> HttpResponse:
+    logger.error("Forms API failed on %s", request.path, exc_info=error)
+    got_request_exception.send(sender=None, request=request)
+    return _error(request, 500, "server_error", _("The server failed; the request may be retried."))
+
+
+@contextmanager
+def _context(request: HttpRequest, lang: str | None) -> Iterator[str]:
+    """The requested language (else the page's) and the building's time zone."""
+    language = lang if lang in LANGUAGE_CODES else translation.get_language() or "zh-hans"
+    with translation.override(language), timezone.override(building_zone(request)):
+        yield language
+
+
+def _scenario(scenario: str) -> str:
+    if scenario not in Scenario.values:
+        raise Http404
+    return scenario
+
+
+def _version(scenario: str, company: int | None, version_id: int) -> FormVersion:
+    """The form the answers are for: the current one, or a clear refusal."""
+    current = current_version(scenario, company)
+    if version_id == current.pk:
+        return current
+    sent = FormVersion.objects.filter(pk=version_id).select_related("definition").first()
+    if sent is not None and sent.definition_id == current.definition_id:
+        raise DomainError(
+            "form_changed",
+            _("The form was changed; load it again and check the answers."),
+            field="version_id",
+            current_version_id=current.pk,
+        )
+    raise DomainError(
+        "unknown_version", _("No form of this scenario has this version."), field="version_id"
+    )
+
+
+def _files(
+    version: FormVersion, answers: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    """Split base64 files out of the answers; a malformed one is an answer error."""
+    specs = {spec["key"]: spec for spec in version.fields}
+    values: dict[str, Any] = {}
+    files: dict[str, UploadedFile] = {}
+    problems: dict[str, list[str]] = {}
+    for key, value in answers.items():
+        spec = specs.get(key)
+        if spec is None or not kind_of(spec).is_upload:
+            values[key] = value
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("data"), str):
+            problems[key] = [_('Send the file as {"filename", "data"} with base64 data.')]
+            continue
+        try:
+            data = base64.b64decode(value["data"], validate=True)
+        except (binascii.Error, ValueError):
+            problems[key] = [_("The file's data is not valid base64.")]
+            continue
+        name = str(value.get("filename") or "upload")[:255]
+        files[key] = SimpleUploadedFile(name, data)
+    if problems:
+        raise AnswersInvalid(problems)
+    return values, files
+
+
+@api.get(
+    "/{scenario}",
+    response={200: FormOut, 404: ErrorOut},
+    summary="The current form of a scenario",
+    by_alias=True,
+)
+def get_form(
+    request: HttpRequest, scenario: str, company: DatabaseId | None = None, lang: str | None = None
+) -> dict[str, Any]:
+    """The form to show now (a company's own form when `company` names one that has it), as
+    JSON Schema draft 2020-12 plus the fields' order, widgets and texts in `lang`."""
+    with _context(request, lang) as language:
+        version = current_version(_scenario(scenario), company)
+        return {
+            "version_id": version.pk,
+            "number": version.number,
+            "scenario": scenario,
+            "language": language,
+            "schema": version.schema,
+            "fields": ui_description(version, language),
+        }
+
+
+@api.post(
+    "/{scenario}/check",
+    response={200: ValidOut, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+    summary="Check answers without storing them",
+)
+def check_answers(
+    request: HttpRequest,
+    scenario: str,
+    payload: AnswersIn,
+    company: DatabaseId | None = None,
+    lang: str | None = None,
+) -> dict[str, Any]:
+    with _context(request, lang):
+        version = _version(_scenario(scenario), company, payload.version_id)
+        values, files = _files(version, payload.answers)
+        validate_answers(version, values, files)
+        return {"valid": True}
+
+
+@api.post(
+    "/{scenario}/submissions",
+    response={
+        200: SubmittedOut,
+        201: SubmittedOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Submit answers: a visit waiting for approval",
+)
+def submit_answers(
+    request: HttpRequest,
+    scenario: str,
+    payload: SubmissionIn,
+    company: DatabaseId | None = None,
+    lang: str | None = None,
+) -> Status[dict[str, Any]]:
+    """Only scenarios visitors fill in themselves (the visit request) take submissions here.
+    Resending a `submission_id` answers 200 with the first visit and `replayed` true."""
+    with _context(request, lang):
+        if _scenario(scenario) not in PUBLIC_SCENARIOS:
+            raise PermissionDeniedError(
+                "scenario_not_public", _("Visitors cannot submit this form themselves.")
+            )
+        earlier = submitted_visit(payload.submission_id)
+        if earlier is not None:
+            # Answered before the version check: a resend after a new version is published
+            # still gets the visit it made.
+            return Status(200, {"visit_id": earlier.pk, "status": earlier.status, "replayed": True})
+        version = _version(scenario, company, payload.version_id)
+        values, files = _files(version, payload.answers)
+        validated = validate_answers(version, values, files)
+        actor = Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
+        visit, replayed = submit(actor, validated, submission_id=payload.submission_id)
+        body = {"visit_id": visit.pk, "status": visit.status, "replayed": replayed}
+        return Status(200 if replayed else 201, body)

@@ -1,0 +1,499 @@
+"""Pages of forms: the visitor's phone form, reception's registration form, a visit's answers,
+and the designer (a page plus the JSON calls its script makes)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from forms import actions
+from forms.choices import PUBLIC_SCENARIOS, VISIT_END, VISIT_START, FieldType, PrivacyClass
+from forms.definition import FormDefinitionError, check_fields
+from forms.fields import KINDS
+from forms.models import FormDefinition, FormVersion
+from forms.queries import can_design, current_version, designable_definitions, visit_answers
+from forms.rendering import RegistrationForm
+from forms.validation import AnswersInvalid
+from visit_platform.access.views import building_zone
+from visit_platform.audit.actions import Actor
+from visit_platform.directory.models import Company
+from visit_platform.directory.queries import managed_company_ids
+from visit_platform.directory.roles import DESIGN_FORMS, REGISTER_VISITS, VIEW_VISIT
+from visit_platform.errors import DomainError
+from visit_platform.visits.choices import Scenario
+from visit_platform.visits.models import Visit
+from visit_platform.web.decorators import console_view
+
+RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)
+MAX_DRAFT_BYTES = 512 * 1024
+# A posted form with its photos and files. Django caps the other fields but streams files of
+# any size to disk, so a larger body is refused before it is read.
+MAX_FORM_BYTES = 16 * 1024 * 1024
+
+
+def refuse_large_bodies(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer 413 to a POST declaring more than ``MAX_FORM_BYTES`` before anything reads it.
+
+    The CSRF check reads the body, so the view is exempted from the middleware's check and
+    protected again inside, after the size is known (Django's documented pattern for views
+    that must act before the body is parsed).
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if request.method == "POST" and declared > MAX_FORM_BYTES:
+            return render(request, "forms/too_large.html", status=413)
+        return protected(request, *args, **kwargs)
+
+    return checked
+
+
+def _language() -> str:
+    return get_language() or "zh-hans"
+
+
+def _initial_window() -> dict[str, Any]:
+    """Suggested times: from the next full hour, for two hours, in the building's time."""
+    start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return {VISIT_START: start, VISIT_END: start + timedelta(hours=2)}
+
+
+def _submission_id(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def _posted_version(request: HttpRequest, current: FormVersion) -> FormVersion | None:
+    """The version the person filled in, if it is still the current one."""
+    posted = request.POST.get("form_version", "")
+    return current if posted == str(current.pk) else None
+
+
+# --- The visitor's page ---------------------------------------------------------------------
+
+
+@refuse_large_bodies
+def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
+    """A scenario's form on the visitor's phone. A submitted form becomes a visit waiting for
+    approval; the scenario flows (issue 5) take it from there."""
+    if scenario not in PUBLIC_SCENARIOS:
+        raise Http404
+    company_id = _company_id(request)
+    with timezone.override(building_zone(request)):
+        try:
+            version = current_version(scenario, company_id)
+        except DomainError as error:
+            raise Http404 from error
+        language = _language()
+        form = RegistrationForm(version, language, initial=_initial_window())
+        notice = ""
+        if request.method == "POST":
+            if _posted_version(request, version) is None:
+                notice = _("The form was changed while you filled it in; check your answers.")
+                form = RegistrationForm(version, language, initial=_kept_answers(request, version))
+            else:
+                form = RegistrationForm(version, language, request.POST, request.FILES)
+                if form.is_valid() and form.validated is not None:
+                    try:
+                        actions.submit(
+                            _visitor(request),
+                            form.validated,
+                            submission_id=_submission_id(request.POST.get("submission_id", "")),
+                        )
+                    except AnswersInvalid as error:
+                        form.add_answer_errors(error)
+                    else:
+                        return redirect("forms:visitor_form_sent", scenario=scenario)
+        context = {
+            "form": form,
+            "rows": form.rows(),
+            "version": version,
+            "scenario_label": Scenario(scenario).label,
+            "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
+            "notice": notice,
+        }
+        response = render(request, "forms/visitor_form.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _visitor(request: HttpRequest) -> Actor:
+    return Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
+
+
+def _kept_answers(request: HttpRequest, version: FormVersion) -> dict[str, Any]:
+    """Answers to fields the new version still has, to fill it in again."""
+    keys = {spec["key"] for spec in version.fields}
+    kept = {key: value for key, value in request.POST.items() if key in keys}
+    return {**_initial_window(), **kept}
+
+
+def visitor_form_sent(request: HttpRequest, scenario: str) -> HttpResponse:
+    if scenario not in PUBLIC_SCENARIOS:
+        raise Http404
+    return render(request, "forms/visitor_sent.html", {"scenario_label": Scenario(scenario).label})
+
+
+def _company_id(request: HttpRequest) -> int | None:
+    text = request.GET.get("company", "")
+    if not text.isdigit() or len(text) > 18:
+        return None
+    company = Company.objects.filter(pk=int(text), is_active=True).first()
+    return company.pk if company else None
+
+
+# --- Reception ------------------------------------------------------------------------------
+
+
+@refuse_large_bodies
+@console_view(REGISTER_VISITS)
+def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
+    """Reception registers a visitor at the desk with the scenario's form."""
+    if scenario not in RECEPTION_SCENARIOS:
+        raise Http404
+    with timezone.override(building_zone(request)):
+        version = current_version(scenario)
+        language = _language()
+        form = RegistrationForm(version, language, initial=_initial_window())
+        if request.method == "POST":
+            form = RegistrationForm(version, language, request.POST, request.FILES)
+            if _posted_version(request, version) is None:
+                messages.warning(
+                    request, _("The form was changed meanwhile; check the answers and send again.")
+                )
+                form = RegistrationForm(version, language, initial=_kept_answers(request, version))
+            elif form.is_valid() and form.validated is not None:
+                try:
+                    visit, _replayed = actions.submit(
+                        Actor.from_request(request),
+                        form.validated,
+                        submission_id=_submission_id(request.POST.get("submission_id", "")),
+                    )
+                except AnswersInvalid as error:
+                    form.add_answer_errors(error)
+                else:
+                    messages.success(request, _("The visitor is registered."))
+                    return redirect("forms:visit_answers", pk=visit.pk)
+        context = {
+            "section": "reception",
+            "form": form,
+            "rows": form.rows(),
+            "version": version,
+            "scenario": scenario,
+            "scenario_label": Scenario(scenario).label,
+            "scenarios": [(value, Scenario(value).label) for value in RECEPTION_SCENARIOS],
+            "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
+        }
+        return render(request, "forms/reception_form.html", context)
+
+
+# --- A visit's answers ----------------------------------------------------------------------
+
+
+@console_view(VIEW_VISIT)
+def visit_answers_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A visit's answers, shown with the form version they were given in; masked unless
+    the person asks to see them, which is audited."""
+    visits = Visit.objects.select_related("visitor", "host", "company", "form_version")
+    company_ids = managed_company_ids(request.user, VIEW_VISIT)
+    if company_ids is not None:
+        visits = visits.filter(company_id__in=company_ids)
+    visit = get_object_or_404(visits, pk=pk)
+    reveal = request.GET.get("reveal") == "1" and request.user.has_perm(REGISTER_VISITS)
+    actions.note_answers_viewed(Actor.from_request(request), visit, revealed=reveal)
+    with timezone.override(building_zone(request)):
+        rows = visit_answers(visit, _language(), reveal=reveal)
+        context = {
+            "section": "visits",
+            "visit": visit,
+            "rows": rows,
+            "revealed": reveal,
+            "can_reveal": request.user.has_perm(REGISTER_VISITS)
+            and any(row.masked for row in rows),
+        }
+        return render(request, "forms/visit_answers.html", context)
+
+
+# --- The designer ---------------------------------------------------------------------------
+
+
+@console_view(DESIGN_FORMS)
+def form_list(request: HttpRequest) -> HttpResponse:
+    definitions = list(designable_definitions(request.user).prefetch_related("versions"))
+    company_ids = managed_company_ids(request.user, DESIGN_FORMS)
+    companies = Company.objects.filter(is_active=True)
+    if company_ids is not None:
+        companies = companies.filter(pk__in=company_ids)
+    if request.method == "POST":
+        scenario = request.POST.get("scenario", "")
+        company = companies.filter(pk=request.POST.get("company") or 0).first()
+        if scenario not in Scenario.values or company is None:
+            messages.error(request, _("Choose a scenario and a company."))
+            return redirect("forms:form_list")
+        try:
+            definition = actions.create_company_override(
+                Actor.from_request(request), scenario, company
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("forms:form_list")
+        return redirect("forms:designer", pk=definition.pk)
+    rows = []
+    for definition in definitions:
+        versions = sorted(definition.versions.all(), key=lambda version: -version.number)
+        rows.append({"definition": definition, "latest": versions[0] if versions else None})
+    return render(
+        request,
+        "forms/form_list.html",
+        {
+            "section": "forms",
+            "rows": rows,
+            "companies": companies,
+            "scenarios": Scenario.choices,
+        },
+    )
+
+
+def _designable(request: HttpRequest, pk: int) -> FormDefinition:
+    definition = get_object_or_404(FormDefinition.objects.select_related("company"), pk=pk)
+    if not can_design(request.user, definition):
+        raise Http404
+    return definition
+
+
+def _designer_strings() -> dict[str, str]:
+    """The designer script's texts, in the person's language."""
+    return {
+        "chinese": _("Chinese"),
+        "english": _("English"),
+        "unsaved": _("Unsaved changes."),
+        "saved": _("The draft is saved."),
+        "savedUnpublished": _("The draft has unpublished changes."),
+        "savedPublished": _("The draft is the published form."),
+        "locked": _("locked"),
+        "lockedHelp": _(
+            "The flows need this field: it cannot be removed or given another type, and it is "
+            "always required."
+        ),
+        "sensitive": _("sensitive"),
+        "conditional": _("conditional"),
+        "moveUp": _("Move up"),
+        "moveDown": _("Move down"),
+        "remove": _("Remove"),
+        "confirmRemove": _("Remove the field “%s”?"),
+        "noField": _("Add a field to edit it."),
+        "fieldSettings": _("Field settings"),
+        "sensitiveWarning": _(
+            "Sensitive data: collect only what is necessary. The form needs a required consent "
+            "field, and answers are encrypted and shown masked."
+        ),
+        "key": _("Key"),
+        "keyHelp": _("Lower-case letters, digits and underscores; used by the API."),
+        "type": _("Type"),
+        "label": _("Label"),
+        "help": _("Help text"),
+        "placeholder": _("Placeholder"),
+        "required": _("Required"),
+        "privacy": _("Privacy class"),
+        "privacyHelp": _("Decides encryption, masking on screens and how long answers are kept."),
+        "maxLength": _("Longest answer (characters)"),
+        "pattern": _("Pattern (regular expression)"),
+        "patternHelp": _("Optional; for example ^[A-Z0-9]+$"),
+        "minimum": _("Lowest value"),
+        "maximum": _("Highest value"),
+        "choices": _("Choices"),
+        "choicesHelp": _("One per line: value | Chinese label | English label"),
+        "maxSize": _("Largest file (KB)"),
+        "capture": _("Source"),
+        "captureUpload": _("Camera or photo library"),
+        "captureCamera": _("Camera only"),
+        "consentText": _("Text people agree to"),
+        "maxItems": _("Most companions"),
+        "visibleIf": _("Show this field"),
+        "always": _("Always"),
+        "dependsOn": _("Only when this field…"),
+        "equals": _("…has the answer"),
+        "whenChecked": _("…is ticked"),
+        "networkError": _("The server could not be reached."),
+    }
+
+
+@console_view(DESIGN_FORMS)
+def designer(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = _designable(request, pk)
+    versions = list(definition.versions.select_related("published_by").order_by("-number"))
+    field_types = [
+        {
+            "type": value,
+            "label": str(label),
+            "privacy": KINDS[value].default_privacy,
+            "minimum_privacy": KINDS[value].minimum_privacy,
+        }
+        for value, label in FieldType.choices
+    ]
+    config = {
+        "draft": definition.draft,
+        "fieldTypes": field_types,
+        "privacyClasses": [{"value": v, "label": str(label)} for v, label in PrivacyClass.choices],
+        "strings": _designer_strings(),
+        "urls": {
+            "draft": reverse("forms:save_draft", kwargs={"pk": definition.pk}),
+            "preview": reverse("forms:preview", kwargs={"pk": definition.pk}),
+            "publish": reverse("forms:publish", kwargs={"pk": definition.pk}),
+        },
+    }
+    return render(
+        request,
+        "forms/designer.html",
+        {
+            "section": "forms",
+            "definition": definition,
+            "versions": versions,
+            "latest": versions[0] if versions else None,
+            "config": config,
+            "has_unpublished_changes": not versions or versions[0].fields != definition.draft,
+        },
+    )
+
+
+def _json_body(request: HttpRequest) -> Any:
+    if len(request.body) > MAX_DRAFT_BYTES:
+        raise DomainError("too_large", _("The form is too large."))
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        raise DomainError("malformed_json", _("The request body is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise DomainError("malformed_json", _("The request body is not valid JSON."))
+    return body.get("fields")
+
+
+def _error_response(error: DomainError) -> JsonResponse:
+    return JsonResponse(error.as_dict(), status=error.status)
+
+
+@require_POST
+@console_view(DESIGN_FORMS)
+def save_draft(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = _designable(request, pk)
+    try:
+        fields = _json_body(request)
+        definition = actions.save_draft(Actor.from_request(request), definition, fields)
+    except DomainError as error:
+        return _error_response(error)
+    latest = definition.latest_version()
+    return JsonResponse(
+        {
+            "fields": definition.draft,
+            "unpublished": latest is None or latest.fields != definition.draft,
+        }
+    )
+
+
+@require_POST
+@console_view(DESIGN_FORMS)
+def preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The edited (unsaved) form, rendered by the real renderer as a phone or a desk shows it.
+
+    The designer puts the answer into a sandboxed frame; nothing is stored.
+    """
+    definition = _designable(request, pk)
+    try:
+        fields = check_fields(definition.scenario, _json_body(request))
+    except DomainError as error:
+        return _error_response(error)
+    version = FormVersion(definition=definition, number=0, fields=fields, schema={})
+    layout = "desk" if request.GET.get("layout") == "desk" else "phone"
+    with timezone.override(building_zone(request)):
+        form = RegistrationForm(version, _language(), initial=_initial_window())
+        return render(
+            request,
+            "forms/preview.html",
+            {
+                "form": form,
+                "rows": form.rows(),
+                "layout": layout,
+                "scenario_label": Scenario(definition.scenario).label,
+            },
+        )
+
+
+@console_view(DESIGN_FORMS)
+def version_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """An earlier (or the current) version as it was shown, to compare before restoring."""
+    definition = _designable(request, pk)
+    version = get_object_or_404(definition.versions, number=number)
+    layout = "desk" if request.GET.get("layout") == "desk" else "phone"
+    with timezone.override(building_zone(request)):
+        form = RegistrationForm(version, _language(), initial=_initial_window())
+        return render(
+            request,
+            "forms/preview.html",
+            {
+                "form": form,
+                "rows": form.rows(),
+                "layout": layout,
+                "scenario_label": Scenario(definition.scenario).label,
+                "version": version,
+            },
+        )
+
+
+@require_POST
+@console_view(DESIGN_FORMS)
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = _designable(request, pk)
+    try:
+        version = actions.publish(Actor.from_request(request), definition)
+    except DomainError as error:
+        if request.headers.get("Accept") == "application/json":
+            return _error_response(error)
+        messages.error(request, error.message)
+    else:
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse({"version": version.number})
+        messages.success(
+            request, _("Version %(number)d is published.") % {"number": version.number}
+        )
+    return redirect("forms:designer", pk=definition.pk)
+
+
+@require_POST
+@console_view(DESIGN_FORMS)
+def restore(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    definition = _designable(request, pk)
+    try:
+        version = actions.restore_version(Actor.from_request(request), definition, number)
+    except FormDefinitionError as error:
+        messages.error(request, error.message)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Version %(old)d is published again as version %(new)d.")
+            % {"old": number, "new": version.number},
+        )
+    return redirect("forms:designer", pk=definition.pk)
