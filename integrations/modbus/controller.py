@@ -57,6 +57,7 @@ class ControllerLink:
         self.on_events = on_events or (lambda: None)
         self.connected = False
         self.connects = 0
+        self.polls = 0
         self.last_error = ""
         self._client: AsyncModbusTcpClient | None = None
         self._credits: dict[tuple[int, str], deque[float]] = {}
@@ -191,6 +192,7 @@ class ControllerLink:
             ):
                 if address is not None:
                     produced |= self._input(gate, kind, address, await self._read_input(address))
+        self.polls += 1
         if produced:
             self.on_events()
 
