@@ -111,7 +111,15 @@ def test_page_renders_for_a_role_that_may_open_it(
     [
         (
             Role.PROPERTY_ADMIN,
-            ["Overview", "Visits", "Companies", "Employees", "People &amp; roles", "Audit log"],
+            [
+                "Overview",
+                "Visits",
+                "Companies",
+                "Employees",
+                "People &amp; roles",
+                "Gates",
+                "Audit log",
+            ],
         ),
         (
             Role.COMPANY_ADMIN,

@@ -137,6 +137,26 @@ def create_gate(
 
 
 @transaction.atomic
+def update_gate(
+    actor: Actor, gate: Gate, *, name: str, zone: str, direction: str, is_active: bool
+) -> Gate:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise DomainError("name_required", _("The gate needs a name."), field="name")
+    if direction not in GateDirection.values:
+        raise DomainError("direction_invalid", _("Unknown direction."), field="direction")
+    gate.name, gate.zone, gate.direction, gate.is_active = (
+        name,
+        zone.strip()[:100],
+        direction,
+        is_active,
+    )
+    gate.save(update_fields=["name", "zone", "direction", "is_active"])
+    record(actor, "gate.changed", gate, direction=direction, is_active=is_active)
+    return gate
+
+
+@transaction.atomic
 def create_gate_agent(actor: Actor, *, name: str) -> tuple[GateAgent, str]:
     """Register an agent; returns it with its key, which is shown once and stored hashed."""
     prefix = secrets.token_hex(AGENT_KEY_PREFIX_LENGTH // 2)

@@ -15,6 +15,7 @@ CHANGE_MEMBERSHIP = "directory.change_membership"
 VIEW_AUDIT = "audit.view_auditentry"
 VIEW_VISIT = "access.view_visit"
 PRINT_SLIP = "access.print_slip"
+MANAGE_GATES = "access.change_gate"
 
 _PROPERTY = frozenset(
     {
@@ -29,6 +30,7 @@ _PROPERTY = frozenset(
         VIEW_AUDIT,
         VIEW_VISIT,
         PRINT_SLIP,
+        MANAGE_GATES,
     }
 )
 

@@ -10,6 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from visit_platform.directory.roles import (
+    MANAGE_GATES,
     VIEW_AUDIT,
     VIEW_COMPANY,
     VIEW_HOST,
@@ -35,6 +36,7 @@ NAVIGATION = (
     NavItem(
         "memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"
     ),
+    NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 
