@@ -54,6 +54,7 @@ class GateAgent:
         self._controller_tasks: dict[int, asyncio.Task[None]] = {}
         self._upload_wanted = asyncio.Event()
         self._etags: dict[str, str] = {}
+        self._synced_once = False
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -73,7 +74,7 @@ class GateAgent:
         )
         await self._sync_quietly()
         self._tasks = [
-            asyncio.create_task(self._every(self.config.sync_interval, self._sync_quietly)),
+            asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._upload_loop()),
             asyncio.create_task(self._every(self.config.command_interval, self._run_commands)),
         ]
@@ -120,6 +121,19 @@ class GateAgent:
             for link in self.links.values()
             for binding in link.config.gates
         }
+
+    async def _sync_loop(self) -> None:
+        """Sync on schedule; until the first sync succeeds, try every couple of seconds (an
+        agent started before the platform, or during an outage, should not wait a minute)."""
+        while True:
+            synced = self.journal.get_state("settings") is not None and self._synced_once
+            await asyncio.sleep(
+                self.config.sync_interval if synced else min(2.0, self.config.sync_interval)
+            )
+            try:
+                await self._sync_quietly()
+            except Exception:
+                logger.exception("sync failed")
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:
@@ -326,6 +340,7 @@ class GateAgent:
             body = {**response.body, "etag": response.etag}
             self._apply_list(name, body)
             self.journal.set_state(name, body)
+        self._synced_once = True
         # The journal may hold events from an outage: now is a good time to send them.
         self._upload_wanted.set()
 

@@ -310,3 +310,60 @@ def test_a_gate_without_a_controller_cannot_be_pulsed(in_alpha: Building) -> Non
 
     assert refused.value.code == "gate_not_wired"
     assert not GateCommand.objects.exists()
+
+
+# --- manage.py gate_agent and the demo ------------------------------------------------------
+
+
+def test_the_gate_agent_command_builds_its_config_from_the_database(
+    controller: Controller, wired_gate: Gate, agent_and_key: tuple[GateAgent, str], tmp_path: Any
+) -> None:
+    from visit_platform.access.agent_setup import agent_config_from_database
+
+    config = agent_config_from_database(
+        "alpha",
+        agent_and_key[1],
+        platform_url="http://127.0.0.1:8000",
+        journal_path=tmp_path / "journal.db",
+    )
+
+    assert (config.platform_host, config.platform_url) == (
+        "alpha.localhost",
+        "http://127.0.0.1:8000",
+    )
+    [configured] = config.controllers or []
+    assert (configured.id, configured.host, configured.register_map.lanes) == (
+        controller.pk,
+        "10.0.0.7",
+        [1, 2],
+    )
+    assert [(gate.gate_id, gate.lane) for gate in configured.gates] == [(wired_gate.pk, 1)]
+
+
+def test_the_gate_agent_command_refuses_a_key_that_is_not_the_buildings(
+    in_alpha: Building, tmp_path: Any
+) -> None:
+    from visit_platform.access.agent_setup import agent_config_from_database
+
+    with pytest.raises(DomainError) as refused:
+        agent_config_from_database(
+            "alpha", "12345678.nope", platform_url="http://x", journal_path=tmp_path / "j.db"
+        )
+
+    assert refused.value.code == "unauthorized"
+
+
+def test_the_demo_wires_its_gates_to_a_simulated_controller_and_replaces_its_agent(
+    in_alpha: Building,
+) -> None:
+    from visit_platform.access.demo import DEMO_AGENT, seed_demo_access
+    from visit_platform.directory.demo import seed_demo_directory
+
+    seed_demo_directory()
+    first = seed_demo_access(15999)
+    second = seed_demo_access(15999)
+
+    gates = Gate.objects.filter(pk__in=second.gate_ids).order_by("lane")
+    assert [(gate.controller.port, gate.lane) for gate in gates] == [(15999, 1), (15999, 2)]
+    assert first.agent_key != second.agent_key
+    assert GateAgent.objects.filter(name=DEMO_AGENT, is_active=True).count() == 1

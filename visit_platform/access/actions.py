@@ -168,6 +168,16 @@ def create_gate_agent(actor: Actor, *, name: str) -> tuple[GateAgent, str]:
     return agent, f"{prefix}.{secret}"
 
 
+@transaction.atomic
+def deactivate_gate_agents(actor: Actor, *, name: str) -> int:
+    """Retire every active agent of this name (the demo replaces its agent on each run)."""
+    agents = list(GateAgent.objects.filter(name=name, is_active=True))
+    for agent in agents:
+        GateAgent.objects.filter(pk=agent.pk).update(is_active=False)
+        record(actor, "gate_agent.deactivated", agent)
+    return len(agents)
+
+
 def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
