@@ -55,3 +55,5 @@ class BackgroundSite:
         if self.agent is not None:
             await self.agent.stop()
         await self.simulator.stop()
+        # The platform client's calls ran in the loop's default executor.
+        await self._loop.shutdown_default_executor()

@@ -19,7 +19,7 @@ from tests.access.conftest import make_pass, make_visit, slip_token
 from tests.integrations.conftest import SLUG, SYSTEM, LivePlatform, Site, running_site, wait_until
 from visit_platform.access import actions, tokens
 from visit_platform.access.management.commands.scan_at_gate import present
-from visit_platform.access.models import AccessEvent, Gate, Pass
+from visit_platform.access.models import AccessEvent, Controller, Gate, Pass
 from visit_platform.access.queries import people_inside
 from visit_platform.visits.choices import VisitStatus
 
@@ -30,6 +30,9 @@ def run(scenario: Coroutine[Any, Any, None]) -> None:
     closed at the end."""
 
     async def main() -> None:
+        # The connection this context sees may be one an earlier test's cleanup ended (the
+        # browser tests terminate stray sessions): start from a fresh one.
+        connection.close()
         connection.set_schema(SLUG)
         try:
             await scenario
@@ -578,3 +581,71 @@ def test_an_agent_is_told_the_active_controllers_it_drives_and_their_wired_gates
         }
     ]
     assert described["register_map"] == shipped_map(GENERIC_TURNSTILE)
+
+
+def test_the_demos_background_turnstile_and_agent_open_the_gate_and_count_the_visitor_once(
+    committed: LivePlatform, tmp_path: Path
+) -> None:
+    """What `manage.py demo` runs beside the web server: a simulated turnstile whose visitor
+    walks through when the gate opens, and an agent configured from the database."""
+    import socket
+    import time
+
+    from integrations.modbus.background import BackgroundSite
+    from integrations.modbus.register_map import GENERIC_TURNSTILE, parse_register_map, shipped_map
+    from visit_platform.access.agent_setup import agent_config_from_database
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        modbus_port = probe.getsockname()[1]
+    agent, key = actions.create_gate_agent(SYSTEM, name="demo-like agent")
+    controller = actions.save_controller(
+        SYSTEM,
+        actions.ControllerFields(
+            name="demo-like turnstile",
+            host="127.0.0.1",
+            port=modbus_port,
+            poll_interval_ms=50,
+            register_map=shipped_map(GENERIC_TURNSTILE),
+            agent=agent,
+        ),
+    )
+    gate = actions.wire_gate(SYSTEM, actions.create_gate(SYSTEM, name="demo-like"), controller, 1)
+    pass_record = make_pass()
+    config = agent_config_from_database(
+        SLUG,
+        key,
+        platform_url=f"http://127.0.0.1:{committed.port}",
+        journal_path=tmp_path / "journal.db",
+        reader_port=0,
+        http_port=0,
+    )
+    site = BackgroundSite(config, parse_register_map(shipped_map(GENERIC_TURNSTILE)), modbus_port)
+    site.start()
+    try:
+        assert site.agent is not None
+        link = site.agent.links[controller.pk]
+        deadline = time.monotonic() + 15
+        while not link.connected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        answer = present(f"{gate.pk} {slip_token(pass_record)}", port=site.agent.reader.line_port)
+        assert answer.startswith("GRANT granted")
+        # The simulated visitor walks through half-way into the pulse; give the agent time to
+        # poll the counter several times.
+        while site.simulator.counter_value(1, "in") != 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        polls = link.polls
+        while link.polls < polls + 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert site.simulator.counter_value(1, "in") == 1
+    finally:
+        site.stop()
+        Controller.objects.filter(pk=controller.pk).update(is_active=False)
+
+    assert not site._thread.is_alive()
+    # One event: the scan. The counted passage was the scan's own, not an anonymous entry.
+    assert [(event.reason, event.pass_record_id) for event in events_at(gate)] == [
+        ("granted", pass_record.pk)
+    ]
+    pass_record.refresh_from_db()
+    assert pass_record.visit.status == VisitStatus.CHECKED_IN

@@ -10,6 +10,7 @@ import pytest
 
 from integrations.modbus.register_map import (
     GENERIC_TURNSTILE,
+    MAPS_DIRECTORY,
     Counter,
     RegisterMapError,
     parse_register_map,
@@ -186,6 +187,15 @@ def test_a_32_bit_counter_reads_both_word_orders_and_wraps() -> None:
     assert low_first.value([0x0002, 0x0001]) == 0x0001_0002
     assert low_first.registers_for(0x0001_0002) == [0x0002, 0x0001]
     assert high_first.increments(2**32 - 1, 0) == 1
+
+
+@pytest.mark.parametrize(
+    "name", sorted(path.stem for path in MAPS_DIRECTORY.glob("*.json")) or ["(none shipped)"]
+)
+def test_every_shipped_map_is_valid(name: str) -> None:
+    data = shipped_map(name)  # validates, or raises naming the field
+
+    assert parse_register_map(data).model == name
 
 
 def test_only_shipped_maps_can_be_loaded_by_name() -> None:

@@ -748,7 +748,7 @@ def claim_gate_commands(agent: GateAgent, now: datetime | None = None) -> list[G
         result="no gate agent claimed it in time",
     )
     commands = list(
-        GateCommand.objects.select_for_update(skip_locked=True)
+        GateCommand.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=CommandStatus.PENDING, gate__controller__isnull=False)
         .filter(Q(gate__controller__agent__isnull=True) | Q(gate__controller__agent=agent))
         .order_by("created_at", "id")[:20]
