@@ -161,6 +161,7 @@ class GateAgent:
                 iso_time(self.last_platform_contact) if self.last_platform_contact else None
             ),
             "journal_depth": self.journal.depth(),
+            "journal_rejected": self.journal.rejected(),
             "offline_ready": self.state.is_ready,
         }
 

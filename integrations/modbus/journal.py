@@ -114,6 +114,11 @@ class Journal:
         ).fetchone()
         return int(row[0])
 
+    def rejected(self) -> int:
+        """Events the platform refused for good: kept for an operator to look at."""
+        row = self._db.execute("SELECT count(*) FROM events WHERE rejected IS NOT NULL").fetchone()
+        return int(row[0])
+
     def events(self, kind: str | None = None) -> list[JournalEntry]:
         query = "SELECT event_id, kind, payload FROM events"
         rows = (

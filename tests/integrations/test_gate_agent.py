@@ -358,6 +358,30 @@ def test_an_agent_that_starts_offline_uses_the_configuration_it_cached(
     run(scenario())
 
 
+def test_a_journal_item_the_platform_refuses_is_set_aside_and_the_rest_uploaded(
+    committed: LivePlatform, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with running_site(committed, tmp_path) as site:
+            await site.start_agent()
+            gate = site.gates[2]
+            good = {
+                "event_id": "6f1c3c1e-0d7b-4d3c-9a53-1f0e2d8e0a11",
+                "gate_id": gate.pk,
+                "direction": "out",
+                "occurred_at": "2026-11-23T09:00:00+00:00",
+            }
+            bad = {**good, "event_id": "6f1c3c1e-0d7b-4d3c-9a53-1f0e2d8e0a12", "gate_id": 2**40}
+            site.agent.journal.add_events("passage", [bad, good])
+
+            await wait_until(lambda: site.agent.journal.depth() == 0, "the journal moves on")
+
+            assert site.agent.journal.rejected() == 1
+            assert [str(event.event_id) for event in events_at(gate)] == [good["event_id"]]
+
+    run(scenario())
+
+
 # --- The reader interface -------------------------------------------------------------------
 
 
@@ -495,7 +519,7 @@ def test_the_http_reader_interface_decides_scans_reports_health_and_refuses_garb
             ]
             assert health["platform_reachable"] is True
             assert health["last_platform_contact"]
-            assert health["journal_depth"] == 0
+            assert (health["journal_depth"], health["journal_rejected"]) == (0, 0)
 
             status, synced = await http(port, request("POST", "/sync"))
             assert (status, synced) == (200, {"synced": True})
