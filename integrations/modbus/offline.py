@@ -98,6 +98,9 @@ def decide_offline(
     except tokens.TokenError:
         return OfflineDecision(False, INVALID_TOKEN, direction)
     claims = parsed.claims
+    if not state.is_ready:
+        # Never synced: no building tag and no keys to check the token with.
+        return OfflineDecision(False, UNKNOWN_KEY, direction)
     if claims.building_tag != state.building_tag:
         return OfflineDecision(False, WRONG_BUILDING, direction)
     key = state.keys.get(claims.key_id)

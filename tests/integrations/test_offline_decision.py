@@ -95,4 +95,4 @@ def test_without_synced_keys_nothing_is_granted() -> None:
     empty = OfflineState()
 
     assert not empty.is_ready
-    assert decide(token(), empty).reason == "wrong_building"
+    assert decide(token(), empty).reason == "unknown_key"
