@@ -300,6 +300,10 @@ def test_reporting_on_a_command_the_agent_never_claimed_is_404(
     assert_error(
         post(client, f"/commands/{command.pk}/done", {"ok": "yes"}), 422, "invalid_request"
     )
+    assert_error(post(client, f"/commands/{command.pk}/done", b"{not json"), 400, "malformed_json")
+    assert_error(
+        post(client, f"/commands/{command.pk}/done", b"x" * (300 * 1024)), 413, "too_large"
+    )
     command.refresh_from_db()
     assert command.status == "pending"
 
