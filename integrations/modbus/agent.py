@@ -55,6 +55,7 @@ class GateAgent:
         self._upload_wanted = asyncio.Event()
         self._etags: dict[str, str] = {}
         self._synced_once = False
+        self._sync_task: asyncio.Task[None] | None = None
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -255,6 +256,10 @@ class GateAgent:
         counts_entry = decision.granted and decision.direction == "in" and decision.pass_id
         self.journal.record_offline_decision(payload, bool(counts_entry))
         self._upload_wanted.set()
+        if decision.reason == offline.UNKNOWN_KEY:
+            # Perhaps a key rotated since the last sync: fetch the keys (in the background;
+            # this visitor has their answer) so the next scan can be checked.
+            self._sync_soon()
         return ScanOutcome(
             decision.granted,
             decision.reason,
@@ -263,6 +268,11 @@ class GateAgent:
             event_id,
             decision.direction,
         )
+
+    def _sync_soon(self) -> None:
+        if self._sync_task is None or self._sync_task.done():
+            self._sync_task = asyncio.create_task(self._sync_quietly())
+            self._tasks.append(self._sync_task)
 
     def _message(self, reason: str) -> str:
         return self.messages.get(reason, reason)

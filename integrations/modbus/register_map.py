@@ -69,8 +69,13 @@ class Counter:
         return words[::-1] if self.word_order == "low_first" else words
 
     def increments(self, previous: int, current: int) -> int:
-        """How many passages happened between two readings, across a wrap-around."""
-        return (current - previous) % self.modulus
+        """How many passages happened between two readings, across a wrap-around.
+
+        A step of more than half the counter's range is not traffic but a counter that was
+        reset (a controller replaced or cleared): what it shows now is what it counted since.
+        """
+        step = (current - previous) % self.modulus
+        return current if step > self.modulus // 2 else step
 
 
 @dataclass(frozen=True)

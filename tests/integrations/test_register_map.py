@@ -179,6 +179,15 @@ def test_a_16_bit_counter_wraps_after_65535() -> None:
     assert counter.value([0x1FFFF]) == 0xFFFF
 
 
+def test_a_counter_that_jumps_back_was_reset_and_counts_from_zero() -> None:
+    counter = Counter(address=0, bits=16)
+
+    # 1000 -> 5 would be 64541 passages since the last poll: the counter was reset instead,
+    # and has counted 5 since.
+    assert counter.increments(1000, 5) == 5
+    assert counter.increments(65530, 5) == 11  # a wrap is still a wrap
+
+
 def test_a_32_bit_counter_reads_both_word_orders_and_wraps() -> None:
     high_first = Counter(address=0, bits=32)
     low_first = Counter(address=0, bits=32, word_order="low_first")
