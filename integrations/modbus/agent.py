@@ -55,6 +55,7 @@ class GateAgent:
         self._upload_wanted = asyncio.Event()
         self._etags: dict[str, str] = {}
         self._synced_once = False
+        self._platform_answered = False
         self._sync_task: asyncio.Task[None] | None = None
 
     # --- life cycle -------------------------------------------------------------------------
@@ -168,13 +169,16 @@ class GateAgent:
 
     @property
     def platform_reachable(self) -> bool:
-        return self.last_platform_contact is not None and time.monotonic() >= self._offline_until
+        """Whether the last call to the platform succeeded."""
+        return self._platform_answered
 
     def _heard_from_platform(self) -> None:
         self.last_platform_contact = time.time()
+        self._platform_answered = True
         self._offline_until = 0.0
 
     def _platform_failed(self) -> None:
+        self._platform_answered = False
         self._offline_until = time.monotonic() + self.config.offline_hold
 
     # --- scans ------------------------------------------------------------------------------

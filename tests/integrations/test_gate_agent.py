@@ -295,6 +295,7 @@ def test_while_the_platform_is_unreachable_scans_are_decided_offline_and_uploade
 
             await site.relay.start()  # the link is back
             await wait_until(lambda: site.agent.journal.depth() == 0, "the journal is uploaded")
+            assert site.agent.health()["platform_reachable"] is True
             journalled = {entry.event_id for entry in site.agent.journal.events("passage")}
 
             # An upload whose answer was lost is sent again: the platform answers, and
