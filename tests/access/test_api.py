@@ -637,17 +637,22 @@ def test_revocations_answer_the_new_list_when_the_etag_is_stale(
 # --- Schema and domains ---------------------------------------------------------------------
 
 
-def test_the_openapi_schema_describes_the_four_endpoints(in_alpha: Building) -> None:
+def test_the_openapi_schema_describes_every_endpoint(in_alpha: Building) -> None:
     response = Client(HTTP_HOST=ALPHA_HOST).get(f"{API}/openapi.json")
 
     assert response.status_code == 200
     schema = response.json()
     assert (schema["info"]["title"], schema["info"]["version"]) == ("Gate API", "1")
     assert sorted(schema["paths"]) == [
+        "/api/gate/alerts",
+        "/api/gate/commands/claim",
+        "/api/gate/commands/{command_id}/done",
+        "/api/gate/config",
         "/api/gate/keys",
         "/api/gate/passages",
         "/api/gate/revocations",
         "/api/gate/scans",
+        "/api/gate/watchlist",
     ]
     assert schema["components"]["securitySchemes"]["AgentKey"] == {
         "type": "http",

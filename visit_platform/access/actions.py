@@ -15,19 +15,36 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integrations.modbus.register_map import RegisterMapError, parse_register_map
 from tenants.db import current_schema
 from visit_platform.access import live, tokens
-from visit_platform.access.choices import Direction, GateDirection, Mode, Reason
+from visit_platform.access.choices import (
+    AlertKind,
+    CommandStatus,
+    Direction,
+    GateDirection,
+    Mode,
+    Reason,
+)
 from visit_platform.access.consumers import occupancy_group
-from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass, SigningKey
+from visit_platform.access.models import (
+    AccessEvent,
+    Alert,
+    Controller,
+    Gate,
+    GateAgent,
+    GateCommand,
+    Pass,
+    SigningKey,
+)
 from visit_platform.audit.actions import Actor, record
-from visit_platform.errors import DomainError
+from visit_platform.errors import DomainError, NotFoundError
 from visit_platform.process_cache import ProcessCache
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
@@ -123,6 +140,26 @@ def create_gate(
 
 
 @transaction.atomic
+def update_gate(
+    actor: Actor, gate: Gate, *, name: str, zone: str, direction: str, is_active: bool
+) -> Gate:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise DomainError("name_required", _("The gate needs a name."), field="name")
+    if direction not in GateDirection.values:
+        raise DomainError("direction_invalid", _("Unknown direction."), field="direction")
+    gate.name, gate.zone, gate.direction, gate.is_active = (
+        name,
+        zone.strip()[:100],
+        direction,
+        is_active,
+    )
+    gate.save(update_fields=["name", "zone", "direction", "is_active"])
+    record(actor, "gate.changed", gate, direction=direction, is_active=is_active)
+    return gate
+
+
+@transaction.atomic
 def create_gate_agent(actor: Actor, *, name: str) -> tuple[GateAgent, str]:
     """Register an agent; returns it with its key, which is shown once and stored hashed."""
     prefix = secrets.token_hex(AGENT_KEY_PREFIX_LENGTH // 2)
@@ -132,6 +169,17 @@ def create_gate_agent(actor: Actor, *, name: str) -> tuple[GateAgent, str]:
     )
     record(actor, "gate_agent.created", agent)
     return agent, f"{prefix}.{secret}"
+
+
+@transaction.atomic
+def deactivate_gate_agents(actor: Actor, *, name: str) -> int:
+    """Retire every active agent of this name (the demo replaces its agent on each run)."""
+    agents = list(GateAgent.objects.filter(name=name, is_active=True))
+    for agent in agents:
+        agent.is_active = False
+        agent.save(update_fields=["is_active"])  # a save, so that cached keys are dropped
+        record(actor, "gate_agent.deactivated", agent)
+    return len(agents)
 
 
 def _hash_secret(secret: str) -> str:
@@ -621,3 +669,217 @@ def payload_of(decision: Decision) -> dict[str, Any]:
         "pass_id": event.pass_record_id,
         "replayed": decision.replayed,
     }
+
+
+# --- Controllers, alerts and gate commands --------------------------------------------------
+
+# Commands older than this are not run any more: a gate that opens minutes after someone
+# pressed "test" would surprise whoever stands in it.
+COMMAND_LIFETIME = timedelta(seconds=60)
+MIN_POLL_INTERVAL_MS = 50
+MAX_POLL_INTERVAL_MS = 60_000
+
+
+@dataclass(frozen=True)
+class ControllerFields:
+    """What a property admin sets on a controller; checked by ``_checked_controller``."""
+
+    name: str
+    host: str
+    port: int = 502
+    device_id: int = 1
+    poll_interval_ms: int = 200
+    register_map: Any = None
+    agent: GateAgent | None = None
+    is_active: bool = True
+
+
+def _invalid(field: str, code: str, message: str) -> DomainError:
+    return DomainError(code, message, field=field)
+
+
+def _checked_controller(fields: ControllerFields, controller: Controller | None) -> None:
+    name, host = fields.name.strip(), fields.host.strip()
+    if not name or len(name) > 100:
+        raise _invalid("name", "name_required", _("The controller needs a name."))
+    if not host or len(host) > 255 or any(character.isspace() for character in host):
+        raise _invalid("host", "host_invalid", _("Enter the controller's IP address or host name."))
+    if not 1 <= fields.port <= 65535:
+        raise _invalid("port", "port_invalid", _("The port must be between 1 and 65535."))
+    if not 0 <= fields.device_id <= 255:
+        raise _invalid("device_id", "device_id_invalid", _("The device id must be 0 to 255."))
+    if not MIN_POLL_INTERVAL_MS <= fields.poll_interval_ms <= MAX_POLL_INTERVAL_MS:
+        raise _invalid(
+            "poll_interval_ms",
+            "poll_interval_invalid",
+            _("The poll interval must be between %(low)d and %(high)d ms.")
+            % {"low": MIN_POLL_INTERVAL_MS, "high": MAX_POLL_INTERVAL_MS},
+        )
+    try:
+        register_map = parse_register_map(fields.register_map)
+    except RegisterMapError as error:
+        raise DomainError(
+            "register_map_invalid",
+            _("The register map is not valid: %(problems)s") % {"problems": error},
+            field="register_map",
+            problems=[{"field": field, "message": message} for field, message in error.problems],
+        ) from error
+    if controller is not None:
+        lanes = set(register_map.lanes)
+        for gate in controller.gates.all():
+            if gate.lane not in lanes:
+                raise _invalid(
+                    "register_map",
+                    "lane_in_use",
+                    _("Gate %(gate)s is wired to lane %(lane)s, which the new map lacks.")
+                    % {"gate": gate.name, "lane": gate.lane},
+                )
+
+
+@transaction.atomic
+def save_controller(
+    actor: Actor, fields: ControllerFields, controller: Controller | None = None
+) -> Controller:
+    """Create a controller, or change one; the register map is checked by the same code the
+    gate agent uses, and every error names the field."""
+    _checked_controller(fields, controller)
+    created = controller is None
+    controller = controller or Controller()
+    controller.name = fields.name.strip()
+    controller.host = fields.host.strip()
+    controller.port = fields.port
+    controller.device_id = fields.device_id
+    controller.poll_interval_ms = fields.poll_interval_ms
+    controller.register_map = fields.register_map
+    controller.agent = fields.agent
+    controller.is_active = fields.is_active
+    controller.save()
+    record(
+        actor,
+        "controller.created" if created else "controller.changed",
+        controller,
+        host=controller.host,
+        port=controller.port,
+    )
+    return controller
+
+
+@transaction.atomic
+def wire_gate(actor: Actor, gate: Gate, controller: Controller | None, lane: int | None) -> Gate:
+    """Connect a gate to a lane of a controller (or disconnect it with ``None``)."""
+    if controller is None:
+        gate.controller, gate.lane = None, None
+    else:
+        lanes = parse_register_map(controller.register_map).lanes
+        if lane not in lanes:
+            raise _invalid(
+                "lane",
+                "lane_unknown",
+                _("The controller's map has lanes %(lanes)s.")
+                % {"lanes": ", ".join(map(str, lanes))},
+            )
+        taken = Gate.objects.filter(controller=controller, lane=lane).exclude(pk=gate.pk)
+        if taken.exists():
+            raise _invalid("lane", "lane_taken", _("Another gate is already wired to this lane."))
+        gate.controller, gate.lane = controller, lane
+    gate.save(update_fields=["controller", "lane"])
+    record(actor, "gate.wired", gate, controller=controller.pk if controller else None, lane=lane)
+    return gate
+
+
+@dataclass(frozen=True)
+class ReportedAlert:
+    event_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    controller: Controller | None = None
+    gate: Gate | None = None
+
+
+def record_alert(alert: ReportedAlert, agent: GateAgent | None = None) -> tuple[Alert, bool]:
+    """Store an alert once (idempotent by event id); returns it and whether it was a replay."""
+    if alert.kind not in AlertKind.values:
+        raise DomainError("kind_invalid", _("Unknown alert kind."), field="kind")
+    existing = Alert.objects.filter(event_id=alert.event_id).first()
+    if existing is not None:
+        return existing, True
+    try:
+        with transaction.atomic():
+            stored = Alert.objects.create(
+                event_id=alert.event_id,
+                kind=alert.kind,
+                controller=alert.controller,
+                gate=alert.gate,
+                agent=agent,
+                occurred_at=alert.occurred_at,
+            )
+    except IntegrityError:
+        existing = Alert.objects.filter(event_id=alert.event_id).first()
+        if existing is None:
+            raise
+        return existing, True
+    schema = current_schema()
+    payload = {
+        "type": "alert",
+        "event_id": str(stored.event_id),
+        "kind": stored.kind,
+        "gate": stored.gate.name if stored.gate else None,
+        "occurred_at": stored.occurred_at.isoformat(),
+    }
+    transaction.on_commit(
+        lambda: live.publish(
+            occupancy_group(schema), {"type": "occupancy.event", "payload": payload}
+        )
+    )
+    return stored, False
+
+
+@transaction.atomic
+def request_gate_pulse(actor: Actor, gate: Gate, direction: str = Direction.IN) -> GateCommand:
+    """Queue a pulse of the gate's coil (the console's "test" button) for its agent."""
+    if gate.controller_id is None:
+        raise _invalid("gate", "gate_not_wired", _("This gate is not wired to a controller."))
+    if direction not in Direction.values:
+        raise _invalid("direction", "direction_invalid", _("Unknown direction."))
+    command = GateCommand.objects.create(gate=gate, direction=direction, requested_by=actor.user)
+    record(actor, "gate.pulse_requested", gate, direction=direction, command=command.pk)
+    return command
+
+
+@transaction.atomic
+def claim_gate_commands(agent: GateAgent, now: datetime | None = None) -> list[GateCommand]:
+    """Hand the agent the commands for the gates it drives; stale ones fail instead."""
+    now = now or timezone.now()
+    GateCommand.objects.filter(
+        status=CommandStatus.PENDING, created_at__lt=now - COMMAND_LIFETIME
+    ).update(
+        status=CommandStatus.FAILED,
+        finished_at=now,
+        result="no gate agent claimed it in time",
+    )
+    commands = list(
+        GateCommand.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=CommandStatus.PENDING, gate__controller__isnull=False)
+        .filter(Q(gate__controller__agent__isnull=True) | Q(gate__controller__agent=agent))
+        .order_by("created_at", "id")[:20]
+    )
+    GateCommand.objects.filter(pk__in=[command.pk for command in commands]).update(
+        status=CommandStatus.CLAIMED, claimed_at=now, agent=agent
+    )
+    return commands
+
+
+@transaction.atomic
+def finish_gate_command(
+    agent: GateAgent, command_id: int, *, ok: bool, message: str = ""
+) -> GateCommand:
+    """The agent's report on a command it claimed; reporting twice keeps the first report."""
+    command = GateCommand.objects.select_for_update().filter(pk=command_id, agent=agent).first()
+    if command is None:
+        raise NotFoundError("unknown_command", _("No command of this agent has this id."))
+    if command.status == CommandStatus.CLAIMED:
+        command.status = CommandStatus.DONE if ok else CommandStatus.FAILED
+        command.result = message[:200]
+        command.finished_at = timezone.now()
+        command.save(update_fields=["status", "result", "finished_at"])
+    return command

@@ -35,16 +35,26 @@ from pydantic import AwareDatetime, StrictBool, field_validator
 from tenants.db import current_schema
 from visit_platform.access import tokens
 from visit_platform.access.actions import (
+    ReportedAlert,
     ReportedPassage,
     authenticate_agent,
+    claim_gate_commands,
     decide_scan,
+    finish_gate_command,
     payload_of,
+    record_alert,
     record_passage,
     touch_agent,
 )
-from visit_platform.access.choices import Direction, Mode, Reason
-from visit_platform.access.models import Gate, GateAgent
-from visit_platform.access.queries import gate_for_scans, public_keys, revocation_list
+from visit_platform.access.choices import AlertKind, Direction, Mode, Reason
+from visit_platform.access.models import Controller, Gate, GateAgent
+from visit_platform.access.queries import (
+    agent_controllers,
+    gate_for_scans,
+    public_keys,
+    revocation_list,
+    watchlisted_passes,
+)
 from visit_platform.errors import DomainError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -448,6 +458,193 @@ def _etag_matches(header: str, etag: str) -> bool:
     # If-None-Match compares weakly (RFC 9110, 13.1.2).
     candidates = parse_etags(header)
     return "*" in candidates or any(tag.removeprefix("W/") == etag for tag in candidates)
+
+
+# --- Controllers, alerts and commands (the gate agent at the building) -----------------------
+
+# The agent decides offline with a small allowance per pass, as it cannot know the platform's
+# remaining count (docs/dev/gate-agent.md).
+OFFLINE_ENTRIES_PER_PASS = 1
+MAX_ALERTS = 500
+
+
+class AgentConfigOut(Schema):
+    building: str
+    building_tag: str
+    offline_entries_per_pass: int
+    messages: dict[str, str] = Field(description="Reason codes in the building's words.")
+    controllers: list[dict[str, Any]]
+
+
+@api.get("/config", response={200: AgentConfigOut, **ANY_CALL_ERRORS}, summary="Agent config")
+def agent_config(request: HttpRequest) -> dict[str, Any]:
+    """The controllers this agent drives (register maps and the gates on their lanes), and
+    what it needs to decide offline and to speak to readers in the building's language."""
+    schema = current_schema()
+    messages = {reason.value: str(reason.label) for reason in Reason}
+    messages["gate_unreachable"] = _("Granted, but the gate did not open; please see security")
+    return {
+        "building": schema,
+        "building_tag": tokens.building_tag(schema).hex(),
+        "offline_entries_per_pass": OFFLINE_ENTRIES_PER_PASS,
+        "messages": messages,
+        "controllers": agent_controllers(_agent(request)),
+    }
+
+
+@api.get(
+    "/watchlist",
+    response={200: RevocationsOut, 304: None, **ANY_CALL_ERRORS},
+    summary="Passes of watchlisted visitors",
+)
+def watchlist(request: HttpRequest, response: HttpResponse) -> Any:
+    """Open passes whose visitor is on the enforced watchlist, for offline decisions. Only
+    pass ids leave the platform, never who the person is. ETag as for revocations."""
+    listing = watchlisted_passes()
+    etag = f'"{listing.version}"'
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        return not_modified
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return {"version": listing.version, "pass_ids": listing.pass_ids}
+
+
+class AlertIn(Schema):
+    event_id: uuid.UUID
+    kind: AlertKind
+    controller_id: DatabaseId | None = None
+    gate_id: DatabaseId | None = None
+    occurred_at: AwareDatetime
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        return PassageIn._plausible_time(value)
+
+
+class AlertsIn(Schema):
+    alerts: list[AlertIn] = Field(max_length=MAX_ALERTS)
+
+
+class AlertOut(Schema):
+    event_id: uuid.UUID
+    kind: AlertKind
+    replayed: bool
+
+
+class AlertsOut(Schema):
+    results: list[AlertOut]
+
+
+@api.post("/alerts", response={200: AlertsOut, **BODY_ERRORS}, summary="Report alerts")
+def alerts(request: HttpRequest, payload: AlertsIn) -> dict[str, Any]:
+    """Door-forced and alarm signals, at most 500, all or nothing like passages; an
+    `event_id` already recorded is answered with `replayed` true."""
+    items = payload.alerts
+    gates = Gate.objects.in_bulk({item.gate_id for item in items if item.gate_id})
+    controllers = Controller.objects.in_bulk(
+        {item.controller_id for item in items if item.controller_id}
+    )
+    problems = []
+    for index, item in enumerate(items):
+        if item.gate_id and item.gate_id not in gates:
+            problems.append(
+                _alert_problem(index, "gate_id", "unknown_gate", _("No gate has this id."))
+            )
+        if item.controller_id and item.controller_id not in controllers:
+            problems.append(
+                _alert_problem(
+                    index, "controller_id", "unknown_controller", _("No controller has this id.")
+                )
+            )
+    if problems:
+        raise InvalidAlertsError(problems, len(items))
+    agent = _agent(request)
+    results = []
+    with transaction.atomic():
+        for item in items:
+            stored, replayed = record_alert(
+                ReportedAlert(
+                    event_id=item.event_id,
+                    kind=item.kind,
+                    occurred_at=item.occurred_at,
+                    controller=controllers.get(item.controller_id) if item.controller_id else None,
+                    gate=gates.get(item.gate_id) if item.gate_id else None,
+                ),
+                agent,
+            )
+            results.append({"event_id": stored.event_id, "kind": stored.kind, "replayed": replayed})
+    return {"results": results}
+
+
+def _alert_problem(index: int, field: str, code: str, message: str) -> dict[str, Any]:
+    return {"loc": ["alerts", index, field], "message": message, "type": code}
+
+
+class InvalidAlertsError(DomainError):
+    """Some alerts of a batch are invalid; none of the batch was recorded."""
+
+    status = 422
+
+    def __init__(self, problems: list[dict[str, Any]], total: int) -> None:
+        super().__init__(
+            "invalid_alerts",
+            _("%(invalid)d of %(total)d alerts are invalid; none was recorded.")
+            % {"invalid": len({problem["loc"][1] for problem in problems}), "total": total},
+        )
+        self.problems = problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.problems}
+
+
+class CommandOut(Schema):
+    id: int
+    kind: str = "pulse"
+    gate_id: int
+    direction: Direction
+
+
+class CommandsOut(Schema):
+    commands: list[CommandOut]
+
+
+class CommandDoneIn(Schema):
+    ok: StrictBool
+    message: str = Field("", max_length=200)
+
+
+@api.post(
+    "/commands/claim", response={200: CommandsOut, **ANY_CALL_ERRORS}, summary="Claim commands"
+)
+def claim_commands(request: HttpRequest) -> dict[str, Any]:
+    """Pending commands for the gates this agent drives (the console's "test" pulse), each
+    handed to one agent once. Commands nobody claimed within a minute fail instead."""
+    commands = claim_gate_commands(_agent(request))
+    return {
+        "commands": [
+            {"id": command.pk, "gate_id": command.gate_id, "direction": command.direction}
+            for command in commands
+        ]
+    }
+
+
+@api.post(
+    "/commands/{command_id}/done",
+    response={200: dict[str, Any], 404: ErrorOut, **BODY_ERRORS},
+    summary="Report a command's result",
+)
+def command_done(
+    request: HttpRequest,
+    command_id: Annotated[int, Field(ge=1, le=2**63 - 1)],
+    payload: CommandDoneIn,
+) -> dict[str, Any]:
+    command = finish_gate_command(
+        _agent(request), command_id, ok=payload.ok, message=payload.message
+    )
+    return {"id": command.pk, "status": command.status}
 
 
 # --- URLs -----------------------------------------------------------------------------------

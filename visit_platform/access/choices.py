@@ -43,3 +43,15 @@ class Reason(models.TextChoices):
     ANTI_PASSBACK = "anti_passback", _("The pass is already inside; exit first")
     WRONG_DIRECTION = "wrong_direction", _("This gate does not open in that direction")
     GATE_INACTIVE = "gate_inactive", _("The gate is out of service")
+
+
+class AlertKind(models.TextChoices):
+    DOOR_FORCED = "door_forced", _("Door forced open")
+    ALARM = "alarm", _("Turnstile alarm")
+
+
+class CommandStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the gate agent")
+    CLAIMED = "claimed", _("Sent to the gate agent")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")

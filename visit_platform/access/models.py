@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from visit_platform.access.choices import Direction, GateDirection, Mode, Reason
+from visit_platform.access.choices import (
+    AlertKind,
+    CommandStatus,
+    Direction,
+    GateDirection,
+    Mode,
+    Reason,
+)
 from visit_platform.fields import actor_field
 from visit_platform.privacy import EncryptedTextField
 from visit_platform.visits.models import Visit
@@ -31,8 +38,47 @@ class SigningKey(models.Model):
         return f"key {self.key_id}"
 
 
+class Controller(models.Model):
+    """A Modbus/TCP device at the building that drives one or more gates.
+
+    Its ``register_map`` is data (``integrations/modbus/register_map.py`` checks it, for the
+    platform and the agent alike): which coil opens each lane and for how long, which
+    registers count entries and exits, which inputs mean door forced and alarm. A new
+    turnstile model is a new map, not new code.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=502)
+    device_id = models.PositiveSmallIntegerField(_("device id"), default=1)
+    poll_interval_ms = models.PositiveIntegerField(_("poll interval (ms)"), default=200)
+    register_map = models.JSONField(_("register map"))
+    agent = models.ForeignKey(
+        "GateAgent",
+        verbose_name=_("gate agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="controllers",
+        help_text=_("Empty means any agent of the building drives it."),
+    )
+    is_active = models.BooleanField(_("in service"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("controller")
+        verbose_name_plural = _("controllers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Gate(models.Model):
-    """One lane of a turnstile or door, opening one way or both, in one zone."""
+    """One lane of a turnstile or door, opening one way or both, in one zone.
+
+    A gate wired to a controller names its lane in the controller's register map.
+    """
 
     name = models.CharField(_("name"), max_length=100)
     zone = models.CharField(_("zone"), max_length=100, blank=True)
@@ -40,12 +86,26 @@ class Gate(models.Model):
         _("direction"), max_length=8, choices=GateDirection.choices, default=GateDirection.BOTH
     )
     is_active = models.BooleanField(_("in service"), default=True)
+    controller = models.ForeignKey(
+        Controller,
+        verbose_name=_("controller"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="gates",
+    )
+    lane = models.PositiveSmallIntegerField(_("lane"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("gate")
         verbose_name_plural = _("gates")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["controller", "lane"], name="gate_one_per_controller_lane"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -163,3 +223,87 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%H:%M:%S} {self.gate} {self.direction} {self.reason}"
+
+
+class Alert(models.Model):
+    """Something a controller signalled (door forced, alarm), reported by a gate agent.
+
+    Idempotent by ``event_id``; kept for the security screen, which acknowledges them.
+    """
+
+    event_id = models.UUIDField(_("event id"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=AlertKind.choices)
+    controller = models.ForeignKey(
+        Controller,
+        verbose_name=_("controller"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+    gate = models.ForeignKey(
+        Gate,
+        verbose_name=_("gate"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+    agent = models.ForeignKey(
+        GateAgent,
+        verbose_name=_("gate agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+    occurred_at = models.DateTimeField(_("time"), db_index=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%H:%M:%S} {self.kind} {self.gate or self.controller}"
+
+
+class GateCommand(models.Model):
+    """A request to a gate agent, such as the console's "test" button pulsing a gate.
+
+    The platform cannot reach the building's network, so commands wait here until the agent
+    claims them on its next poll (ADR 0006).
+    """
+
+    gate = models.ForeignKey(
+        Gate, verbose_name=_("gate"), on_delete=models.CASCADE, related_name="commands"
+    )
+    direction = models.CharField(
+        _("direction"), max_length=3, choices=Direction.choices, default=Direction.IN
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=CommandStatus.choices, default=CommandStatus.PENDING
+    )
+    requested_by = actor_field(_("requested by"))
+    agent = models.ForeignKey(
+        GateAgent,
+        verbose_name=_("gate agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="commands",
+    )
+    result = models.CharField(_("result"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("gate command")
+        verbose_name_plural = _("gate commands")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"pulse {self.gate} ({self.status})"

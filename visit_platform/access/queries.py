@@ -11,8 +11,17 @@ from django.utils import timezone
 
 from tenants.db import current_schema
 from visit_platform.access.choices import Direction
-from visit_platform.access.models import AccessEvent, Gate, Pass, SigningKey
+from visit_platform.access.models import (
+    AccessEvent,
+    Controller,
+    Gate,
+    GateAgent,
+    Pass,
+    SigningKey,
+)
 from visit_platform.process_cache import ProcessCache
+from visit_platform.visits.models import Visitor
+from visit_platform.visits.queries import enforced_watchlist
 
 # A gate taken out of service through another process refuses scans within this time.
 GATE_CACHE_SECONDS = 5
@@ -104,3 +113,65 @@ def people_inside(since: datetime | None = None) -> Occupancy:
     return Occupancy(
         [Presence(event) for event in entries], anonymous["entries"], anonymous["exits"]
     )
+
+
+def watchlisted_passes(now: datetime | None = None) -> RevocationList:
+    """Open passes of visitors on the enforced watchlist: the digest agents decide offline
+    with. Adding an entry already revokes the person's passes; this list lets an offline
+    gate give the same reason the platform would (``watchlisted``, checked before revoked)
+    and covers entries approved after the pass was issued."""
+    now = now or timezone.now()
+    entries = enforced_watchlist().values_list("id_number_index", "mobile", "name", "birth_date")
+    indexes: set[str] = set()
+    mobiles: set[str] = set()
+    people = Q(pk__in=[])
+    for id_number_index, mobile, name, birth_date in entries:
+        if id_number_index:
+            indexes.add(id_number_index)
+        if mobile:
+            mobiles.add(mobile)
+        if name and birth_date:
+            people |= Q(name=name, birth_date=birth_date)
+    condition = Q(id_number_index__in=indexes) | Q(mobile__in=mobiles) | people
+    visitors = Visitor.objects.filter(condition).values("pk")
+    pass_ids = sorted(
+        Pass.objects.filter(visit__visitor__in=visitors, valid_until__gt=now).values_list(
+            "pk", flat=True
+        )
+    )
+    digest = hashlib.sha256(",".join(map(str, pass_ids)).encode()).hexdigest()[:32]
+    return RevocationList(pass_ids, digest)
+
+
+def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:
+    """The controllers this agent drives, with their maps and the gates on their lanes."""
+    controllers = (
+        Controller.objects.filter(is_active=True)
+        .filter(Q(agent__isnull=True) | Q(agent=agent))
+        .prefetch_related("gates")
+        .order_by("pk")
+    )
+    return [
+        {
+            "id": controller.pk,
+            "name": controller.name,
+            "host": controller.host,
+            "port": controller.port,
+            "device_id": controller.device_id,
+            "poll_interval_ms": controller.poll_interval_ms,
+            "register_map": controller.register_map,
+            "gates": [
+                {
+                    "id": gate.pk,
+                    "name": gate.name,
+                    "lane": gate.lane,
+                    "direction": gate.direction,
+                    "zone": gate.zone,
+                    "is_active": gate.is_active,
+                }
+                for gate in sorted(controller.gates.all(), key=lambda gate: gate.pk)
+                if gate.lane is not None
+            ],
+        }
+        for controller in controllers
+    ]

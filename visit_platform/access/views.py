@@ -1,9 +1,10 @@
 """The visitor's pass page (no login: the unguessable link is the credential), the token it
-refreshes, and the printable visitor slip for reception."""
+refreshes, the printable visitor slip for reception, and the console's gate pages."""
 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,14 +13,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
@@ -28,10 +31,23 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from visit_platform.access import tokens
-from visit_platform.access.actions import note_slip_printed, pass_link_hash, pass_token
-from visit_platform.access.models import Pass
+from visit_platform.access.actions import (
+    ControllerFields,
+    create_gate,
+    note_slip_printed,
+    pass_link_hash,
+    pass_token,
+    request_gate_pulse,
+    save_controller,
+    update_gate,
+    wire_gate,
+)
+from visit_platform.access.forms import ControllerForm, GateForm, generic_map_text
+from visit_platform.access.models import Controller, Gate, GateAgent, GateCommand, Pass
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.roles import PRINT_SLIP
+from visit_platform.directory.forms import add_domain_error
+from visit_platform.directory.roles import MANAGE_GATES, PRINT_SLIP
+from visit_platform.errors import DomainError
 from visit_platform.privacy import mask_name
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.web.decorators import console_view
@@ -469,3 +485,125 @@ def pass_slip(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="visitor-slip-{pass_record.pk}.pdf"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- Console: controllers and gates ---------------------------------------------------------
+
+
+@console_view(MANAGE_GATES)
+def gate_list(request: HttpRequest) -> HttpResponse:
+    controllers = Controller.objects.select_related("agent").prefetch_related("gates")
+    gates = Gate.objects.select_related("controller").order_by("name")
+    commands = GateCommand.objects.select_related("gate")[:10]
+    return render(
+        request,
+        "access/gate_list.html",
+        {
+            "section": "gates",
+            "controllers": controllers,
+            "gates": gates,
+            "commands": commands,
+            "agents": GateAgent.objects.filter(is_active=True).order_by("name"),
+        },
+    )
+
+
+@console_view(MANAGE_GATES)
+def controller_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    controller = Controller.objects.filter(pk=pk).first() if pk is not None else None
+    if pk is not None and controller is None:
+        raise Http404
+    if controller is not None:
+        initial = {
+            "name": controller.name,
+            "host": controller.host,
+            "port": controller.port,
+            "device_id": controller.device_id,
+            "poll_interval_ms": controller.poll_interval_ms,
+            "agent": controller.agent,
+            "register_map": json.dumps(controller.register_map, indent=2, ensure_ascii=False),
+            "is_active": controller.is_active,
+        }
+    else:
+        initial = {"register_map": generic_map_text()}
+    form = ControllerForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = ControllerFields(**form.cleaned_data)
+        try:
+            save_controller(Actor.from_request(request), fields, controller)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Controller %(name)s saved.") % {"name": fields.name})
+            return redirect("access:gate_list")
+    return render(
+        request,
+        "access/controller_form.html",
+        {"section": "gates", "form": form, "controller": controller},
+    )
+
+
+@console_view(MANAGE_GATES)
+def gate_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    gate = Gate.objects.filter(pk=pk).first() if pk is not None else None
+    if pk is not None and gate is None:
+        raise Http404
+    initial = None
+    if gate is not None:
+        initial = {
+            "name": gate.name,
+            "zone": gate.zone,
+            "direction": gate.direction,
+            "is_active": gate.is_active,
+            "controller": gate.controller,
+            "lane": gate.lane,
+        }
+    form = GateForm(request.POST or None, initial=initial or {"is_active": True})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actor = Actor.from_request(request)
+        try:
+            with transaction.atomic():
+                if gate is None:
+                    gate = create_gate(
+                        actor, name=data["name"], zone=data["zone"], direction=data["direction"]
+                    )
+                update_gate(
+                    actor,
+                    gate,
+                    name=data["name"],
+                    zone=data["zone"],
+                    direction=data["direction"],
+                    is_active=data["is_active"],
+                )
+                wire_gate(actor, gate, data["controller"], data["lane"])
+        except DomainError as error:
+            add_domain_error(form, error)
+            if pk is None:
+                gate = None
+        else:
+            messages.success(request, _("Gate %(name)s saved.") % {"name": gate.name})
+            return redirect("access:gate_list")
+    return render(
+        request, "access/gate_form.html", {"section": "gates", "form": form, "gate": gate}
+    )
+
+
+@require_POST
+@console_view(MANAGE_GATES)
+def gate_pulse(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "test" button: the gate agent at the building picks the pulse up (ADR 0006)."""
+    gate = Gate.objects.filter(pk=pk).first()
+    if gate is None:
+        raise Http404
+    try:
+        request_gate_pulse(Actor.from_request(request), gate, request.POST.get("direction", "in"))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s will open when the gate agent picks the command up (within seconds).")
+            % {"name": gate.name},
+        )
+    return redirect("access:gate_list")

@@ -18,6 +18,7 @@ PRINT_SLIP = "access.print_slip"
 # Property admins design every form; company admins only their own company's overrides.
 DESIGN_FORMS = "forms.design_form"
 REGISTER_VISITS = "visits.register_visit"
+MANAGE_GATES = "access.change_gate"
 
 _PROPERTY = frozenset(
     {
@@ -34,6 +35,7 @@ _PROPERTY = frozenset(
         PRINT_SLIP,
         DESIGN_FORMS,
         REGISTER_VISITS,
+        MANAGE_GATES,
     }
 )
 

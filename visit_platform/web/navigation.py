@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from visit_platform.directory.roles import (
     DESIGN_FORMS,
+    MANAGE_GATES,
     REGISTER_VISITS,
     VIEW_AUDIT,
     VIEW_COMPANY,
@@ -47,6 +48,7 @@ NAVIGATION = (
     NavItem(
         "memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"
     ),
+    NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 

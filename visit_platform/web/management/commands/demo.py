@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from forms.demo import seed_demo_forms
 from tenants.actions import building_domain, create_building
 from tenants.models import Building
-from visit_platform.access.demo import seed_demo_access
+from visit_platform.access.demo import DEMO_MODBUS_PORT, DemoPass, seed_demo_access
 from visit_platform.directory.choices import Role
 from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
 
@@ -30,6 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--setup-only", action="store_true", help="prepare, then exit")
         parser.add_argument("--no-worker", action="store_true", help="do not start Celery")
+        parser.add_argument(
+            "--no-gates", action="store_true", help="no simulated turnstile and gate agent"
+        )
+        parser.add_argument("--modbus-port", type=int, default=DEMO_MODBUS_PORT)
+        parser.add_argument("--reader-port", type=int, default=7000)
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("setup_platform", verbosity=0)
@@ -42,7 +47,7 @@ class Command(BaseCommand):
             )
         with schema_context(DEMO_SLUG):
             logins = seed_demo_directory()
-            demo_pass = seed_demo_access()
+            demo_pass = seed_demo_access(options["modbus_port"])
             request_form = seed_demo_forms()
         call_command("collectstatic", interactive=False, verbosity=0)
 
@@ -60,11 +65,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Platform operators' admin site: http://{settings.BASE_DOMAIN}:{options['port']}/admin/"
         )
+        if not options["no_gates"]:
+            gate_in = demo_pass.gate_ids[0]
+            self.stdout.write(
+                f"A simulated turnstile listens on Modbus/TCP port {options['modbus_port']}, "
+                f"and a gate agent takes reader lines on port {options['reader_port']}. "
+                "Present the pass at the entry gate and watch the visit turn to checked in:\n"
+                f"  python manage.py scan_at_gate --building {DEMO_SLUG} --gate {gate_in} "
+                f"--pass {demo_pass.pass_id}"
+            )
         if options["setup_only"]:
             return
-        self._serve(options)
+        self._serve(options, demo_pass)
 
-    def _serve(self, options: dict[str, Any]) -> None:
+    def _serve(self, options: dict[str, Any], demo_pass: DemoPass) -> None:
+        site = None if options["no_gates"] else self._gate_site(options, demo_pass)
         worker = None
         if not options["no_worker"]:
             # One worker with an embedded beat: enough to fire timers in the demo.
@@ -94,6 +109,32 @@ class Command(BaseCommand):
                 log_level="warning",
             )
         finally:
+            if site is not None:
+                site.stop()
             if worker is not None:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(timeout=20)
+
+    def _gate_site(self, options: dict[str, Any], demo_pass: DemoPass) -> Any:
+        """The simulated turnstile and the gate agent, in a thread beside the web server."""
+        from integrations.modbus.background import BackgroundSite
+        from integrations.modbus.register_map import (
+            GENERIC_TURNSTILE,
+            parse_register_map,
+            shipped_map,
+        )
+        from visit_platform.access.agent_setup import agent_config_from_database
+
+        with schema_context(DEMO_SLUG):
+            config = agent_config_from_database(
+                DEMO_SLUG,
+                demo_pass.agent_key,
+                platform_url=f"http://127.0.0.1:{options['port']}",
+                reader_port=options["reader_port"],
+                http_port=options["reader_port"] + 1,
+            )
+        site = BackgroundSite(
+            config, parse_register_map(shipped_map(GENERIC_TURNSTILE)), options["modbus_port"]
+        )
+        site.start()
+        return site

@@ -1,0 +1,450 @@
+"""The gate agent: wires controllers, the reader interface, the platform client and the
+journal together, decides scans online or offline, and reports its health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from integrations.modbus import offline
+from integrations.modbus.config import (
+    AgentConfig,
+    ControllerConfig,
+    GateBinding,
+    controllers_from_data,
+)
+from integrations.modbus.controller import ControllerLink, ControllerUnavailableError, iso_time
+from integrations.modbus.journal import Journal
+from integrations.modbus.pass_tokens import tokens
+from integrations.modbus.platform_client import (
+    PlatformClient,
+    PlatformRefusedError,
+    PlatformUnavailableError,
+)
+from integrations.modbus.reader import ReaderInputError, ReaderServer, ScanOutcome
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_BATCH = 500
+
+
+class GateAgent:
+    """One agent per building LAN. ``start()`` returns once it listens; ``stop()`` ends every
+    task, connection and listener it opened."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.journal = Journal(config.journal_path)
+        self.platform = PlatformClient(
+            config.platform_url, config.agent_key, host=config.platform_host
+        )
+        self.reader = ReaderServer(self.handle_scan, self.health, self.sync_now)
+        self.links: dict[int, ControllerLink] = {}
+        self.gates: dict[int, tuple[ControllerLink, GateBinding]] = {}
+        self.state = offline.OfflineState()
+        self.messages: dict[str, str] = {}
+        self.last_platform_contact: float | None = None
+        self._offline_until = 0.0
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._controller_tasks: dict[int, asyncio.Task[None]] = {}
+        self._upload_wanted = asyncio.Event()
+        self._etags: dict[str, str] = {}
+        self._synced_once = False
+        self._platform_answered = False
+        self._sync_task: asyncio.Task[None] | None = None
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._load_cached_state()
+        if self.config.controllers is not None:
+            self._configure(self.config.controllers)
+        else:
+            cached = self.journal.get_state("controllers")
+            if cached is not None:
+                self._configure(controllers_from_data(cached))
+        await self.reader.start(
+            self.config.reader_host,
+            self.config.reader_port,
+            self.config.http_host,
+            self.config.http_port,
+        )
+        await self._sync_quietly()
+        self._tasks = [
+            asyncio.create_task(self._sync_loop()),
+            asyncio.create_task(self._upload_loop()),
+            asyncio.create_task(self._every(self.config.command_interval, self._run_commands)),
+        ]
+
+    async def stop(self) -> None:
+        tasks = self._tasks + list(self._controller_tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for link in self.links.values():
+            await link.close()
+        await self.reader.close()
+        self.platform.close()
+        self.journal.close()
+
+    async def __aenter__(self) -> GateAgent:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def _configure(self, controllers: list[ControllerConfig]) -> None:
+        """Start a link for each controller; restart those whose settings changed."""
+        wanted = {controller.id: controller for controller in controllers}
+        for controller_id in list(self.links):
+            if wanted.get(controller_id) != self.links[controller_id].config:
+                self._controller_tasks.pop(controller_id).cancel()
+                del self.links[controller_id]
+        for controller_id, controller in wanted.items():
+            if controller_id in self.links:
+                continue
+            link = ControllerLink(
+                controller,
+                self.journal,
+                reconnect_initial=self.config.reconnect_initial,
+                reconnect_max=self.config.reconnect_max,
+                on_events=self._upload_wanted.set,
+            )
+            self.links[controller_id] = link
+            self._controller_tasks[controller_id] = asyncio.create_task(link.run())
+        self.gates = {
+            binding.gate_id: (link, binding)
+            for link in self.links.values()
+            for binding in link.config.gates
+        }
+
+    async def _sync_loop(self) -> None:
+        """Sync on schedule; until the first sync succeeds, try every couple of seconds (an
+        agent started before the platform, or during an outage, should not wait a minute)."""
+        while True:
+            synced = self.journal.get_state("settings") is not None and self._synced_once
+            await asyncio.sleep(
+                self.config.sync_interval if synced else min(2.0, self.config.sync_interval)
+            )
+            try:
+                await self._sync_quietly()
+            except Exception:
+                logger.exception("sync failed")
+
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[Any]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:
+                logger.exception("agent job failed")
+
+    # --- health -----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "controllers": [
+                {
+                    "id": link.config.id,
+                    "name": link.config.name,
+                    "connected": link.connected,
+                    "last_error": link.last_error,
+                }
+                for link in self.links.values()
+            ],
+            "platform_reachable": self.platform_reachable,
+            "last_platform_contact": (
+                iso_time(self.last_platform_contact) if self.last_platform_contact else None
+            ),
+            "journal_depth": self.journal.depth(),
+            "journal_rejected": self.journal.rejected(),
+            "offline_ready": self.state.is_ready,
+        }
+
+    @property
+    def platform_reachable(self) -> bool:
+        """Whether the last call to the platform succeeded."""
+        return self._platform_answered
+
+    def _heard_from_platform(self) -> None:
+        self.last_platform_contact = time.time()
+        self._platform_answered = True
+        self._offline_until = 0.0
+
+    def _platform_failed(self) -> None:
+        self._platform_answered = False
+        self._offline_until = time.monotonic() + self.config.offline_hold
+
+    # --- scans ------------------------------------------------------------------------------
+
+    async def handle_scan(self, gate_id: int, token: str, direction: str | None) -> ScanOutcome:
+        """Ask the platform; if it cannot be reached, decide here. Open the gate on a grant."""
+        found = self.gates.get(gate_id)
+        if found is None:
+            raise ReaderInputError(
+                "unknown_gate", f"gate {gate_id} is not driven by this agent", 404
+            )
+        link, binding = found
+        event_id = str(uuid.uuid4())
+        outcome: ScanOutcome | None = None
+        if time.monotonic() >= self._offline_until:
+            outcome = await self._decide_online(gate_id, token, direction, event_id)
+        if outcome is None:
+            outcome = self._decide_offline(binding, token, direction, event_id)
+        if outcome.granted:
+            try:
+                await link.pulse(binding.lane, outcome.direction)
+            except ControllerUnavailableError as error:
+                logger.error("granted but the gate did not open: %s", error)
+                return ScanOutcome(
+                    True,
+                    outcome.reason,
+                    self._message("gate_unreachable"),
+                    outcome.mode,
+                    event_id,
+                    outcome.direction,
+                )
+        return outcome
+
+    async def _decide_online(
+        self, gate_id: int, token: str, direction: str | None, event_id: str
+    ) -> ScanOutcome | None:
+        try:
+            answer = await self.platform.scan(
+                gate_id, token, direction, event_id, self.config.scan_timeout
+            )
+        except (PlatformUnavailableError, PlatformRefusedError) as error:
+            # A refusal of the request itself (a gate the platform no longer knows, a key
+            # revoked) must not keep a visitor out: the agent decides alone and reports it.
+            logger.warning("platform did not decide the scan: %s", error)
+            self._platform_failed()
+            return None
+        self._heard_from_platform()
+        return ScanOutcome(
+            bool(answer.get("granted")),
+            str(answer.get("reason", "")),
+            str(answer.get("message", "")),
+            "online",
+            event_id,
+            str(answer.get("direction") or "in"),
+        )
+
+    def _decide_offline(
+        self, binding: GateBinding, token: str, direction: str | None, event_id: str
+    ) -> ScanOutcome:
+        decision = offline.decide_offline(
+            self.state,
+            token=token,
+            gate_direction=binding.direction,
+            gate_is_active=binding.is_active,
+            requested_direction=direction,
+            now=int(time.time()),
+            entries_of=self.journal.entries_of,
+        )
+        payload = {
+            "event_id": event_id,
+            "gate_id": binding.gate_id,
+            "direction": decision.direction,
+            "occurred_at": iso_time(time.time()),
+            "pass_id": decision.pass_id,
+            "granted": decision.granted,
+            "reason": decision.reason,
+            "mode": "offline",
+        }
+        counts_entry = decision.granted and decision.direction == "in" and decision.pass_id
+        self.journal.record_offline_decision(payload, bool(counts_entry))
+        self._upload_wanted.set()
+        if decision.reason == offline.UNKNOWN_KEY:
+            # Perhaps a key rotated since the last sync: fetch the keys (in the background;
+            # this visitor has their answer) so the next scan can be checked.
+            self._sync_soon()
+        return ScanOutcome(
+            decision.granted,
+            decision.reason,
+            self._message(decision.reason),
+            "offline",
+            event_id,
+            decision.direction,
+        )
+
+    def _sync_soon(self) -> None:
+        if self._sync_task is None or self._sync_task.done():
+            self._sync_task = asyncio.create_task(self._sync_quietly())
+            self._tasks.append(self._sync_task)
+
+    def _message(self, reason: str) -> str:
+        return self.messages.get(reason, reason)
+
+    # --- sync with the platform -------------------------------------------------------------
+
+    def _load_cached_state(self) -> None:
+        keys = self.journal.get_state("keys")
+        if keys:
+            self._apply_keys(keys)
+        for name in ("revocations", "watchlist"):
+            cached = self.journal.get_state(name)
+            if cached:
+                self._apply_list(name, cached)
+        settings = self.journal.get_state("settings")
+        if settings:
+            self._apply_settings(settings)
+
+    def _apply_keys(self, body: dict[str, Any]) -> None:
+        keys = {}
+        for item in body.get("keys", []):
+            try:
+                keys[int(item["key_id"])] = tokens.public_key_from_text(item["public_key"])
+            except (KeyError, ValueError, tokens.TokenError):
+                logger.warning("ignored a malformed public key from the platform")
+        self.state.keys = keys
+        self.state.building_tag = bytes.fromhex(str(body.get("building_tag", "")))
+
+    def _apply_list(self, name: str, body: dict[str, Any]) -> None:
+        ids = frozenset(int(pass_id) for pass_id in body.get("pass_ids", []))
+        if name == "revocations":
+            self.state.revoked = ids
+        else:
+            self.state.watchlisted = ids
+        if body.get("etag"):
+            self._etags[name] = body["etag"]
+
+    def _apply_settings(self, body: dict[str, Any]) -> None:
+        self.state.entries_per_pass = int(
+            body.get("offline_entries_per_pass", offline.DEFAULT_ENTRIES_PER_PASS)
+        )
+        self.messages = {str(k): str(v) for k, v in body.get("messages", {}).items()}
+
+    async def sync_now(self) -> dict[str, Any]:
+        """Fetch config, keys, revocations and the watchlist digest now (the reader's
+        ``POST /sync``, and on a schedule)."""
+        try:
+            await self.sync()
+        except (PlatformUnavailableError, PlatformRefusedError) as error:
+            return {"synced": False, "error": str(error)}
+        return {"synced": True}
+
+    async def _sync_quietly(self) -> None:
+        try:
+            await self.sync()
+        except (PlatformUnavailableError, PlatformRefusedError) as error:
+            logger.warning("sync failed: %s", error)
+            self._platform_failed()
+
+    async def sync(self) -> None:
+        config = (await self.platform.get("/config")).body or {}
+        self._heard_from_platform()
+        self._apply_settings(config)
+        self.journal.set_state("settings", config)
+        if self.config.controllers is None:
+            controllers = controllers_from_data(config.get("controllers", []))
+            self.journal.set_state("controllers", config.get("controllers", []))
+            self._configure(controllers)
+        keys = (await self.platform.get("/keys")).body or {}
+        self._apply_keys(keys)
+        self.journal.set_state("keys", keys)
+        for name, path in (("revocations", "/revocations"), ("watchlist", "/watchlist")):
+            response = await self.platform.get(path, etag=self._etags.get(name))
+            if response.status == 304 or response.body is None:
+                continue
+            body = {**response.body, "etag": response.etag}
+            self._apply_list(name, body)
+            self.journal.set_state(name, body)
+        self._synced_once = True
+        # The journal may hold events from an outage: now is a good time to send them.
+        self._upload_wanted.set()
+
+    # --- journal upload ---------------------------------------------------------------------
+
+    async def _upload_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._upload_wanted.wait(), self.config.upload_interval)
+            self._upload_wanted.clear()
+            try:
+                await self.upload_journal()
+            except (PlatformUnavailableError, PlatformRefusedError) as error:
+                logger.info("journal upload postponed: %s", error)
+            except Exception:
+                logger.exception("journal upload failed")
+
+    async def upload_journal(self) -> int:
+        """Send every journalled event; returns how many the platform accepted. Idempotent:
+        an event sent twice (an answer lost on the way back) is answered, not recorded again."""
+        sent = 0
+        for kind, path, key in (
+            ("passage", "/passages", "passages"),
+            ("alert", "/alerts", "alerts"),
+        ):
+            while True:
+                entries = self.journal.pending(kind, UPLOAD_BATCH)
+                if not entries:
+                    break
+                try:
+                    await self.platform.upload(path, key, [entry.payload for entry in entries])
+                except PlatformRefusedError as error:
+                    if not self._set_aside(entries, error):
+                        raise
+                    continue
+                except PlatformUnavailableError:
+                    self._platform_failed()
+                    raise
+                self._heard_from_platform()
+                self.journal.mark_uploaded(entry.event_id for entry in entries)
+                sent += len(entries)
+        if sent and self.journal.depth() == 0:
+            self.journal.forget_uses()
+        return sent
+
+    def _set_aside(self, entries: list[Any], error: PlatformRefusedError) -> bool:
+        """The platform refused some items of a batch (all or nothing, by index): keep those
+        aside with the reason, so the rest of the journal is not stuck behind them."""
+        details = error.body.get("details")
+        if error.status != 422 or not isinstance(details, list):
+            return False
+        indexes = {
+            detail["loc"][1]
+            for detail in details
+            if isinstance(detail, dict)
+            and isinstance(detail.get("loc"), list)
+            and len(detail["loc"]) > 1
+            and isinstance(detail["loc"][1], int)
+            and 0 <= detail["loc"][1] < len(entries)
+        }
+        for index in indexes:
+            logger.error("platform refused journal item %s: %s", entries[index].event_id, details)
+            self.journal.mark_rejected(entries[index].event_id, str(details)[:500])
+        return bool(indexes)
+
+    # --- commands from the platform (the console's "test" button) ---------------------------
+
+    async def _run_commands(self) -> None:
+        try:
+            response = await self.platform.request("POST", "/commands/claim", {}, timeout=5.0)
+        except (PlatformUnavailableError, PlatformRefusedError):
+            return
+        self._heard_from_platform()
+        for command in (response.body or {}).get("commands", []):
+            await self._run_command(command)
+
+    async def _run_command(self, command: dict[str, Any]) -> None:
+        found = self.gates.get(int(command.get("gate_id", 0)))
+        ok, message = False, "this agent does not drive the gate"
+        if found is not None:
+            link, binding = found
+            try:
+                await link.pulse(binding.lane, str(command.get("direction") or "in"))
+                ok, message = True, ""
+            except ControllerUnavailableError as error:
+                message = str(error)
+        try:
+            await self.platform.request(
+                "POST", f"/commands/{int(command['id'])}/done", {"ok": ok, "message": message[:200]}
+            )
+        except (PlatformUnavailableError, PlatformRefusedError) as error:
+            logger.warning("could not report command %s: %s", command.get("id"), error)

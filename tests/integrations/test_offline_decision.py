@@ -1,0 +1,98 @@
+"""The agent's offline decision on its own: the platform's order of checks, minus what needs
+the database, with the platform's own token code."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from integrations.modbus.offline import OfflineDecision, OfflineState, decide_offline
+from visit_platform.access.tokens import TokenClaims, TokenKind, building_tag, sign_token
+
+NOW = 1_800_000_000
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))  # the documented test key
+TAG = building_tag("tower")
+
+
+def token(
+    pass_id: int = 7,
+    *,
+    key_id: int = 1,
+    tag: bytes = TAG,
+    not_after: int = NOW + 60,
+    key: Ed25519PrivateKey = KEY,
+) -> str:
+    claims = TokenClaims(TokenKind.SLIP, tag, key_id, pass_id, not_after)
+    return sign_token(claims, key)
+
+
+def state(**changes: object) -> OfflineState:
+    cached = OfflineState(building_tag=TAG, keys={1: KEY.public_key()})
+    for name, value in changes.items():
+        setattr(cached, name, value)
+    return cached
+
+
+def decide(
+    text: str,
+    cached: OfflineState | None = None,
+    *,
+    gate: str = "both",
+    direction: str | None = None,
+    active: bool = True,
+    entries: int = 0,
+) -> OfflineDecision:
+    return decide_offline(
+        cached or state(),
+        token=text,
+        gate_direction=gate,
+        gate_is_active=active,
+        requested_direction=direction,
+        now=NOW,
+        entries_of=lambda pass_id: entries,
+    )
+
+
+def test_a_genuine_token_of_this_building_is_granted_once_offline() -> None:
+    assert decide(token()) == OfflineDecision(True, "granted", "in", 7)
+    assert decide(token(), entries=1) == OfflineDecision(False, "uses_exhausted", "in", 7)
+
+
+def test_the_checks_come_in_the_platforms_order() -> None:
+    both = state(revoked=frozenset({7}), watchlisted=frozenset({7}))
+
+    assert decide("garbage").reason == "invalid_token"
+    assert decide(token(tag=building_tag("elsewhere"))).reason == "wrong_building"
+    assert decide(token(key_id=2)).reason == "unknown_key"
+    assert decide(token(key=Ed25519PrivateKey.generate())).reason == "invalid_signature"
+    assert decide(token(), both).reason == "watchlisted"  # before revoked, as online
+    assert decide(token(), state(revoked=frozenset({7}))).reason == "revoked"
+    assert decide(token(not_after=NOW - 1)).reason == "token_expired"
+
+
+def test_a_forged_token_names_no_pass() -> None:
+    forged = decide(token(key=Ed25519PrivateKey.generate()))
+
+    assert (forged.granted, forged.pass_id) == (False, None)
+
+
+def test_an_exit_is_let_through_on_any_genuine_pass_even_revoked() -> None:
+    revoked = state(revoked=frozenset({7}))
+
+    assert decide(token(), revoked, direction="out") == OfflineDecision(True, "granted", "out", 7)
+    assert decide(token(not_after=NOW - 1), gate="out").granted
+    assert decide(token(key=Ed25519PrivateKey.generate()), direction="out").reason == (
+        "invalid_signature"
+    )
+
+
+def test_the_gate_itself_can_refuse() -> None:
+    assert decide(token(), active=False).reason == "gate_inactive"
+    assert decide(token(), gate="in", direction="out").reason == "wrong_direction"
+    assert decide(token(), gate="in").direction == "in"
+
+
+def test_without_synced_keys_nothing_is_granted() -> None:
+    empty = OfflineState()
+
+    assert not empty.is_ready
+    assert decide(token(), empty).reason == "unknown_key"
