@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -231,7 +231,6 @@ def _field_of(error: DomainError, validated: ValidatedAnswers) -> str:
     return VISIT_END
 
 
-@transaction.atomic
 def submit(
     actor: Actor,
     validated: ValidatedAnswers,
@@ -244,8 +243,28 @@ def submit(
     The locked fields go to the visitor's and visit's columns (the first identity document
     becomes the visitor's document, so the watchlist can match it); the other answers are kept
     in ``Visit.answers``, sensitive ones encrypted, with the version they were given in. A
-    resent ``submission_id`` returns the visit it made the first time and changes nothing.
+    resent ``submission_id`` returns the visit it made the first time and changes nothing,
+    also when the two arrive at the same moment (the unique column decides).
     """
+    try:
+        return _submit(actor, validated, status=status, submission_id=submission_id)
+    except IntegrityError:
+        earlier = (
+            Visit.objects.filter(submission_id=submission_id).first() if submission_id else None
+        )
+        if earlier is None:
+            raise
+        return earlier, True
+
+
+@transaction.atomic
+def _submit(
+    actor: Actor,
+    validated: ValidatedAnswers,
+    *,
+    status: str,
+    submission_id: uuid.UUID | None,
+) -> tuple[Visit, bool]:
     if submission_id is not None:
         existing = Visit.objects.filter(submission_id=submission_id).first()
         if existing is not None:
