@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator
 
 from forms.choices import (
     HOST_MOBILE,
@@ -90,11 +91,14 @@ def _new_version(
     fields = check_fields(definition.scenario, fields)
     previous = definition.latest_version()
     fields = _with_consent_versions(fields, previous)
+    schema = build_schema(fields)
+    # The schema is served to kiosks as it is: it must be a valid draft 2020-12 schema.
+    Draft202012Validator.check_schema(schema)
     version = FormVersion.objects.create(
         definition=definition,
         number=(previous.number if previous else 0) + 1,
         fields=fields,
-        schema=build_schema(fields),
+        schema=schema,
         restored_from=restored_from,
         published_by=actor.user,
     )
