@@ -36,7 +36,7 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Company, Host
 from visit_platform.directory.roles import DESIGN_FORMS
 from visit_platform.errors import DomainError, NotFoundError, PermissionDeniedError
-from visit_platform.privacy import encrypt
+from visit_platform.privacy import decrypt, encrypt
 from visit_platform.visits.actions import create_visit, register_visitor
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
@@ -376,6 +376,19 @@ def forget_answers(actor: Actor, visit: Visit, privacy_class: str) -> list[str]:
 def _delete_files(names: list[str]) -> None:
     for name in names:
         default_storage.delete(name)
+
+
+def read_answer_file(actor: Actor, visit: Visit, key: str) -> tuple[bytes, str]:
+    """The bytes and type of an uploaded answer (decrypted when sensitive); audited."""
+    stored = visit.answers.get(key)
+    if not isinstance(stored, dict) or "file" not in stored:
+        raise NotFoundError("file_not_found", _("This visit has no such file."))
+    with default_storage.open(stored["file"], "rb") as handle:
+        data = handle.read()
+    if stored.get("encrypted"):
+        data = base64.b64decode(decrypt(data.decode("ascii")))
+    record(actor, "visit.answer_file_viewed", visit, field=key)
+    return data, str(stored["content_type"])
 
 
 def note_answers_viewed(actor: Actor, visit: Visit, *, revealed: bool) -> None:

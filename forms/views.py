@@ -236,6 +236,26 @@ def visit_answers_page(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "forms/visit_answers.html", context)
 
 
+@console_view(REGISTER_VISITS)
+def answer_file(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """A photo or file a visitor uploaded, decrypted if it is sensitive; every view is audited."""
+    visits = Visit.objects.select_related("form_version")
+    company_ids = managed_company_ids(request.user, VIEW_VISIT)
+    if company_ids is not None:
+        visits = visits.filter(company_id__in=company_ids)
+    visit = get_object_or_404(visits, pk=pk)
+    try:
+        content, content_type = actions.read_answer_file(Actor.from_request(request), visit, key)
+    except DomainError as error:
+        raise Http404 from error
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
 # --- The designer ---------------------------------------------------------------------------
 
 
