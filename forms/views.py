@@ -27,7 +27,6 @@ from forms.fields import KINDS
 from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
-from forms.validation import AnswersInvalid
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.models import Company
@@ -122,8 +121,8 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                             form.validated,
                             submission_id=_submission_id(request.POST.get("submission_id", "")),
                         )
-                    except AnswersInvalid as error:
-                        form.add_answer_errors(error)
+                    except DomainError as error:
+                        form.add_domain_error(error)
                     else:
                         return redirect("forms:visitor_form_sent", scenario=scenario)
         context = {
@@ -191,8 +190,8 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
                         form.validated,
                         submission_id=_submission_id(request.POST.get("submission_id", "")),
                     )
-                except AnswersInvalid as error:
-                    form.add_answer_errors(error)
+                except DomainError as error:
+                    form.add_domain_error(error)
                 else:
                     messages.success(request, _("The visitor is registered."))
                     return redirect("forms:visit_answers", pk=visit.pk)

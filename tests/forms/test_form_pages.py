@@ -452,3 +452,25 @@ def test_reception_opens_an_encrypted_face_photo_and_it_is_audited(
     assert refused.status_code == 403
     assert missing.status_code == 404
     assert AuditEntry.objects.filter(verb="visit.answer_file_viewed").count() == 1
+
+
+def test_a_submission_id_of_another_form_is_refused_on_the_page(in_alpha: Any) -> None:
+    make_host()
+    walk_in = current_version(Scenario.WALK_IN)
+    answers = request_answers(host_mobile=None, by_car=None)
+    answers.update(
+        id_document={"type": "resident_id", "number": VALID_RESIDENT_ID}, privacy_consent=True
+    )
+    taken = uuid.uuid4()
+    submit(SYSTEM, validate_answers(walk_in, answers), submission_id=taken)
+    client = client_for(in_alpha)
+    client.cookies["django_language"] = "en"
+
+    response = client.post(
+        "/visit/request/",
+        _post_data(current_version(Scenario.REQUEST), submission_id=str(taken)),
+    )
+
+    assert response.status_code == 200
+    assert "This submission id was already used for another form." in response.content.decode()
+    assert Visit.objects.count() == 1
