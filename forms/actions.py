@@ -11,9 +11,10 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator
 
 from forms.choices import (
     HOST_MOBILE,
@@ -35,7 +36,7 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Company, Host
 from visit_platform.directory.roles import DESIGN_FORMS
 from visit_platform.errors import DomainError, NotFoundError, PermissionDeniedError
-from visit_platform.privacy import encrypt
+from visit_platform.privacy import decrypt, encrypt
 from visit_platform.visits.actions import create_visit, register_visitor
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
@@ -90,11 +91,14 @@ def _new_version(
     fields = check_fields(definition.scenario, fields)
     previous = definition.latest_version()
     fields = _with_consent_versions(fields, previous)
+    schema = build_schema(fields)
+    # The schema is served to kiosks as it is: it must be a valid draft 2020-12 schema.
+    Draft202012Validator.check_schema(schema)
     version = FormVersion.objects.create(
         definition=definition,
         number=(previous.number if previous else 0) + 1,
         fields=fields,
-        schema=build_schema(fields),
+        schema=schema,
         restored_from=restored_from,
         published_by=actor.user,
     )
@@ -231,7 +235,6 @@ def _field_of(error: DomainError, validated: ValidatedAnswers) -> str:
     return VISIT_END
 
 
-@transaction.atomic
 def submit(
     actor: Actor,
     validated: ValidatedAnswers,
@@ -244,8 +247,28 @@ def submit(
     The locked fields go to the visitor's and visit's columns (the first identity document
     becomes the visitor's document, so the watchlist can match it); the other answers are kept
     in ``Visit.answers``, sensitive ones encrypted, with the version they were given in. A
-    resent ``submission_id`` returns the visit it made the first time and changes nothing.
+    resent ``submission_id`` returns the visit it made the first time and changes nothing,
+    also when the two arrive at the same moment (the unique column decides).
     """
+    try:
+        return _submit(actor, validated, status=status, submission_id=submission_id)
+    except IntegrityError:
+        earlier = (
+            Visit.objects.filter(submission_id=submission_id).first() if submission_id else None
+        )
+        if earlier is None:
+            raise
+        return earlier, True
+
+
+@transaction.atomic
+def _submit(
+    actor: Actor,
+    validated: ValidatedAnswers,
+    *,
+    status: str,
+    submission_id: uuid.UUID | None,
+) -> tuple[Visit, bool]:
     if submission_id is not None:
         existing = Visit.objects.filter(submission_id=submission_id).first()
         if existing is not None:
@@ -353,6 +376,19 @@ def forget_answers(actor: Actor, visit: Visit, privacy_class: str) -> list[str]:
 def _delete_files(names: list[str]) -> None:
     for name in names:
         default_storage.delete(name)
+
+
+def read_answer_file(actor: Actor, visit: Visit, key: str) -> tuple[bytes, str]:
+    """The bytes and type of an uploaded answer (decrypted when sensitive); audited."""
+    stored = visit.answers.get(key)
+    if not isinstance(stored, dict) or "file" not in stored:
+        raise NotFoundError("file_not_found", _("This visit has no such file."))
+    with default_storage.open(stored["file"], "rb") as handle:
+        data = handle.read()
+    if stored.get("encrypted"):
+        data = base64.b64decode(decrypt(data.decode("ascii")))
+    record(actor, "visit.answer_file_viewed", visit, field=key)
+    return data, str(stored["content_type"])
 
 
 def note_answers_viewed(actor: Actor, visit: Visit, *, revealed: bool) -> None:

@@ -31,6 +31,16 @@ HELP_LENGTH = 500
 PLACEHOLDER_LENGTH = 100
 CONSENT_LENGTH = 5000
 PATTERN_LENGTH = 200
+# Patterned answers stay short, which also bounds the work of checking them.
+PATTERN_TEXT_LENGTH = 200
+# A group containing + or * (or {n,}) that is itself followed by a repetition.
+# A heuristic: alternations such as (a|a)+ slip through; patterned answers are short anyway.
+NESTED_REPETITION = re.compile(
+    r"\((?:[^()\\]|\\.)*"  # a group's opening and content
+    r"(?:[+*]|\{\d*,\d*\})"  # with a repetition inside
+    r"(?:[^()\\]|\\.)*\)"  # up to its closing parenthesis
+    r"\s*(?:[+*]|\{\d*,)"  # repeated itself
+)
 TEXT_TYPES = {FieldType.TEXT, FieldType.LONG_TEXT}
 CHOICE_TYPES = {FieldType.CHOICE, FieldType.MULTIPLE_CHOICE}
 UPLOAD_TYPES = {FieldType.PHOTO, FieldType.FILE}
@@ -251,6 +261,25 @@ def _check_text(raw: Mapping[str, Any], spec: dict[str, Any], problems: _Problem
         problems.add(key, _('Field "%(key)s": the pattern is too long.') % {"key": key})
         return
     if pattern:
+        if NESTED_REPETITION.search(pattern):
+            # A repeated group that itself repeats, such as (a+)+, can take exponential time
+            # on a crafted answer; company admins design forms too, so this is refused.
+            problems.add(
+                key,
+                _(
+                    'Field "%(key)s": the pattern repeats a group that itself repeats, which '
+                    "can take very long to check; simplify it."
+                )
+                % {"key": key},
+            )
+            return
+        if spec["max_length"] > PATTERN_TEXT_LENGTH:
+            problems.add(
+                key,
+                _('Field "%(key)s": with a pattern, answers can be %(limit)d characters at most.')
+                % {"key": key, "limit": PATTERN_TEXT_LENGTH},
+            )
+            return
         try:
             re.compile(pattern)
         except re.error as error:

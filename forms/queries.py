@@ -71,6 +71,7 @@ class AnswerRow:
     value: str
     privacy: str
     masked: bool
+    is_file: bool = False
 
 
 def _column_value(visit: Visit, key: str) -> Any:
@@ -124,6 +125,7 @@ def visit_answers(visit: Visit, language: str, *, reveal: bool = False) -> list[
                 value=text,
                 privacy=spec["privacy"],
                 masked=mask,
+                is_file=kind.is_upload,
             )
         )
     return rows

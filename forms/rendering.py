@@ -20,6 +20,7 @@ from forms.validation import (
     instance_from_post,
     validate_answers,
 )
+from visit_platform.errors import DomainError
 
 
 class RegistrationForm(django_forms.Form):
@@ -53,11 +54,18 @@ class RegistrationForm(django_forms.Form):
             self.add_answer_errors(error)
 
     def add_answer_errors(self, error: AnswersInvalid) -> None:
-        """Show errors found later (by ``submit``) on their fields too."""
         self.validated = None
         for key, messages in error.fields.items():
             for message in messages:
                 self.add_error(key if key in self.fields else None, message)
+
+    def add_domain_error(self, error: DomainError) -> None:
+        """Show a refusal found later (by ``submit``): on its fields, else on the form."""
+        if isinstance(error, AnswersInvalid):
+            self.add_answer_errors(error)
+        else:
+            self.validated = None
+            self.add_error(None, error.message)
 
     def rows(self) -> list[FieldRow]:
         rows = []

@@ -67,8 +67,8 @@ class AnswersInvalid(DomainError):
 
 @dataclass
 class ValidatedAnswers:
-    """Answers that passed ``validate_answers``: the only thing ``forms.actions.submit``
-    accepts, so no channel can store answers the one path has not seen."""
+    """Answers that passed ``validate_answers``, which alone makes them: ``forms.actions.submit``
+    takes nothing else, so every channel stores only what the one path has checked."""
 
     version: FormVersion
     values: dict[str, Any]

@@ -27,7 +27,6 @@ from forms.fields import KINDS
 from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
-from forms.validation import AnswersInvalid
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.models import Company
@@ -122,8 +121,8 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                             form.validated,
                             submission_id=_submission_id(request.POST.get("submission_id", "")),
                         )
-                    except AnswersInvalid as error:
-                        form.add_answer_errors(error)
+                    except DomainError as error:
+                        form.add_domain_error(error)
                     else:
                         return redirect("forms:visitor_form_sent", scenario=scenario)
         context = {
@@ -191,8 +190,8 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
                         form.validated,
                         submission_id=_submission_id(request.POST.get("submission_id", "")),
                     )
-                except AnswersInvalid as error:
-                    form.add_answer_errors(error)
+                except DomainError as error:
+                    form.add_domain_error(error)
                 else:
                     messages.success(request, _("The visitor is registered."))
                     return redirect("forms:visit_answers", pk=visit.pk)
@@ -234,6 +233,26 @@ def visit_answers_page(request: HttpRequest, pk: int) -> HttpResponse:
             and any(row.masked for row in rows),
         }
         return render(request, "forms/visit_answers.html", context)
+
+
+@console_view(REGISTER_VISITS)
+def answer_file(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """A photo or file a visitor uploaded, decrypted if it is sensitive; every view is audited."""
+    visits = Visit.objects.select_related("form_version")
+    company_ids = managed_company_ids(request.user, VIEW_VISIT)
+    if company_ids is not None:
+        visits = visits.filter(company_id__in=company_ids)
+    visit = get_object_or_404(visits, pk=pk)
+    try:
+        content, content_type = actions.read_answer_file(Actor.from_request(request), visit, key)
+    except DomainError as error:
+        raise Http404 from error
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
 
 
 # --- The designer ---------------------------------------------------------------------------

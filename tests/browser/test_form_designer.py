@@ -4,6 +4,7 @@ and the stored visit carries the new version. Screenshots are kept in docs/scree
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,22 @@ def test_a_field_added_in_the_designer_reaches_the_visitors_phone(
     with page.expect_navigation():
         page.click('#form-list tr[data-scenario="request"] a')
     expect(page.locator("#field-list li").first).to_be_visible()
+
+    # A sensitive field warns at once and cannot be saved without a consent field.
+    page.select_option("#new-type", "id_document")
+    page.click("#add-field")
+    expect(page.locator("#sensitive-warning")).to_be_visible()
+    page.click("#save-draft")
+    expect(page.locator("#designer-status")).to_contain_text("id_document_1")
+    expect(page.locator("#designer-status")).to_contain_text("授权同意字段")
+    expect(page.locator('#field-list li[data-key="id_document_1"]')).to_have_class(
+        re.compile(r"\binvalid\b")
+    )
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator('#field-list li[data-key="id_document_1"] button.danger').click()
+    expect(page.locator('#field-list li[data-key="id_document_1"]')).to_have_count(0)
+    # Locked fields cannot be removed: they have no remove button.
+    expect(page.locator('#field-list li[data-key="host_mobile"] button.danger')).to_have_count(0)
 
     page.select_option("#new-type", "text")
     page.click("#add-field")

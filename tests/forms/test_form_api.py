@@ -254,3 +254,11 @@ def test_hundreds_of_unknown_answers_are_refused_at_once(client: Any) -> None:
         "": ["There are more answers than the form has fields."]
     }
     _nothing_stored()
+
+
+def test_the_openapi_description_is_served(client: Any) -> None:
+    response = client.get(f"{BASE}/openapi.json")
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/forms/{scenario}", "/api/forms/{scenario}/submissions"} <= set(paths)

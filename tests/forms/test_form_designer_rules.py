@@ -155,3 +155,53 @@ def test_a_company_admin_cannot_change_the_building_form(in_alpha: Any) -> None:
         publish(Actor(user=company_admin), building_form(Scenario.REQUEST))
 
     assert FormVersion.objects.filter(definition=building_form(Scenario.REQUEST)).count() == 1
+
+
+def test_a_pattern_that_can_backtrack_for_ever_is_refused(designer: Actor) -> None:
+    fields = draft_fields(Scenario.REQUEST)
+    fields.append({"key": "code", "type": "text", "label": {"en": "Code"}, "pattern": "^(a+)+$"})
+
+    error = _refused(designer, fields)
+
+    assert error.problems[0]["field"] == "code"
+    assert "repeats a group that itself repeats" in error.problems[0]["message"]
+
+
+def test_a_patterned_answer_stays_short(designer: Actor) -> None:
+    fields = draft_fields(Scenario.REQUEST)
+    fields.append(
+        {
+            "key": "code",
+            "type": "long_text",
+            "label": {"en": "Code"},
+            "pattern": "^[A-Z]+$",
+            "max_length": 2000,
+        }
+    )
+
+    error = _refused(designer, fields)
+
+    assert error.problems == [
+        {
+            "field": "code",
+            "message": 'Field "code": with a pattern, answers can be 200 characters at most.',
+        }
+    ]
+
+
+def test_a_valid_pattern_is_enforced_on_answers(designer: Actor) -> None:
+    from forms.validation import AnswersInvalid, validate_answers
+    from tests.forms.conftest import request_answers
+
+    fields = draft_fields(Scenario.REQUEST)
+    fields.append(
+        {"key": "badge", "type": "text", "label": {"en": "Badge"}, "pattern": "^[A-Z]{2}[0-9]{4}$"}
+    )
+    version = publish(designer, save_draft(designer, building_form(Scenario.REQUEST), fields))
+
+    with pytest.raises(AnswersInvalid) as caught:
+        validate_answers(version, request_answers(badge="ab12"))
+    accepted = validate_answers(version, request_answers(badge="AB1234"))
+
+    assert caught.value.fields == {"badge": ["The answer does not have the expected format."]}
+    assert accepted.values["badge"] == "AB1234"

@@ -413,3 +413,64 @@ def test_the_visitor_form_still_checks_csrf(in_alpha: Any) -> None:
 
     assert response.status_code == 403
     assert Visit.objects.count() == 0
+
+
+def test_reception_opens_an_encrypted_face_photo_and_it_is_audited(
+    in_alpha: Any, settings: Any, tmp_path: Any
+) -> None:
+    from tests.forms.conftest import png_upload, window
+
+    settings.MEDIA_ROOT = tmp_path
+    start, end = window()
+    photo = png_upload()
+    original = photo.read()
+    photo.seek(0)
+    answers = {
+        "visitor_name": "John Smith",
+        "visitor_mobile": "13800138000",
+        "visit_start": start,
+        "visit_end": end,
+        "purpose": "business",
+        "privacy_consent": True,
+    }
+    visit, _ = submit(
+        SYSTEM, validate_answers(current_version(Scenario.NO_ID), answers, {"face_photo": photo})
+    )
+    desk = client_for(in_alpha, member(in_alpha, "desk@alpha.example", "reception"))
+    guard = client_for(in_alpha, member(in_alpha, "guard@alpha.example", "security"))
+
+    revealed = desk.get(f"/visits/{visit.pk}/answers/?reveal=1").content.decode()
+    opened = desk.get(f"/visits/{visit.pk}/answers/face_photo/file")
+    refused = guard.get(f"/visits/{visit.pk}/answers/face_photo/file")
+    missing = desk.get(f"/visits/{visit.pk}/answers/purpose/file")
+
+    assert f"/visits/{visit.pk}/answers/face_photo/file" in revealed
+    assert opened.status_code == 200
+    assert opened.content == original
+    assert opened["Content-Type"] == "image/png"
+    assert opened["X-Content-Type-Options"] == "nosniff"
+    assert refused.status_code == 403
+    assert missing.status_code == 404
+    assert AuditEntry.objects.filter(verb="visit.answer_file_viewed").count() == 1
+
+
+def test_a_submission_id_of_another_form_is_refused_on_the_page(in_alpha: Any) -> None:
+    make_host()
+    walk_in = current_version(Scenario.WALK_IN)
+    answers = request_answers(host_mobile=None, by_car=None)
+    answers.update(
+        id_document={"type": "resident_id", "number": VALID_RESIDENT_ID}, privacy_consent=True
+    )
+    taken = uuid.uuid4()
+    submit(SYSTEM, validate_answers(walk_in, answers), submission_id=taken)
+    client = client_for(in_alpha)
+    client.cookies["django_language"] = "en"
+
+    response = client.post(
+        "/visit/request/",
+        _post_data(current_version(Scenario.REQUEST), submission_id=str(taken)),
+    )
+
+    assert response.status_code == 200
+    assert "This submission id was already used for another form." in response.content.decode()
+    assert Visit.objects.count() == 1

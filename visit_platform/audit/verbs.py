@@ -40,6 +40,7 @@ VERB_LABELS: dict[str, Promise] = {
     "form.submitted": _("Form submitted"),
     "visit.answers_viewed": _("Form answers viewed"),
     "visit.answers_revealed": _("Form answers viewed unmasked"),
+    "visit.answer_file_viewed": _("Uploaded photo or file viewed"),
     "visit.answers_forgotten": _("Form answers deleted after their retention period"),
 }
 
