@@ -186,3 +186,13 @@ def test_a_repeated_event_id_through_the_asgi_application_gets_the_first_answer(
     assert second["granted"] == first["granted"]
     with schema_context(SLUG):
         assert AccessEvent.objects.filter(event_id=event_id).count() == 1
+
+
+def test_answers_through_the_asgi_application_speak_the_buildings_language(
+    committed: dict[str, Any],
+) -> None:
+    status, answer = scan(committed, "NOT-A-TOKEN")
+
+    assert status == 200
+    assert answer["reason"] == "invalid_token"
+    assert any("\u4e00" <= character <= "\u9fff" for character in answer["message"])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from tests.access.conftest import slip_token
+from visit_platform.access import live
 from visit_platform.access.actions import decide_scan
 from visit_platform.access.models import Gate, Pass
 
@@ -40,3 +42,16 @@ def test_the_push_waits_for_the_decision_to_commit(
         decide_scan(gate=gate, token=slip_token(pass_record))
 
     assert len(callbacks) == 1
+
+
+def test_events_published_together_reach_the_group_as_one_batch_in_order() -> None:
+    group = f"occupancy.batch{uuid.uuid4().hex[:8]}"
+    layer, channel = async_to_sync(_listen)(group)
+
+    for number in range(3):
+        live.publish(group, {"type": "occupancy.event", "payload": {"number": number}})
+    message = async_to_sync(layer.receive)(channel)
+
+    assert message["type"] == "live.batch"
+    assert [inner["payload"]["number"] for inner in message["messages"]] == [0, 1, 2]
+    async_to_sync(layer.group_discard)(group, channel)

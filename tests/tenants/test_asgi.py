@@ -67,6 +67,7 @@ async def events_after_sends(
     sends: list[tuple[str, dict[str, Any]]],
     run: str,
     idle_seconds: float = 0,
+    batched: bool = False,
 ) -> list[Any]:
     """Connect, read the greeting, stay idle for ``idle_seconds``, ``group_send`` each
     (group, payload) in order, then read until the last payload arrives. Returns the greeting
@@ -81,8 +82,12 @@ async def events_after_sends(
         assert connected
         received = [await communicator.receive_json_from(timeout=DEADLINE)]
         await asyncio.sleep(idle_seconds)
-        for group, payload in sends:
-            await layer.group_send(group, {"type": "occupancy.event", "payload": payload})
+        messages = [(group, {"type": "occupancy.event", "payload": p}) for group, p in sends]
+        if batched:  # as visit_platform.access.live sends events that came together
+            batch = {"type": "live.batch", "messages": [message for _g, message in messages]}
+            messages = [(sends[0][0], batch)]
+        for group, message in messages:
+            await layer.group_send(group, message)
         last = sends[-1][1]
         while received[-1] != last:
             message = await communicator.receive_json_from(timeout=DEADLINE)
@@ -177,6 +182,21 @@ def test_watcher_receives_the_occupancy_events_of_their_building(alpha: Building
     )
 
     assert received == [{"type": "hello", "building": "Alpha Tower"}, event]
+
+
+def test_watcher_receives_each_event_of_a_batch_in_order(alpha: Building) -> None:
+    user = watcher(alpha)
+    run = uuid.uuid4().hex
+    events = [{"run": run, "kind": "entered", "inside": inside} for inside in (17, 18, 19)]
+
+    received = events_after_sends(
+        socket(building_domain("alpha"), user),
+        [("occupancy.alpha", event) for event in events],
+        run,
+        batched=True,
+    )
+
+    assert received == [{"type": "hello", "building": "Alpha Tower"}, *events]
 
 
 def test_watcher_does_not_receive_the_occupancy_events_of_another_building(

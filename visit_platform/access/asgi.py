@@ -3,18 +3,20 @@
 Django's ASGI handler runs a synchronous view and each hook of a synchronous middleware in a
 thread of its own, switching threads eight times per request; for the gate API, where a
 whole decision costs about 1.5 ms of CPU, those switches cost as much again (ADR 0005). This
-handler runs the same middleware, URLs and views the synchronous way, as under WSGI, in one
-worker thread per request, and keeps only the reading and writing of the socket in the event
-loop. Its responses are small JSON documents, never streamed.
+handler runs the same URLs and views the synchronous way, as under WSGI, with the middleware
+an agent's call needs, in one worker thread per request, and keeps only the reading and
+writing of the socket in the event loop. Its responses are small JSON documents, never streamed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -25,9 +27,18 @@ from django.urls import set_script_prefix
 from visit_platform.access.api import MAX_BODY_BYTES
 
 GATE_API_PREFIX = "/api/gate/"
-# Requests one process decides at once: each holds a database connection from the pool while
-# it runs, and the others wait in the event loop.
-GATE_API_THREADS = 8
+# What the gate API needs of settings.MIDDLEWARE: the building from the host name, the
+# security headers and redirect, the building's language for messages. Agents authenticate
+# with a key, not a session, so sessions, CSRF, users and memberships have nothing to do.
+GATE_API_MIDDLEWARE = [
+    "tenants.middleware.BuildingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "visit_platform.web.middleware.BuildingLocaleMiddleware",
+]
+# Requests one process decides at once, each holding a database connection from the pool;
+# the others wait in the event loop. More threads only fight over the GIL: on 2 cores, 2 to 4
+# per process gave the shortest latency tails (docs/performance.md).
+GATE_API_THREADS = int(os.environ.get("GATE_API_THREADS", "4"))
 
 
 class GateApiHandler(ASGIHandler):
@@ -35,7 +46,14 @@ class GateApiHandler(ASGIHandler):
 
     def __init__(self) -> None:
         BaseHandler.__init__(self)  # not ASGIHandler's: it builds the asynchronous chain
-        self.load_middleware(is_async=False)
+        # Django builds the chain from settings.MIDDLEWARE only; it is swapped for the
+        # moment it takes, while the process starts.
+        full_middleware = settings.MIDDLEWARE
+        settings.MIDDLEWARE = GATE_API_MIDDLEWARE
+        try:
+            self.load_middleware(is_async=False)
+        finally:
+            settings.MIDDLEWARE = full_middleware
         self.executor = ThreadPoolExecutor(GATE_API_THREADS, thread_name_prefix="gate-api")
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

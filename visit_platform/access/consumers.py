@@ -8,6 +8,7 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from tenants.asgi import CLOSE_NOT_ALLOWED
+from visit_platform.access.live import LiveBatchMixin
 from visit_platform.directory.choices import Role
 
 # Roles that may watch who is inside the building.
@@ -19,7 +20,7 @@ def occupancy_group(schema_name: str) -> str:
     return f"occupancy.{schema_name}"
 
 
-class OccupancyConsumer(AsyncJsonWebsocketConsumer):
+class OccupancyConsumer(LiveBatchMixin, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         if not self.scope["roles"] & OCCUPANCY_ROLES:
             await self.close(code=CLOSE_NOT_ALLOWED)
