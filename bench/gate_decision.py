@@ -7,7 +7,9 @@ with an unlimited pass, two gates and one gate agent, then measures
 
   a. ``POST /api/gate/scans`` over HTTP: a real ASGI server (uvicorn, 2 workers, production
      settings) in a subprocess on 127.0.0.1, driven by concurrent clients that scan the slip
-     tokens of many different passes; and where the machine's CPU time went, per decision;
+     tokens of many different passes: a1, as fast as the clients can (the most the server
+     does), a2, at a steady ``--rate`` (latency at that load); each with where the machine's
+     CPU time went, per decision;
   b. ``decide_scan`` alone, in this process, one decision after another;
   c. one signature check alone: ``tokens.parse_token`` + ``tokens.verify_token``.
 
@@ -82,16 +84,18 @@ def main() -> None:
     parser.add_argument(
         "--rate",
         type=float,
-        default=None,
-        help="scans per second offered at a steady pace (open loop: latency counts from when "
-        "each scan was due, so a queue in front of the server shows); by default every client "
-        "scans again as soon as it has its answer, which measures the most the server can do",
+        default=500,
+        help="scans per second offered at a steady pace in the second run (open loop: latency "
+        "counts from when each scan was due, so a queue in front of the server shows); the "
+        "first run has every client scan again as soon as it has its answer, which measures "
+        "the most the server can do. 0 skips the second run",
     )
     parser.add_argument(
         "--requests-per-connection",
         type=int,
-        default=1,
-        help="scans a client sends on one connection before it opens another",
+        default=1000,
+        help="scans a client sends on one connection before it opens another (agents and a "
+        "proxy with keep-alive keep theirs open; 1 opens a connection per scan)",
     )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument(
@@ -127,30 +131,32 @@ def run(args: argparse.Namespace, environment: dict[str, str]) -> None:
         f"2 gates, 1 gate agent ({time.perf_counter() - started:.1f} s)"
     )
     server = Server(environment, args.workers, args.server)
+    runs = [("a1", None)] + ([("a2", args.rate)] if args.rate else [])
     try:
         server.start()
-        load = asyncio.run(
-            drive(
-                server.port,
-                site,
-                args.clients,
-                args.warmup,
-                args.duration,
-                args.requests_per_connection,
-                server.pid,
-                args.rate,
+        for label, rate in runs:
+            load = asyncio.run(
+                drive(
+                    server.port,
+                    site,
+                    args.clients,
+                    args.warmup,
+                    args.duration,
+                    args.requests_per_connection,
+                    server.pid,
+                    rate,
+                )
             )
-        )
+            pace = f"{rate:.0f} scans/s offered" if rate else "each as fast as it can"
+            print(
+                f"{label}. end to end, POST {SCANS_PATH} over HTTP ({server.description}, "
+                f"{args.clients} clients, {pace}, {args.requests_per_connection} scan(s) per "
+                f"connection, {args.duration:.0f} s after {args.warmup:.0f} s warm-up):"
+            )
+            print(f"   {load.summary(args.duration)}")
+            print(f"   {load.cpu_summary(args.duration)}")
     finally:
         server.stop()
-    pace = f"{args.rate:.0f} scans/s offered" if args.rate else "each as fast as it can"
-    print(
-        f"a. end to end, POST {SCANS_PATH} over HTTP ({server.description}, "
-        f"{args.clients} clients, {pace}, {args.requests_per_connection} scan(s) per "
-        f"connection, {args.duration:.0f} s after {args.warmup:.0f} s warm-up):"
-    )
-    print(f"   {load.summary(args.duration)}")
-    print(f"   {load.cpu_summary(args.duration)}")
     measure_decisions(site, args.decisions, args.profile)
     measure_signature_checks(site, args.checks)
     print(
@@ -461,17 +467,15 @@ async def drive(
 
     async def client(index: int) -> None:
         scan = index
-        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        connection: HttpConnection | None = None
         sent = 0
         while (started := await next_start()) < deadline:
-            if streams is None:
-                streams, sent = await asyncio.open_connection("127.0.0.1", port), 0
-            reader, writer = streams
+            if connection is None:
+                connection, sent = await HttpConnection.open(port), 0
             sent += 1
             last = sent >= requests_per_connection
-            writer.write(request(scan, last))
+            status, payload, keep_alive = await connection.exchange(request(scan, last))
             scan += clients
-            status, payload, keep_alive = await read_response(reader)
             elapsed = time.perf_counter() - started
             if started >= measure_from:
                 answer = decode(payload)
@@ -482,10 +486,10 @@ async def drive(
                 else:
                     load.failures[f"{status} {answer.get('code', '')}".strip()] += 1
             if last or not keep_alive:
-                writer.close()
-                streams = None
-        if streams is not None:
-            streams[1].close()
+                connection.close()
+                connection = None
+        if connection is not None:
+            connection.close()
 
     async def sample_cpu() -> None:
         if server_pid is None:
@@ -499,25 +503,61 @@ async def drive(
     return load
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """Status, body and whether the connection stays open, for one HTTP/1.1 response."""
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    status = int(head[0].split(" ", 2)[1])
-    headers = {}
-    for line in head[1:]:
-        name, _separator, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip().lower()
-    keep_alive = headers.get("connection") != "close"
-    if "content-length" in headers:
-        return status, await reader.readexactly(int(headers["content-length"])), keep_alive
-    if headers.get("transfer-encoding") == "chunked":
-        chunks = []
-        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-            chunks.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-        await reader.readuntil(b"\r\n")
-        return status, b"".join(chunks), keep_alive
-    return status, await reader.read(), False
+class HttpConnection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection of the load generator: a request out, its answer in.
+
+    A bare protocol rather than asyncio streams: the load generator shares the two cores with
+    the server, and every microsecond it spends is one the server does not get. Answers must
+    carry Content-Length, as the gate API's do.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.answer: asyncio.Future[tuple[int, bytes, bool]] | None = None
+
+    @classmethod
+    async def open(cls, port: int) -> HttpConnection:
+        loop = asyncio.get_running_loop()
+        _transport, connection = await loop.create_connection(cls, "127.0.0.1", port)
+        return connection
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_exception(error or ConnectionError("the server closed the connection"))
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0 or self.answer is None or self.answer.done():
+            return
+        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _separator, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip().lower()
+        length = int(headers.get("content-length", "0"))
+        if len(self.buffer) < end + 4 + length:
+            return
+        body = bytes(self.buffer[end + 4 : end + 4 + length])
+        del self.buffer[: end + 4 + length]
+        status = int(lines[0].split(" ", 2)[1])
+        self.answer.set_result((status, body, headers.get("connection") != "close"))
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes, bool]:
+        """Send ``request``; its status, body and whether the connection stays open."""
+        assert self.transport is not None
+        self.answer = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.answer
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 def decode(payload: bytes) -> dict[str, Any]:

@@ -53,11 +53,17 @@ def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[st
             end_other_database_sessions()
 
 
-@async_to_sync
-async def http(
-    path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
-) -> tuple[int, bytes]:
+def http(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
     """One request through the ASGI application, its body in ``chunks``; status and body."""
+    start, body = http_with_headers(path, chunks, headers)
+    return start["status"], body
+
+
+@async_to_sync
+async def http_with_headers(
+    path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> tuple[dict[str, Any], bytes]:
+    """One request through the ASGI application; the response's start message and body."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -84,7 +90,7 @@ async def http(
         if not message.get("more_body"):
             break
     await communicator.wait(DEADLINE)
-    return start["status"], body
+    return start, body
 
 
 def scan(committed: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
@@ -196,3 +202,17 @@ def test_answers_through_the_asgi_application_speak_the_buildings_language(
     assert status == 200
     assert answer["reason"] == "invalid_token"
     assert any("\u4e00" <= character <= "\u9fff" for character in answer["message"])
+
+
+def test_answers_through_the_asgi_application_declare_their_length(
+    committed: dict[str, Any],
+) -> None:
+    body = json.dumps({"gate_id": committed["gate"].pk, "token": "NOT-A-TOKEN"}).encode()
+    headers = [
+        (b"authorization", f"Bearer {committed['key']}".encode()),
+        (b"content-type", b"application/json"),
+    ]
+
+    start, answer = http_with_headers("/api/gate/scans", [body], headers)
+
+    assert dict(start["headers"])[b"Content-Length"] == str(len(answer)).encode()

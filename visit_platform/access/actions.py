@@ -366,21 +366,23 @@ def decide_scan(
             try:
                 resolved = _resolve_direction(gate, direction)
                 scanned, not_after = _verified_pass(token, now)
+                event = _new_event(event_id, gate, agent, scanned.ids, resolved, now)
                 if resolved == Direction.OUT:
                     _let_out(scanned.pass_id, scanned.visit_id, now)
-                else:
-                    _let_in(scanned, not_after, gate, now)
+                    return _record(event)
+                _check_entry(scanned, not_after, gate, now)
+                return _admit(scanned, event)
             except _Denied as denial:
-                return _record(
+                event = _new_event(
                     event_id,
                     gate,
                     agent,
                     denial.scanned.ids if denial.scanned else None,
                     direction or gate.direction,
-                    denial.reason,
                     now,
+                    denial.reason,
                 )
-            return _record(event_id, gate, agent, scanned.ids, resolved, Reason.GRANTED, now)
+                return _record(event)
     except _Replayed:
         return _first_answer(event_id)
 
@@ -430,34 +432,8 @@ def _verified_pass(token: str, now: datetime) -> tuple[ScannedPass, int]:
     return ScannedPass(*row), claims.not_after
 
 
-# One conditional UPDATE takes the use: PostgreSQL re-checks the condition on the row's latest
-# version after waiting for its lock, so of two gates scanning a single-use pass at the same
-# moment exactly one gets a row back. The building's anti-passback setting is read inside it
-# (one round trip fewer on every entry), and the visit is checked in by the same statement.
-_ADMIT_SQL = """
-    WITH admitted AS (
-        UPDATE access_pass SET uses = uses + 1, is_inside = true
-        WHERE id = %s AND revoked_at IS NULL
-          AND (max_uses IS NULL OR uses < max_uses)
-          AND (NOT is_inside OR NOT EXISTS (
-              SELECT 1 FROM tenants_building WHERE schema_name = %s AND anti_passback))
-        RETURNING visit_id
-    ), checked_in AS (
-        UPDATE visits_visit SET status = %s, checked_in_at = COALESCE(checked_in_at, %s)
-        WHERE id IN (SELECT visit_id FROM admitted) AND status IN (%s, %s)
-    )
-    SELECT count(*) FROM admitted
-"""
-
-# Only to explain a refused UPDATE, so only on that path.
-_REFUSAL_SQL = """
-    SELECT pass.revoked_at IS NOT NULL, pass.is_inside AND building.anti_passback
-    FROM access_pass pass, tenants_building building
-    WHERE pass.id = %s AND building.schema_name = %s
-"""
-
-
-def _let_in(scanned: ScannedPass, not_after: int, gate: Gate, now: datetime) -> None:
+def _check_entry(scanned: ScannedPass, not_after: int, gate: Gate, now: datetime) -> None:
+    """Everything an entry needs but the use itself, in the order of the reason codes."""
     if scanned.is_watchlisted:
         raise _Denied(Reason.WATCHLISTED, scanned)
     if scanned.is_revoked:
@@ -472,6 +448,54 @@ def _let_in(scanned: ScannedPass, not_after: int, gate: Gate, now: datetime) -> 
         raise _Denied(Reason.TOKEN_EXPIRED, scanned)
     if scanned.zones and gate.zone not in scanned.zones:
         raise _Denied(Reason.WRONG_ZONE, scanned)
+
+
+_EVENT_COLUMNS = (
+    "event_id, gate_id, agent_id, pass_id, visit_id, direction, granted, reason, mode, "
+    "occurred_at, recorded_at"
+)
+_EVENT_VALUES = (
+    "%s::uuid, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s, %s::boolean, %s, %s, "
+    "%s::timestamptz, %s::timestamptz"
+)
+
+# One conditional UPDATE takes the use: PostgreSQL re-checks the condition on the row's latest
+# version after waiting for its lock, so of two gates scanning a single-use pass at the same
+# moment exactly one gets a row back. The same statement reads the building's anti-passback
+# setting, checks the visit in and records the granted event (one round trip for the whole
+# entry). Nothing is recorded when the use is refused; a repeated event id records nothing
+# either, and the caller rolls the use back.
+_ADMIT_SQL = f"""
+    WITH admitted AS (
+        UPDATE access_pass SET uses = uses + 1, is_inside = true
+        WHERE id = %s AND revoked_at IS NULL
+          AND (max_uses IS NULL OR uses < max_uses)
+          AND (NOT is_inside OR NOT EXISTS (
+              SELECT 1 FROM tenants_building WHERE schema_name = %s AND anti_passback))
+        RETURNING visit_id
+    ), checked_in AS (
+        UPDATE visits_visit SET status = %s, checked_in_at = COALESCE(checked_in_at, %s)
+        WHERE id IN (SELECT visit_id FROM admitted) AND status IN (%s, %s)
+    ), recorded AS (
+        INSERT INTO access_accessevent ({_EVENT_COLUMNS})
+        SELECT {_EVENT_VALUES} FROM admitted
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM admitted), (SELECT id FROM recorded)
+"""  # noqa: S608 - composed of constants only
+
+# Only to explain a refused use, so only on that path.
+_REFUSAL_SQL = """
+    SELECT pass.revoked_at IS NOT NULL, pass.is_inside AND building.anti_passback
+    FROM access_pass pass, tenants_building building
+    WHERE pass.id = %s AND building.schema_name = %s
+"""
+
+
+def _admit(scanned: ScannedPass, event: AccessEvent) -> Decision:
+    """Take a use of the pass, check the visit in and record the granted ``event``, or say why
+    the use was refused (revoked a moment ago, anti-passback, or no uses left)."""
     schema = current_schema()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -480,21 +504,24 @@ def _let_in(scanned: ScannedPass, not_after: int, gate: Gate, now: datetime) -> 
                 scanned.pass_id,
                 schema,
                 VisitStatus.CHECKED_IN,
-                now,
+                event.occurred_at,
                 VisitStatus.APPROVED,
                 VisitStatus.CHECKED_OUT,
+                *_event_values(event),
             ],
         )
-        (admitted,) = cursor.fetchone()
-        if admitted:
-            return
-        cursor.execute(_REFUSAL_SQL, [scanned.pass_id, schema])
-        is_revoked, is_passed_back = cursor.fetchone()
-    if is_revoked:
-        raise _Denied(Reason.REVOKED, scanned)
-    if is_passed_back:
-        raise _Denied(Reason.ANTI_PASSBACK, scanned)
-    raise _Denied(Reason.USES_EXHAUSTED, scanned)
+        admitted, event_pk = cursor.fetchone()
+        if not admitted:
+            cursor.execute(_REFUSAL_SQL, [scanned.pass_id, schema])
+            is_revoked, is_passed_back = cursor.fetchone()
+            if is_revoked:
+                raise _Denied(Reason.REVOKED, scanned)
+            if is_passed_back:
+                raise _Denied(Reason.ANTI_PASSBACK, scanned)
+            raise _Denied(Reason.USES_EXHAUSTED, scanned)
+    if event_pk is None:
+        raise _Replayed
+    return _recorded(event, event_pk)
 
 
 def _let_out(pass_id: int, visit_id: int, now: datetime) -> None:
@@ -509,28 +536,25 @@ def _first_answer(event_id: uuid.UUID) -> Decision:
     return Decision(AccessEvent.objects.select_related("gate").get(event_id=event_id), True)
 
 
-_RECORD_SQL = """
-    INSERT INTO access_accessevent (event_id, gate_id, agent_id, pass_id, visit_id, direction,
-                                    granted, reason, mode, occurred_at, recorded_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+_RECORD_SQL = f"""
+    INSERT INTO access_accessevent ({_EVENT_COLUMNS}) VALUES ({_EVENT_VALUES})
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id
-"""
+"""  # noqa: S608 - composed of constants only
 
 
-def _record(
+def _new_event(
     event_id: uuid.UUID,
     gate: Gate,
     agent: GateAgent | None,
     pass_ids: tuple[int, int] | None,
     direction: str,
-    reason: Reason,
     occurred_at: datetime,
+    reason: Reason = Reason.GRANTED,
     mode: str = Mode.ONLINE,
-) -> Decision:
-    """Record the decision as an AccessEvent; raises _Replayed if the event id is taken (also
-    by a concurrent request with the same id, whose transaction this waits for)."""
-    event = AccessEvent(
+) -> AccessEvent:
+    """The decision as an AccessEvent, not yet stored."""
+    return AccessEvent(
         event_id=event_id,
         gate=gate,
         agent=agent,
@@ -543,27 +567,38 @@ def _record(
         occurred_at=occurred_at,
         recorded_at=timezone.now(),
     )
+
+
+def _event_values(event: AccessEvent) -> list[Any]:
+    """The event's values in the order of _EVENT_COLUMNS."""
+    return [
+        event.event_id,
+        event.gate_id,
+        event.agent_id,
+        event.pass_record_id,
+        event.visit_id,
+        event.direction,
+        event.granted,
+        event.reason,
+        event.mode,
+        event.occurred_at,
+        event.recorded_at,
+    ]
+
+
+def _record(event: AccessEvent) -> Decision:
+    """Store the decision; raises _Replayed if the event id is taken (also by a concurrent
+    request with the same id, whose transaction this waits for)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _RECORD_SQL,
-            [
-                event.event_id,
-                gate.pk,
-                agent.pk if agent else None,
-                event.pass_record_id,
-                event.visit_id,
-                event.direction,
-                event.granted,
-                event.reason,
-                event.mode,
-                event.occurred_at,
-                event.recorded_at,
-            ],
-        )
+        cursor.execute(_RECORD_SQL, _event_values(event))
         row = cursor.fetchone()
     if row is None:
         raise _Replayed
-    event.pk = row[0]
+    return _recorded(event, row[0])
+
+
+def _recorded(event: AccessEvent, pk: int) -> Decision:
+    event.pk = pk
     event._state.adding = False
     event._state.db = connection.alias
     _publish_after_commit(event)
@@ -643,16 +678,17 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
                     )
                 else:
                     _let_out(pass_id, visit_id, passage.occurred_at)
-            return _record(
+            event = _new_event(
                 passage.event_id,
                 passage.gate,
                 agent,
                 pass_ids,
                 passage.direction,
-                reason,
                 passage.occurred_at,
+                reason,
                 passage.mode,
             )
+            return _record(event)
     except _Replayed:
         return _first_answer(passage.event_id)
 

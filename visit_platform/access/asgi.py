@@ -21,7 +21,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
-from django.http import HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
 from visit_platform.access.api import MAX_BODY_BYTES
@@ -36,9 +36,9 @@ GATE_API_MIDDLEWARE = [
     "visit_platform.web.middleware.BuildingLocaleMiddleware",
 ]
 # Requests one process decides at once, each holding a database connection from the pool;
-# the others wait in the event loop. More threads only fight over the GIL: on 2 cores, 2 to 4
+# the others wait in the event loop. More threads only fight over the GIL: on 2 cores, 3
 # per process gave the shortest latency tails (docs/performance.md).
-GATE_API_THREADS = int(os.environ.get("GATE_API_THREADS", "4"))
+GATE_API_THREADS = int(os.environ.get("GATE_API_THREADS", "3"))
 
 
 class GateApiHandler(ASGIHandler):
@@ -86,5 +86,8 @@ class GateApiHandler(ASGIHandler):
         if request is not None:
             response = self.get_response(request)
         assert response is not None
+        if isinstance(response, HttpResponse) and not response.has_header("Content-Length"):
+            # As CommonMiddleware would: the server then need not chunk the body.
+            response["Content-Length"] = str(len(response.content))
         response.close()  # request_finished: the connection goes back to the pool
         return response
