@@ -281,6 +281,26 @@ def test_pass_for_other_zones_is_denied_as_wrong_zone(in_alpha: Building) -> Non
     assert scan(gate, slip_token(pass_record)) == (False, "wrong_zone")
 
 
+@pytest.mark.parametrize(
+    ("pass_zones", "gate_zone", "expected"),
+    [
+        ([], "大堂", (True, "granted")),
+        ([], "", (True, "granted")),
+        (["A座", "B座"], "B座", (True, "granted")),
+        (["A座东"], "A座", (False, "wrong_zone")),
+        (["A座"], "", (False, "wrong_zone")),
+    ],
+    ids=["no zones: any gate", "no zones, no zone", "one of its zones", "a longer name", "no zone"],
+)
+def test_zones_are_matched_whole(
+    in_alpha: Building, pass_zones: list[str], gate_zone: str, expected: tuple[bool, str]
+) -> None:
+    gate = make_gate(zone=gate_zone)
+    pass_record = make_pass(zones=pass_zones)
+
+    assert scan(gate, slip_token(pass_record)) == expected
+
+
 def test_pass_for_the_gate_s_zone_is_granted(in_alpha: Building) -> None:
     gate = make_gate(zone="A座")
     pass_record = make_pass(zones=["A座", "B座"])

@@ -400,7 +400,8 @@ def _resolve_direction(gate: Gate, requested: str | None) -> Direction:
 
 # Composed of constants only: nothing from a request is formatted into it.
 _SCANNED_PASS_SQL = f"""
-    SELECT pass.id, pass.visit_id, pass.valid_from, pass.valid_until, pass.zones,
+    SELECT pass.id, pass.visit_id, pass.valid_from, pass.valid_until,
+           ARRAY(SELECT jsonb_array_elements_text(pass.zones)),
            pass.revoked_at IS NOT NULL, visit.status, {WATCHLISTED_SQL}
     FROM access_pass pass
     JOIN visits_visit visit ON visit.id = pass.visit_id

@@ -83,7 +83,7 @@ class Command(BaseCommand):
         worker = None
         if not options["no_worker"]:
             # One worker with an embedded beat: enough to fire timers in the demo.
-            worker = subprocess.Popen(
+            worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                 [
                     sys.executable,
                     "-m",
@@ -96,6 +96,9 @@ class Command(BaseCommand):
                     "WARNING",
                     "--concurrency",
                     "1",
+                    # Beat's record of when it last ran each job stays with the demo's data.
+                    "--schedule",
+                    str(settings.DATA_DIR / "celerybeat-schedule"),
                 ],
             )
         try:
