@@ -120,6 +120,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Employees",
                 "People &amp; roles",
                 "Gates",
+                "Messages",
                 "Audit log",
             ],
         ),

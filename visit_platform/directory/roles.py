@@ -19,6 +19,7 @@ PRINT_SLIP = "access.print_slip"
 DESIGN_FORMS = "forms.design_form"
 REGISTER_VISITS = "visits.register_visit"
 MANAGE_GATES = "access.change_gate"
+VIEW_NOTIFICATIONS = "notifications.view_notification"
 
 _PROPERTY = frozenset(
     {
@@ -36,6 +37,7 @@ _PROPERTY = frozenset(
         DESIGN_FORMS,
         REGISTER_VISITS,
         MANAGE_GATES,
+        VIEW_NOTIFICATIONS,
     }
 )
 

@@ -17,6 +17,7 @@ from visit_platform.directory.roles import (
     VIEW_COMPANY,
     VIEW_HOST,
     VIEW_MEMBERSHIP,
+    VIEW_NOTIFICATIONS,
     VIEW_VISIT,
 )
 
@@ -49,6 +50,13 @@ NAVIGATION = (
         "memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"
     ),
     NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
+    NavItem(
+        "notifications",
+        _("Messages"),
+        "notifications:notification_list",
+        VIEW_NOTIFICATIONS,
+        "message",
+    ),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 
