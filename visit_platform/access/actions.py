@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -400,8 +401,7 @@ def _resolve_direction(gate: Gate, requested: str | None) -> Direction:
 
 # Composed of constants only: nothing from a request is formatted into it.
 _SCANNED_PASS_SQL = f"""
-    SELECT pass.id, pass.visit_id, pass.valid_from, pass.valid_until,
-           ARRAY(SELECT jsonb_array_elements_text(pass.zones)),
+    SELECT pass.id, pass.visit_id, pass.valid_from, pass.valid_until, pass.zones::text,
            pass.revoked_at IS NOT NULL, visit.status, {WATCHLISTED_SQL}
     FROM access_pass pass
     JOIN visits_visit visit ON visit.id = pass.visit_id
@@ -431,7 +431,10 @@ def _verified_pass(token: str, now: datetime) -> tuple[ScannedPass, int]:
         row = cursor.fetchone()
     if row is None:
         raise _Denied(Reason.UNKNOWN_PASS)
-    return ScannedPass(*row), claims.not_after
+    pass_id, visit_id, valid_from, valid_until, zones, *rest = row
+    # jsonb comes back as text (Django leaves JSON to its fields); zones match whole names.
+    scanned = ScannedPass(pass_id, visit_id, valid_from, valid_until, json.loads(zones), *rest)
+    return scanned, claims.not_after
 
 
 def _check_entry(scanned: ScannedPass, not_after: int, gate: Gate, now: datetime) -> None:
