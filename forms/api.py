@@ -11,24 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import json
-import logging
-import math
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
-from django.core.signals import got_request_exception
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from ninja import Field, NinjaAPI, Schema
-from ninja.errors import HttpError, ValidationError
-from ninja.parser import Parser
+from ninja import Field, Schema
 from ninja.responses import Status
 
 from forms.actions import submit
@@ -41,9 +33,8 @@ from forms.validation import AnswersInvalid, validate_answers
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.errors import DomainError, PermissionDeniedError
+from visit_platform.json_api import json_api
 from visit_platform.visits.choices import Scenario
-
-logger = logging.getLogger(__name__)
 
 # A photo of a few MB in base64 plus the answers; Django refuses bodies over 5 MB anyway.
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -87,132 +78,16 @@ class ErrorOut(Schema):
     details: Any = None
 
 
-class _MalformedJSON(Exception):
-    pass
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError("numbers must be finite")
-    return number
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-class _JSONParser(Parser):
-    """Strict JSON: Python's reader would also take NaN and Infinity, which no form answer
-    can be and PostgreSQL's jsonb cannot store."""
-
-    def parse_body(self, request: HttpRequest) -> Any:
-        try:
-            return json.loads(request.body, parse_float=_finite, parse_constant=_no_constant)
-        except (ValueError, RecursionError) as error:
-            raise _MalformedJSON(str(error)) from error
-
-
-api = NinjaAPI(
+api = json_api(
     title="Forms API",
-    version="1",
     description=(
         "Registration forms of one building, on that building's domain, for kiosks and "
         "WeChat pages. Labels and help texts are plain text: insert them as text, never as "
         "HTML."
     ),
-    urls_namespace="forms_api",
-    parser=_JSONParser(),
-    docs_url=None,
+    namespace="forms_api",
+    max_body_bytes=MAX_BODY_BYTES,
 )
-
-
-def _error(
-    request: HttpRequest, status: int, code: str, message: str, details: Any = None
-) -> HttpResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return api.create_response(request, body, status=status)
-
-
-def _too_large(request: HttpRequest) -> HttpResponse:
-    return _error(
-        request,
-        413,
-        "too_large",
-        _("The request body is larger than %(limit)d KB.") % {"limit": MAX_BODY_BYTES // 1024},
-    )
-
-
-def _refuse_large_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    @functools.wraps(run)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        try:
-            too_large = declared > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES
-        except RequestDataTooBig:
-            too_large = True
-        if too_large:
-            return _too_large(request)
-        return run(request, *args, **kwargs)
-
-    return checked
-
-
-api.add_decorator(_refuse_large_bodies, mode="view")
-
-
-@api.exception_handler(ValidationError)
-def _invalid_request(request: HttpRequest, error: ValidationError) -> HttpResponse:
-    details = [
-        {
-            "loc": [part for part in item["loc"] if part not in ("body", "payload")],
-            "message": item["msg"],
-        }
-        for item in error.errors
-    ]
-    message = "; ".join(
-        f"{'.'.join(map(str, item['loc'])) or 'body'}: {item['message']}" for item in details[:5]
-    )
-    return _error(request, 422, "invalid_request", message, details)
-
-
-@api.exception_handler(_MalformedJSON)
-def _malformed_json(request: HttpRequest, error: Exception) -> HttpResponse:
-    return _error(request, 400, "malformed_json", _("The request body is not valid JSON."))
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
-    if isinstance(error.__cause__, _MalformedJSON):
-        return _malformed_json(request, error.__cause__)
-    return _error(request, error.status_code, "bad_request", str(error))
-
-
-@api.exception_handler(DomainError)
-def _domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
-    return api.create_response(request, error.as_dict(), status=error.status)
-
-
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", _("Not found."))
-
-
-@api.exception_handler(RequestDataTooBig)
-def _request_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
-    return _too_large(request)
-
-
-@api.exception_handler(Exception)
-def _server_error(request: HttpRequest, error: Exception) -> HttpResponse:
-    logger.error("Forms API failed on %s", request.path, exc_info=error)
-    got_request_exception.send(sender=None, request=request)
-    return _error(request, 500, "server_error", _("The server failed; the request may be retried."))
 
 
 @contextmanager

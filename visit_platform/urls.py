@@ -3,13 +3,14 @@
 from django.urls import include, path
 
 from forms.api import api as forms_api
-from visit_platform.access import api as gate_api
+from visit_platform import json_api
 from visit_platform.access import views as access_views
+from visit_platform.access.api import api as gate_api
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/gate/", include(gate_api.urlpatterns())),
-    path("api/forms/", forms_api.urls),
+    path("api/gate/", include(json_api.urlpatterns(gate_api))),
+    path("api/forms/", include(json_api.urlpatterns(forms_api))),
     path("", include("visit_platform.web.urls")),
     path("", include("visit_platform.directory.urls")),
     path("", include("visit_platform.audit.urls")),

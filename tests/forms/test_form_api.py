@@ -262,3 +262,19 @@ def test_the_openapi_description_is_served(client: Any) -> None:
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/forms/{scenario}", "/api/forms/{scenario}/submissions"} <= set(paths)
+
+
+@pytest.mark.parametrize("path", ["/", "/request/nope", "/request/check/more"])
+def test_an_address_the_forms_api_does_not_have_is_a_json_404(client: Any, path: str) -> None:
+    response = client.post(f"{BASE}{path}", "{}", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_method_the_endpoint_does_not_take_is_a_json_405(client: Any) -> None:
+    response = client.delete(f"{BASE}/request/submissions")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == "POST"

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.core.signals import got_request_exception
 from django.db import transaction
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBase,
-    HttpResponseNotAllowed,
     HttpResponseNotModified,
 )
-from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.utils import timezone
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
-from ninja import Field, NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.parser import Parser
+from ninja import Field, Schema
+from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, StrictBool, field_validator
 
@@ -56,6 +45,7 @@ from visit_platform.access.queries import (
     watchlisted_passes,
 )
 from visit_platform.errors import DomainError, NotFoundError
+from visit_platform.json_api import error_response, json_api
 
 logger = logging.getLogger(__name__)
 
@@ -158,20 +148,6 @@ BODY_ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 422: ErrorOut, **ANY_CALL
 # --- The API --------------------------------------------------------------------------------
 
 
-class _MalformedJSON(Exception):
-    pass
-
-
-class _JSONParser(Parser):
-    """JSON bodies only; a body that does not parse is told apart from one that does not fit."""
-
-    def parse_body(self, request: HttpRequest) -> Any:
-        try:
-            return json.loads(request.body)
-        except (ValueError, RecursionError) as error:
-            raise _MalformedJSON(str(error)) from error
-
-
 class AgentKey(HttpBearer):
     """``Authorization: Bearer <prefix>.<secret>``: an active agent of this building."""
 
@@ -182,104 +158,23 @@ class AgentKey(HttpBearer):
         return agent
 
 
-api = NinjaAPI(
+api = json_api(
     title="Gate API",
-    version="1",
     description=(
         "For gate agents and QR readers of one building, on that building's domain. "
         "Every call needs the agent key: `Authorization: Bearer <prefix>.<secret>`. "
         "Errors are JSON `{code, message}`; a refused pass is not an error but a decision."
     ),
-    urls_namespace="access_api",
+    namespace="access_api",
+    max_body_bytes=MAX_BODY_BYTES,
     auth=AgentKey(),
-    parser=_JSONParser(),
-    # The schema is at openapi.json; no Swagger page, which would load scripts from a CDN.
-    docs_url=None,
 )
-
-
-def _error(
-    request: HttpRequest, status: int, code: str, message: str, details: Any = None
-) -> HttpResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return api.create_response(request, body, status=status)
-
-
-def _too_large(request: HttpRequest) -> HttpResponse:
-    return _error(
-        request,
-        413,
-        "too_large",
-        _("The request body is larger than %(limit)d KB.") % {"limit": MAX_BODY_BYTES // 1024},
-    )
-
-
-def _body_too_large(request: HttpRequest) -> bool:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
-        return True
-    # The header may be missing or lie; the body itself is the last word.
-    return len(request.body) > MAX_BODY_BYTES
-
-
-def _refuse_large_bodies(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Wraps each operation before authentication and parsing, so a huge body costs nothing."""
-
-    @functools.wraps(run)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            too_large = _body_too_large(request)
-        except RequestDataTooBig:
-            too_large = True
-        if too_large:
-            return _too_large(request)
-        return run(request, *args, **kwargs)
-
-    return checked
-
-
-api.add_decorator(_refuse_large_bodies, mode="view")
-
-
-@api.exception_handler(ValidationError)
-def _invalid_request(request: HttpRequest, error: ValidationError) -> HttpResponse:
-    details = [
-        {"loc": _body_location(item["loc"]), "message": item["msg"], "type": item["type"]}
-        for item in error.errors
-    ]
-    message = "; ".join(
-        f"{'.'.join(map(str, item['loc'])) or 'body'}: {item['message']}" for item in details[:5]
-    )
-    return _error(request, 422, "invalid_request", message, details)
-
-
-def _body_location(location: tuple[Any, ...] | list[Any]) -> list[Any]:
-    """("body", "payload", "passages", 3, "gate_id") -> ["passages", 3, "gate_id"]: the path
-    inside the JSON the agent sent, without ninja's source and parameter names."""
-    path = list(location)
-    if path[:2] == ["body", "payload"]:
-        return path[2:]
-    return path
-
-
-@api.exception_handler(_MalformedJSON)
-def _malformed_json(request: HttpRequest, error: Exception) -> HttpResponse:
-    return _error(
-        request,
-        400,
-        "malformed_json",
-        _("The request body is not valid JSON: %(error)s") % {"error": error},
-    )
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
-    response = _error(
+    response = error_response(
+        api,
         request,
         401,
         "unauthorized",
@@ -287,37 +182,6 @@ def _unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpRespo
     )
     response["WWW-Authenticate"] = 'Bearer realm="gate"'
     return response
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
-    # ninja wraps what the parser raises in a 400 HttpError.
-    if isinstance(error.__cause__, _MalformedJSON):
-        return _malformed_json(request, error.__cause__)
-    return _error(request, error.status_code, "bad_request", str(error))
-
-
-@api.exception_handler(DomainError)
-def _domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
-    return api.create_response(request, error.as_dict(), status=error.status)
-
-
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", _("Not found."))
-
-
-@api.exception_handler(RequestDataTooBig)
-def _request_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
-    return _too_large(request)
-
-
-@api.exception_handler(Exception)
-def _server_error(request: HttpRequest, error: Exception) -> HttpResponse:
-    # Agents parse JSON, even from a failure; error reporters still hear of it.
-    logger.error("Gate API failed on %s", request.path, exc_info=error)
-    got_request_exception.send(sender=None, request=request)
-    return _error(request, 500, "server_error", _("The server failed; the request may be retried."))
 
 
 class InvalidPassagesError(DomainError):
@@ -645,49 +509,3 @@ def command_done(
         _agent(request), command_id, ok=payload.ok, message=payload.message
     )
     return {"id": command.pk, "status": command.status}
-
-
-# --- URLs -----------------------------------------------------------------------------------
-
-
-def _json_method_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., Any]:
-    """ninja answers a method an endpoint does not take with a plain-text 405; agents get the
-    same JSON error as everywhere else, and the Allow header."""
-
-    @functools.wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = view(request, *args, **kwargs)
-        if not isinstance(response, HttpResponseNotAllowed):
-            return response
-        refused = _error(
-            request,
-            405,
-            "method_not_allowed",
-            _("%(method)s is not allowed here; use %(allowed)s.")
-            % {"method": request.method, "allowed": response["Allow"]},
-        )
-        refused["Allow"] = response["Allow"]
-        return refused
-
-    return checked
-
-
-def _no_such_address(request: HttpRequest, path: str) -> HttpResponse:
-    return _error(request, 404, "not_found", _("The gate API has no such address."))
-
-
-def urlpatterns() -> list[URLPattern | URLResolver]:
-    """The API's URLs, and a JSON 404 for any other address under it."""
-    patterns, app_name, namespace = api.urls
-    for pattern in patterns:
-        if not isinstance(pattern, URLPattern):
-            continue
-        if pattern.name == "api-root":
-            # Without a docs page ninja's root only says "not found", in HTML.
-            pattern.callback = csrf_exempt(functools.partial(_no_such_address, path=""))
-        else:
-            pattern.callback = _json_method_not_allowed(pattern.callback)
-    return [
-        path("", include((patterns, app_name), namespace=namespace)),
-        re_path(r"^(?P<path>.*)$", csrf_exempt(_no_such_address)),
-    ]
