@@ -7,3 +7,6 @@ from django.utils.translation import gettext_lazy as _
 class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = _("Visit flows")
+
+    def ready(self) -> None:
+        from workflows import provisioning  # noqa: F401 - registers its steps

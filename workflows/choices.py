@@ -11,3 +11,18 @@ class LinkPurpose(models.TextChoices):
 class LinkOutcome(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+
+
+class Approver(models.TextChoices):
+    """Who approves a visit that needs approval."""
+
+    HOST = "host", _("The host")
+    COMPANY_ADMIN = "company_admin", _("The company's admin")
+    PROPERTY = "property", _("The property office")
+
+
+class WatchlistHitAction(models.TextChoices):
+    """What a flow does when the visitor matches the watchlist."""
+
+    REJECT = "reject", _("Refuse the visit")
+    SECURITY_REVIEW = "security_review", _("Send it to security for review")

@@ -7,8 +7,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from visit_platform.directory.models import Host
+from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
-from workflows.choices import LinkOutcome, LinkPurpose
+from workflows.choices import Approver, LinkOutcome, LinkPurpose, WatchlistHitAction
 
 
 class ActionLink(models.Model):
@@ -56,3 +57,76 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"code {self.pk}"
+
+
+class ScenarioPolicy(models.Model):
+    """How one scenario runs in this building, as its property admins set it in the console:
+    the flows read it instead of code. A visit keeps the policy it started under
+    (``snapshot()``), so a change applies to new visits only."""
+
+    scenario = models.CharField(_("scenario"), max_length=16, choices=Scenario.choices, unique=True)
+    requires_approval = models.BooleanField(_("needs approval"), default=True)
+    approver = models.CharField(
+        _("approved by"), max_length=16, choices=Approver.choices, default=Approver.HOST
+    )
+    approval_hours = models.PositiveSmallIntegerField(
+        _("hours to decide"), default=24, help_text=_("After this the request expires.")
+    )
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("remind after (hours)"), default=2, help_text=_("0: no reminder.")
+    )
+    escalate_to = models.CharField(
+        _("escalate to"), max_length=16, choices=Approver.choices, blank=True
+    )
+    auto_approve_returning = models.BooleanField(
+        _("approve returning visitors at once"),
+        default=False,
+        help_text=_("A visitor this host approved in the last 90 days."),
+    )
+    id_check_required = models.BooleanField(_("ID document required"), default=False)
+    photo_required = models.BooleanField(_("photo required"), default=False)
+    face_match_threshold = models.PositiveSmallIntegerField(
+        _("face match threshold (%)"), default=80
+    )
+    default_window_hours = models.PositiveSmallIntegerField(_("default window (hours)"), default=8)
+    default_uses = models.PositiveSmallIntegerField(
+        _("default entries"), null=True, blank=True, help_text=_("Empty: no limit.")
+    )
+    companions_allowed = models.PositiveSmallIntegerField(_("companions allowed"), default=5)
+    watchlist_hit = models.CharField(
+        _("on a watchlist match"),
+        max_length=16,
+        choices=WatchlistHitAction.choices,
+        default=WatchlistHitAction.REJECT,
+    )
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("scenario policy")
+        verbose_name_plural = _("scenario policies")
+        ordering = ["scenario"]
+
+    def __str__(self) -> str:
+        return self.get_scenario_display()
+
+    def snapshot(self) -> dict[str, object]:
+        """The settings as plain data, for a visit to keep."""
+        return {field: getattr(self, field) for field in POLICY_FIELDS}
+
+
+# The settings a property admin changes, in the console's order.
+POLICY_FIELDS = (
+    "requires_approval",
+    "approver",
+    "approval_hours",
+    "reminder_hours",
+    "escalate_to",
+    "auto_approve_returning",
+    "id_check_required",
+    "photo_required",
+    "face_match_threshold",
+    "default_window_hours",
+    "default_uses",
+    "companions_allowed",
+    "watchlist_hit",
+)

@@ -33,8 +33,9 @@ def test_create_building_makes_schema_domain_and_first_property_admin() -> None:
             "building.provisioned",
             "membership.granted",
             "signing_key.rotated",
-            # One published default form per scenario.
+            # One published default form and one policy per scenario.
             *["form.published"] * 5,
+            *["policy.created"] * 5,
         ]
 
 

@@ -119,6 +119,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Companies",
                 "Employees",
                 "People &amp; roles",
+                "Visit policies",
                 "Gates",
                 "Messages",
                 "Audit log",

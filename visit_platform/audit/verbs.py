@@ -34,6 +34,8 @@ VERB_LABELS: dict[str, Promise] = {
     "notification.queued": _("Message queued"),
     "action_link.created": _("Decision link sent"),
     "action_link.used": _("Decision link used"),
+    "policy.created": _("Visit policy created"),
+    "policy.changed": _("Visit policy changed"),
     "form.published": _("Form published"),
     "form.restored": _("Earlier form version restored"),
     "form.override_created": _("Company form created"),

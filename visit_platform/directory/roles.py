@@ -20,6 +20,7 @@ DESIGN_FORMS = "forms.design_form"
 REGISTER_VISITS = "visits.register_visit"
 MANAGE_GATES = "access.change_gate"
 VIEW_NOTIFICATIONS = "notifications.view_notification"
+MANAGE_POLICIES = "workflows.change_scenariopolicy"
 
 _PROPERTY = frozenset(
     {
@@ -38,6 +39,7 @@ _PROPERTY = frozenset(
         REGISTER_VISITS,
         MANAGE_GATES,
         VIEW_NOTIFICATIONS,
+        MANAGE_POLICIES,
     }
 )
 

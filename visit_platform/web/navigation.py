@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from visit_platform.directory.roles import (
     DESIGN_FORMS,
     MANAGE_GATES,
+    MANAGE_POLICIES,
     REGISTER_VISITS,
     VIEW_AUDIT,
     VIEW_COMPANY,
@@ -49,6 +50,7 @@ NAVIGATION = (
     NavItem(
         "memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"
     ),
+    NavItem("policies", _("Visit policies"), "workflows:policy_list", MANAGE_POLICIES, "key"),
     NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
     NavItem(
         "notifications",
