@@ -49,3 +49,9 @@ class RateLimitedError(DomainError):
     """Asked too often; the same request will work later."""
 
     status = 429
+
+
+class ConflictError(DomainError):
+    """Someone else changed the thing first (two approvers at once); the message says how."""
+
+    status = 409

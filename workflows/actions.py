@@ -9,20 +9,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from tenants.actions import building_domain
 from tenants.db import current_schema
 from tenants.models import Building
+from visit_platform.access.actions import issue_pass
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.errors import DomainError, GoneError, NotFoundError, RateLimitedError
 from visit_platform.notifications.actions import send_notification
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.phones import normalise_mobile
-from visit_platform.privacy import blind_index
+from visit_platform.privacy import blind_index, mask_name
+from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.models import Visit
 from workflows.choices import LinkOutcome, LinkPurpose
 from workflows.models import ActionLink, OneTimeCode
@@ -188,3 +193,93 @@ def verify_one_time_code(mobile: str, code: str) -> str:
     ):
         raise expired  # used by a simultaneous request a moment ago
     return number
+
+
+# --- Hosts decide from their phone ----------------------------------------------------------
+
+
+def action_link_url(code: str) -> str:
+    """The link's address on the current building's domain."""
+    return f"{settings.PUBLIC_SCHEME}://{building_domain(current_schema())}/a/{code}/"
+
+
+@transaction.atomic
+def send_decision_link(actor: Actor, visit: Visit) -> IssuedLink:
+    """Text the visit's host a link with which to approve or reject it, in the building's
+    language. The host needs no account: the link is the authority, once."""
+    host = visit.host
+    if host is None or not host.mobile:
+        raise DomainError("host_unreachable", _("The visit has no host with a mobile number."))
+    issued = create_action_link(actor, visit=visit, host=host)
+    building = Building.objects.get(schema_name=current_schema())
+    with translation.override(building.default_language):
+        text = _(
+            "[%(building)s] %(visitor)s asks to visit you on %(day)s. Approve or refuse: %(link)s"
+        ) % {
+            "building": building.name,
+            "visitor": mask_name(visit.visitor.name),
+            "day": timezone.localtime(visit.valid_from).strftime("%Y-%m-%d %H:%M"),
+            "link": action_link_url(issued.code),
+        }
+    send_notification(
+        actor,
+        channel=Channel.SMS,
+        to=host.mobile,
+        purpose=Purpose.APPROVAL_REQUEST,
+        text=text,
+        visit=visit,
+    )
+    return issued
+
+
+@transaction.atomic
+def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
+    """The host's decision through their link: the link is spent and the visit decided in one
+    transaction (a refused decision spends nothing). An approved visitor gets their pass and
+    a text with its link."""
+    link = open_action_link(code)
+    host = link.host
+    actor = Actor(user=host.user, label=f"host {host.name} (link)")
+    outcome = LinkOutcome.APPROVED if approve else LinkOutcome.REJECTED
+    visit = decide_visit(actor, link.visit, approve=approve, reason=reason)
+    use_action_link(actor, code, outcome)
+    if approve:
+        issued = issue_pass(actor, visit)
+        url = (
+            f"{settings.PUBLIC_SCHEME}://{building_domain(current_schema())}/p/{issued.link_code}/"
+        )
+        _tell_visitor(
+            actor,
+            visit,
+            Purpose.PASS_LINK,
+            gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s"),
+            link=url,
+        )
+    else:
+        _tell_visitor(
+            actor,
+            visit,
+            Purpose.DECISION,
+            gettext_noop("[%(building)s] Your visit on %(day)s was not approved: %(reason)s"),
+            day=timezone.localtime(visit.valid_from).strftime("%Y-%m-%d"),
+            reason=visit.decision_reason,
+        )
+    return visit
+
+
+def _tell_visitor(actor: Actor, visit: Visit, purpose: str, text: str, **values: str) -> None:
+    """Text the visitor in the building's language (``text``, a message id, is translated
+    there, whatever language the person deciding uses)."""
+    if not visit.visitor.mobile:
+        return
+    building = Building.objects.get(schema_name=current_schema())
+    with translation.override(building.default_language):
+        message = _(text) % {"building": building.name, **values}
+    send_notification(
+        actor,
+        channel=Channel.SMS,
+        to=visit.visitor.mobile,
+        purpose=purpose,
+        text=message,
+        visit=visit,
+    )

@@ -9,4 +9,5 @@ app_name = "workflows"
 urlpatterns = [
     path("policies/", views.policy_list, name="policy_list"),
     path("policies/<str:scenario>/", views.policy_edit, name="policy_edit"),
+    path("a/<str:code>/", views.decision_page, name="decision_page"),
 ]

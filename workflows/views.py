@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import MANAGE_POLICIES
 from visit_platform.errors import DomainError
+from visit_platform.privacy import mask_name
 from visit_platform.web.decorators import console_view
+from workflows.actions import decide_by_link, open_action_link
 from workflows.models import POLICY_FIELDS, ScenarioPolicy
 from workflows.policies import update_policy
 
@@ -53,4 +55,41 @@ def policy_edit(request: HttpRequest, scenario: str) -> HttpResponse:
         request,
         "workflows/policy_form.html",
         {"section": "policies", "policy": policy, "form": form},
+    )
+
+
+# --- The host's decision page (mobile, no account: the link is the authority) ---------------
+
+
+def decision_page(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        link = open_action_link(code)
+    except DomainError as error:
+        return render(
+            request,
+            "workflows/decision_closed.html",
+            {"message": error.message},
+            status=error.status,
+        )
+    visit = link.visit
+    problem = ""
+    if request.method == "POST":
+        approve = request.POST.get("decision") == "approve"
+        try:
+            visit = decide_by_link(code, approve=approve, reason=request.POST.get("reason", ""))
+        except DomainError as error:
+            problem = error.message
+        else:
+            return render(request, "workflows/decision_done.html", {"visit": visit})
+    return render(
+        request,
+        "workflows/decision_page.html",
+        {
+            "visit": visit,
+            "visitor_name": mask_name(visit.visitor.name),
+            "host": link.host,
+            "problem": problem,
+            "reason": request.POST.get("reason", "")[:200],
+        },
+        status=400 if problem else 200,
     )

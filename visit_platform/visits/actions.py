@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
-from visit_platform.errors import DomainError
+from visit_platform.errors import ConflictError, DomainError
 from visit_platform.phones import normalise_mobile
 from visit_platform.privacy import blind_index, mask_id_number
 from visit_platform.visits.choices import DocumentType, Scenario, VisitStatus
@@ -126,6 +126,34 @@ def create_visit(
         approved_by=actor.user if status == VisitStatus.APPROVED else None,
     )
     record(actor, "visit.created", visit, scenario=scenario, status=status)
+    return visit
+
+
+@transaction.atomic
+def decide_visit(actor: Actor, visit: Visit, *, approve: bool, reason: str = "") -> Visit:
+    """Approve or reject a visit that waits for approval. One conditional UPDATE: of two
+    approvers acting at the same moment one decides, and the other is told what happened."""
+    reason = reason.strip()
+    if not approve and not reason:
+        raise DomainError("reason_required", _("Say why the visit is refused."), field="reason")
+    if len(reason) > 200:
+        raise DomainError("reason_too_long", _("Keep the reason under 200 characters."))
+    now = timezone.now()
+    decided = Visit.objects.filter(pk=visit.pk, status=VisitStatus.PENDING_APPROVAL).update(
+        status=VisitStatus.APPROVED if approve else VisitStatus.REJECTED,
+        approved_by=actor.user if approve else None,
+        decided_at=now,
+        decision_reason=reason,
+        updated_at=now,
+    )
+    visit.refresh_from_db()
+    if not decided:
+        raise ConflictError(
+            "already_decided",
+            _("This visit is no longer waiting for a decision: %(status)s.")
+            % {"status": visit.get_status_display()},
+        )
+    record(actor, "visit.approved" if approve else "visit.rejected", visit, reason=reason)
     return visit
 
 

@@ -93,6 +93,8 @@ class Visit(models.Model):
     submission_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     invited_by = actor_field(_("invited by"))
     approved_by = actor_field(_("approved by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.CharField(_("reason given"), max_length=200, blank=True)
     registered_by = actor_field(_("registered by"))
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
