@@ -44,8 +44,11 @@ lock:
 	/tmp/visit-lock/bin/pip install --quiet -e ".[dev]"
 	/tmp/visit-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
+## The benchmarks whose figures docs/performance.md records (a few minutes; not part of CI).
 bench: install
 	$(BIN)/python bench/provision.py
+	$(BIN)/python bench/gate_decision.py
+	$(BIN)/python bench/gate_latency.py
 
 clean-data:
 	rm -rf .data

@@ -5,23 +5,20 @@ and the stored visit carries the new version. Screenshots are kept in docs/scree
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveBuilding
+from tests.browser.conftest import LiveBuilding, screenshot
 from tests.browser.test_console import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
 
 def _keep(page: Any, name: str, full_page: bool = True) -> None:
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    screenshot(page, name, full_page)
 
 
 def _field_order(page: Any) -> list[str]:
