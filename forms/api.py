@@ -35,6 +35,7 @@ from visit_platform.audit.actions import Actor
 from visit_platform.errors import DomainError, PermissionDeniedError
 from visit_platform.json_api import json_api
 from visit_platform.visits.choices import Scenario
+from workflows.actions import route_new_request
 
 # A photo of a few MB in base64 plus the answers; Django refuses bodies over 5 MB anyway.
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -229,5 +230,7 @@ def submit_answers(
         validated = validate_answers(version, values, files)
         actor = Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
         visit, replayed = submit(actor, validated, submission_id=payload.submission_id)
+        if not replayed:
+            route_new_request(actor, visit)
         body = {"visit_id": visit.pk, "status": visit.status, "replayed": replayed}
         return Status(200 if replayed else 201, body)

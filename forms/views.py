@@ -36,6 +36,7 @@ from visit_platform.errors import DomainError
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view
+from workflows.actions import route_new_request
 
 RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)
 MAX_DRAFT_BYTES = 512 * 1024
@@ -96,7 +97,7 @@ def _posted_version(request: HttpRequest, current: FormVersion) -> FormVersion |
 @refuse_large_bodies
 def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
     """A scenario's form on the visitor's phone. A submitted form becomes a visit waiting for
-    approval; the scenario flows (issue 5) take it from there."""
+    approval, routed by the building's policy (the host's decision link, or a pass at once)."""
     if scenario not in PUBLIC_SCENARIOS:
         raise Http404
     company_id = _company_id(request)
@@ -116,7 +117,7 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 form = RegistrationForm(version, language, request.POST, request.FILES)
                 if form.is_valid() and form.validated is not None:
                     try:
-                        actions.submit(
+                        visit, replayed = actions.submit(
                             _visitor(request),
                             form.validated,
                             submission_id=_submission_id(request.POST.get("submission_id", "")),
@@ -124,6 +125,8 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                     except DomainError as error:
                         form.add_domain_error(error)
                     else:
+                        if not replayed:
+                            route_new_request(_visitor(request), visit)
                         return redirect("forms:visitor_form_sent", scenario=scenario)
         context = {
             "form": form,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,9 +29,12 @@ from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.phones import normalise_mobile
 from visit_platform.privacy import blind_index, mask_name
 from visit_platform.visits.actions import decide_visit
+from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
-from workflows.choices import LinkOutcome, LinkPurpose
-from workflows.models import ActionLink, OneTimeCode
+from workflows.choices import Approver, LinkOutcome, LinkPurpose
+from workflows.models import ActionLink, OneTimeCode, ScenarioPolicy
+
+logger = logging.getLogger(__name__)
 
 ACTION_LINK_LIFETIME = timedelta(hours=24)
 # Codes are 22 characters (128 random bits); anything much longer is not one of ours.
@@ -236,7 +240,7 @@ def send_decision_link(actor: Actor, visit: Visit) -> IssuedLink:
 def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
     """The host's decision through their link: the link is spent and the visit decided in one
     transaction (a refused decision spends nothing). An approved visitor gets their pass and
-    a text with its link."""
+    a text with its link; a refused one a text with the reason."""
     link = open_action_link(code)
     host = link.host
     actor = Actor(user=host.user, label=f"host {host.name} (link)")
@@ -244,17 +248,7 @@ def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
     visit = decide_visit(actor, link.visit, approve=approve, reason=reason)
     use_action_link(actor, code, outcome)
     if approve:
-        issued = issue_pass(actor, visit)
-        url = (
-            f"{settings.PUBLIC_SCHEME}://{building_domain(current_schema())}/p/{issued.link_code}/"
-        )
-        _tell_visitor(
-            actor,
-            visit,
-            Purpose.PASS_LINK,
-            gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s"),
-            link=url,
-        )
+        _issue_and_send_pass(actor, visit)
     else:
         _tell_visitor(
             actor,
@@ -265,6 +259,51 @@ def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
             reason=visit.decision_reason,
         )
     return visit
+
+
+@transaction.atomic
+def route_request(actor: Actor, visit: Visit) -> Visit:
+    """Where a visitor's request goes next, by the building's policy for requests: to the
+    host's phone for a decision, or straight to a pass when no approval is needed.
+
+    This stands in for the first steps of the request flow until the viewflow flows (issue 5)
+    take over and call the same actions. A request whose approver is not the host waits in
+    the console; a watchlisted visitor never gets a pass here (``issue_pass`` refuses, and the
+    visit keeps waiting for a person)."""
+    if visit.status != VisitStatus.PENDING_APPROVAL:
+        return visit
+    policy = ScenarioPolicy.objects.filter(scenario=visit.scenario).first()
+    if policy is None:
+        return visit
+    if policy.requires_approval:
+        if policy.approver == Approver.HOST and visit.host is not None:
+            send_decision_link(actor, visit)
+        return visit
+    visit = decide_visit(actor, visit, approve=True)
+    _issue_and_send_pass(actor, visit)
+    return visit
+
+
+def route_new_request(actor: Actor, visit: Visit) -> None:
+    """For the channels that take requests (the visitor's page, the forms API): route a
+    request just submitted. A failure leaves it waiting for a person and is logged; the
+    visitor's submission stands."""
+    try:
+        route_request(actor, visit)
+    except DomainError as error:
+        logger.warning("Visit %s was not routed: %s", visit.pk, error.code)
+
+
+def _issue_and_send_pass(actor: Actor, visit: Visit) -> None:
+    issued = issue_pass(actor, visit)
+    url = f"{settings.PUBLIC_SCHEME}://{building_domain(current_schema())}/p/{issued.link_code}/"
+    _tell_visitor(
+        actor,
+        visit,
+        Purpose.PASS_LINK,
+        gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s"),
+        link=url,
+    )
 
 
 def _tell_visitor(actor: Actor, visit: Visit, purpose: str, text: str, **values: str) -> None:
