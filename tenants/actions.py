@@ -45,6 +45,11 @@ def building_domain(slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
+def building_url(schema_name: str, path: str) -> str:
+    """An absolute address on the building's domain, for links sent by text or e-mail."""
+    return f"{settings.PUBLIC_SCHEME}://{building_domain(schema_name)}{path}"
+
+
 def create_building(
     *,
     slug: str,

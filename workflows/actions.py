@@ -1,5 +1,5 @@
-"""Action links for hosts and one-time codes for visitors: how people act from their phones
-without an account."""
+"""How people act from their phones without an account (hosts' decision links, visitors'
+one-time codes), and where a visitor's request goes once submitted."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from tenants.actions import building_domain
+from tenants.actions import building_url
 from tenants.db import current_schema
 from tenants.models import Building
 from visit_platform.access.actions import issue_pass
@@ -204,7 +204,7 @@ def verify_one_time_code(mobile: str, code: str) -> str:
 
 def action_link_url(code: str) -> str:
     """The link's address on the current building's domain."""
-    return f"{settings.PUBLIC_SCHEME}://{building_domain(current_schema())}/a/{code}/"
+    return building_url(current_schema(), reverse("workflows:decision_page", args=[code]))
 
 
 @transaction.atomic
@@ -296,7 +296,7 @@ def route_new_request(actor: Actor, visit: Visit) -> None:
 
 def _issue_and_send_pass(actor: Actor, visit: Visit) -> None:
     issued = issue_pass(actor, visit)
-    url = f"{settings.PUBLIC_SCHEME}://{building_domain(current_schema())}/p/{issued.link_code}/"
+    url = building_url(current_schema(), reverse("pass_page", args=[issued.link_code]))
     _tell_visitor(
         actor,
         visit,

@@ -7,7 +7,6 @@ then act as that person in every other building where they hold a role.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
@@ -17,7 +16,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from tenants.actions import building_domain
+from tenants.actions import building_url
 from tenants.db import current_schema
 from tenants.models import User
 
@@ -32,7 +31,7 @@ def set_password_url(user: User, schema_name: str) -> str:
             "token": default_token_generator.make_token(user),
         },
     )
-    return f"{settings.PUBLIC_SCHEME}://{building_domain(schema_name)}{path}"
+    return building_url(schema_name, path)
 
 
 def schedule_invitation(user: User) -> None:
