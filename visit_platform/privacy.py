@@ -142,6 +142,13 @@ def blind_index(value: str, purpose: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def secret_hash(secret: str) -> str:
+    """What is stored instead of a random secret that grants something (a gate agent's key, a
+    pass or decision link's code): SHA-256 is enough, since the secret itself carries 128
+    bits or more and cannot be guessed, unlike the values ``blind_index`` hides."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 # --- Model field ----------------------------------------------------------------------------
 
 

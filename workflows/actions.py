@@ -3,7 +3,6 @@ one-time codes), and where a visitor's request goes once submitted."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -27,7 +26,7 @@ from visit_platform.errors import DomainError, GoneError, NotFoundError, RateLim
 from visit_platform.notifications.actions import send_notification
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.phones import normalise_mobile
-from visit_platform.privacy import blind_index, mask_name
+from visit_platform.privacy import blind_index, mask_name, secret_hash
 from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
@@ -58,10 +57,6 @@ class IssuedLink:
     code: str  # goes into the URL sent to the host; only its hash is stored
 
 
-def _code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
 @transaction.atomic
 def create_action_link(
     actor: Actor,
@@ -74,7 +69,7 @@ def create_action_link(
     code = secrets.token_urlsafe(16)
     link = ActionLink.objects.create(
         purpose=purpose,
-        code_hash=_code_hash(code),
+        code_hash=secret_hash(code),
         visit=visit,
         host=host,
         expires_at=timezone.now() + lifetime,
@@ -115,7 +110,7 @@ def _link(code: str) -> ActionLink:
     unknown = NotFoundError("link_unknown", _("This link is not valid."))
     if not code or len(code) > MAX_ACTION_CODE_LENGTH:
         raise unknown
-    link = ActionLink.objects.select_related("visit", "host").filter(code_hash=_code_hash(code))
+    link = ActionLink.objects.select_related("visit", "host").filter(code_hash=secret_hash(code))
     found = link.first()
     if found is None:
         raise unknown

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -169,7 +168,7 @@ def test_a_visit_decided_elsewhere_first_leaves_the_link_unspent(waiting: Visit)
     assert ActionLink.objects.get().used_at is None
 
 
-def test_a_host_of_another_building_cannot_use_alphas_link(waiting: Any, beta: Building) -> None:
+def test_a_host_of_another_building_cannot_use_alphas_link(waiting: Visit, beta: Building) -> None:
     send_decision_link(SYSTEM, waiting)
 
     page = Client(HTTP_HOST=building_domain("beta")).post(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -46,6 +45,7 @@ from visit_platform.access.models import (
 )
 from visit_platform.audit.actions import Actor, record
 from visit_platform.errors import DomainError, NotFoundError
+from visit_platform.privacy import secret_hash
 from visit_platform.process_cache import ProcessCache
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
@@ -166,7 +166,7 @@ def create_gate_agent(actor: Actor, *, name: str) -> tuple[GateAgent, str]:
     prefix = secrets.token_hex(AGENT_KEY_PREFIX_LENGTH // 2)
     secret = secrets.token_urlsafe(32)
     agent = GateAgent.objects.create(
-        name=name.strip()[:100] or "agent", key_prefix=prefix, key_hash=_hash_secret(secret)
+        name=name.strip()[:100] or "agent", key_prefix=prefix, key_hash=secret_hash(secret)
     )
     record(actor, "gate_agent.created", agent)
     return agent, f"{prefix}.{secret}"
@@ -183,10 +183,6 @@ def deactivate_gate_agents(actor: Actor, *, name: str) -> int:
     return len(agents)
 
 
-def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def authenticate_agent(key: str) -> GateAgent | None:
     """The active agent holding ``key``, or None. Compares hashes in constant time."""
     prefix, separator, secret = key.partition(".")
@@ -196,7 +192,7 @@ def authenticate_agent(key: str) -> GateAgent | None:
         (current_schema(), prefix),
         lambda: GateAgent.objects.filter(key_prefix=prefix, is_active=True).first(),
     )
-    if agent is None or not hmac.compare_digest(agent.key_hash, _hash_secret(secret)):
+    if agent is None or not hmac.compare_digest(agent.key_hash, secret_hash(secret)):
         return None
     return agent
 
@@ -246,7 +242,7 @@ def issue_pass(
         valid_until=end,
         max_uses=max_uses,
         zones=sorted({zone.strip() for zone in zones if zone.strip()}),
-        link_hash=pass_link_hash(code),
+        link_hash=secret_hash(code),
         issued_by=actor.user,
     )
     record(actor, "pass.issued", pass_record, visit=visit.pk, max_uses=max_uses)
@@ -256,10 +252,6 @@ def issue_pass(
 def note_slip_printed(actor: Actor, pass_record: Pass) -> None:
     """Audit a printed slip: it carries the visitor's name and a window-long token."""
     record(actor, "pass.slip_printed", pass_record, visit=pass_record.visit_id)
-
-
-def pass_link_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 @transaction.atomic

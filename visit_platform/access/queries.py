@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,8 +21,7 @@ from visit_platform.access.models import (
     SigningKey,
 )
 from visit_platform.process_cache import ProcessCache
-from visit_platform.visits.models import Visitor
-from visit_platform.visits.queries import enforced_watchlist
+from visit_platform.visits.queries import watchlisted_visitors
 
 # A gate taken out of service through another process refuses scans within this time.
 GATE_CACHE_SECONDS = 5
@@ -52,13 +52,11 @@ class RevocationList:
 
 def revocation_list(now: datetime | None = None) -> RevocationList:
     now = now or timezone.now()
-    pass_ids = sorted(
+    return _pass_list(
         Pass.objects.filter(revoked_at__isnull=False, valid_until__gt=now).values_list(
             "pk", flat=True
         )
     )
-    digest = hashlib.sha256(",".join(map(str, pass_ids)).encode()).hexdigest()[:32]
-    return RevocationList(pass_ids, digest)
 
 
 @dataclass(frozen=True)
@@ -121,26 +119,19 @@ def watchlisted_passes(now: datetime | None = None) -> RevocationList:
     gate give the same reason the platform would (``watchlisted``, checked before revoked)
     and covers entries approved after the pass was issued."""
     now = now or timezone.now()
-    entries = enforced_watchlist().values_list("id_number_index", "mobile", "name", "birth_date")
-    indexes: set[str] = set()
-    mobiles: set[str] = set()
-    people = Q(pk__in=[])
-    for id_number_index, mobile, name, birth_date in entries:
-        if id_number_index:
-            indexes.add(id_number_index)
-        if mobile:
-            mobiles.add(mobile)
-        if name and birth_date:
-            people |= Q(name=name, birth_date=birth_date)
-    condition = Q(id_number_index__in=indexes) | Q(mobile__in=mobiles) | people
-    visitors = Visitor.objects.filter(condition).values("pk")
-    pass_ids = sorted(
+    visitors = watchlisted_visitors().values("pk")
+    return _pass_list(
         Pass.objects.filter(visit__visitor__in=visitors, valid_until__gt=now).values_list(
             "pk", flat=True
         )
     )
-    digest = hashlib.sha256(",".join(map(str, pass_ids)).encode()).hexdigest()[:32]
-    return RevocationList(pass_ids, digest)
+
+
+def _pass_list(pass_ids: Iterable[int]) -> RevocationList:
+    """Pass ids in order, with a version that changes whenever they do (an agent's ETag)."""
+    ordered = sorted(pass_ids)
+    digest = hashlib.sha256(",".join(map(str, ordered)).encode()).hexdigest()[:32]
+    return RevocationList(ordered, digest)
 
 
 def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:

@@ -35,7 +35,6 @@ from visit_platform.access.actions import (
     ControllerFields,
     create_gate,
     note_slip_printed,
-    pass_link_hash,
     pass_token,
     request_gate_pulse,
     save_controller,
@@ -48,7 +47,7 @@ from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import MANAGE_GATES, PRINT_SLIP
 from visit_platform.errors import DomainError
-from visit_platform.privacy import mask_name
+from visit_platform.privacy import mask_name, secret_hash
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.web.decorators import console_view
 
@@ -131,7 +130,7 @@ def _pass_for_link(code: str) -> Pass | None:
         return None
     return (
         Pass.objects.select_related("visit__visitor", "visit__host", "visit__company")
-        .filter(link_hash=pass_link_hash(code))
+        .filter(link_hash=secret_hash(code))
         .first()
     )
 

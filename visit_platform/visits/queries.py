@@ -47,6 +47,22 @@ def is_watchlisted(visitor: Visitor) -> bool:
     return condition is not None and enforced_watchlist().filter(condition).exists()
 
 
+def watchlisted_visitors() -> QuerySet[Visitor]:
+    """Visitors any enforced entry names (the same match, for the whole watchlist at once)."""
+    entries = enforced_watchlist().values_list("id_number_index", "mobile", "name", "birth_date")
+    indexes: set[str] = set()
+    mobiles: set[str] = set()
+    people = Q(pk__in=[])
+    for id_number_index, mobile, name, birth_date in entries:
+        if id_number_index:
+            indexes.add(id_number_index)
+        if mobile:
+            mobiles.add(mobile)
+        if name and birth_date:
+            people |= Q(name=name, birth_date=birth_date)
+    return Visitor.objects.filter(Q(id_number_index__in=indexes) | Q(mobile__in=mobiles) | people)
+
+
 def visitors_matching(entry: WatchlistEntry) -> QuerySet[Visitor]:
     """Visitors this watchlist entry names."""
     condition = Q(pk__in=[])
