@@ -249,6 +249,16 @@ def issue_pass(
     return IssuedPass(pass_record, code)
 
 
+@transaction.atomic
+def refresh_pass_link(pass_record: Pass) -> str:
+    """A new link code for a pass (the old link stops working): the code is known only
+    when made, because only its hash is stored."""
+    code = secrets.token_urlsafe(18)
+    Pass.objects.filter(pk=pass_record.pk).update(link_hash=secret_hash(code))
+    pass_record.link_hash = secret_hash(code)
+    return code
+
+
 def note_slip_printed(actor: Actor, pass_record: Pass) -> None:
     """Audit a printed slip: it carries the visitor's name and a window-long token."""
     record(actor, "pass.slip_printed", pass_record, visit=pass_record.visit_id)
