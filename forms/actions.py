@@ -241,6 +241,7 @@ def submit(
     *,
     status: str = VisitStatus.PENDING_APPROVAL,
     submission_id: uuid.UUID | None = None,
+    host: Host | None = None,
 ) -> tuple[Visit, bool]:
     """Create a visit from answers that passed the one validation path: (visit, replayed).
 
@@ -251,7 +252,7 @@ def submit(
     also when the two arrive at the same moment (the unique column decides).
     """
     try:
-        return _submit(actor, validated, status=status, submission_id=submission_id)
+        return _submit(actor, validated, status=status, submission_id=submission_id, host=host)
     except IntegrityError:
         earlier = (
             Visit.objects.filter(submission_id=submission_id).first() if submission_id else None
@@ -268,6 +269,7 @@ def _submit(
     *,
     status: str,
     submission_id: uuid.UUID | None,
+    host: Host | None = None,
 ) -> tuple[Visit, bool]:
     if submission_id is not None:
         existing = Visit.objects.filter(submission_id=submission_id).first()
@@ -281,7 +283,7 @@ def _submit(
     version = validated.version
     definition = version.definition
     values = validated.values
-    host = _host(values, definition.company_id)
+    host = host or _host(values, definition.company_id)
     id_type, id_number = _first_identity(validated)
     try:
         visitor = register_visitor(

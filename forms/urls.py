@@ -10,6 +10,7 @@ urlpatterns = [
     path("visit/<str:scenario>/", views.visitor_form, name="visitor_form"),
     path("visit/<str:scenario>/sent/", views.visitor_form_sent, name="visitor_form_sent"),
     path("reception/<str:scenario>/", views.reception_form, name="reception_form"),
+    path("invite/", views.invite_form, name="invite_form"),
     path("visits/<int:pk>/answers/", views.visit_answers_page, name="visit_answers"),
     path("visits/<int:pk>/answers/<slug:key>/file", views.answer_file, name="answer_file"),
     path("forms/", views.form_list, name="form_list"),

@@ -29,14 +29,19 @@ from forms.queries import can_design, current_version, designable_definitions, v
 from forms.rendering import RegistrationForm
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.models import Company
+from visit_platform.directory.models import Company, Host
 from visit_platform.directory.queries import managed_company_ids
-from visit_platform.directory.roles import DESIGN_FORMS, REGISTER_VISITS, VIEW_VISIT
+from visit_platform.directory.roles import (
+    DESIGN_FORMS,
+    INVITE_VISITORS,
+    REGISTER_VISITS,
+    VIEW_VISIT,
+)
 from visit_platform.errors import DomainError
-from visit_platform.visits.choices import Scenario
+from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view
-from workflows.actions import route_new_request
+from workflows.actions import route_new_request, start_visit_flow
 
 RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)
 MAX_DRAFT_BYTES = 512 * 1024
@@ -188,7 +193,7 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 form = RegistrationForm(version, language, initial=_kept_answers(request, version))
             elif form.is_valid() and form.validated is not None:
                 try:
-                    visit, _replayed = actions.submit(
+                    visit, replayed = actions.submit(
                         Actor.from_request(request),
                         form.validated,
                         submission_id=_submission_id(request.POST.get("submission_id", "")),
@@ -196,8 +201,7 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 except DomainError as error:
                     form.add_domain_error(error)
                 else:
-                    messages.success(request, _("The visitor is registered."))
-                    return redirect("forms:visit_answers", pk=visit.pk)
+                    return _start_at_desk(request, visit, replayed)
         context = {
             "section": "reception",
             "form": form,
@@ -209,6 +213,74 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
             "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
         }
         return render(request, "forms/reception_form.html", context)
+
+
+def _start_at_desk(request: HttpRequest, visit: Visit, replayed: bool) -> HttpResponse:
+    """Screen 1 is done: the visit's flow starts (watchlist, the host's link) and reception
+    goes straight to screen 2, the desk check, unless the flow stopped for security."""
+    from workflows.views import next_task_for
+
+    if not replayed:
+        start_visit_flow(Actor.from_request(request), visit)
+    visit.refresh_from_db()
+    task = next_task_for(request.user, visit)
+    if task is not None:
+        return redirect("workflows:task_page", pk=task.pk)
+    if visit.status == VisitStatus.REJECTED:
+        messages.error(request, _("This visitor cannot be registered. Call security."))
+    else:
+        messages.info(request, _("The visitor is registered and waits for the next step."))
+    return redirect("workflows:task_list")
+
+
+@refuse_large_bodies
+@console_view(INVITE_VISITORS)
+def invite_form(request: HttpRequest) -> HttpResponse:
+    """A host invites a visitor with the building's invitation form; the invitation's flow
+    checks the watchlist and sends the visitor their pass (5.2.1)."""
+    host = (
+        Host.objects.filter(user_id=request.user.pk, is_active=True)
+        .select_related("company")
+        .first()
+    )
+    with timezone.override(building_zone(request)):
+        version = current_version(Scenario.INVITE, host.company_id if host else None)
+        language = _language()
+        form = RegistrationForm(version, language, initial=_initial_window())
+        if host is not None and request.method == "POST":
+            form = RegistrationForm(version, language, request.POST, request.FILES)
+            if _posted_version(request, version) is None:
+                messages.warning(
+                    request, _("The form was changed meanwhile; check the answers and send again.")
+                )
+                form = RegistrationForm(version, language, initial=_kept_answers(request, version))
+            elif form.is_valid() and form.validated is not None:
+                actor = Actor.from_request(request)
+                try:
+                    visit, replayed = actions.submit(
+                        actor,
+                        form.validated,
+                        submission_id=_submission_id(request.POST.get("submission_id", "")),
+                        host=host,
+                    )
+                except DomainError as error:
+                    form.add_domain_error(error)
+                else:
+                    if not replayed:
+                        start_visit_flow(actor, visit)
+                    messages.success(
+                        request, _("Invitation sent. The visitor receives their pass by SMS.")
+                    )
+                    return redirect("workflows:visit_timeline", pk=visit.pk)
+        context = {
+            "section": "invite",
+            "form": form,
+            "rows": form.rows(),
+            "version": version,
+            "host": host,
+            "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
+        }
+        return render(request, "forms/invite_form.html", context)
 
 
 # --- A visit's answers ----------------------------------------------------------------------

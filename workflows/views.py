@@ -17,7 +17,7 @@ from viewflow.workflow.models import Task
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import MANAGE_POLICIES, VIEW_TASKS, VIEW_VISIT
-from visit_platform.errors import DomainError
+from visit_platform.errors import ConflictError, DomainError
 from visit_platform.privacy import mask_mobile, mask_name
 from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view
@@ -65,7 +65,14 @@ def policy_edit(request: HttpRequest, scenario: str) -> HttpResponse:
     return render(
         request,
         "workflows/policy_form.html",
-        {"section": "policies", "policy": policy, "form": form},
+        {
+            "section": "policies",
+            "policy": policy,
+            "form": form,
+            "chart_url": reverse("workflows:policy_chart", args=[scenario])
+            if actions.flow_of(scenario)
+            else "",
+        },
     )
 
 
@@ -214,7 +221,7 @@ def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
     problem: DomainError | None = None
     if request.method == "POST":
         if not may_act_on(request.user, task):
-            problem = DomainError("task_taken", _("Someone else is working on this visitor."))
+            problem = ConflictError("task_taken", _("Someone else is working on this visitor."))
         else:
             try:
                 _act(request, actor, task, name)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from visit_platform.directory.roles import (
     DESIGN_FORMS,
+    INVITE_VISITORS,
     MANAGE_GATES,
     MANAGE_POLICIES,
     REGISTER_VISITS,
@@ -19,6 +20,7 @@ from visit_platform.directory.roles import (
     VIEW_HOST,
     VIEW_MEMBERSHIP,
     VIEW_NOTIFICATIONS,
+    VIEW_TASKS,
     VIEW_VISIT,
 )
 
@@ -35,7 +37,9 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("home", _("Overview"), "web:home", None, "home"),
+    NavItem("tasks", _("Tasks"), "workflows:task_list", VIEW_TASKS, "desk"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
+    NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem(
         "reception",
         _("Register a visitor"),

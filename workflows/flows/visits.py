@@ -82,6 +82,19 @@ def _approver_user(activation: Activation) -> Any:
     return host.user if host is not None and host.user_id else None
 
 
+class _OwnBoundaries:
+    """Viewflow copies each node into every flow class with ``copy.copy``, so copies of a
+    node from a shared mixin share its list of boundary events, and every flow would arm the
+    other flows' timers too. Each copy keeps only its own flow's."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for node in getattr(cls, "_nodes_by_name", {}).values():
+            node._boundary_events = [
+                event for event in node._boundary_events if event.flow_class is cls
+            ]
+
+
 class _Start:
     """The start shared by every visit flow: the visit is made by the channel (a form,
     the desk, an invitation) and handed to its flow with the policy in force now."""
@@ -214,7 +227,7 @@ class _PassByText:
         actions.after_decision(actions.FLOW_ACTOR, _process(activation).visit)
 
 
-class InviteFlow(_Start, _Screening, _Approval, _PassByText, flow.Flow):
+class InviteFlow(_OwnBoundaries, _Start, _Screening, _Approval, _PassByText, flow.Flow):
     """Invitation (邀请访客, 5.2.1)
 
     A host or company admin invites a visitor; the watchlist is checked; where the policy
@@ -226,7 +239,7 @@ class InviteFlow(_Start, _Screening, _Approval, _PassByText, flow.Flow):
     lock_impl = lock.select_for_update_lock
 
 
-class RequestFlow(_Start, _Screening, _Approval, _PassByText, flow.Flow):
+class RequestFlow(_OwnBoundaries, _Start, _Screening, _Approval, _PassByText, flow.Flow):
     """Visit request (预约登记, 5.2.2)
 
     A visitor applies on their phone naming the host by mobile number; the watchlist is
@@ -280,7 +293,7 @@ class _Desk:
         actions.after_decision(actions.FLOW_ACTOR, _process(activation).visit, send_link=False)
 
 
-class WalkInFlow(_Start, _Screening, _Desk, flow.Flow):
+class WalkInFlow(_OwnBoundaries, _Start, _Screening, _Desk, flow.Flow):
     """Walk-in with ID (现场登记, 5.2.3)
 
     Reception registers the visitor from the ID-card reader; the watchlist is checked; the
@@ -292,7 +305,7 @@ class WalkInFlow(_Start, _Screening, _Desk, flow.Flow):
     lock_impl = lock.select_for_update_lock
 
 
-class NoIdFlow(_Start, _Screening, _Desk, flow.Flow):
+class NoIdFlow(_OwnBoundaries, _Start, _Screening, _Desk, flow.Flow):
     """Walk-in without ID (无证件/外籍访客, 5.2.4)
 
     Reception confirms with the company, types the visitor in and takes a photo; the pass
