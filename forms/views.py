@@ -239,7 +239,7 @@ def invite_form(request: HttpRequest) -> HttpResponse:
     """A host invites a visitor with the building's invitation form; the invitation's flow
     checks the watchlist and sends the visitor their pass (5.2.1)."""
     host = (
-        Host.objects.filter(user_id=request.user.pk, is_active=True)
+        Host.objects.filter(user_id=request.user.pk or 0, is_active=True)
         .select_related("company")
         .first()
     )
