@@ -19,11 +19,11 @@ from django.utils.translation import gettext_noop
 from tenants.actions import building_url
 from tenants.db import current_schema
 from tenants.models import Building
-from visit_platform.access.actions import issue_pass
+from visit_platform.access.actions import issue_pass, pass_url
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.errors import DomainError, GoneError, NotFoundError, RateLimitedError
-from visit_platform.notifications.actions import send_notification
+from visit_platform.notifications.actions import in_building_language, send_notification
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.phones import normalise_mobile
 from visit_platform.privacy import blind_index, mask_name, secret_hash
@@ -291,13 +291,12 @@ def route_new_request(actor: Actor, visit: Visit) -> None:
 
 def _issue_and_send_pass(actor: Actor, visit: Visit) -> None:
     issued = issue_pass(actor, visit)
-    url = building_url(current_schema(), reverse("pass_page", args=[issued.link_code]))
     _tell_visitor(
         actor,
         visit,
         Purpose.PASS_LINK,
         gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s"),
-        link=url,
+        link=pass_url(issued.link_code),
     )
 
 
@@ -306,9 +305,7 @@ def _tell_visitor(actor: Actor, visit: Visit, purpose: str, text: str, **values:
     there, whatever language the person deciding uses)."""
     if not visit.visitor.mobile:
         return
-    building = Building.objects.get(schema_name=current_schema())
-    with translation.override(building.default_language):
-        message = _(text) % {"building": building.name, **values}
+    message = in_building_language(text, **values)
     send_notification(
         actor,
         channel=Channel.SMS,

@@ -21,6 +21,8 @@ REGISTER_VISITS = "visits.register_visit"
 MANAGE_GATES = "access.change_gate"
 VIEW_NOTIFICATIONS = "notifications.view_notification"
 MANAGE_POLICIES = "workflows.change_scenariopolicy"
+# Events (bulk visits): property admins for any company, company admins for their own.
+ORGANISE_EVENTS = "visits.organise_event"
 
 _PROPERTY = frozenset(
     {
@@ -40,6 +42,7 @@ _PROPERTY = frozenset(
         MANAGE_GATES,
         VIEW_NOTIFICATIONS,
         MANAGE_POLICIES,
+        ORGANISE_EVENTS,
     }
 )
 
@@ -57,6 +60,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             CHANGE_MEMBERSHIP,
             VIEW_VISIT,
             DESIGN_FORMS,
+            ORGANISE_EVENTS,
         }
     ),
     # A host will see their own visits in their inbox (issue 5), not the company's list.
