@@ -26,6 +26,7 @@ from visit_platform.directory.models import Company
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import ORGANISE_EVENTS
 from visit_platform.errors import DomainError
+from visit_platform.phones import display_mobile
 from visit_platform.privacy import mask_mobile
 from visit_platform.visits import events as actions
 from visit_platform.visits.choices import EventStatus
@@ -165,7 +166,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _masked(values: dict[str, str]) -> dict[str, str]:
     return {
-        "mobile": mask_mobile(values["mobile"]),
+        "mobile": mask_mobile(display_mobile(values["mobile"])),
         "organisation": values.get("organisation", ""),
     }
 
@@ -175,7 +176,7 @@ def _attendance_row(attendee: Any) -> dict[str, Any]:
     return {
         "line": attendee.line,
         "name": visitor.name,
-        "mobile": mask_mobile(visitor.mobile) if visitor.mobile else "",
+        "mobile": mask_mobile(display_mobile(visitor.mobile)) if visitor.mobile else "",
         "organisation": attendee.organisation,
         "signed_in_at": attendee.signed_in_at,
     }
