@@ -120,9 +120,16 @@ def in_building_language(text: str, **values: str) -> str:
     """``text`` (a message id) translated into the current building's language, with the
     building's name as ``%(building)s``: what people outside the console are sent, whatever
     language the person acting uses."""
+    return in_building_language_for_each(text, [values])[0]
+
+
+def in_building_language_for_each(text: str, each: list[dict[str, str]]) -> list[str]:
+    """``in_building_language`` once per set of values (a batch of invitations), looking the
+    building and its translation up once."""
     building = Building.objects.get(schema_name=current_schema())
     with translation.override(building.default_language):
-        return _(text) % {"building": building.name, **values}
+        translated = _(text)
+    return [translated % {"building": building.name, **values} for values in each]
 
 
 def _recipient(channel: str, to: str) -> tuple[str, str]:

@@ -22,7 +22,11 @@ from visit_platform.directory.actions import require
 from visit_platform.directory.models import Company
 from visit_platform.directory.roles import ORGANISE_EVENTS
 from visit_platform.errors import ConflictError, DomainError, GoneError, NotFoundError
-from visit_platform.notifications.actions import Message, in_building_language, send_notifications
+from visit_platform.notifications.actions import (
+    Message,
+    in_building_language_for_each,
+    send_notifications,
+)
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.privacy import mask_id_number
 from visit_platform.visits.actions import MAX_VISIT_DAYS
@@ -218,23 +222,25 @@ def confirm_attendee_list(actor: Actor, event: Event, import_id: int) -> Confirm
     )
     issued = issue_passes(actor, visits)
     day = timezone.localtime(event.starts_at).strftime("%Y-%m-%d %H:%M")
+    texts = in_building_language_for_each(
+        INVITATION,
+        [
+            {
+                "event": event.name,
+                "day": day,
+                "place": event.place or "—",
+                "link": pass_url(one.link_code),
+            }
+            for one in issued
+        ],
+    )
     send_notifications(
         actor,
         channel=Channel.SMS,
         purpose=Purpose.PASS_LINK,
         messages=[
-            Message(
-                to=visit.visitor.mobile,
-                text=in_building_language(
-                    INVITATION,
-                    event=event.name,
-                    day=day,
-                    place=event.place or "—",
-                    link=pass_url(one.link_code),
-                ),
-                visit=visit,
-            )
-            for visit, one in zip(visits, issued, strict=True)
+            Message(to=visit.visitor.mobile, text=text, visit=visit)
+            for visit, text in zip(visits, texts, strict=True)
         ],
     )
     updated = Event.objects.filter(pk=event.pk, status=EventStatus.DRAFT).update(
