@@ -1,5 +1,6 @@
 """The organiser's event pages: create an event, upload and check its attendee list, confirm
-or cancel it, watch who has signed in, and download the attendance sheet."""
+or cancel it, watch who has signed in, and download the attendance sheet. The steps that
+change something go through the event's flow (``workflows.flows.bulk``)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from visit_platform.visits.imports import MAX_FILE_BYTES
 from visit_platform.visits.models import Event, EventImport
 from visit_platform.visits.queries import attendance, visible_events
 from visit_platform.web.decorators import console_view
+from workflows.flows import bulk as bulk_flow
 
 PAGE_SIZE = 100
 # The preview lists every bad row, and this many good ones (the rest are counted).
@@ -116,7 +118,7 @@ def event_create(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                event = actions.create_event(
+                event = bulk_flow.create_event(
                     Actor.from_request(request),
                     name=data["name"],
                     place=data["place"],
@@ -197,7 +199,7 @@ def event_upload(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"size": MAX_FILE_BYTES // (1024 * 1024)},
                 )
             data = upload.read(MAX_FILE_BYTES + 1)
-            actions.upload_attendee_list(Actor.from_request(request), event, upload.name, data)
+            bulk_flow.check_list(Actor.from_request(request), event, upload.name, data)
         except DomainError as error:
             form.add_error("file", error.message)
         else:
@@ -223,9 +225,7 @@ def _import_id(request: HttpRequest) -> int:
 def event_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     event = _event_or_404(request, pk)
     try:
-        result = actions.confirm_attendee_list(
-            Actor.from_request(request), event, _import_id(request)
-        )
+        result = bulk_flow.confirm_list(Actor.from_request(request), event, _import_id(request))
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -242,7 +242,7 @@ def event_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     event = _event_or_404(request, pk)
     try:
-        actions.cancel_attendee_list(Actor.from_request(request), event, _import_id(request))
+        bulk_flow.cancel_list(Actor.from_request(request), event, _import_id(request))
     except DomainError as error:
         messages.error(request, error.message)
     else:
