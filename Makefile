@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/provision.py
 	$(BIN)/python bench/gate_decision.py
 	$(BIN)/python bench/gate_latency.py
+	$(BIN)/python bench/bulk_import.py
 
 clean-data:
 	rm -rf .data

@@ -24,7 +24,12 @@ from viewflow.workflow.status import STATUS
 from tenants.actions import building_url
 from tenants.db import current_schema
 from tenants.models import Building
-from visit_platform.access.actions import issue_pass, note_slip_printed, refresh_pass_link
+from visit_platform.access.actions import (
+    issue_pass,
+    note_slip_printed,
+    pass_url,
+    refresh_pass_link,
+)
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
@@ -35,7 +40,7 @@ from visit_platform.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from visit_platform.notifications.actions import send_notification
+from visit_platform.notifications.actions import in_building_language, send_notification
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.phones import normalise_mobile
 from visit_platform.privacy import blind_index, mask_name, secret_hash
@@ -687,13 +692,12 @@ def hand_over_pass(actor: Actor, task: Task, *, by_sms: bool) -> Pass:
 
 
 def _send_pass_link(actor: Actor, visit: Visit, link_code: str) -> None:
-    url = building_url(current_schema(), reverse("pass_page", args=[link_code]))
     _tell_visitor(
         actor,
         visit,
         Purpose.PASS_LINK,
         gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s"),
-        link=url,
+        link=pass_url(link_code),
     )
 
 
@@ -702,9 +706,7 @@ def _tell_visitor(actor: Actor, visit: Visit, purpose: str, text: str, **values:
     there, whatever language the person deciding uses)."""
     if not visit.visitor.mobile:
         return
-    building = Building.objects.get(schema_name=current_schema())
-    with translation.override(building.default_language):
-        message = _(text) % {"building": building.name, **values}
+    message = in_building_language(text, **values)
     send_notification(
         actor,
         channel=Channel.SMS,

@@ -83,7 +83,7 @@ def test_reception_completes_a_walk_in_from_the_queue_to_the_printed_slip(
     assert len(screens) == 3
     assert "/tasks/" in screens[1] and "/tasks/" in screens[2]
     assert page.locator("tr[data-task]").count() == 0  # the finished walk-in left the queue
-    print(  # noqa: T201 - the figures docs/performance.md records
+    print(
         f"\nwalk-in at the desk: {len(screens)} screens, {clicks} clicks, {seconds:.1f} s "
         "(typing at machine speed)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,4 +60,27 @@ def record(
         object_repr=str(obj)[:200] if obj is not None else "",
         detail=detail,
         ip_address=actor.ip_address,
+    )
+
+
+def record_many(
+    actor: Actor, verb: str, objects: Iterable[models.Model], **detail: Any
+) -> list[AuditEntry]:
+    """``record`` for many objects at once, in one INSERT: an action that writes thousands
+    of rows (an event's attendee list) still leaves one entry per row."""
+    return AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=actor.user,
+                actor_label=actor.name,
+                verb=verb,
+                object_type=obj._meta.label_lower,
+                object_id=str(obj.pk),
+                object_repr=str(obj)[:200],
+                detail=detail,
+                ip_address=actor.ip_address,
+            )
+            for obj in objects
+        ],
+        batch_size=2000,
     )

@@ -100,17 +100,25 @@ class ImportResult:
 
 
 def read_table(
-    filename: str, data: bytes, columns: dict[str, tuple[str, ...]]
+    filename: str,
+    data: bytes,
+    columns: dict[str, tuple[str, ...]],
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    max_rows: int = MAX_ROWS,
+    required: tuple[str, ...] | None = None,
 ) -> list[dict[str, str]]:
     """Rows of a csv or xlsx file as dicts keyed by our field names.
 
     Refuses, with a clear message and before reading any row, files that are too big, of
     another type, unreadable, without a recognisable header, or with too many rows.
+    ``required`` names the columns the header must have (by default name, and mobile when
+    the table has one).
     """
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > max_bytes:
         raise DomainError(
             "file_too_large",
-            _("The file is larger than %(size)d MB.") % {"size": MAX_FILE_BYTES // (1024 * 1024)},
+            _("The file is larger than %(size)d MB.") % {"size": max_bytes // (1024 * 1024)},
         )
     if not data:
         raise DomainError("file_empty", _("The file is empty."))
@@ -132,18 +140,19 @@ def read_table(
         raise DomainError(
             "file_unreadable", _("The file could not be read as a spreadsheet.")
         ) from error
-    if len(frame.index) > MAX_ROWS:
+    if len(frame.index) > max_rows:
         raise DomainError(
             "too_many_rows",
             _("The file has more than %(rows)d rows; split it into smaller files.")
-            % {"rows": MAX_ROWS},
+            % {"rows": max_rows},
         )
     mapping = _map_headers([str(column) for column in frame.columns], columns)
-    if not set(_required_fields(columns)) <= set(mapping.values()):
+    needed = list(required) if required is not None else _required_fields(columns)
+    if not set(needed) <= set(mapping.values()):
         raise DomainError(
             "missing_columns",
             _("The file needs a header row with at least these columns: %(columns)s.")
-            % {"columns": ", ".join(_required_headers(columns))},
+            % {"columns": ", ".join(_required_headers(columns, needed))},
         )
     rows = []
     for record_ in frame.to_dict(orient="records"):
@@ -182,15 +191,15 @@ def _required_fields(columns: dict[str, tuple[str, ...]]) -> list[str]:
     return ["name", "mobile"] if "mobile" in columns else ["name"]
 
 
-def _required_headers(columns: dict[str, tuple[str, ...]]) -> list[str]:
+def _required_headers(columns: dict[str, tuple[str, ...]], needed: list[str]) -> list[str]:
     """Each required column as "english / 中文", the first alias of each language."""
     return [
         f"{columns[name][0]} / {next(alias for alias in columns[name] if not alias.isascii())}"
-        for name in _required_fields(columns)
+        for name in needed
     ]
 
 
-def _numbered(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
+def numbered(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
     """Rows with their line in the spreadsheet (the header is line 1), blank rows left out."""
     return [(line, row) for line, row in enumerate(rows, start=2) if any(row.values())]
 
@@ -208,7 +217,7 @@ def preview_company_import(filename: str, data: bytes) -> ImportPreview:
     existing = {company.name.lower(): company for company in Company.objects.all()}
     seen: dict[str, int] = {}
     verdicts = []
-    for line, row in _numbered(rows):
+    for line, row in numbered(rows):
         verdicts.append(_company_verdict(line, row, existing, seen))
     return ImportPreview("companies", verdicts, filename)
 
@@ -285,7 +294,7 @@ def preview_host_import(
     hosts = {host.mobile: host for host in Host.objects.all()}
     seen: dict[str, int] = {}
     verdicts = [
-        _host_verdict(line, row, company, companies, hosts, seen) for line, row in _numbered(rows)
+        _host_verdict(line, row, company, companies, hosts, seen) for line, row in numbered(rows)
     ]
     return ImportPreview("hosts", verdicts, filename, company.pk if company else None)
 

@@ -27,6 +27,8 @@ APPROVE_VISITS = "workflows.approve_visit"
 REVIEW_WATCHLIST_HITS = "workflows.review_watchlist_hit"
 INVITE_VISITORS = "visits.invite_visitor"
 VIEW_TASKS = "workflows.view_task"
+# Events (bulk visits): property admins for any company, company admins for their own.
+ORGANISE_EVENTS = "visits.organise_event"
 
 _PROPERTY = frozenset(
     {
@@ -50,6 +52,7 @@ _PROPERTY = frozenset(
         REVIEW_WATCHLIST_HITS,
         INVITE_VISITORS,
         VIEW_TASKS,
+        ORGANISE_EVENTS,
     }
 )
 
@@ -70,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             APPROVE_VISITS,
             INVITE_VISITORS,
             VIEW_TASKS,
+            ORGANISE_EVENTS,
         }
     ),
     # A host sees their own approvals in their inbox, not the company's list; they invite

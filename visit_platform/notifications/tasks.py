@@ -19,3 +19,11 @@ def deliver_notification_task(self: Any, notification_id: int) -> None:
     if notification is not None and notification.status == Status.QUEUED:
         delay = RETRY_DELAYS[min(notification.attempts, len(RETRY_DELAYS)) - 1]
         raise self.retry(countdown=delay)
+
+
+@app.task(ignore_result=True)
+def queue_deliveries_task(notification_ids: list[int]) -> None:
+    """Queue one delivery task per notification of a batch (an event's invitations), so the
+    request that queued thousands does not wait for the broker thousands of times."""
+    for notification_id in notification_ids:
+        deliver_notification_task.delay(notification_id)

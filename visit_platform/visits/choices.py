@@ -36,3 +36,10 @@ class DocumentType(models.TextChoices):
     TAIWAN_PERMIT = "taiwan_permit", _("Mainland travel permit for Taiwan residents")
     FOREIGN_PERMANENT = "foreign_permanent", _("Foreign permanent resident ID card")
     OTHER = "other", _("Other document")
+
+
+class EventStatus(models.TextChoices):
+    """An event waits for its attendee list until the organiser confirms one."""
+
+    DRAFT = "draft", _("Waiting for the attendee list")
+    INVITED = "invited", _("Attendees invited")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from visit_platform.directory.models import Company, Host
 from visit_platform.fields import actor_field
 from visit_platform.privacy import EncryptedTextField, mask_id_number
-from visit_platform.visits.choices import DocumentType, Scenario, VisitStatus
+from visit_platform.visits.choices import DocumentType, EventStatus, Scenario, VisitStatus
 
 ID_NUMBER_INDEX = "visitor.id_number"
 
@@ -151,3 +151,91 @@ class WatchlistEntry(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.id_number_masked or self.mobile
+
+
+class Event(models.Model):
+    """A meeting or conference whose attendees come from a list (bulk scenario, seed 5.2.5).
+
+    Every attendee gets a visit of scenario ``bulk`` for the event's window, invited by the
+    organiser, with a pass; their first gate entry is their sign-in (签到).
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    company = models.ForeignKey(
+        Company, verbose_name=_("host company"), on_delete=models.PROTECT, related_name="events"
+    )
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=EventStatus.choices, default=EventStatus.DRAFT
+    )
+    organiser = actor_field(_("organiser"))
+    invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="event_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Attendee(models.Model):
+    """One person on an event's confirmed list: their visit (and so their pass and sign-in),
+    the organisation they come from, and their row in the uploaded file."""
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="attendees"
+    )
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="attendee"
+    )
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    line = models.PositiveIntegerField(_("row"))
+
+    class Meta:
+        verbose_name = _("attendee")
+        verbose_name_plural = _("attendees")
+        ordering = ["line"]
+
+    def __str__(self) -> str:
+        return f"{self.event} · {self.visit.visitor}"
+
+
+class EventImport(models.Model):
+    """An uploaded attendee list waiting for the organiser to confirm or cancel it.
+
+    The rows (names, mobile and document numbers) are personal data that nobody has agreed
+    to keep yet, so they are both encrypted at rest (one ``EncryptedTextField`` holding the
+    checked rows as JSON) and short-lived: confirming or cancelling deletes the row, and a
+    list not confirmed within ``expires_at`` can no longer be confirmed and is deleted by
+    the next upload for any event.
+    """
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="imports"
+    )
+    uploaded_by = actor_field(_("uploaded by"))
+    filename = models.CharField(_("file"), max_length=200, blank=True)
+    rows = EncryptedTextField(_("rows"))
+    good_rows = models.PositiveIntegerField(_("good rows"))
+    bad_rows = models.PositiveIntegerField(_("rows with problems"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("attendee list")
+        verbose_name_plural = _("attendee lists")
+
+    def __str__(self) -> str:
+        return f"{self.event} · {self.filename}"

@@ -1,9 +1,22 @@
-"""URLs of the visits pages."""
+"""URLs of the visits and events pages."""
 
 from django.urls import path
 
-from visit_platform.visits import views
+from visit_platform.visits import event_views, views
 
 app_name = "visits"
 
-urlpatterns = [path("visits/", views.visit_list, name="visit_list")]
+urlpatterns = [
+    path("visits/", views.visit_list, name="visit_list"),
+    path("events/", event_views.event_list, name="event_list"),
+    path("events/new/", event_views.event_create, name="event_create"),
+    path("events/<int:pk>/", event_views.event_detail, name="event_detail"),
+    path("events/<int:pk>/upload/", event_views.event_upload, name="event_upload"),
+    path("events/<int:pk>/confirm/", event_views.event_confirm, name="event_confirm"),
+    path("events/<int:pk>/cancel/", event_views.event_cancel, name="event_cancel"),
+    path(
+        "events/<int:pk>/attendance.<str:file_format>",
+        event_views.event_attendance,
+        name="event_attendance",
+    ),
+]

@@ -1,5 +1,6 @@
-"""The scenario flows (viewflow). Importing this package registers every flow."""
+"""The scenario flows (viewflow), one module each. Importing this package registers them."""
 
+from workflows.flows.bulk import BulkEventFlow
 from workflows.flows.visits import InviteFlow, NoIdFlow, RequestFlow, WalkInFlow
 
-__all__ = ["InviteFlow", "NoIdFlow", "RequestFlow", "WalkInFlow"]
+__all__ = ["BulkEventFlow", "InviteFlow", "NoIdFlow", "RequestFlow", "WalkInFlow"]
