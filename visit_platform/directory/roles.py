@@ -21,6 +21,10 @@ REGISTER_VISITS = "visits.register_visit"
 MANAGE_GATES = "access.change_gate"
 VIEW_NOTIFICATIONS = "notifications.view_notification"
 MANAGE_POLICIES = "workflows.change_scenariopolicy"
+# The watchlist: security and property admins see it and propose; property admins approve.
+VIEW_WATCHLIST = "visits.view_watchlistentry"
+PROPOSE_WATCHLIST = "visits.add_watchlistentry"
+APPROVE_WATCHLIST = "visits.approve_watchlistentry"
 
 _PROPERTY = frozenset(
     {
@@ -40,6 +44,9 @@ _PROPERTY = frozenset(
         MANAGE_GATES,
         VIEW_NOTIFICATIONS,
         MANAGE_POLICIES,
+        VIEW_WATCHLIST,
+        PROPOSE_WATCHLIST,
+        APPROVE_WATCHLIST,
     }
 )
 
@@ -62,5 +69,5 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # A host will see their own visits in their inbox (issue 5), not the company's list.
     Role.HOST: frozenset(),
     Role.RECEPTION: frozenset({VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS}),
-    Role.SECURITY: frozenset({VIEW_COMPANY, VIEW_VISIT}),
+    Role.SECURITY: frozenset({VIEW_COMPANY, VIEW_VISIT, VIEW_WATCHLIST, PROPOSE_WATCHLIST}),
 }

@@ -1,10 +1,13 @@
-"""Reads about visitors and visits: the watchlist match."""
+"""Reads about visitors and visits: the watchlist match and the watchlist's statuses."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from visit_platform.visits.choices import ENFORCED_WATCHLIST_STATUSES, WATCHLIST_EXPIRED
 from visit_platform.visits.models import Visitor, WatchlistEntry
 
 
@@ -73,3 +76,30 @@ def visitors_matching(entry: WatchlistEntry) -> QuerySet[Visitor]:
     if entry.name and entry.birth_date:
         condition |= Q(name=entry.name, birth_date=entry.birth_date)
     return Visitor.objects.filter(condition)
+
+
+def watchlist_shown_status(entry: WatchlistEntry, now: datetime | None = None) -> str:
+    """The entry's status as people see it: an enforced entry past its end date is
+    ``expired`` (it no longer bites; nothing has to happen for that)."""
+    now = now or timezone.now()
+    if (
+        entry.status in ENFORCED_WATCHLIST_STATUSES
+        and entry.expires_at is not None
+        and entry.expires_at <= now
+    ):
+        return WATCHLIST_EXPIRED
+    return str(entry.status)
+
+
+def watchlist_with_status(status: str, now: datetime | None = None) -> QuerySet[WatchlistEntry]:
+    """Entries shown under this status (``expired`` included); every entry for ``""``."""
+    now = now or timezone.now()
+    entries = WatchlistEntry.objects.all()
+    lapsed = Q(expires_at__isnull=False, expires_at__lte=now)
+    if status == WATCHLIST_EXPIRED:
+        return entries.filter(lapsed, status__in=ENFORCED_WATCHLIST_STATUSES)
+    if status in ENFORCED_WATCHLIST_STATUSES:
+        return entries.filter(status=status).exclude(lapsed)
+    if status:
+        return entries.filter(status=status)
+    return entries
