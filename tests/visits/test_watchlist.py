@@ -439,3 +439,16 @@ def test_a_user_of_another_building_cannot_review_here(
 
     entry.refresh_from_db()
     assert entry.status == WatchlistStatus.PROPOSED
+
+
+def test_the_review_waits_in_the_property_admins_viewflow_queue_not_in_securitys(
+    people: dict[str, Actor],
+) -> None:
+    entry = propose(people["security"], mobile=MOBILE)
+    [task] = review_tasks(entry)
+
+    admins_queue = Task.objects.queue([flow.WatchlistFlow], people["second_admin"].user)
+    guards_queue = Task.objects.queue([flow.WatchlistFlow], people["security"].user)
+
+    assert list(admins_queue) == [task]
+    assert list(guards_queue) == []

@@ -25,6 +25,9 @@ MANAGE_POLICIES = "workflows.change_scenariopolicy"
 VIEW_WATCHLIST = "visits.view_watchlistentry"
 PROPOSE_WATCHLIST = "visits.add_watchlistentry"
 APPROVE_WATCHLIST = "visits.approve_watchlistentry"
+# viewflow lists a flow's tasks (Task.objects.queue/inbox) only to users who may view its
+# processes; each task then asks for its own permission (the watchlist review: APPROVE_WATCHLIST).
+VIEW_FLOW_PROCESSES = "viewflow.view_process"
 
 _PROPERTY = frozenset(
     {
@@ -47,6 +50,7 @@ _PROPERTY = frozenset(
         VIEW_WATCHLIST,
         PROPOSE_WATCHLIST,
         APPROVE_WATCHLIST,
+        VIEW_FLOW_PROCESSES,
     }
 )
 
