@@ -77,6 +77,8 @@ PAGES = [
     (Role.PROPERTY_ADMIN, "/employees/import/", "Import employees"),
     (Role.PROPERTY_ADMIN, "/people/", "People & roles"),
     (Role.PROPERTY_ADMIN, "/audit/", "Audit log"),
+    (Role.PROPERTY_ADMIN, "/watchlist/", "Watchlist"),
+    (Role.PROPERTY_ADMIN, "/watchlist/new/", "Propose a watchlist entry"),
     (Role.COMPANY_ADMIN, "/", "Overview"),
     (Role.COMPANY_ADMIN, "/companies/", "Companies"),
     (Role.COMPANY_ADMIN, "/employees/", "Employees"),
@@ -90,6 +92,8 @@ PAGES = [
     (Role.RECEPTION, "/employees/", "Employees"),
     (Role.SECURITY, "/", "Overview"),
     (Role.SECURITY, "/companies/", "Companies"),
+    (Role.SECURITY, "/watchlist/", "Watchlist"),
+    (Role.SECURITY, "/watchlist/new/", "Propose a watchlist entry"),
 ]
 
 
@@ -120,6 +124,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Companies",
                 "Employees",
                 "People &amp; roles",
+                "Watchlist",
                 "Visit policies",
                 "Gates",
                 "Messages",
@@ -140,7 +145,7 @@ def test_page_renders_for_a_role_that_may_open_it(
         ),
         (Role.HOST, ["Overview"]),
         (Role.RECEPTION, ["Overview", "Visits", "Register a visitor", "Companies", "Employees"]),
-        (Role.SECURITY, ["Overview", "Visits", "Companies"]),
+        (Role.SECURITY, ["Overview", "Visits", "Companies", "Watchlist"]),
     ],
 )
 def test_navigation_shows_the_pages_of_the_role(

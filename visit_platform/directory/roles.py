@@ -29,6 +29,13 @@ INVITE_VISITORS = "visits.invite_visitor"
 VIEW_TASKS = "workflows.view_task"
 # Events (bulk visits): property admins for any company, company admins for their own.
 ORGANISE_EVENTS = "visits.organise_event"
+# The watchlist: security and property admins see it and propose; property admins approve.
+VIEW_WATCHLIST = "visits.view_watchlistentry"
+PROPOSE_WATCHLIST = "visits.add_watchlistentry"
+APPROVE_WATCHLIST = "visits.approve_watchlistentry"
+# viewflow lists a flow's tasks (Task.objects.queue/inbox) only to users who may view its
+# processes; each task then asks for its own permission (the watchlist review: APPROVE_WATCHLIST).
+VIEW_FLOW_PROCESSES = "viewflow.view_process"
 
 _PROPERTY = frozenset(
     {
@@ -53,6 +60,10 @@ _PROPERTY = frozenset(
         INVITE_VISITORS,
         VIEW_TASKS,
         ORGANISE_EVENTS,
+        VIEW_WATCHLIST,
+        PROPOSE_WATCHLIST,
+        APPROVE_WATCHLIST,
+        VIEW_FLOW_PROCESSES,
     }
 )
 
@@ -82,5 +93,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.RECEPTION: frozenset(
         {VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS, VIEW_TASKS}
     ),
-    Role.SECURITY: frozenset({VIEW_COMPANY, VIEW_VISIT, REVIEW_WATCHLIST_HITS, VIEW_TASKS}),
+    Role.SECURITY: frozenset(
+        {
+            VIEW_COMPANY,
+            VIEW_VISIT,
+            REVIEW_WATCHLIST_HITS,
+            VIEW_TASKS,
+            VIEW_WATCHLIST,
+            PROPOSE_WATCHLIST,
+        }
+    ),
 }

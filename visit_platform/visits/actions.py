@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
-from visit_platform.errors import ConflictError, DomainError
+from visit_platform.errors import ConflictError, DomainError, PermissionDeniedError
 from visit_platform.phones import normalise_mobile
 from visit_platform.privacy import blind_index, mask_id_number
-from visit_platform.visits.choices import DocumentType, Scenario, VisitStatus
+from visit_platform.visits.choices import (
+    ENFORCED_WATCHLIST_STATUSES,
+    DocumentType,
+    Scenario,
+    VisitStatus,
+    WatchlistStatus,
+)
 from visit_platform.visits.identity import (
     birth_date_from_resident_id,
     is_valid_resident_id,
@@ -157,6 +166,328 @@ def decide_visit(actor: Actor, visit: Visit, *, approve: bool, reason: str = "")
     return visit
 
 
+# --- The watchlist (黑名单) -------------------------------------------------------------------
+#
+# Adding a person and removing them each take two people: one proposes, another approves
+# (four eyes). A proposer who may approve can still withdraw their own proposal by rejecting
+# it. Decisions are conditional UPDATEs on the status, so of two reviewers acting at the same
+# moment one decides and the other is told what happened.
+
+MAX_WATCHLIST_REASON = 2000
+MAX_REVIEW_REASON = 500
+OPEN_WATCHLIST_STATUSES = (
+    WatchlistStatus.PROPOSED,
+    WatchlistStatus.ENFORCED,
+    WatchlistStatus.REMOVAL_PROPOSED,
+)
+
+
+@dataclass(frozen=True)
+class WatchlistIdentity:
+    """Who an entry names, checked and normalised: what the entry stores and matches on."""
+
+    name: str
+    birth_date: date | None
+    mobile: str
+    id_number_index: str
+    id_number_masked: str
+
+
+def clean_watchlist_identity(
+    *,
+    name: str = "",
+    birth_date: date | None = None,
+    mobile: str = "",
+    id_type: str = "",
+    id_number: str = "",
+) -> WatchlistIdentity:
+    """Check the identifiers of a watchlist entry: a document, a mobile, or a name with a
+    date of birth. The document number is kept only as its blind index and a masked copy."""
+    name = name.strip()
+    if len(name) > 100:
+        raise DomainError("name_too_long", _("Keep the name under 100 characters."), field="name")
+    mobile = normalise_mobile(mobile) if mobile.strip() else ""
+    if id_number.strip() and not id_type:
+        raise DomainError("id_type_invalid", _("Choose the document type."), field="id_type")
+    _id_type, number, id_birth_date = clean_identity(id_type, id_number)
+    if birth_date is not None and not date(1900, 1, 1) <= birth_date <= timezone.localdate():
+        raise DomainError(
+            "birth_date_invalid", _("Enter a date of birth in the past."), field="birth_date"
+        )
+    birth_date = birth_date or id_birth_date
+    index = blind_index(number, ID_NUMBER_INDEX) if number else ""
+    if not (index or mobile or (name and birth_date)):
+        raise DomainError(
+            "identity_required",
+            _("Give a document number, a mobile number, or a name with a date of birth."),
+        )
+    return WatchlistIdentity(
+        name=name,
+        birth_date=birth_date,
+        mobile=mobile,
+        id_number_index=index,
+        id_number_masked=mask_id_number(number) if number else "",
+    )
+
+
+def _clean_reason(reason: str, limit: int, *, required: bool = True) -> str:
+    reason = reason.strip()
+    if required and not reason:
+        raise DomainError("reason_required", _("Give a reason."), field="reason")
+    if len(reason) > limit:
+        raise DomainError(
+            "reason_too_long",
+            _("Keep the reason under %(limit)d characters.") % {"limit": limit},
+            field="reason",
+        )
+    return reason
+
+
+def _new_entry(
+    actor: Actor, identity: WatchlistIdentity, reason: str, expires_at: datetime | None
+) -> WatchlistEntry:
+    return WatchlistEntry.objects.create(
+        name=identity.name,
+        birth_date=identity.birth_date,
+        mobile=identity.mobile,
+        id_number_index=identity.id_number_index,
+        id_number_masked=identity.id_number_masked,
+        reason=reason,
+        proposed_by=actor.user,
+        expires_at=expires_at,
+    )
+
+
+def _same_person(identity: WatchlistIdentity) -> Q:
+    condition = Q(pk__in=[])
+    if identity.id_number_index:
+        condition |= Q(id_number_index=identity.id_number_index)
+    if identity.mobile:
+        condition |= Q(mobile=identity.mobile)
+    if identity.name and identity.birth_date:
+        condition |= Q(name=identity.name, birth_date=identity.birth_date)
+    return condition
+
+
+@transaction.atomic
+def propose_watchlist_entry(
+    actor: Actor,
+    *,
+    reason: str,
+    name: str = "",
+    birth_date: date | None = None,
+    mobile: str = "",
+    id_type: str = "",
+    id_number: str = "",
+    expires_at: datetime | None = None,
+) -> WatchlistEntry:
+    """Propose to put a person on the watchlist. Nothing is enforced until another person
+    approves. A person already on the list, or already proposed, is not proposed twice."""
+    reason = _clean_reason(reason, MAX_WATCHLIST_REASON)
+    identity = clean_watchlist_identity(
+        name=name, birth_date=birth_date, mobile=mobile, id_type=id_type, id_number=id_number
+    )
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise DomainError(
+            "expiry_in_past", _("The end date must be in the future."), field="expires_at"
+        )
+    already = (
+        WatchlistEntry.objects.filter(status__in=OPEN_WATCHLIST_STATUSES)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(_same_person(identity))
+        .first()
+    )
+    if already is not None:
+        raise ConflictError(
+            "already_listed",
+            _("This person is already on the watchlist or proposed for it (entry %(id)s).")
+            % {"id": already.pk},
+            entry=already.pk,
+        )
+    entry = _new_entry(actor, identity, reason, expires_at)
+    record(actor, "watchlist.proposed", entry, expires_at=_iso(expires_at))
+    return entry
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def _four_eyes(actor: Actor, proposer_id: int | None) -> None:
+    """Nobody approves their own proposal. A program (no person) proposing and approving at
+    once is allowed: imports, the demo and tests."""
+    if actor.user is not None and proposer_id == actor.user.pk:
+        raise PermissionDeniedError(
+            "own_proposal",
+            _("Another property admin must approve this: you proposed it yourself."),
+        )
+
+
+def _decide(
+    actor: Actor,
+    entry: WatchlistEntry,
+    *,
+    from_status: WatchlistStatus,
+    to_status: WatchlistStatus,
+    reason: str,
+    **changes: Any,
+) -> WatchlistEntry:
+    """Move the entry from one status to the next, once: whoever comes second is refused."""
+    now = timezone.now()
+    moved = WatchlistEntry.objects.filter(pk=entry.pk, status=from_status).update(
+        status=to_status,
+        is_active=to_status in ENFORCED_WATCHLIST_STATUSES,
+        reviewed_by=actor.user,
+        reviewed_at=now,
+        review_reason=reason,
+        **changes,
+    )
+    entry.refresh_from_db()
+    if not moved:
+        raise ConflictError(
+            "already_decided",
+            _("Someone else has already decided this: the entry is now %(status)s.")
+            % {"status": entry.get_status_display()},
+        )
+    return entry
+
+
+@transaction.atomic
+def approve_watchlist_entry(
+    actor: Actor, entry: WatchlistEntry, *, reason: str = ""
+) -> WatchlistEntry:
+    """Approve a proposed entry: from now on the person is refused everywhere. Their passes
+    are revoked and their visits waiting for approval are refused (without telling why)."""
+    reason = _clean_reason(reason, MAX_REVIEW_REASON, required=False)
+    _four_eyes(actor, entry.proposed_by_id)
+    if entry.expires_at is not None and entry.expires_at <= timezone.now():
+        raise DomainError(
+            "entry_expired", _("This proposal's end date has passed; propose it again.")
+        )
+    entry = _decide(
+        actor,
+        entry,
+        from_status=WatchlistStatus.PROPOSED,
+        to_status=WatchlistStatus.ENFORCED,
+        reason=reason,
+        approved_by=actor.user,
+        approved_at=timezone.now(),
+    )
+    record(actor, "watchlist.approved", entry, reason=reason)
+    _enforce(actor, entry)
+    return entry
+
+
+def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
+    """Revoke the passes of everyone the entry names and refuse their waiting visits."""
+    from visit_platform.access.actions import revoke_passes_of_visitors
+
+    visitor_ids = list(visitors_matching(entry).values_list("pk", flat=True))
+    revoked = revoke_passes_of_visitors(actor, visitor_ids, _("Watchlisted"))
+    waiting = list(
+        Visit.objects.select_for_update().filter(
+            visitor_id__in=visitor_ids,
+            status__in=(VisitStatus.DRAFT, VisitStatus.PENDING_APPROVAL),
+        )
+    )
+    # The reason a host or visitor may read is neutral: the watchlist itself stays with
+    # security and property admins.
+    refused = _("Refused by building management.")
+    now = timezone.now()
+    for visit in waiting:
+        Visit.objects.filter(pk=visit.pk).update(
+            status=VisitStatus.REJECTED, decided_at=now, decision_reason=refused, updated_at=now
+        )
+        visit.refresh_from_db()
+        record(actor, "visit.rejected", visit, reason=refused, watchlist_entry=entry.pk)
+    record(
+        actor,
+        "watchlist.enforced",
+        entry,
+        visitors=len(visitor_ids),
+        passes_revoked=revoked,
+        visits_refused=len(waiting),
+    )
+
+
+@transaction.atomic
+def reject_watchlist_entry(actor: Actor, entry: WatchlistEntry, *, reason: str) -> WatchlistEntry:
+    """Reject a proposed entry: nothing changes for the person."""
+    reason = _clean_reason(reason, MAX_REVIEW_REASON)
+    entry = _decide(
+        actor,
+        entry,
+        from_status=WatchlistStatus.PROPOSED,
+        to_status=WatchlistStatus.REJECTED,
+        reason=reason,
+    )
+    record(actor, "watchlist.rejected", entry, reason=reason)
+    return entry
+
+
+@transaction.atomic
+def propose_watchlist_removal(
+    actor: Actor, entry: WatchlistEntry, *, reason: str
+) -> WatchlistEntry:
+    """Propose to take a person off the watchlist. The entry stays enforced until another
+    person approves the removal."""
+    reason = _clean_reason(reason, MAX_REVIEW_REASON)
+    now = timezone.now()
+    moved = WatchlistEntry.objects.filter(pk=entry.pk, status=WatchlistStatus.ENFORCED).update(
+        status=WatchlistStatus.REMOVAL_PROPOSED,
+        removal_proposed_by=actor.user,
+        removal_proposed_at=now,
+        removal_reason=reason,
+    )
+    entry.refresh_from_db()
+    if not moved:
+        raise ConflictError(
+            "not_enforced",
+            _("Only an enforced entry can be proposed for removal; this one is %(status)s.")
+            % {"status": entry.get_status_display()},
+        )
+    record(actor, "watchlist.removal_proposed", entry, reason=reason)
+    return entry
+
+
+@transaction.atomic
+def approve_watchlist_removal(
+    actor: Actor, entry: WatchlistEntry, *, reason: str = ""
+) -> WatchlistEntry:
+    """Approve a removal: the person is no longer refused. Passes revoked while they were
+    listed stay revoked; new ones may be issued."""
+    reason = _clean_reason(reason, MAX_REVIEW_REASON, required=False)
+    _four_eyes(actor, entry.removal_proposed_by_id)
+    entry = _decide(
+        actor,
+        entry,
+        from_status=WatchlistStatus.REMOVAL_PROPOSED,
+        to_status=WatchlistStatus.REMOVED,
+        reason=reason,
+    )
+    record(actor, "watchlist.removed", entry, reason=reason)
+    return entry
+
+
+@transaction.atomic
+def reject_watchlist_removal(actor: Actor, entry: WatchlistEntry, *, reason: str) -> WatchlistEntry:
+    """Keep the entry: the removal proposal is dropped and the entry stays enforced."""
+    reason = _clean_reason(reason, MAX_REVIEW_REASON)
+    entry = _decide(
+        actor,
+        entry,
+        from_status=WatchlistStatus.REMOVAL_PROPOSED,
+        to_status=WatchlistStatus.ENFORCED,
+        reason=reason,
+        removal_proposed_by=None,
+        removal_proposed_at=None,
+        removal_reason="",
+    )
+    record(actor, "watchlist.removal_rejected", entry, reason=reason)
+    return entry
+
+
 @transaction.atomic
 def add_to_watchlist(
     actor: Actor,
@@ -170,40 +501,39 @@ def add_to_watchlist(
     expires_at: datetime | None = None,
     approve: bool = True,
 ) -> WatchlistEntry:
-    """Add a watchlist entry. Once approved it is enforced at once: every active pass of a
-    matching visitor is revoked, and every later scan and flow refuses them."""
-    from visit_platform.access.actions import revoke_passes_of_visitors
-
-    reason = reason.strip()
-    if not reason:
-        raise DomainError("reason_required", _("Give a reason."), field="reason")
-    mobile = normalise_mobile(mobile) if mobile.strip() else ""
-    _id_type, number, id_birth_date = clean_identity(id_type, id_number)
-    birth_date = birth_date or id_birth_date
-    index = blind_index(number, ID_NUMBER_INDEX) if number else ""
-    if not (index or mobile or (name.strip() and birth_date)):
-        raise DomainError(
-            "identity_required",
-            _("Give a document number, a mobile number, or a name with a date of birth."),
+    """Write an entry directly, approved or only proposed, for programs (imports, the demo,
+    tests): people go through propose and approve. Any expiry is accepted, past ones too."""
+    if actor.user is not None:
+        raise PermissionDeniedError(
+            "four_eyes", _("People propose entries; another property admin approves them.")
         )
-    now = timezone.now()
-    entry = WatchlistEntry.objects.create(
-        name=name.strip()[:100],
-        birth_date=birth_date,
-        mobile=mobile,
-        id_number_index=index,
-        id_number_masked=mask_id_number(number) if number else "",
-        reason=reason[:2000],
-        proposed_by=actor.user,
-        approved_by=actor.user if approve else None,
-        approved_at=now if approve else None,
-        expires_at=expires_at,
+    reason = _clean_reason(reason, MAX_WATCHLIST_REASON)
+    identity = clean_watchlist_identity(
+        name=name, birth_date=birth_date, mobile=mobile, id_type=id_type, id_number=id_number
     )
-    record(actor, "watchlist.added", entry, approved=approve)
-    if approve and (expires_at is None or expires_at > now):
-        visitor_ids = list(visitors_matching(entry).values_list("pk", flat=True))
-        revoke_passes_of_visitors(actor, visitor_ids, _("Watchlisted"))
+    entry = _new_entry(actor, identity, reason, expires_at)
+    record(actor, "watchlist.proposed", entry, expires_at=_iso(expires_at))
+    if not approve:
+        return entry
+    now = timezone.now()
+    entry = _decide(
+        actor,
+        entry,
+        from_status=WatchlistStatus.PROPOSED,
+        to_status=WatchlistStatus.ENFORCED,
+        reason="",
+        approved_by=None,
+        approved_at=now,
+    )
+    record(actor, "watchlist.approved", entry, reason="")
+    if expires_at is None or expires_at > now:
+        _enforce(actor, entry)
     return entry
+
+
+def note_watchlist_viewed(actor: Actor, entry: WatchlistEntry | None, **shown: object) -> None:
+    """Audit a view of the watchlist, or of one entry's unmasked details."""
+    record(actor, "watchlist.revealed" if entry else "watchlist.viewed", entry, **shown)
 
 
 def note_visits_viewed(actor: Actor, **shown: object) -> None:

@@ -43,3 +43,20 @@ class EventStatus(models.TextChoices):
 
     DRAFT = "draft", _("Waiting for the attendee list")
     INVITED = "invited", _("Attendees invited")
+
+
+class WatchlistStatus(models.TextChoices):
+    """Where a watchlist entry stands. Adding and removing an entry each take a proposal and
+    another person's approval; the entry is enforced from the first approval to the second."""
+
+    PROPOSED = "proposed", _("Proposed")
+    REJECTED = "rejected", _("Rejected")
+    ENFORCED = "enforced", _("Enforced")
+    REMOVAL_PROPOSED = "removal_proposed", _("Removal proposed")
+    REMOVED = "removed", _("Removed")
+
+
+# An entry in one of these states refuses the person (until it expires).
+ENFORCED_WATCHLIST_STATUSES = (WatchlistStatus.ENFORCED, WatchlistStatus.REMOVAL_PROPOSED)
+# Shown, never stored: an enforced entry past its expiry date.
+WATCHLIST_EXPIRED = "expired"

@@ -8,7 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from visit_platform.directory.models import Company, Host
 from visit_platform.fields import actor_field
 from visit_platform.privacy import EncryptedTextField, mask_id_number
-from visit_platform.visits.choices import DocumentType, EventStatus, Scenario, VisitStatus
+from visit_platform.visits.choices import (
+    ENFORCED_WATCHLIST_STATUSES,
+    DocumentType,
+    EventStatus,
+    Scenario,
+    VisitStatus,
+    WatchlistStatus,
+)
 
 ID_NUMBER_INDEX = "visitor.id_number"
 
@@ -119,7 +126,12 @@ class Visit(models.Model):
 
 class WatchlistEntry(models.Model):
     """A person who may not visit (黑名单). Matched on the ID-number blind index, the mobile,
-    or name plus date of birth. Only approved, unexpired, active entries are enforced."""
+    or name plus date of birth.
+
+    Security or a property admin proposes an entry; another property admin approves it, and
+    from then on it is enforced (``is_active`` with ``approved_at``, which the gate decision's
+    SQL reads) until its removal is approved or it expires. ``status`` says where it stands;
+    a constraint keeps ``is_active`` in step with it."""
 
     name = models.CharField(_("name"), max_length=100, blank=True)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
@@ -129,24 +141,47 @@ class WatchlistEntry(models.Model):
         _("document number"), max_length=40, blank=True, editable=False
     )
     reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=WatchlistStatus.choices,
+        default=WatchlistStatus.PROPOSED,
+    )
     proposed_by = actor_field(_("proposed by"))
     approved_by = actor_field(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    # The latest decision on a proposal (to add or to remove): who, when, and why.
+    reviewed_by = actor_field(_("reviewed by"))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_reason = models.CharField(_("reviewer's reason"), max_length=500, blank=True)
+    removal_proposed_by = actor_field(_("removal proposed by"))
+    removal_proposed_at = models.DateTimeField(_("removal proposed at"), null=True, blank=True)
+    removal_reason = models.CharField(_("reason for removal"), max_length=500, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(_("enforced"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("watchlist entry")
         verbose_name_plural = _("watchlist entries")
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(id_number_index="")
                 | ~models.Q(mobile="")
                 | (~models.Q(name="") & models.Q(birth_date__isnull=False)),
                 name="watchlist_entry_identifies_someone",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    is_active=True,
+                    approved_at__isnull=False,
+                    status__in=ENFORCED_WATCHLIST_STATUSES,
+                )
+                | (models.Q(is_active=False) & ~models.Q(status__in=ENFORCED_WATCHLIST_STATUSES)),
+                name="watchlist_entry_enforced_when_approved",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,16 +1,17 @@
-"""Reads about visitors and visits: the watchlist match."""
+"""Reads about visitors and visits: the watchlist match and the watchlist's statuses."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from visit_platform.visits.choices import ENFORCED_WATCHLIST_STATUSES, WATCHLIST_EXPIRED
 from visit_platform.visits.models import Attendee, Event, Visitor, WatchlistEntry
 
 
@@ -160,3 +161,30 @@ def attendance(event: Event) -> QuerySet[Attendee]:
         .annotate(signed_in_at=Coalesce(Subquery(first_entry), F("visit__checked_in_at")))
         .order_by("line")
     )
+
+
+def watchlist_shown_status(entry: WatchlistEntry, now: datetime | None = None) -> str:
+    """The entry's status as people see it: an enforced entry past its end date is
+    ``expired`` (it no longer bites; nothing has to happen for that)."""
+    now = now or timezone.now()
+    if (
+        entry.status in ENFORCED_WATCHLIST_STATUSES
+        and entry.expires_at is not None
+        and entry.expires_at <= now
+    ):
+        return WATCHLIST_EXPIRED
+    return str(entry.status)
+
+
+def watchlist_with_status(status: str, now: datetime | None = None) -> QuerySet[WatchlistEntry]:
+    """Entries shown under this status (``expired`` included); every entry for ``""``."""
+    now = now or timezone.now()
+    entries = WatchlistEntry.objects.all()
+    lapsed = Q(expires_at__isnull=False, expires_at__lte=now)
+    if status == WATCHLIST_EXPIRED:
+        return entries.filter(lapsed, status__in=ENFORCED_WATCHLIST_STATUSES)
+    if status in ENFORCED_WATCHLIST_STATUSES:
+        return entries.filter(status=status).exclude(lapsed)
+    if status:
+        return entries.filter(status=status)
+    return entries

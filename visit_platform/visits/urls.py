@@ -1,8 +1,8 @@
-"""URLs of the visits and events pages."""
+"""URLs of the visits, events and watchlist pages."""
 
 from django.urls import path
 
-from visit_platform.visits import event_views, views
+from visit_platform.visits import event_views, views, watchlist_views
 
 app_name = "visits"
 
@@ -18,5 +18,14 @@ urlpatterns = [
         "events/<int:pk>/attendance.<str:file_format>",
         event_views.event_attendance,
         name="event_attendance",
+    ),
+    path("watchlist/", watchlist_views.watchlist_list, name="watchlist_list"),
+    path("watchlist/new/", watchlist_views.watchlist_propose, name="watchlist_propose"),
+    path("watchlist/<int:pk>/", watchlist_views.watchlist_detail, name="watchlist_detail"),
+    path("watchlist/<int:pk>/review/", watchlist_views.watchlist_review, name="watchlist_review"),
+    path(
+        "watchlist/<int:pk>/removal/",
+        watchlist_views.watchlist_propose_removal,
+        name="watchlist_propose_removal",
     ),
 ]

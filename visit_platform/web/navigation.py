@@ -23,6 +23,7 @@ from visit_platform.directory.roles import (
     VIEW_NOTIFICATIONS,
     VIEW_TASKS,
     VIEW_VISIT,
+    VIEW_WATCHLIST,
 )
 
 
@@ -56,6 +57,7 @@ NAVIGATION = (
     NavItem(
         "memberships", _("People & roles"), "directory:membership_list", VIEW_MEMBERSHIP, "key"
     ),
+    NavItem("watchlist", _("Watchlist"), "visits:watchlist_list", VIEW_WATCHLIST, "shield"),
     NavItem("policies", _("Visit policies"), "workflows:policy_list", MANAGE_POLICIES, "key"),
     NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
     NavItem(

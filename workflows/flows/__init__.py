@@ -2,5 +2,13 @@
 
 from workflows.flows.bulk import BulkEventFlow
 from workflows.flows.visits import InviteFlow, NoIdFlow, RequestFlow, WalkInFlow
+from workflows.flows.watchlist import WatchlistFlow
 
-__all__ = ["BulkEventFlow", "InviteFlow", "NoIdFlow", "RequestFlow", "WalkInFlow"]
+__all__ = [
+    "BulkEventFlow",
+    "InviteFlow",
+    "NoIdFlow",
+    "RequestFlow",
+    "WalkInFlow",
+    "WatchlistFlow",
+]
