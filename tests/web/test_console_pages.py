@@ -117,7 +117,9 @@ def test_page_renders_for_a_role_that_may_open_it(
             Role.PROPERTY_ADMIN,
             [
                 "Overview",
+                "Tasks",
                 "Visits",
+                "Invite a visitor",
                 "Register a visitor",
                 "Events",
                 "Forms",
@@ -135,7 +137,9 @@ def test_page_renders_for_a_role_that_may_open_it(
             Role.COMPANY_ADMIN,
             [
                 "Overview",
+                "Tasks",
                 "Visits",
+                "Invite a visitor",
                 "Events",
                 "Forms",
                 "Companies",
@@ -143,9 +147,12 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "People &amp; roles",
             ],
         ),
-        (Role.HOST, ["Overview"]),
-        (Role.RECEPTION, ["Overview", "Visits", "Register a visitor", "Companies", "Employees"]),
-        (Role.SECURITY, ["Overview", "Visits", "Companies", "Watchlist"]),
+        (Role.HOST, ["Overview", "Tasks", "Invite a visitor"]),
+        (
+            Role.RECEPTION,
+            ["Overview", "Tasks", "Visits", "Register a visitor", "Companies", "Employees"],
+        ),
+        (Role.SECURITY, ["Overview", "Tasks", "Visits", "Companies", "Watchlist"]),
     ],
 )
 def test_navigation_shows_the_pages_of_the_role(
