@@ -16,7 +16,7 @@ from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.visits.models import Visit
 
 # Steps worth a line: the flow's routing gateways and automatic hops are not.
-_SKIPPED_TYPES = {"IF", "SWITCH", "JOIN", "SPLIT"}
+_SKIPPED_TYPES = {"EXCLUSIVE_GATEWAY", "PARALLEL_GATEWAY", "INCLUSIVE_GATEWAY"}
 _STATUS_LABELS: dict[str, Promise] = {
     STATUS.DONE: _("done"),
     STATUS.CANCELED: _("cancelled"),

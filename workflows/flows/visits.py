@@ -99,7 +99,11 @@ class _Start:
     """The start shared by every visit flow: the visit is made by the channel (a form,
     the desk, an invitation) and handed to its flow with the policy in force now."""
 
-    start = flow.StartHandle(this.start_process).Next(this.screen)
+    start = (
+        flow.StartHandle(this.start_process)
+        .Annotation(title=_("Visit registered"))
+        .Next(this.screen)
+    )
 
     def start_process(self, activation: Activation, *, actor: Actor, visit: Visit) -> VisitProcess:
         process: VisitProcess = activation.process
@@ -112,7 +116,11 @@ class _Start:
 class _Screening:
     """Watchlist check: a match is refused, or reviewed by security, by policy."""
 
-    screen = flow.Function(this.screen_visitor).Next(this.check_watchlist)
+    screen = (
+        flow.Function(this.screen_visitor)
+        .Annotation(title=_("Watchlist checked"))
+        .Next(this.check_watchlist)
+    )
     check_watchlist = (
         flow.If(lambda a: _process(a).watchlist_hit).Then(this.on_watchlist_hit).Else(this.route)
     )
@@ -134,7 +142,11 @@ class _Screening:
         .Then(this.route)
         .Else(this.refuse)
     )
-    refuse = flow.Function(this.refuse_watchlisted).Next(this.end)
+    refuse = (
+        flow.Function(this.refuse_watchlisted)
+        .Annotation(title=_("Refused under the security rules"))
+        .Next(this.end)
+    )
 
     def screen_visitor(self, activation: Activation) -> None:
         actions.screen_visitor(_process(activation))
@@ -153,8 +165,16 @@ class _Approval:
         .Then(this.ask_approver)
         .Else(this.approve_automatically)
     )
-    approve_automatically = flow.Function(this.approve_by_policy).Next(this.issue)
-    ask_approver = flow.Function(this.ask_for_approval).Next(this.approve)
+    approve_automatically = (
+        flow.Function(this.approve_by_policy)
+        .Annotation(title=_("Approved by the building's policy"))
+        .Next(this.issue)
+    )
+    ask_approver = (
+        flow.Function(this.ask_for_approval)
+        .Annotation(title=_("Approver asked"))
+        .Next(this.approve)
+    )
     approve = (
         flow.View(task_page)
         .Annotation(title=_("The approver decides"))
@@ -165,14 +185,22 @@ class _Approval:
         .OnTimeout(lambda a: _hours(a, "approval_hours"), this.deadline_passed, title=_("Deadline"))
         .Next(this.check_decision)
     )
-    remind = flow.Function(this.remind_approver).Next(this.reminded)
+    remind = (
+        flow.Function(this.remind_approver)
+        .Annotation(title=_("Approver reminded"))
+        .Next(this.reminded)
+    )
     reminded = flow.End()
     deadline_passed = (
         flow.If(lambda a: bool(_process(a).setting("escalate_to")))
         .Then(this.escalate)
         .Else(this.expire)
     )
-    escalate = flow.Function(this.escalate_approval).Next(this.approve_escalated)
+    escalate = (
+        flow.Function(this.escalate_approval)
+        .Annotation(title=_("Escalated"))
+        .Next(this.approve_escalated)
+    )
     approve_escalated = (
         flow.View(task_page)
         .Annotation(title=_("Escalated: the escalation target decides"))
@@ -181,13 +209,21 @@ class _Approval:
         .OnTimeout(lambda a: _hours(a, "approval_hours"), this.expire, title=_("Deadline"))
         .Next(this.check_decision)
     )
-    expire = flow.Function(this.expire_request).Next(this.end)
+    expire = (
+        flow.Function(this.expire_request)
+        .Annotation(title=_("Expired: nobody decided"))
+        .Next(this.end)
+    )
     check_decision = (
         flow.If(lambda a: _process(a).visit.status == VisitStatus.APPROVED)
         .Then(this.issue)
         .Else(this.tell_refused)
     )
-    tell_refused = flow.Function(this.tell_visitor_refused).Next(this.end)
+    tell_refused = (
+        flow.Function(this.tell_visitor_refused)
+        .Annotation(title=_("Visitor told of the refusal"))
+        .Next(this.end)
+    )
 
     def note_approver(self, activation: Activation) -> None:
         """Keep on the task who the policy asks to decide, for the queues."""
@@ -220,8 +256,10 @@ class _Approval:
 class _PassByText:
     """The approved visitor gets a pass and a text with its link."""
 
-    issue = flow.Function(this.issue_pass).Next(this.end)
-    end = flow.End()
+    issue = (
+        flow.Function(this.issue_pass).Annotation(title=_("Pass issued and texted")).Next(this.end)
+    )
+    end = flow.End().Annotation(title=_("Done"))
 
     def issue_pass(self, activation: Activation) -> None:
         actions.after_decision(actions.FLOW_ACTOR, _process(activation).visit)
@@ -256,7 +294,7 @@ class _Desk:
     reception checks the visitor (consent, photo, face match) on one screen, the pass is
     issued, and reception hands it over as a printed slip or a text. Three screens."""
 
-    route = flow.Function(this.ask_host).Next(this.verify)
+    route = flow.Function(this.ask_host).Annotation(title=_("Host asked")).Next(this.verify)
     verify = (
         flow.View(task_page)
         .Annotation(title=_("Reception checks the visitor"))
@@ -265,13 +303,17 @@ class _Desk:
         .OnTimeout(lambda a: _hours(a, "approval_hours"), this.expire, title=_("Deadline"))
         .Next(this.check_decision)
     )
-    expire = flow.Function(this.expire_request).Next(this.end)
+    expire = (
+        flow.Function(this.expire_request)
+        .Annotation(title=_("Expired: nobody decided"))
+        .Next(this.end)
+    )
     check_decision = (
         flow.If(lambda a: _process(a).visit.status == VisitStatus.APPROVED)
         .Then(this.issue)
         .Else(this.end)
     )
-    issue = flow.Function(this.issue_pass).Next(this.hand_over)
+    issue = flow.Function(this.issue_pass).Annotation(title=_("Pass issued")).Next(this.hand_over)
     hand_over = (
         flow.View(task_page)
         .Annotation(title=_("Reception hands over the pass"))
@@ -279,7 +321,7 @@ class _Desk:
         .Permission(REGISTER_VISITS)
         .Next(this.end)
     )
-    end = flow.End()
+    end = flow.End().Annotation(title=_("Done"))
 
     def ask_host(self, activation: Activation) -> None:
         process = _process(activation)
