@@ -81,6 +81,8 @@ def create_action_link(
 def open_action_link(code: str) -> ActionLink:
     """The link a code names, if it may still be used; otherwise a DomainError saying why."""
     link = _link(code)
+    if link.used_at is not None and not link.outcome:
+        raise GoneError("request_withdrawn", _("The visitor withdrew this request."))
     if link.used_at is not None:
         raise GoneError("link_used", _("This link has already been used."))
     if link.expires_at <= timezone.now():
@@ -104,6 +106,21 @@ def use_action_link(actor: Actor, code: str, outcome: str) -> ActionLink:
     link.refresh_from_db()
     record(actor, "action_link.used", link, visit=link.visit_id, outcome=outcome)
     return link
+
+
+@transaction.atomic
+def withdraw_request(actor: Actor, visit: Visit) -> int:
+    """The visitor called their request off: whatever still waits for someone's decision on
+    it ends here. For now that is the visit's open action links, spent without an outcome
+    (the host who taps one is told the request was withdrawn); the request flow hooks its
+    open tasks in here. Returns how many links were spent."""
+    now = timezone.now()
+    spent = ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
+        used_at=now, outcome=""
+    )
+    if spent:
+        record(actor, "action_link.withdrawn", visit, links=spent)
+    return spent
 
 
 def _link(code: str) -> ActionLink:

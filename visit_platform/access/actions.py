@@ -249,6 +249,18 @@ def issue_pass(
     return IssuedPass(pass_record, code)
 
 
+@transaction.atomic
+def renew_pass_link(actor: Actor, pass_record: Pass) -> str:
+    """A new link code for the visitor's pass page, replacing the one sent before (only hashes
+    are stored, so a link cannot be shown again; it can only be replaced). The pass itself,
+    its uses and its window stay as they are."""
+    code = secrets.token_urlsafe(18)
+    Pass.objects.filter(pk=pass_record.pk).update(link_hash=secret_hash(code))
+    pass_record.link_hash = secret_hash(code)
+    record(actor, "pass.link_renewed", pass_record, visit=pass_record.visit_id)
+    return code
+
+
 def note_slip_printed(actor: Actor, pass_record: Pass) -> None:
     """Audit a printed slip: it carries the visitor's name and a window-long token."""
     record(actor, "pass.slip_printed", pass_record, visit=pass_record.visit_id)

@@ -1,11 +1,12 @@
-"""Reads about visitors and visits: the watchlist match."""
+"""Reads about visitors and visits: the watchlist match, a visitor's own visits."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from visit_platform.visits.models import Visitor, WatchlistEntry
+from visit_platform.visits.choices import VisitStatus
+from visit_platform.visits.models import Visit, Visitor, WatchlistEntry
 
 
 def enforced_watchlist() -> QuerySet[WatchlistEntry]:
@@ -73,3 +74,15 @@ def visitors_matching(entry: WatchlistEntry) -> QuerySet[Visitor]:
     if entry.name and entry.birth_date:
         condition |= Q(name=entry.name, birth_date=entry.birth_date)
     return Visitor.objects.filter(condition)
+
+
+def visits_of_mobile(mobile_index: str) -> QuerySet[Visit]:
+    """The visits of every visitor with this mobile (by its blind index), in this building:
+    what a visitor signed in to their own pages may see and act on. Drafts are not visits yet."""
+    if not mobile_index:
+        return Visit.objects.none()
+    return (
+        Visit.objects.filter(visitor__mobile_index=mobile_index)
+        .exclude(status=VisitStatus.DRAFT)
+        .select_related("visitor", "host", "company")
+    )
