@@ -8,30 +8,42 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from tenants.actions import building_url
 from tenants.db import current_schema
 from tenants.models import Building
-from visit_platform.access.actions import issue_pass
+from visit_platform.access.actions import issue_pass, note_slip_printed, refresh_pass_link
+from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
-from visit_platform.errors import DomainError, GoneError, NotFoundError, RateLimitedError
+from visit_platform.errors import (
+    ConflictError,
+    DomainError,
+    GoneError,
+    NotFoundError,
+    RateLimitedError,
+)
 from visit_platform.notifications.actions import send_notification
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.phones import normalise_mobile
 from visit_platform.privacy import blind_index, mask_name, secret_hash
 from visit_platform.visits.actions import decide_visit
-from visit_platform.visits.choices import VisitStatus
+from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
 from visit_platform.visits.models import Visit
 from workflows.choices import Approver, LinkOutcome, LinkPurpose
-from workflows.models import ActionLink, OneTimeCode, ScenarioPolicy
+from workflows.models import ActionLink, OneTimeCode, ScenarioPolicy, VisitProcess
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +93,7 @@ def create_action_link(
 def open_action_link(code: str) -> ActionLink:
     """The link a code names, if it may still be used; otherwise a DomainError saying why."""
     link = _link(code)
-    if link.used_at is not None and not link.outcome:
+    if link.used_at is not None and link.visit.status == VisitStatus.CANCELLED:
         raise GoneError("request_withdrawn", _("The visitor withdrew this request."))
     if link.used_at is not None:
         raise GoneError("link_used", _("This link has already been used."))
@@ -106,21 +118,6 @@ def use_action_link(actor: Actor, code: str, outcome: str) -> ActionLink:
     link.refresh_from_db()
     record(actor, "action_link.used", link, visit=link.visit_id, outcome=outcome)
     return link
-
-
-@transaction.atomic
-def withdraw_request(actor: Actor, visit: Visit) -> int:
-    """The visitor called their request off: whatever still waits for someone's decision on
-    it ends here. For now that is the visit's open action links, spent without an outcome
-    (the host who taps one is told the request was withdrawn); the request flow hooks its
-    open tasks in here. Returns how many links were spent."""
-    now = timezone.now()
-    spent = ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
-        used_at=now, outcome=""
-    )
-    if spent:
-        record(actor, "action_link.withdrawn", visit, links=spent)
-    return spent
 
 
 def _link(code: str) -> ActionLink:
@@ -220,7 +217,9 @@ def action_link_url(code: str) -> str:
 
 
 @transaction.atomic
-def send_decision_link(actor: Actor, visit: Visit) -> IssuedLink:
+def send_decision_link(
+    actor: Actor, visit: Visit, *, purpose: str = Purpose.APPROVAL_REQUEST
+) -> IssuedLink:
     """Text the visit's host a link with which to approve or reject it, in the building's
     language. The host needs no account: the link is the authority, once."""
     host = visit.host
@@ -241,7 +240,7 @@ def send_decision_link(actor: Actor, visit: Visit) -> IssuedLink:
         actor,
         channel=Channel.SMS,
         to=host.mobile,
-        purpose=Purpose.APPROVAL_REQUEST,
+        purpose=purpose,
         text=text,
         visit=visit,
     )
@@ -251,17 +250,218 @@ def send_decision_link(actor: Actor, visit: Visit) -> IssuedLink:
 @transaction.atomic
 def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
     """The host's decision through their link: the link is spent and the visit decided in one
-    transaction (a refused decision spends nothing). An approved visitor gets their pass and
-    a text with its link; a refused one a text with the reason."""
+    transaction (a refused decision spends nothing). Where the visit's flow waits on an
+    approval task, the decision completes it and the flow issues the pass or tells the
+    visitor; at the desk (walk-ins) the decision stands and reception carries on."""
     link = open_action_link(code)
     host = link.host
     actor = Actor(user=host.user, label=f"host {host.name} (link)")
     outcome = LinkOutcome.APPROVED if approve else LinkOutcome.REJECTED
     visit = decide_visit(actor, link.visit, approve=approve, reason=reason)
     use_action_link(actor, code, outcome)
-    if approve:
-        _issue_and_send_pass(actor, visit)
-    else:
+    task = open_approval_task(visit)
+    if task is not None:
+        _finish_task(actor, task, {"decision": outcome, "by": actor.name, "via": "link"})
+    elif visit.scenario not in DESK_SCENARIOS:
+        # A visit without a flow (made before the flows existed): decide it the old way.
+        after_decision(actor, visit)
+    return visit
+
+
+@transaction.atomic
+def withdraw_request(actor: Actor, visit: Visit) -> int:
+    """A request the visitor withdrew: its open decision links die with it (the host who taps
+    one is told), and its flow's open tasks are cancelled so nobody is asked to decide it any
+    more. Returns how many links were spent."""
+    spent = ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
+        used_at=timezone.now(), outcome=LinkOutcome.WITHDRAWN
+    )
+    if spent:
+        record(actor, "action_link.withdrawn", visit, links=spent)
+    _cancel_open_tasks(visit)
+    return spent
+
+
+# --- Flow steps -----------------------------------------------------------------------------
+#
+# What the scenario flows' nodes do (workflows/flows/). The flows only route: every change is
+# one of these actions, which the console's task pages and the host's links call as well.
+
+# Scenarios where the visitor stands at the reception desk while the flow runs.
+DESK_SCENARIOS = frozenset({Scenario.WALK_IN, Scenario.NO_ID})
+FLOW_ACTOR = Actor.system("visit flow")
+# Visits a host approved this recently make a returning visitor (policy
+# ``auto_approve_returning``).
+RETURNING_WITHIN = timedelta(days=90)
+_FLOW_OF_SCENARIO: dict[str, str] = {
+    Scenario.INVITE: "workflows.flows.visits.InviteFlow",
+    Scenario.REQUEST: "workflows.flows.visits.RequestFlow",
+    Scenario.WALK_IN: "workflows.flows.visits.WalkInFlow",
+    Scenario.NO_ID: "workflows.flows.visits.NoIdFlow",
+}
+
+
+def policy_snapshot(scenario: str) -> dict[str, Any]:
+    """The building's policy for ``scenario`` as plain data, for a new visit to keep."""
+    policy = ScenarioPolicy.objects.filter(scenario=scenario).first()
+    if policy is None:
+        from workflows.policies import DEFAULT_POLICIES
+
+        defaults = ScenarioPolicy(scenario=scenario, **DEFAULT_POLICIES.get(scenario, {}))
+        return defaults.snapshot()
+    return policy.snapshot()
+
+
+def flow_of(scenario: str) -> Any:
+    """The flow class of a scenario (None for one that runs another way, like events)."""
+    path = _FLOW_OF_SCENARIO.get(scenario)
+    return import_string(path) if path else None
+
+
+def start_visit_flow(actor: Actor, visit: Visit) -> VisitProcess:
+    """Start the visit's scenario flow, under the policy in force now. The flow runs its
+    automatic steps at once (watchlist, routing, a pass where no one need approve) and stops
+    at the first task for a person or a timer."""
+    if VisitProcess.objects.filter(visit=visit).exists():
+        raise ConflictError("flow_started", _("This visit is already on its way."))
+    flow_class = flow_of(visit.scenario)
+    if flow_class is None:
+        raise DomainError("no_flow", _("This scenario has no flow."))
+    process: VisitProcess = flow_class.start.run(actor=actor, visit=visit)
+    return process
+
+
+def screen_visitor(process: VisitProcess) -> bool:
+    """Whether the visitor matches the watchlist; kept on the process for the routing and
+    the timeline (the entry itself is never shown to the people on the flow)."""
+    from visit_platform.visits.queries import is_watchlisted
+
+    process.watchlist_hit = is_watchlisted(process.visit.visitor)
+    process.save(update_fields=["watchlist_hit"])
+    if process.watchlist_hit:
+        record(FLOW_ACTOR, "visit.watchlist_hit", process.visit)
+    return process.watchlist_hit
+
+
+def refuse_watchlisted(process: VisitProcess) -> None:
+    """Refuse a watchlisted visitor. The visitor and the host are told only that the visit
+    was not approved: a watchlist is never disclosed."""
+    visit = decide_visit(
+        FLOW_ACTOR,
+        process.visit,
+        approve=False,
+        reason=gettext_noop("Not admitted under the building's security rules."),
+    )
+    _tell_visitor(
+        FLOW_ACTOR,
+        visit,
+        Purpose.DECISION,
+        gettext_noop("[%(building)s] Your visit on %(day)s was not approved."),
+        day=timezone.localtime(visit.valid_from).strftime("%Y-%m-%d"),
+    )
+
+
+def is_returning_visitor(visit: Visit) -> bool:
+    """The host approved this visitor in the last 90 days (another visit)."""
+    if visit.host_id is None:
+        return False
+    return (
+        Visit.objects.filter(
+            visitor_id=visit.visitor_id,
+            host_id=visit.host_id,
+            status__in=list(ADMITTING_STATUSES),
+            decided_at__gte=timezone.now() - RETURNING_WITHIN,
+        )
+        .exclude(pk=visit.pk)
+        .exists()
+    )
+
+
+def needs_approval(process: VisitProcess) -> bool:
+    if not process.setting("requires_approval"):
+        return False
+    returning = process.setting("auto_approve_returning") and is_returning_visitor(process.visit)
+    return not returning
+
+
+def approve_automatically(process: VisitProcess) -> Visit:
+    """No one need approve (policy, or a returning visitor): the visit is approved by the
+    flow, which the timeline shows as such."""
+    visit = process.visit
+    if visit.status == VisitStatus.APPROVED:
+        return visit
+    return decide_visit(FLOW_ACTOR, visit, approve=True)
+
+
+def ask_for_approval(process: VisitProcess, approver: str) -> None:
+    """Tell the approver a decision waits: the host gets a decision link by SMS; company
+    admins and the property office find the task in their queue (and an e-mail-free
+    console badge), so nothing is sent to them here."""
+    visit = process.visit
+    if approver == Approver.HOST and visit.host is not None and visit.host.mobile:
+        send_decision_link(FLOW_ACTOR, visit)
+
+
+def remind_approver(process: VisitProcess) -> None:
+    """The approval deadline is near: remind the host once, with a fresh link (the first
+    may be lost in their messages)."""
+    visit = process.visit
+    if visit.status != VisitStatus.PENDING_APPROVAL:
+        return
+    record(FLOW_ACTOR, "visit.reminder_sent", visit)
+    if process.setting("approver") == Approver.HOST and visit.host and visit.host.mobile:
+        send_decision_link(FLOW_ACTOR, visit, purpose=Purpose.REMINDER)
+
+
+def escalate_approval(process: VisitProcess) -> None:
+    """The first approver let the deadline pass: the decision moves to the policy's
+    escalation target (its task appears in their queue), and the host's links die."""
+    visit = process.visit
+    ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
+        used_at=timezone.now(), outcome=LinkOutcome.EXPIRED
+    )
+    record(FLOW_ACTOR, "visit.escalated", visit, to=process.setting("escalate_to"))
+
+
+@transaction.atomic
+def expire_request(process: VisitProcess) -> None:
+    """Nobody decided in time: the request expires (one conditional UPDATE, so a decision
+    landing at the same moment wins or loses cleanly), its links die, the visitor is told."""
+    visit = process.visit
+    expired = Visit.objects.filter(pk=visit.pk, status=VisitStatus.PENDING_APPROVAL).update(
+        status=VisitStatus.EXPIRED, decided_at=timezone.now(), updated_at=timezone.now()
+    )
+    if not expired:
+        return
+    visit.refresh_from_db()
+    ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
+        used_at=timezone.now(), outcome=LinkOutcome.EXPIRED
+    )
+    record(FLOW_ACTOR, "visit.expired", visit)
+    _tell_visitor(
+        FLOW_ACTOR,
+        visit,
+        Purpose.DECISION,
+        gettext_noop(
+            "[%(building)s] Your visit request for %(day)s was not answered in time. "
+            "Please apply again or call your host."
+        ),
+        day=timezone.localtime(visit.valid_from).strftime("%Y-%m-%d"),
+    )
+
+
+def after_decision(actor: Actor, visit: Visit, *, send_link: bool = True) -> str:
+    """What follows a decision: an approved visitor gets their pass (limited by the policy's
+    default entries) and, when ``send_link``, a text with its link; a refused visitor a text
+    with the reason. Returns the pass link code ("" when none was issued)."""
+    if visit.status == VisitStatus.APPROVED:
+        process = VisitProcess.objects.filter(visit=visit).first()
+        max_uses = process.setting("default_uses") if process is not None else None
+        issued = issue_pass(actor, visit, max_uses=max_uses)
+        if send_link:
+            _send_pass_link(actor, visit, issued.link_code)
+        return issued.link_code
+    if visit.status == VisitStatus.REJECTED:
         _tell_visitor(
             actor,
             visit,
@@ -270,45 +470,231 @@ def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
             day=timezone.localtime(visit.valid_from).strftime("%Y-%m-%d"),
             reason=visit.decision_reason,
         )
-    return visit
-
-
-@transaction.atomic
-def route_request(actor: Actor, visit: Visit) -> Visit:
-    """Where a visitor's request goes next, by the building's policy for requests: to the
-    host's phone for a decision, or straight to a pass when no approval is needed.
-
-    This stands in for the first steps of the request flow until the viewflow flows (issue 5)
-    take over and call the same actions. A request whose approver is not the host waits in
-    the console; a watchlisted visitor never gets a pass here (``issue_pass`` refuses, and the
-    visit keeps waiting for a person)."""
-    if visit.status != VisitStatus.PENDING_APPROVAL:
-        return visit
-    policy = ScenarioPolicy.objects.filter(scenario=visit.scenario).first()
-    if policy is None:
-        return visit
-    if policy.requires_approval:
-        if policy.approver == Approver.HOST and visit.host is not None:
-            send_decision_link(actor, visit)
-        return visit
-    visit = decide_visit(actor, visit, approve=True)
-    _issue_and_send_pass(actor, visit)
-    return visit
+    return ""
 
 
 def route_new_request(actor: Actor, visit: Visit) -> None:
-    """For the channels that take requests (the visitor's page, the forms API): route a
-    request just submitted. A failure leaves it waiting for a person and is logged; the
+    """For the channels that take requests (the visitor's page, the forms API): start the
+    request's flow. A failure leaves the visit waiting for a person and is logged; the
     visitor's submission stands."""
     try:
-        route_request(actor, visit)
+        with transaction.atomic():
+            start_visit_flow(actor, visit)
     except DomainError as error:
         logger.warning("Visit %s was not routed: %s", visit.pk, error.code)
 
 
-def _issue_and_send_pass(actor: Actor, visit: Visit) -> None:
-    issued = issue_pass(actor, visit)
-    url = building_url(current_schema(), reverse("pass_page", args=[issued.link_code]))
+# --- Tasks: the people's steps of the flows -------------------------------------------------
+
+APPROVAL_NODES = ("approve", "approve_escalated")
+OPEN = (STATUS.NEW, STATUS.ASSIGNED)
+
+
+def open_tasks_of(visit: Visit) -> QuerySet[Task]:
+    return Task.objects.filter(
+        process__visitprocess__visit=visit, flow_task_type="HUMAN", status__in=OPEN
+    )
+
+
+def open_approval_task(visit: Visit) -> Task | None:
+    for task in open_tasks_of(visit).order_by("created"):
+        if task.flow_task.name in APPROVAL_NODES:
+            return task
+    return None
+
+
+def _cancel_open_tasks(visit: Visit) -> None:
+    for task in open_tasks_of(visit):
+        with task.activation() as activation:
+            if activation.cancel.can_proceed():
+                activation.cancel()
+
+
+def _finish_task(actor: Actor, task: Task, data: dict[str, Any]) -> None:
+    """Complete a person's task on their behalf and let the flow move on. Runs under the
+    flow's lock (a row lock on the process): of two people finishing one task, the second
+    finds it done and is told so."""
+    with task.activation() as activation:
+        if task.status not in OPEN:
+            raise ConflictError("task_done", _("Someone else has already done this."))
+        if task.status == STATUS.NEW:
+            activation.assign(actor.user)
+        task.data = {**task.data, **data, "by": actor.name}
+        activation.start(None)
+        activation.execute()
+    record(actor, "task.done", task.process, step=task.flow_task.name, **data)
+
+
+def _task_or_404(task_id: int) -> Task:
+    task = Task.objects.filter(pk=task_id, flow_task_type="HUMAN").first()
+    if task is None:
+        raise NotFoundError("task_unknown", _("There is no such task."))
+    return task
+
+
+@transaction.atomic
+def claim_task(actor: Actor, task: Task) -> Task:
+    """Take a task from the queue, so nobody else works the same visitor. Of two people
+    claiming at once, one gets it and the other is told who has it."""
+    with task.activation() as activation:
+        if task.status != STATUS.NEW:
+            owner = task.owner.email if task.owner else _("someone")
+            raise ConflictError(
+                "task_claimed", _("%(owner)s is already on this.") % {"owner": owner}
+            )
+        activation.assign(actor.user)
+    record(actor, "task.claimed", task.process, step=task.flow_task.name)
+    return task
+
+
+@transaction.atomic
+def release_task(actor: Actor, task: Task) -> Task:
+    """Put a claimed task back in the queue."""
+    with task.activation() as activation:
+        if task.status != STATUS.ASSIGNED:
+            raise ConflictError("task_not_claimed", _("This task is not claimed."))
+        activation.unassign()
+    record(actor, "task.released", task.process, step=task.flow_task.name)
+    return task
+
+
+@transaction.atomic
+def decide_task(actor: Actor, task: Task, *, approve: bool, reason: str = "") -> Visit:
+    """An approver's decision in the console: the visit is decided (one conditional
+    UPDATE; a second approver gets ``already_decided``) and the task completed."""
+    process = VisitProcess.objects.get(pk=task.process_id)
+    if task.flow_task.name not in APPROVAL_NODES:
+        raise DomainError("not_an_approval", _("This task is not an approval."))
+    visit = decide_visit(actor, process.visit, approve=approve, reason=reason)
+    ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
+        used_at=timezone.now(), outcome=LinkOutcome.WITHDRAWN
+    )
+    outcome = LinkOutcome.APPROVED if approve else LinkOutcome.REJECTED
+    _finish_task(actor, task, {"decision": outcome})
+    return visit
+
+
+@transaction.atomic
+def review_watchlist_hit(actor: Actor, task: Task, *, clear: bool, note: str) -> None:
+    """Security's review of a watchlist match: cleared (a namesake, say) lets the visit go
+    on its usual way; otherwise it is refused. A note is required either way: the
+    decision is accountable."""
+    note = note.strip()
+    if not note or len(note) > 500:
+        raise DomainError("note_required", _("Write a note of up to 500 characters."))
+    if task.flow_task.name != "security_review":
+        raise DomainError("not_a_review", _("This task is not a watchlist review."))
+    _finish_task(actor, task, {"cleared": clear, "note": note})
+
+
+@transaction.atomic
+def verify_at_desk(
+    actor: Actor,
+    task: Task,
+    *,
+    host_consent: bool,
+    consent_note: str = "",
+    face_match_score: int | None = None,
+    photo: UploadedFile | None = None,
+    checked_by_eye: bool = False,
+) -> Visit:
+    """Reception's second screen for a walk-in: the host's (or company's) consent, taken
+    by phone, and the visitor's photo and face-match score from the desk terminal, checked
+    against the policy. Approves or refuses the visit; a host who already decided through
+    their link has the last word."""
+    process = VisitProcess.objects.select_related("visit").get(pk=task.process_id)
+    visit = process.visit
+    if task.flow_task.name != "verify":
+        raise DomainError("not_a_verification", _("This task is not a desk check."))
+    if photo is not None:
+        _check_photo(photo)
+    elif process.setting("photo_required") and not visit.visitor.photo:
+        raise DomainError("photo_required", _("Take the visitor's photo first."), field="photo")
+    if face_match_score is not None and not 0 <= face_match_score <= 100:
+        raise DomainError(
+            "face_match_invalid", _("The face match score is 0 to 100."), field="face_match_score"
+        )
+    threshold = int(process.setting("face_match_threshold"))
+    if process.setting("id_check_required") and visit.scenario == Scenario.WALK_IN:
+        if face_match_score is None:
+            raise DomainError(
+                "face_match_required",
+                _("Record the face match score from the desk terminal."),
+                field="face_match_score",
+            )
+        if face_match_score < threshold and not checked_by_eye:
+            raise DomainError(
+                "face_match_low",
+                _(
+                    "The face matches the document by %(score)s%%, under the %(threshold)s%% "
+                    "the building asks. Compare them yourself and tick the box, or refuse."
+                )
+                % {"score": face_match_score, "threshold": threshold},
+                field="face_match_score",
+            )
+    process.face_match_score = face_match_score
+    process.save(update_fields=["face_match_score"])
+    if photo is not None:
+        visit.visitor.photo.save(f"{secrets.token_hex(8)}.jpg", photo, save=True)
+    if visit.status == VisitStatus.PENDING_APPROVAL:
+        if host_consent or not process.setting("requires_approval"):
+            visit = decide_visit(actor, visit, approve=True, reason=consent_note)
+        else:
+            visit = decide_visit(
+                actor, visit, approve=False, reason=consent_note or _("The host did not agree.")
+            )
+    _finish_task(
+        actor,
+        task,
+        {
+            "host_consent": host_consent,
+            "face_match_score": face_match_score,
+            "checked_by_eye": checked_by_eye,
+        },
+    )
+    visit.refresh_from_db()
+    return visit
+
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+
+def _check_photo(photo: UploadedFile) -> None:
+    from forms.fields import sniff_content_type
+
+    if photo.size is None or photo.size > MAX_PHOTO_BYTES:
+        raise DomainError("photo_too_large", _("The photo is over 5 MB."), field="photo")
+    if not sniff_content_type(photo).startswith("image/"):
+        raise DomainError(
+            "photo_invalid", _("The photo is not a JPEG or PNG image."), field="photo"
+        )
+
+
+@transaction.atomic
+def hand_over_pass(actor: Actor, task: Task, *, by_sms: bool) -> Pass:
+    """Reception's last screen: the visitor leaves the desk with a printed slip, or a text
+    with their pass link (visitors without a document often have a phone)."""
+    process = VisitProcess.objects.select_related("visit__visitor").get(pk=task.process_id)
+    if task.flow_task.name != "hand_over":
+        raise DomainError("not_a_hand_over", _("This task is not a hand-over."))
+    pass_record = (
+        Pass.objects.filter(visit=process.visit, revoked_at__isnull=True).order_by("-pk").first()
+    )
+    if pass_record is None:
+        raise DomainError("no_pass", _("This visit has no pass."))
+    if by_sms:
+        if not process.visit.visitor.mobile:
+            raise DomainError("no_mobile", _("The visitor gave no mobile number."))
+        code = refresh_pass_link(pass_record)
+        _send_pass_link(actor, process.visit, code)
+    else:
+        note_slip_printed(actor, pass_record)
+    _finish_task(actor, task, {"handed_over": "sms" if by_sms else "slip"})
+    return pass_record
+
+
+def _send_pass_link(actor: Actor, visit: Visit, link_code: str) -> None:
+    url = building_url(current_schema(), reverse("pass_page", args=[link_code]))
     _tell_visitor(
         actor,
         visit,

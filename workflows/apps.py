@@ -9,4 +9,4 @@ class WorkflowsConfig(AppConfig):
     verbose_name = _("Visit flows")
 
     def ready(self) -> None:
-        from workflows import provisioning  # noqa: F401 - registers its steps
+        from workflows import flows, provisioning  # noqa: F401 - registers steps and flows

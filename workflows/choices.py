@@ -11,6 +11,9 @@ class LinkPurpose(models.TextChoices):
 class LinkOutcome(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    # Spent without the host: the request was withdrawn, decided elsewhere, or escalated.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
 
 
 class Approver(models.TextChoices):

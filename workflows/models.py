@@ -3,8 +3,11 @@ visitors."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from viewflow.workflow.models import Process
 
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import Scenario
@@ -130,3 +133,28 @@ POLICY_FIELDS = (
     "companions_allowed",
     "watchlist_hit",
 )
+
+
+class VisitProcess(Process):
+    """One visit's run through its scenario's flow. It keeps the policy the visit started
+    under, so a property admin's later change applies to new visits only, and what the flow
+    learnt on the way (a watchlist match, the face-match score) for the timeline."""
+
+    visit: models.OneToOneField[Visit, Visit] = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="process"
+    )
+    policy: models.JSONField[Any, Any] = models.JSONField(_("policy"), default=dict)
+    watchlist_hit: models.BooleanField[bool, bool] = models.BooleanField(
+        _("watchlist match"), default=False
+    )
+    face_match_score: models.PositiveSmallIntegerField[int | None, int | None] = (
+        models.PositiveSmallIntegerField(_("face match score (%)"), null=True, blank=True)
+    )
+
+    class Meta:
+        verbose_name = _("visit process")
+        verbose_name_plural = _("visit processes")
+
+    def setting(self, name: str) -> Any:
+        """A setting of the policy this visit started under."""
+        return self.policy[name]

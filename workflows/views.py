@@ -1,21 +1,32 @@
-"""Console pages where property admins set how each scenario runs, without code."""
+"""Console pages of the flows: the task queue and each task's screen, a visit's timeline,
+the scenario policies with their flow diagrams; and the host's mobile decision page."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from viewflow.workflow.models import Task
 
+from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.roles import MANAGE_POLICIES
+from visit_platform.directory.roles import MANAGE_POLICIES, VIEW_TASKS, VIEW_VISIT
 from visit_platform.errors import DomainError
-from visit_platform.privacy import mask_name
+from visit_platform.privacy import mask_mobile, mask_name
+from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view
+from workflows import actions
 from workflows.actions import decide_by_link, open_action_link
-from workflows.models import POLICY_FIELDS, ScenarioPolicy
+from workflows.models import POLICY_FIELDS, ScenarioPolicy, VisitProcess
 from workflows.policies import update_policy
+from workflows.queries import may_act_on, visible_tasks
+from workflows.timeline import visit_timeline
 
 
 class PolicyForm(forms.ModelForm):
@@ -93,3 +104,216 @@ def decision_page(request: HttpRequest, code: str) -> HttpResponse:
         },
         status=400 if problem else 200,
     )
+
+
+# --- Tasks: the queue, claiming, and each step's screen -------------------------------------
+
+
+def _task_row(task: Task, user: Any) -> dict[str, Any]:
+    process = getattr(task.process, "visitprocess", None)
+    visit = process.visit if process is not None else None
+    return {
+        "task": task,
+        "title": task.flow_task.task_title or str(task.flow_task),
+        "flow": task.flow_task.flow_class.process_title,
+        "visit": visit,
+        "visitor_name": mask_name(visit.visitor.name) if visit else "",
+        "mine": task.owner_id == user.pk,
+        "claimed_by": task.owner.email if task.owner_id and task.owner_id != user.pk else "",
+    }
+
+
+@console_view(VIEW_TASKS)
+def task_list(request: HttpRequest) -> HttpResponse:
+    """The person's tasks: their own first, then the queue they may take from, oldest
+    first (the visitor who has waited longest), and what colleagues are working on."""
+    rows = [_task_row(task, request.user) for task in visible_tasks(request.user)[:200]]
+    mine = [row for row in rows if row["mine"]]
+    queue = [row for row in rows if not row["task"].owner_id]
+    taken = [row for row in rows if row["claimed_by"]]
+    return render(
+        request,
+        "workflows/task_list.html",
+        {"section": "tasks", "mine": mine, "queue": queue, "taken": taken},
+    )
+
+
+def _visible_task(request: HttpRequest, pk: int) -> Task:
+    task = visible_tasks(request.user).filter(pk=pk).first()
+    if task is None:
+        raise Http404
+    return task
+
+
+@require_POST
+@console_view(VIEW_TASKS)
+def task_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _visible_task(request, pk)
+    try:
+        actions.claim_task(Actor.from_request(request), task)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("workflows:task_list")
+    return redirect("workflows:task_page", pk=task.pk)
+
+
+@require_POST
+@console_view(VIEW_TASKS)
+def task_release(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _visible_task(request, pk)
+    if task.owner_id != request.user.pk:
+        messages.error(request, _("Only the person working on a task can put it back."))
+    else:
+        try:
+            actions.release_task(Actor.from_request(request), task)
+        except DomainError as error:
+            messages.error(request, error.message)
+    return redirect("workflows:task_list")
+
+
+def next_task_for(user: Any, visit: Visit) -> Task | None:
+    """The visit's next task this person may do, to carry reception from screen to screen."""
+    return (
+        visible_tasks(user)
+        .filter(process__visitprocess__visit=visit)
+        .filter(owner=user)
+        .order_by("created")
+        .first()
+    )
+
+
+def _after_task(request: HttpRequest, visit: Visit) -> HttpResponse:
+    following = next_task_for(request.user, visit)
+    if following is not None:
+        return redirect("workflows:task_page", pk=following.pk)
+    return redirect("workflows:task_list")
+
+
+_STEP_TEMPLATES = {
+    "approve": "workflows/task_approve.html",
+    "approve_escalated": "workflows/task_approve.html",
+    "security_review": "workflows/task_review.html",
+    "verify": "workflows/task_verify.html",
+    "hand_over": "workflows/task_hand_over.html",
+}
+
+
+@console_view(VIEW_TASKS)
+def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
+    """One task's screen. Acting needs the task to be the person's own, or unclaimed in
+    their queue (a POST claims it on the way); a task someone else took is shown, not done."""
+    task = _visible_task(request, pk)
+    name = task.flow_task.name
+    if name not in _STEP_TEMPLATES:
+        raise Http404
+    process = VisitProcess.objects.select_related("visit__visitor", "visit__host__company").get(
+        pk=task.process_id
+    )
+    visit = process.visit
+    actor = Actor.from_request(request)
+    problem: DomainError | None = None
+    if request.method == "POST":
+        if not may_act_on(request.user, task):
+            problem = DomainError("task_taken", _("Someone else is working on this visitor."))
+        else:
+            try:
+                _act(request, actor, task, name)
+            except DomainError as error:
+                problem = error
+            else:
+                messages.success(request, _("Done."))
+                return _after_task(request, visit)
+    context = {
+        "section": "tasks",
+        "task": task,
+        "title": task.flow_task.task_title or str(task.flow_task),
+        "process": process,
+        "visit": visit,
+        "visitor_name": mask_name(visit.visitor.name),
+        "visitor_mobile": mask_mobile(visit.visitor.mobile) if visit.visitor.mobile else "",
+        "policy": process.policy,
+        "can_act": may_act_on(request.user, task),
+        "problem": problem,
+        "posted": request.POST,
+        "pass_record": Pass.objects.filter(visit=visit, revoked_at__isnull=True)
+        .order_by("-pk")
+        .first(),
+        "timeline": visit_timeline(visit),
+    }
+    return render(
+        request, _STEP_TEMPLATES[name], context, status=problem.status if problem else 200
+    )
+
+
+def _score(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 3:
+        raise DomainError(
+            "face_match_invalid", _("The face match score is 0 to 100."), field="face_match_score"
+        )
+    return int(text)
+
+
+def _act(request: HttpRequest, actor: Actor, task: Task, name: str) -> None:
+    post = request.POST
+    if name in ("approve", "approve_escalated"):
+        actions.decide_task(
+            actor,
+            task,
+            approve=post.get("decision") == "approve",
+            reason=post.get("reason", "")[:1000],
+        )
+    elif name == "security_review":
+        actions.review_watchlist_hit(
+            actor, task, clear=post.get("decision") == "clear", note=post.get("note", "")[:1000]
+        )
+    elif name == "verify":
+        actions.verify_at_desk(
+            actor,
+            task,
+            host_consent=post.get("host_consent") == "yes",
+            consent_note=post.get("consent_note", "")[:200],
+            face_match_score=_score(post.get("face_match_score", "")),
+            photo=request.FILES.get("photo"),
+            checked_by_eye=post.get("checked_by_eye") == "on",
+        )
+    elif name == "hand_over":
+        actions.hand_over_pass(actor, task, by_sms=post.get("how") == "sms")
+
+
+# --- A visit's timeline ---------------------------------------------------------------------
+
+
+@console_view(VIEW_VISIT)
+def visit_timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every step of one visit, with who did it and when: from invitation or application
+    to exit. Company-scoped people see their own company's visits only."""
+    visit = Visit.objects.select_related("visitor", "host__company").filter(pk=pk).first()
+    if visit is None or not request.user.has_perm(VIEW_VISIT, visit):
+        raise Http404
+    return render(
+        request,
+        "workflows/visit_timeline.html",
+        {
+            "section": "visits",
+            "visit": visit,
+            "visitor_name": mask_name(visit.visitor.name),
+            "timeline": visit_timeline(visit),
+            "flow_chart_url": reverse("workflows:policy_chart", args=[visit.scenario]),
+        },
+    )
+
+
+@console_view(VIEW_VISIT)
+def policy_chart(request: HttpRequest, scenario: str) -> HttpResponse:
+    """The scenario's flow as viewflow draws it, with the branches the building's current
+    policy takes marked (green)."""
+    from workflows.charts import policy_chart_svg
+
+    flow_class = actions.flow_of(scenario)
+    if flow_class is None:
+        raise Http404
+    svg = policy_chart_svg(flow_class, actions.policy_snapshot(scenario))
+    return HttpResponse(svg, content_type="image/svg+xml")

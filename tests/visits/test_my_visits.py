@@ -464,6 +464,33 @@ def test_a_waiting_request_is_cancelled_and_the_hosts_link_closes(in_alpha: Buil
     assert "Your request was cancelled." in after.content.decode()
 
 
+def test_cancelling_a_request_on_its_flow_cancels_the_approval_task(in_alpha: Building) -> None:
+    from visit_platform.visits.actions import create_visit
+    from workflows.actions import open_tasks_of, start_visit_flow
+
+    start = timezone.now() + timedelta(hours=1)
+    visit = create_visit(
+        SYSTEM,
+        scenario="request",
+        visitor=make_visitor(),
+        host=make_host(),
+        valid_from=start,
+        valid_until=start + timedelta(hours=2),
+    )
+    start_visit_flow(SYSTEM, visit)
+    assert open_tasks_of(visit).exists()  # the host's approval waits
+    assert ActionLink.objects.filter(visit=visit, used_at__isnull=True).exists()
+    client = signed_in(phone())
+
+    response = client.post(f"/me/visits/{visit.pk}/cancel/")
+
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == "cancelled"
+    assert not open_tasks_of(visit).exists()
+    assert not ActionLink.objects.filter(visit=visit, used_at__isnull=True).exists()
+
+
 def test_another_visitors_visit_cannot_be_cancelled(in_alpha: Building) -> None:
     theirs = make_visit(
         visitor=make_visitor(name="李四", mobile=OTHER_MOBILE, id_number=""),

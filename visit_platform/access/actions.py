@@ -250,13 +250,20 @@ def issue_pass(
 
 
 @transaction.atomic
-def renew_pass_link(actor: Actor, pass_record: Pass) -> str:
-    """A new link code for the visitor's pass page, replacing the one sent before (only hashes
-    are stored, so a link cannot be shown again; it can only be replaced). The pass itself,
-    its uses and its window stay as they are."""
+def refresh_pass_link(pass_record: Pass) -> str:
+    """A new link code for a pass (the old link stops working): the code is known only
+    when made, because only its hash is stored."""
     code = secrets.token_urlsafe(18)
     Pass.objects.filter(pk=pass_record.pk).update(link_hash=secret_hash(code))
     pass_record.link_hash = secret_hash(code)
+    return code
+
+
+@transaction.atomic
+def renew_pass_link(actor: Actor, pass_record: Pass) -> str:
+    """A new link to the pass for the visitor who asked on their own pages, audited. The pass
+    itself, its uses and its window stay as they are."""
+    code = refresh_pass_link(pass_record)
     record(actor, "pass.link_renewed", pass_record, visit=pass_record.visit_id)
     return code
 

@@ -21,6 +21,12 @@ REGISTER_VISITS = "visits.register_visit"
 MANAGE_GATES = "access.change_gate"
 VIEW_NOTIFICATIONS = "notifications.view_notification"
 MANAGE_POLICIES = "workflows.change_scenariopolicy"
+# The flows' tasks: approving a visit (company admins for their company's visits; hosts
+# decide their own through their inbox or link), reviewing a watchlist match, inviting.
+APPROVE_VISITS = "workflows.approve_visit"
+REVIEW_WATCHLIST_HITS = "workflows.review_watchlist_hit"
+INVITE_VISITORS = "visits.invite_visitor"
+VIEW_TASKS = "workflows.view_task"
 
 _PROPERTY = frozenset(
     {
@@ -40,6 +46,10 @@ _PROPERTY = frozenset(
         MANAGE_GATES,
         VIEW_NOTIFICATIONS,
         MANAGE_POLICIES,
+        APPROVE_VISITS,
+        REVIEW_WATCHLIST_HITS,
+        INVITE_VISITORS,
+        VIEW_TASKS,
     }
 )
 
@@ -57,10 +67,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             CHANGE_MEMBERSHIP,
             VIEW_VISIT,
             DESIGN_FORMS,
+            APPROVE_VISITS,
+            INVITE_VISITORS,
+            VIEW_TASKS,
         }
     ),
-    # A host will see their own visits in their inbox (issue 5), not the company's list.
-    Role.HOST: frozenset(),
-    Role.RECEPTION: frozenset({VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS}),
-    Role.SECURITY: frozenset({VIEW_COMPANY, VIEW_VISIT}),
+    # A host sees their own approvals in their inbox, not the company's list; they invite
+    # visitors to themselves.
+    Role.HOST: frozenset({INVITE_VISITORS, VIEW_TASKS}),
+    Role.RECEPTION: frozenset(
+        {VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS, VIEW_TASKS}
+    ),
+    Role.SECURITY: frozenset({VIEW_COMPANY, VIEW_VISIT, REVIEW_WATCHLIST_HITS, VIEW_TASKS}),
 }

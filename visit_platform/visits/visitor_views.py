@@ -25,7 +25,7 @@ from visit_platform.access.models import Pass
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.errors import DomainError
-from visit_platform.phones import normalise_mobile
+from visit_platform.phones import display_mobile, normalise_mobile
 from visit_platform.privacy import mask_mobile, mask_name
 from visit_platform.visits.actions import (
     cancel_request,
@@ -125,7 +125,7 @@ def _sign_in_page(
     context = {
         "step": step,
         "mobile": mobile,
-        "mobile_masked": mask_mobile(mobile) if mobile else "",
+        "mobile_masked": mask_mobile(display_mobile(mobile)) if mobile else "",
         "problem": problem,
         "notice": notice,
     }

@@ -1,0 +1,94 @@
+"""A visit's timeline: every step with who did it and when, from invitation or application
+to exit. Built from the flow's tasks (viewflow keeps who finished each and when), the passes
+and the gate's access events, so reports can ask "who invited / approved this visitor"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from visit_platform.access.models import AccessEvent, Pass
+from visit_platform.visits.models import Visit
+
+# Steps worth a line: the flow's routing gateways and automatic hops are not.
+_SKIPPED_TYPES = {"IF", "SWITCH", "JOIN", "SPLIT"}
+_STATUS_LABELS: dict[str, Promise] = {
+    STATUS.DONE: _("done"),
+    STATUS.CANCELED: _("cancelled"),
+    STATUS.NEW: _("waiting"),
+    STATUS.ASSIGNED: _("taken"),
+    STATUS.SCHEDULED: _("scheduled"),
+    STATUS.ERROR: _("failed"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    what: str | Promise
+    by: str
+    status: str | Promise = ""
+    detail: str = ""
+
+
+def _task_step(task: Task) -> Step | None:
+    if task.flow_task is None or task.flow_task_type in _SKIPPED_TYPES:
+        return None
+    node = task.flow_task
+    if task.flow_task_type == "END" and node.name != "end":
+        return None
+    by = str(task.data.get("by") or (task.owner.email if task.owner_id else ""))
+    detail = ", ".join(
+        f"{key}: {value}"
+        for key, value in task.data.items()
+        if key not in ("by",) and value not in (None, "")
+    )
+    at = task.finished or task.scheduled or task.created
+    return Step(
+        at=at,
+        what=node.task_title or str(node),
+        by=by,
+        status=_STATUS_LABELS.get(task.status, task.status),
+        detail=detail,
+    )
+
+
+def visit_timeline(visit: Visit) -> list[Step]:
+    steps: list[Step] = []
+    tasks = (
+        Task.objects.filter(process__visitprocess__visit=visit)
+        .select_related("owner")
+        .order_by("created", "pk")
+    )
+    for task in tasks:
+        step = _task_step(task)
+        if step is not None:
+            steps.append(step)
+    for pass_record in Pass.objects.filter(visit=visit).select_related("issued_by"):
+        issued_by = pass_record.issued_by.email if pass_record.issued_by else _("the flow")
+        steps.append(Step(at=pass_record.created_at, what=_("Pass issued"), by=str(issued_by)))
+        if pass_record.revoked_at:
+            steps.append(
+                Step(
+                    at=pass_record.revoked_at,
+                    what=_("Pass revoked"),
+                    by="",
+                    detail=pass_record.revoke_reason,
+                )
+            )
+    for event in AccessEvent.objects.filter(visit=visit).select_related("gate"):
+        steps.append(
+            Step(
+                at=event.occurred_at,
+                what=event.get_direction_display(),
+                by=event.gate.name,
+                status=_("admitted") if event.granted else _("refused"),
+                detail="" if event.granted else event.get_reason_display(),
+            )
+        )
+    return sorted(steps, key=lambda step: step.at)
