@@ -10,7 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django_tenants.utils import schema_context
 
 from tests.browser.conftest import LiveBuilding, screenshot
 from visit_platform.notifications.models import Notification
@@ -23,16 +22,33 @@ HOST_MOBILE = "13911110001"  # 张伟 of the demo directory
 
 
 def texted(live: LiveBuilding, purpose: str, mobile: str) -> str:
-    """The newest text of this purpose to this number (committed by the live server),
-    decrypted through the model."""
-    with schema_context(live.building.schema_name):
-        texts = [
-            notification.text
-            for notification in Notification.objects.filter(purpose=purpose).order_by("-id")
-            if notification.recipient == f"+86{mobile}"
-        ]
+    """The newest text of this purpose to this number, as the live server committed it, read
+    through a connection of this test's own (an earlier browser module's clean-up may have
+    ended the usual one) and decrypted by the model's own fields."""
+    from django.db import connections
+
+    recipient_field = Notification._meta.get_field("recipient")
+    text_field = Notification._meta.get_field("text")
+    own = connections.create_connection("default")
+    try:
+        with own.cursor() as cursor:
+            cursor.execute(f'SET search_path TO "{live.building.schema_name}", public')
+            cursor.execute(
+                "SELECT recipient, text FROM notifications_notification "
+                "WHERE purpose = %s ORDER BY id DESC",
+                [purpose],
+            )
+            rows = cursor.fetchall()
+    finally:
+        own.close()
+    texts = [
+        text_field.from_db_value(text, None, own)  # type: ignore[attr-defined]
+        for recipient, text in rows
+        if recipient_field.from_db_value(recipient, None, own)  # type: ignore[attr-defined]
+        == f"+86{mobile}"
+    ]
     assert texts, f"no {purpose} text to {mobile}"
-    return texts[0]
+    return str(texts[0])
 
 
 def link_path(text: str, prefix: str) -> str:
