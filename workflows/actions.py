@@ -98,6 +98,8 @@ def create_action_link(
 def open_action_link(code: str) -> ActionLink:
     """The link a code names, if it may still be used; otherwise a DomainError saying why."""
     link = _link(code)
+    if link.used_at is not None and link.visit.status == VisitStatus.CANCELLED:
+        raise GoneError("request_withdrawn", _("The visitor withdrew this request."))
     if link.used_at is not None:
         raise GoneError("link_used", _("This link has already been used."))
     if link.expires_at <= timezone.now():
@@ -271,13 +273,18 @@ def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
     return visit
 
 
-def withdraw_request(actor: Actor, visit: Visit) -> None:
-    """A request the visitor withdrew: its open decision links die with it, and its flow's
-    open tasks are cancelled so nobody is asked to decide it any more."""
-    ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
+@transaction.atomic
+def withdraw_request(actor: Actor, visit: Visit) -> int:
+    """A request the visitor withdrew: its open decision links die with it (the host who taps
+    one is told), and its flow's open tasks are cancelled so nobody is asked to decide it any
+    more. Returns how many links were spent."""
+    spent = ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
         used_at=timezone.now(), outcome=LinkOutcome.WITHDRAWN
     )
+    if spent:
+        record(actor, "action_link.withdrawn", visit, links=spent)
     _cancel_open_tasks(visit)
+    return spent
 
 
 # --- Flow steps -----------------------------------------------------------------------------

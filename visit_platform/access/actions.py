@@ -294,6 +294,14 @@ def pass_url(code: str) -> str:
     return building_url(current_schema(), reverse("pass_page", args=[code]))
 
 
+def renew_pass_link(actor: Actor, pass_record: Pass) -> str:
+    """A new link to the pass for the visitor who asked on their own pages, audited. The pass
+    itself, its uses and its window stay as they are."""
+    code = refresh_pass_link(pass_record)
+    record(actor, "pass.link_renewed", pass_record, visit=pass_record.visit_id)
+    return code
+
+
 def note_slip_printed(actor: Actor, pass_record: Pass) -> None:
     """Audit a printed slip: it carries the visitor's name and a window-long token."""
     record(actor, "pass.slip_printed", pass_record, visit=pass_record.visit_id)

@@ -28,7 +28,13 @@ from visit_platform.visits.identity import (
     is_valid_resident_id,
     normalise_id_number,
 )
-from visit_platform.visits.models import ID_NUMBER_INDEX, Visit, Visitor, WatchlistEntry
+from visit_platform.visits.models import (
+    ID_NUMBER_INDEX,
+    MOBILE_INDEX,
+    Visit,
+    Visitor,
+    WatchlistEntry,
+)
 from visit_platform.visits.queries import visitors_matching
 
 MAX_VISIT_DAYS = 366
@@ -83,6 +89,7 @@ def register_visitor(
     visitor = Visitor.objects.create(
         name=name,
         mobile=mobile,
+        mobile_index=blind_index(mobile, MOBILE_INDEX) if mobile else "",
         id_type=id_type,
         id_number=number,
         id_number_index=index,
@@ -540,3 +547,37 @@ def note_visits_viewed(actor: Actor, **shown: object) -> None:
     """Audit a view of the visits page, which shows personal data: what was shown, with
     which filters."""
     record(actor, "visits.viewed", None, **shown)
+
+
+@transaction.atomic
+def cancel_request(actor: Actor, visit: Visit) -> Visit:
+    """The visitor calls off a visit that still waits for approval. One conditional UPDATE:
+    if a host decided it a moment before, nothing changes and the visitor is told how it was
+    decided. Whatever still waits for a decision on it (the host's link, the flow's task) is
+    withdrawn in the same transaction."""
+    from workflows.actions import withdraw_request
+
+    now = timezone.now()
+    cancelled = Visit.objects.filter(pk=visit.pk, status=VisitStatus.PENDING_APPROVAL).update(
+        status=VisitStatus.CANCELLED, updated_at=now
+    )
+    visit.refresh_from_db()
+    if not cancelled:
+        raise ConflictError(
+            "not_cancellable",
+            _("This visit can no longer be cancelled: it is %(status)s.")
+            % {"status": visit.get_status_display().lower()},
+        )
+    record(actor, "visit.cancelled", visit)
+    withdraw_request(actor, visit)
+    return visit
+
+
+def note_visitor_signed_in(actor: Actor) -> None:
+    """Audit a visitor's sign-in to their own pages (the number is not written down)."""
+    record(actor, "visitor.signed_in", None)
+
+
+def note_own_visits_viewed(actor: Actor, visit_ids: list[int]) -> None:
+    """Audit a visitor looking at their own visits: which visits, and nothing personal."""
+    record(actor, "visitor.visits_viewed", None, visits=visit_ids)

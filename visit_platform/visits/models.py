@@ -18,14 +18,19 @@ from visit_platform.visits.choices import (
 )
 
 ID_NUMBER_INDEX = "visitor.id_number"
+MOBILE_INDEX = "visitor.mobile"
 
 
 class Visitor(models.Model):
     """A person who visits. The ID number is encrypted at rest and found through a keyed
-    hash (blind index); screens show it masked."""
+    hash (blind index); screens show it masked. The mobile has a blind index too, for the
+    visitor's own pages."""
 
     name = models.CharField(_("name"), max_length=100)
     mobile = models.CharField(_("mobile"), max_length=32, blank=True, db_index=True)
+    # Keyed hash of the normalised mobile: how a visitor signed in to their own pages (who
+    # holds only this hash, never the number) finds their visits.
+    mobile_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_type = models.CharField(
         _("document type"), max_length=32, choices=DocumentType.choices, blank=True
     )

@@ -1,4 +1,5 @@
-"""Reads about visitors and visits: the watchlist match and the watchlist's statuses."""
+"""Reads about visitors and visits: the watchlist match and statuses, a visitor's own
+visits, events."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from visit_platform.visits.choices import ENFORCED_WATCHLIST_STATUSES, WATCHLIST_EXPIRED
-from visit_platform.visits.models import Attendee, Event, Visitor, WatchlistEntry
+from visit_platform.visits.choices import (
+    ENFORCED_WATCHLIST_STATUSES,
+    WATCHLIST_EXPIRED,
+    VisitStatus,
+)
+from visit_platform.visits.models import Attendee, Event, Visit, Visitor, WatchlistEntry
 
 
 def enforced_watchlist() -> QuerySet[WatchlistEntry]:
@@ -188,3 +193,15 @@ def watchlist_with_status(status: str, now: datetime | None = None) -> QuerySet[
     if status:
         return entries.filter(status=status)
     return entries
+
+
+def visits_of_mobile(mobile_index: str) -> QuerySet[Visit]:
+    """The visits of every visitor with this mobile (by its blind index), in this building:
+    what a visitor signed in to their own pages may see and act on. Drafts are not visits yet."""
+    if not mobile_index:
+        return Visit.objects.none()
+    return (
+        Visit.objects.filter(visitor__mobile_index=mobile_index)
+        .exclude(status=VisitStatus.DRAFT)
+        .select_related("visitor", "host", "company")
+    )

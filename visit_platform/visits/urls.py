@@ -1,8 +1,8 @@
-"""URLs of the visits, events and watchlist pages."""
+"""URLs of the visits, events and watchlist pages, and the visitor's own pages ("My visits")."""
 
 from django.urls import path
 
-from visit_platform.visits import event_views, views, watchlist_views
+from visit_platform.visits import event_views, views, visitor_views, watchlist_views
 
 app_name = "visits"
 
@@ -28,4 +28,10 @@ urlpatterns = [
         watchlist_views.watchlist_propose_removal,
         name="watchlist_propose_removal",
     ),
+    path("me/", visitor_views.my_visits, name="my_visits"),
+    path("me/code/", visitor_views.send_code, name="my_send_code"),
+    path("me/sign-in/", visitor_views.check_code, name="my_check_code"),
+    path("me/sign-out/", visitor_views.sign_out_view, name="my_sign_out"),
+    path("me/visits/<int:pk>/cancel/", visitor_views.cancel_visit, name="my_cancel"),
+    path("me/visits/<int:pk>/pass/", visitor_views.open_pass, name="my_pass"),
 ]

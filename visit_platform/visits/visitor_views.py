@@ -1,0 +1,307 @@
+"""The visitor's own pages ("My visits", 我的访问): sign in with a one-time SMS code, see this
+building's visits of that mobile, cancel a request still waiting, open an approved visit's pass.
+
+No account: the code proves the number, and a short sign-in in the session (``visitor_session``)
+remembers it for this building only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from visit_platform.access.actions import renew_pass_link
+from visit_platform.access.models import Pass
+from visit_platform.access.views import building_zone
+from visit_platform.audit.actions import Actor
+from visit_platform.errors import DomainError
+from visit_platform.phones import display_mobile, normalise_mobile
+from visit_platform.privacy import mask_mobile, mask_name
+from visit_platform.visits.actions import (
+    cancel_request,
+    note_own_visits_viewed,
+    note_visitor_signed_in,
+)
+from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
+from visit_platform.visits.models import Visit
+from visit_platform.visits.queries import visits_of_mobile
+from visit_platform.visits.visitor_session import sign_in, sign_out, signed_in_mobile
+from workflows.actions import send_one_time_code, verify_one_time_code
+
+# What a visitor may type into a field: a mobile is under 32 characters, a code 6 digits.
+MAX_INPUT_LENGTH = 64
+CODE_PATTERN = re.compile(r"\d{6}")
+RECENT_DAYS = 90
+LIST_LIMIT = 20
+
+
+class VisitState(models.TextChoices):
+    """How the visitor's page names a visit's state (with the window taken into account)."""
+
+    WAITING = "waiting", gettext_lazy("Waiting for approval")
+    APPROVED = "approved", gettext_lazy("Approved")
+    INSIDE = "inside", gettext_lazy("Inside")
+    LEFT = "left", gettext_lazy("Left")
+    REFUSED = "refused", gettext_lazy("Refused")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    EXPIRED = "expired", gettext_lazy("Expired")
+
+
+UPCOMING_STATES = frozenset({VisitState.WAITING, VisitState.APPROVED, VisitState.INSIDE})
+
+
+def visit_state(visit: Visit, now: datetime) -> VisitState:
+    status = visit.status
+    if status == VisitStatus.CHECKED_IN:
+        return VisitState.INSIDE
+    if status == VisitStatus.CHECKED_OUT:
+        return VisitState.LEFT
+    if status == VisitStatus.REJECTED:
+        return VisitState.REFUSED
+    if status == VisitStatus.CANCELLED:
+        return VisitState.CANCELLED
+    if status == VisitStatus.EXPIRED or visit.valid_until <= now:
+        return VisitState.EXPIRED
+    if status == VisitStatus.APPROVED:
+        return VisitState.APPROVED
+    return VisitState.WAITING
+
+
+@dataclass(frozen=True)
+class OwnVisit:
+    """One row of the visitor's list, masked as the page shows it."""
+
+    pk: int
+    state: VisitState
+    company: str
+    host: str
+    valid_from: datetime
+    valid_until: datetime
+    reason: str
+    can_cancel: bool
+    has_pass: bool
+
+    @property
+    def state_label(self) -> str:
+        return str(self.state.label)
+
+
+def _visitor(request: HttpRequest) -> Actor:
+    return Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Personal data and a sign-in: never cached, never sent on as a referrer."""
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _field(request: HttpRequest, name: str) -> str:
+    value = request.POST.get(name, "")
+    return value.strip() if len(value) <= MAX_INPUT_LENGTH else "\x00"
+
+
+def _sign_in_page(
+    request: HttpRequest,
+    *,
+    step: str = "mobile",
+    mobile: str = "",
+    problem: str = "",
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "step": step,
+        "mobile": mobile,
+        "mobile_masked": mask_mobile(display_mobile(mobile)) if mobile else "",
+        "problem": problem,
+        "notice": notice,
+    }
+    return _private(render(request, "visits/my_sign_in.html", context, status=status))
+
+
+def my_visits(request: HttpRequest) -> HttpResponse:
+    mobile_index = signed_in_mobile(request)
+    if mobile_index is None:
+        return _sign_in_page(request)
+    return _list_page(request, mobile_index)
+
+
+def _list_page(
+    request: HttpRequest, mobile_index: str, problem: str = "", status: int = 200
+) -> HttpResponse:
+    now = timezone.now()
+    visits = visits_of_mobile(mobile_index)
+    upcoming = list(
+        visits.filter(
+            status__in=[
+                VisitStatus.PENDING_APPROVAL,
+                VisitStatus.APPROVED,
+                VisitStatus.CHECKED_IN,
+            ],
+            valid_until__gt=now,
+        ).order_by("valid_from", "pk")[:LIST_LIMIT]
+    )
+    shown = {visit.pk for visit in upcoming}
+    recent = [
+        visit
+        for visit in visits.filter(valid_until__gt=now - timedelta(days=RECENT_DAYS)).order_by(
+            "-valid_from", "-pk"
+        )[: LIST_LIMIT + len(shown)]
+        if visit.pk not in shown
+    ][:LIST_LIMIT]
+    live_passes = set(
+        Pass.objects.filter(
+            visit__in=[visit.pk for visit in upcoming],
+            revoked_at__isnull=True,
+            valid_until__gt=now,
+        ).values_list("visit_id", flat=True)
+    )
+    note_own_visits_viewed(_visitor(request), [visit.pk for visit in upcoming + recent])
+    with timezone.override(building_zone(request)):
+        context = {
+            "upcoming": [_row(visit, now, live_passes) for visit in upcoming],
+            "recent": [_row(visit, now, live_passes) for visit in recent],
+            "problem": problem,
+            "time_zone": timezone.get_current_timezone_name(),
+        }
+        response = render(request, "visits/my_visits.html", context, status=status)
+    return _private(response)
+
+
+def _row(visit: Visit, now: datetime, live_passes: set[int]) -> OwnVisit:
+    state = visit_state(visit, now)
+    company = visit.company or (visit.host.company if visit.host else None)
+    return OwnVisit(
+        pk=visit.pk,
+        state=state,
+        company=company.name if company else "",
+        host=mask_name(visit.host.name) if visit.host else "",
+        valid_from=visit.valid_from,
+        valid_until=visit.valid_until,
+        reason=visit.decision_reason if state == VisitState.REFUSED else "",
+        can_cancel=state == VisitState.WAITING,
+        has_pass=state in (VisitState.APPROVED, VisitState.INSIDE) and visit.pk in live_passes,
+    )
+
+
+@require_POST
+def send_code(request: HttpRequest) -> HttpResponse:
+    """Step one: text a code to the number given."""
+    typed = _field(request, "mobile")
+    try:
+        number = normalise_mobile(typed)
+    except DomainError as error:
+        return _sign_in_page(request, problem=error.message, status=error.status)
+    try:
+        send_one_time_code(_visitor(request), number)
+    except DomainError as error:
+        if error.code == "code_too_soon":
+            # The code sent a moment ago still works: let them type it.
+            return _sign_in_page(
+                request, step="code", mobile=number, notice=error.message, status=error.status
+            )
+        return _sign_in_page(request, problem=error.message, status=error.status)
+    return _sign_in_page(request, step="code", mobile=number)
+
+
+@require_POST
+def check_code(request: HttpRequest) -> HttpResponse:
+    """Step two: the code proves the number; the visitor is signed in for a short while."""
+    try:
+        number = normalise_mobile(_field(request, "mobile"))
+    except DomainError as error:
+        return _sign_in_page(request, problem=error.message, status=error.status)
+    code = _field(request, "code")
+    if not CODE_PATTERN.fullmatch(code):
+        return _sign_in_page(
+            request,
+            step="code",
+            mobile=number,
+            problem=_("Enter the 6 digits of the code."),
+            status=400,
+        )
+    try:
+        # Outside a transaction: a wrong guess stays counted (see verify_one_time_code).
+        verified = verify_one_time_code(number, code)
+    except DomainError as error:
+        return _sign_in_page(
+            request, step="code", mobile=number, problem=error.message, status=error.status
+        )
+    sign_in(request, verified)
+    note_visitor_signed_in(_visitor(request))
+    return _private(redirect("visits:my_visits"))
+
+
+@require_POST
+def sign_out_view(request: HttpRequest) -> HttpResponse:
+    sign_out(request)
+    return _private(redirect("visits:my_visits"))
+
+
+def _signed_in_or_refused(request: HttpRequest) -> str | HttpResponse:
+    mobile_index = signed_in_mobile(request)
+    if mobile_index is None:
+        return _sign_in_page(
+            request,
+            problem=_("Your sign-in has ended; sign in again. Nothing was changed."),
+            status=403,
+        )
+    return mobile_index
+
+
+def _own_visit(mobile_index: str, pk: int) -> Visit:
+    visit = visits_of_mobile(mobile_index).filter(pk=pk).first()
+    if visit is None:
+        raise Http404
+    return visit
+
+
+@require_POST
+def cancel_visit(request: HttpRequest, pk: int) -> HttpResponse:
+    mobile_index = _signed_in_or_refused(request)
+    if isinstance(mobile_index, HttpResponse):
+        return mobile_index
+    visit = _own_visit(mobile_index, pk)
+    try:
+        cancel_request(_visitor(request), visit)
+    except DomainError as error:
+        return _list_page(request, mobile_index, problem=error.message, status=error.status)
+    messages.success(request, _("Your request was cancelled."))
+    return _private(redirect("visits:my_visits"))
+
+
+@require_POST
+def open_pass(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fresh link to the pass of an approved visit (the one texted earlier stops working:
+    only hashes of links are kept, so a link can be replaced but not shown again)."""
+    mobile_index = _signed_in_or_refused(request)
+    if isinstance(mobile_index, HttpResponse):
+        return mobile_index
+    visit = _own_visit(mobile_index, pk)
+    pass_record = (
+        Pass.objects.filter(visit=visit, revoked_at__isnull=True, valid_until__gt=timezone.now())
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if visit.status not in ADMITTING_STATUSES or pass_record is None:
+        return _list_page(
+            request,
+            mobile_index,
+            problem=_("This visit has no pass that can be used."),
+            status=409,
+        )
+    code = renew_pass_link(_visitor(request), pass_record)
+    return _private(redirect("pass_page", code=code))
