@@ -9,6 +9,7 @@ app_name = "forms"
 urlpatterns = [
     path("visit/<str:scenario>/", views.visitor_form, name="visitor_form"),
     path("visit/<str:scenario>/sent/", views.visitor_form_sent, name="visitor_form_sent"),
+    path("reception/id-card/", views.reception_id_card, name="reception_id_card"),
     path("reception/<str:scenario>/", views.reception_form, name="reception_form"),
     path("invite/", views.invite_form, name="invite_form"),
     path("visits/<int:pk>/answers/", views.visit_answers_page, name="visit_answers"),

@@ -215,6 +215,30 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
         return render(request, "forms/reception_form.html", context)
 
 
+@require_POST
+@console_view(REGISTER_VISITS)
+def reception_id_card(request: HttpRequest) -> HttpResponse:
+    """What the desk's ID-card reader read, checked and turned into the walk-in form's
+    fields (JSON in, JSON out; see integrations/idcard). Stores nothing but an audit row."""
+    from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
+    from visit_platform.visits.actions import note_id_card_read
+
+    try:
+        if len(request.body) > MAX_PAYLOAD_BYTES:
+            raise DomainError("too_large", _("The card reader sent too much data."))
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            raise DomainError("malformed_json", _("The request body is not valid JSON.")) from None
+        card = read_card(payload)
+    except DomainError as error:
+        return _error_response(error)
+    note_id_card_read(Actor.from_request(request), card.id_number)
+    response = JsonResponse(card.as_fields())
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _start_at_desk(request: HttpRequest, visit: Visit, replayed: bool) -> HttpResponse:
     """Screen 1 is done: the visit's flow starts (watchlist, the host's link) and reception
     goes straight to screen 2, the desk check, unless the flow stopped for security."""

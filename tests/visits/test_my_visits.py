@@ -614,7 +614,7 @@ def test_visitors_known_before_get_their_mobiles_indexed(in_alpha: Building) -> 
     assert visitor.mobile_index == blind_index(E164, MOBILE_INDEX)
     Visitor.objects.update(mobile_index="")
     migration = importlib.import_module(
-        "visit_platform.visits.migrations.0004_visitor_mobile_index"
+        "visit_platform.visits.migrations.0006_visitor_mobile_index"
     )
 
     migration.index_mobiles(django_apps, None)

@@ -227,7 +227,7 @@ def test_a_proposal_is_decided_once_and_the_second_reviewer_is_told(
         actions.approve_watchlist_entry(people["second_admin"], seen_by_second)
 
     assert late.value.code == twice.value.code == "already_decided"
-    assert "Enforced" in late.value.message or "已执行" in late.value.message
+    assert "Enforced" in late.value.message or "已生效" in late.value.message
     entry.refresh_from_db()
     assert entry.status == WatchlistStatus.ENFORCED
     assert (

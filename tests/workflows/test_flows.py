@@ -220,7 +220,7 @@ def test_the_deadline_reminds_escalates_and_expires_on_the_timer_job(
     fire_timers("approve_escalated__timeout")  # nobody decided: expiry
     visit.refresh_from_db()
     assert visit.status == "expired"
-    assert "not answered in time" in Notification.objects.get(purpose="decision").text
+    assert "未在时限内" in Notification.objects.get(purpose="decision").text  # building: zh
     assert VisitProcess.objects.get(visit=visit).status == STATUS.DONE
 
 

@@ -36,6 +36,7 @@ VERB_LABELS: dict[str, Promise] = {
     "event.invited": _("Event attendees invited"),
     "event.attendance_downloaded": _("Attendance sheet downloaded"),
     "event.viewed": _("Event attendees viewed"),
+    "visitor.id_card_read": _("ID card read at the desk"),
     "pass.link_renewed": _("New pass link for the visitor"),
     "watchlist.added": _("Added to the watchlist"),
     "watchlist.proposed": _("Watchlist entry proposed"),

@@ -543,6 +543,11 @@ def note_watchlist_viewed(actor: Actor, entry: WatchlistEntry | None, **shown: o
     record(actor, "watchlist.revealed" if entry else "watchlist.viewed", entry, **shown)
 
 
+def note_id_card_read(actor: Actor, id_number: str) -> None:
+    """Audit a card read at the desk (masked: the log is read by more people than the card)."""
+    record(actor, "visitor.id_card_read", None, id_number=mask_id_number(id_number))
+
+
 def note_visits_viewed(actor: Actor, **shown: object) -> None:
     """Audit a view of the visits page, which shows personal data: what was shown, with
     which filters."""
