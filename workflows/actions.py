@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from viewflow.workflow.models import Task
-from viewflow.workflow.status import STATUS
+from viewflow.workflow.status import PROCESS, STATUS
 
 from tenants.actions import building_url
 from tenants.db import current_schema
@@ -509,10 +509,21 @@ def open_approval_task(visit: Visit) -> Task | None:
 
 
 def _cancel_open_tasks(visit: Visit) -> None:
-    for task in open_tasks_of(visit):
+    """End the visit's flow where it stands: its people's tasks and its timers (a deadline
+    left armed would escalate a request nobody need decide any more) are cancelled."""
+    process = VisitProcess.objects.filter(visit=visit).first()
+    if process is None or process.finished is not None:
+        return
+    waiting = Task.objects.filter(
+        process=process, status__in=(STATUS.NEW, STATUS.ASSIGNED, STATUS.SCHEDULED)
+    )
+    for task in waiting:
         with task.activation() as activation:
             if activation.cancel.can_proceed():
                 activation.cancel()
+    process.status = PROCESS.CANCELED
+    process.finished = timezone.now()
+    process.save(update_fields=["status", "finished"])
 
 
 def _finish_task(actor: Actor, task: Task, data: dict[str, Any]) -> None:

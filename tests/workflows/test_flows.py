@@ -547,3 +547,28 @@ def test_the_policy_page_draws_the_flow_with_the_active_branches(
     svg = chart.content.decode()
     assert re.search(r'id="refuse"[^>]*class="done"', svg)
     assert not re.search(r'id="security_review"[^>]*class="done"', svg)
+
+
+def test_a_watchlist_entry_approved_while_a_request_waits_ends_its_flow(
+    alpha: Building, host: Any, property_admin: User
+) -> None:
+    from visit_platform.visits.actions import approve_watchlist_entry, propose_watchlist_entry
+
+    visit = submit_request(alpha)
+    guard = member(alpha, "guard@alpha.example", Role.SECURITY)
+    entry = propose_watchlist_entry(
+        Actor(user=guard), reason="theft on floor 8", mobile=VISITOR_MOBILE
+    )
+
+    approve_watchlist_entry(Actor(user=property_admin), entry)
+
+    visit.refresh_from_db()
+    process = VisitProcess.objects.get(visit=visit)
+    assert visit.status == "rejected"
+    assert process.status == "CANCELED"
+    assert not Task.objects.filter(
+        process=process, status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.SCHEDULED]
+    ).exists()
+    assert client_for(alpha).get(link_in("approval_request", "/a/")).status_code == 410
+    reports = fire_workflow_timers_task()  # nothing left to escalate
+    assert reports["alpha"].startswith("0 timer(s) fired")

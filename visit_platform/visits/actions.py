@@ -387,8 +387,10 @@ def approve_watchlist_entry(
 
 
 def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
-    """Revoke the passes of everyone the entry names and refuse their waiting visits."""
+    """Revoke the passes of everyone the entry names and refuse their waiting visits (their
+    flows end: open approvals, links and deadlines go with them)."""
     from visit_platform.access.actions import revoke_passes_of_visitors
+    from workflows.actions import withdraw_request
 
     visitor_ids = list(visitors_matching(entry).values_list("pk", flat=True))
     revoked = revoke_passes_of_visitors(actor, visitor_ids, _("Watchlisted"))
@@ -408,6 +410,7 @@ def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
         )
         visit.refresh_from_db()
         record(actor, "visit.rejected", visit, reason=refused, watchlist_entry=entry.pk)
+        withdraw_request(actor, visit)  # nobody is asked to decide it any more
     record(
         actor,
         "watchlist.enforced",
