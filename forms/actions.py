@@ -214,6 +214,17 @@ def _host(values: dict[str, Any], company_id: int | None) -> Host | None:
     return host
 
 
+def _check_companions(scenario: str, key: str, companions: int) -> None:
+    """The scenario policy caps the companions a visitor may bring (issue 5's policies)."""
+    from workflows.actions import policy_snapshot
+
+    allowed = int(policy_snapshot(scenario)["companions_allowed"])
+    if companions > allowed:
+        raise AnswersInvalid(
+            {key: [_("At most %(count)s companions may come along.") % {"count": allowed}]}
+        )
+
+
 def _first_identity(validated: ValidatedAnswers) -> tuple[str, str]:
     for spec in validated.version.fields:
         value = validated.values.get(spec["key"])
@@ -297,14 +308,12 @@ def _submit(
         purpose_spec = version.field(PURPOSE)
         if purpose_spec is not None and PURPOSE in values:
             purpose = kind_of(purpose_spec).display(purpose_spec, values[PURPOSE], "zh-hans")
-        companions = next(
-            (
-                len(values[spec["key"]])
-                for spec in version.fields
-                if spec["type"] == FieldType.COMPANIONS and spec["key"] in values
-            ),
-            0,
-        )
+        companions = 0
+        for spec in version.fields:
+            if spec["type"] == FieldType.COMPANIONS and spec["key"] in values:
+                companions = len(values[spec["key"]])
+                _check_companions(definition.scenario, spec["key"], companions)
+                break
         visit = create_visit(
             actor,
             scenario=definition.scenario,

@@ -77,10 +77,14 @@ def _language() -> str:
     return get_language() or "zh-hans"
 
 
-def _initial_window() -> dict[str, Any]:
-    """Suggested times: from the next full hour, for two hours, in the building's time."""
+def _initial_window(version: FormVersion) -> dict[str, Any]:
+    """Suggested times: from the next full hour, for the scenario policy's default window,
+    in the building's time."""
+    from workflows.actions import policy_snapshot
+
+    hours = int(policy_snapshot(version.definition.scenario)["default_window_hours"]) or 2
     start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    return {VISIT_START: start, VISIT_END: start + timedelta(hours=2)}
+    return {VISIT_START: start, VISIT_END: start + timedelta(hours=hours)}
 
 
 def _submission_id(text: str) -> uuid.UUID | None:
@@ -112,7 +116,7 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
         except DomainError as error:
             raise Http404 from error
         language = _language()
-        form = RegistrationForm(version, language, initial=_initial_window())
+        form = RegistrationForm(version, language, initial=_initial_window(version))
         notice = ""
         if request.method == "POST":
             if _posted_version(request, version) is None:
@@ -154,7 +158,7 @@ def _kept_answers(request: HttpRequest, version: FormVersion) -> dict[str, Any]:
     """Answers to fields the new version still has, to fill it in again."""
     keys = {spec["key"] for spec in version.fields}
     kept = {key: value for key, value in request.POST.items() if key in keys}
-    return {**_initial_window(), **kept}
+    return {**_initial_window(version), **kept}
 
 
 def visitor_form_sent(request: HttpRequest, scenario: str) -> HttpResponse:
@@ -183,7 +187,7 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
     with timezone.override(building_zone(request)):
         version = current_version(scenario)
         language = _language()
-        form = RegistrationForm(version, language, initial=_initial_window())
+        form = RegistrationForm(version, language, initial=_initial_window(version))
         if request.method == "POST":
             form = RegistrationForm(version, language, request.POST, request.FILES)
             if _posted_version(request, version) is None:
@@ -270,7 +274,7 @@ def invite_form(request: HttpRequest) -> HttpResponse:
     with timezone.override(building_zone(request)):
         version = current_version(Scenario.INVITE, host.company_id if host else None)
         language = _language()
-        form = RegistrationForm(version, language, initial=_initial_window())
+        form = RegistrationForm(version, language, initial=_initial_window(version))
         if host is not None and request.method == "POST":
             form = RegistrationForm(version, language, request.POST, request.FILES)
             if _posted_version(request, version) is None:
@@ -545,7 +549,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     version = FormVersion(definition=definition, number=0, fields=fields, schema={})
     layout = "desk" if request.GET.get("layout") == "desk" else "phone"
     with timezone.override(building_zone(request)):
-        form = RegistrationForm(version, _language(), initial=_initial_window())
+        form = RegistrationForm(version, _language(), initial=_initial_window(version))
         return render(
             request,
             "forms/preview.html",
@@ -565,7 +569,7 @@ def version_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = get_object_or_404(definition.versions, number=number)
     layout = "desk" if request.GET.get("layout") == "desk" else "phone"
     with timezone.override(building_zone(request)):
-        form = RegistrationForm(version, _language(), initial=_initial_window())
+        form = RegistrationForm(version, _language(), initial=_initial_window(version))
         return render(
             request,
             "forms/preview.html",

@@ -572,3 +572,26 @@ def test_a_watchlist_entry_approved_while_a_request_waits_ends_its_flow(
     assert client_for(alpha).get(link_in("approval_request", "/a/")).status_code == 410
     reports = fire_workflow_timers_task()  # nothing left to escalate
     assert reports["alpha"].startswith("0 timer(s) fired")
+
+
+def test_the_policy_caps_companions_and_suggests_its_default_window(
+    alpha: Building, host: Any, property_admin: User
+) -> None:
+    set_policy(Scenario.REQUEST, companions_allowed=1, default_window_hours=3)
+    two = [{"name": "甲", "mobile": "13800000011"}, {"name": "乙", "mobile": "13800000012"}]
+    body = {
+        "version_id": current_version(Scenario.REQUEST).pk,
+        "submission_id": str(uuid.uuid4()),
+        "answers": request_answers(companions=two),
+    }
+
+    refused = client_for(alpha).post(
+        "/api/forms/request/submissions", json.dumps(body), content_type="application/json"
+    )
+    page = client_for(alpha).get("/visit/request/")
+
+    assert refused.status_code == 422, refused.content
+    assert "companions" in refused.json()["details"]["fields"]
+    assert not Visit.objects.exists()
+    start = page.context["form"].initial["visit_start"]
+    assert page.context["form"].initial["visit_end"] - start == timedelta(hours=3)
