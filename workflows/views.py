@@ -209,7 +209,9 @@ _STEP_TEMPLATES = {
 def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
     """One task's screen. Acting needs the task to be the person's own, or unclaimed in
     their queue (a POST claims it on the way); a task someone else took is shown, not done."""
-    task = _visible_task(request, pk)
+    task = visible_tasks(request.user).filter(pk=pk).first()
+    if task is None:
+        return _closed_task(request, pk)
     name = task.flow_task.name
     if name not in _STEP_TEMPLATES:
         raise Http404
@@ -249,6 +251,33 @@ def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
     }
     return render(
         request, _STEP_TEMPLATES[name], context, status=problem.status if problem else 200
+    )
+
+
+def _closed_task(request: HttpRequest, pk: int) -> HttpResponse:
+    """A task done meanwhile (by a colleague, the host's link, a timer): say so plainly to
+    those who could have done it; to anyone else it does not exist."""
+    task = Task.objects.filter(pk=pk, flow_task_type="HUMAN", finished__isnull=False).first()
+    process = VisitProcess.objects.filter(pk=task.process_id).first() if task else None
+    if task is None or process is None:
+        raise Http404
+    could_have = task.owner_id == request.user.pk or (
+        bool(task.owner_permission) and request.user.has_perm(task.owner_permission, process.visit)
+    )
+    if not could_have:
+        raise Http404
+    visit = process.visit
+    return render(
+        request,
+        "workflows/task_closed.html",
+        {
+            "section": "tasks",
+            "visit": visit,
+            "visitor_name": mask_name(visit.visitor.name),
+            "done_by": task.data.get("by") or (task.owner.email if task.owner_id else ""),
+            "timeline": visit_timeline(visit),
+        },
+        status=409,
     )
 
 

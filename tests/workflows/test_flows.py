@@ -255,7 +255,8 @@ def test_two_approvers_at_once_one_wins_and_the_other_is_told(
     )
 
     assert first.status_code == 302
-    assert second.status_code == 404  # the task is done: gone from every queue
+    assert second.status_code == 409  # told plainly who got there first
+    assert "boss@company.example" in second.content.decode()
     visit.refresh_from_db()
     assert visit.status == "approved"
     assert Pass.objects.filter(visit=visit).count() == 1
@@ -272,7 +273,8 @@ def test_a_decision_through_the_link_beats_a_console_decision_made_later(
         f"/tasks/{task.pk}/", {"decision": "reject", "reason": "no"}
     )
 
-    assert late.status_code == 404
+    assert late.status_code == 409
+    assert 'data-code="task_closed"' in late.content.decode()
     visit.refresh_from_db()
     assert visit.status == "approved"
 
