@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 
 from forms.demo import seed_demo_forms
 from forms.models import FormDefinition
-from tenants.models import Building
+from tenants.models import Building, User
 from tests.conftest import client_for
 from visit_platform.access.demo import seed_demo_access
 from visit_platform.access.models import Gate, Pass
@@ -53,3 +53,20 @@ def test_demo_forms_are_published_and_a_walk_in_was_registered_with_one(alpha: B
     assert len(registered) == 1
     assert registered[0].answers["id_document"]["encrypted"].startswith("v1:")
     assert client_for(alpha).get(path).status_code == 200
+
+
+def test_the_demo_has_a_request_for_the_host_and_a_walk_in_for_reception(alpha: Building) -> None:
+    from workflows.demo import seed_demo_flows
+
+    with schema_context("alpha"):
+        seed_demo_directory()
+        started = seed_demo_flows()
+        again = seed_demo_flows()
+    host = User.objects.get(email="zhang.wei@demo.example.com")
+    reception = User.objects.get(email="reception@demo.example.com")
+
+    assert (started, again) == (2, 0)
+    host_tasks = client_for(alpha, host).get("/tasks/").content.decode()
+    desk_tasks = client_for(alpha, reception).get("/tasks/").content.decode()
+    assert host_tasks.count("data-task=") == 1
+    assert desk_tasks.count("data-task=") == 1

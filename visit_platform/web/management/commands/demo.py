@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import schema_context
 
 from forms.demo import seed_demo_forms
+from workflows.demo import seed_demo_flows
 from tenants.actions import building_domain, create_building
 from tenants.models import Building
 from visit_platform.access.demo import DEMO_MODBUS_PORT, DemoPass, seed_demo_access
@@ -49,6 +50,7 @@ class Command(BaseCommand):
             logins = seed_demo_directory()
             demo_pass = seed_demo_access(options["modbus_port"])
             request_form = seed_demo_forms()
+            seed_demo_flows()
         call_command("collectstatic", interactive=False, verbosity=0)
 
         address = f"http://{building_domain(DEMO_SLUG)}:{options['port']}/"
@@ -62,6 +64,10 @@ class Command(BaseCommand):
             f"{demo_pass.visitor_name}'s pass, as a visitor sees it: {base}{demo_pass.path}"
         )
         self.stdout.write(f"A visitor's request form, as on a phone: {base}{request_form}")
+        self.stdout.write(
+            "Waiting under Tasks: a request for zhang.wei to approve (his texted link is under "
+            "Messages) and a walk-in at reception's desk check."
+        )
         self.stdout.write(
             f"Platform operators' admin site: http://{settings.BASE_DOMAIN}:{options['port']}/admin/"
         )
