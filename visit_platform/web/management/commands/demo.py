@@ -13,12 +13,12 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import schema_context
 
 from forms.demo import seed_demo_forms
-from workflows.demo import seed_demo_flows
 from tenants.actions import building_domain, create_building
 from tenants.models import Building
 from visit_platform.access.demo import DEMO_MODBUS_PORT, DemoPass, seed_demo_access
 from visit_platform.directory.choices import Role
 from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
+from workflows.demo import seed_demo_flows
 
 DEMO_SLUG = "demo"
 
