@@ -624,7 +624,9 @@ def verify_at_desk(
         raise DomainError("not_a_verification", _("This task is not a desk check."))
     if photo is not None:
         _check_photo(photo)
-    elif process.setting("photo_required") and not visit.visitor.photo:
+    elif process.setting("photo_required") and not (
+        visit.visitor.photo or _photo_in_answers(visit)
+    ):
         raise DomainError("photo_required", _("Take the visitor's photo first."), field="photo")
     if face_match_score is not None and not 0 <= face_match_score <= 100:
         raise DomainError(
@@ -673,6 +675,18 @@ def verify_at_desk(
 
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+
+def _photo_in_answers(visit: Visit) -> bool:
+    """A photo taken with the registration form (the no-ID form asks for one) counts."""
+    from forms.choices import FieldType
+
+    if visit.form_version is None:
+        return False
+    return any(
+        spec["type"] == FieldType.PHOTO and isinstance(visit.answers.get(spec["key"]), dict)
+        for spec in visit.form_version.fields
+    )
 
 
 def _check_photo(photo: UploadedFile) -> None:
