@@ -44,7 +44,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import django_on_scratch_database  # noqa: E402
 
 SCRATCH_DATABASE = "visit_bench_gate_decision"
 SLUG = "bench"
@@ -108,16 +108,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with scratch_database(base, SCRATCH_DATABASE) as database_url:
-        environment = production_environment(database_url)
-        os.environ.update(environment)
-        try:
-            run(args, environment)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
+    with django_on_scratch_database(SCRATCH_DATABASE, production_environment) as environment:
+        run(args, environment)
 
 
 def run(args: argparse.Namespace, environment: dict[str, str]) -> None:

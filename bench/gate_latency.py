@@ -37,7 +37,7 @@ from bench.gate_decision import (  # noqa: E402
     production_environment,
     provision,
 )
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import django_on_scratch_database  # noqa: E402
 
 SCRATCH_DATABASE = "visit_bench_gate_latency"
 
@@ -50,16 +50,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="scans not measured, per mode")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with scratch_database(base, SCRATCH_DATABASE) as database_url:
-        environment = production_environment(database_url)
-        os.environ.update(environment)
-        try:
-            run(args, environment)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
+    with django_on_scratch_database(SCRATCH_DATABASE, production_environment) as environment:
+        run(args, environment)
 
 
 def run(args: argparse.Namespace, environment: dict[str, str]) -> None:

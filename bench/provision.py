@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.scratch import scratch_database
+from bench.scratch import django_on_scratch_database
 
 SCRATCH_DATABASE = "visit_bench_provision"
 
@@ -29,17 +29,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5, help="provisioning runs to time")
     args = parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with scratch_database(base, SCRATCH_DATABASE) as database_url:
-        os.environ["DATABASE_URL"] = database_url
-        os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visit_platform.settings")
-        try:
-            run(args.buildings, args.samples)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
+    with django_on_scratch_database(SCRATCH_DATABASE):
+        run(args.buildings, args.samples)
 
 
 def run(building_count: int, samples: int) -> None:

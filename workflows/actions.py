@@ -273,14 +273,20 @@ def decide_by_link(code: str, *, approve: bool, reason: str = "") -> Visit:
     return visit
 
 
+def _spend_open_links(visit: Visit, outcome: str) -> int:
+    """Close the visit's decision links nobody used (withdrawn, decided elsewhere, expired):
+    the host who taps one is told why. Returns how many were closed."""
+    return ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
+        used_at=timezone.now(), outcome=outcome
+    )
+
+
 @transaction.atomic
 def withdraw_request(actor: Actor, visit: Visit) -> int:
     """A request the visitor withdrew: its open decision links die with it (the host who taps
     one is told), and its flow's open tasks are cancelled so nobody is asked to decide it any
     more. Returns how many links were spent."""
-    spent = ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
-        used_at=timezone.now(), outcome=LinkOutcome.WITHDRAWN
-    )
+    spent = _spend_open_links(visit, LinkOutcome.WITHDRAWN)
     if spent:
         record(actor, "action_link.withdrawn", visit, links=spent)
     _cancel_open_tasks(visit)
@@ -422,9 +428,7 @@ def escalate_approval(process: VisitProcess) -> None:
     """The first approver let the deadline pass: the decision moves to the policy's
     escalation target (its task appears in their queue), and the host's links die."""
     visit = process.visit
-    ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
-        used_at=timezone.now(), outcome=LinkOutcome.EXPIRED
-    )
+    _spend_open_links(visit, LinkOutcome.EXPIRED)
     record(FLOW_ACTOR, "visit.escalated", visit, to=process.setting("escalate_to"))
 
 
@@ -439,9 +443,7 @@ def expire_request(process: VisitProcess) -> None:
     if not expired:
         return
     visit.refresh_from_db()
-    ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
-        used_at=timezone.now(), outcome=LinkOutcome.EXPIRED
-    )
+    _spend_open_links(visit, LinkOutcome.EXPIRED)
     record(FLOW_ACTOR, "visit.expired", visit)
     _tell_visitor(
         FLOW_ACTOR,
@@ -541,13 +543,6 @@ def _finish_task(actor: Actor, task: Task, data: dict[str, Any]) -> None:
     record(actor, "task.done", task.process, step=task.flow_task.name, **data)
 
 
-def _task_or_404(task_id: int) -> Task:
-    task = Task.objects.filter(pk=task_id, flow_task_type="HUMAN").first()
-    if task is None:
-        raise NotFoundError("task_unknown", _("There is no such task."))
-    return task
-
-
 @transaction.atomic
 def claim_task(actor: Actor, task: Task) -> Task:
     """Take a task from the queue, so nobody else works the same visitor. Of two people
@@ -582,9 +577,7 @@ def decide_task(actor: Actor, task: Task, *, approve: bool, reason: str = "") ->
     if task.flow_task.name not in APPROVAL_NODES:
         raise DomainError("not_an_approval", _("This task is not an approval."))
     visit = decide_visit(actor, process.visit, approve=approve, reason=reason)
-    ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
-        used_at=timezone.now(), outcome=LinkOutcome.WITHDRAWN
-    )
+    _spend_open_links(visit, LinkOutcome.WITHDRAWN)
     outcome = LinkOutcome.APPROVED if approve else LinkOutcome.REJECTED
     _finish_task(actor, task, {"decision": outcome})
     return visit

@@ -113,6 +113,19 @@ class _Start:
         return process
 
 
+class _Expiry:
+    """Nobody decided before the deadline: the request expires and the visitor is told."""
+
+    expire = (
+        flow.Function(this.expire_request)
+        .Annotation(title=_("Expired: nobody decided"))
+        .Next(this.end)
+    )
+
+    def expire_request(self, activation: Activation) -> None:
+        actions.expire_request(_process(activation))
+
+
 class _Screening:
     """Watchlist check: a match is refused, or reviewed by security, by policy."""
 
@@ -155,7 +168,7 @@ class _Screening:
         actions.refuse_watchlisted(_process(activation))
 
 
-class _Approval:
+class _Approval(_Expiry):
     """Approval by the policy's approver, with a reminder before the deadline and, at the
     deadline, escalation to the policy's target or expiry. The timers are viewflow's
     database timers, fired for every building by the periodic job."""
@@ -209,11 +222,6 @@ class _Approval:
         .OnTimeout(lambda a: _hours(a, "approval_hours"), this.expire, title=_("Deadline"))
         .Next(this.check_decision)
     )
-    expire = (
-        flow.Function(this.expire_request)
-        .Annotation(title=_("Expired: nobody decided"))
-        .Next(this.end)
-    )
     check_decision = (
         flow.If(lambda a: _process(a).visit.status == VisitStatus.APPROVED)
         .Then(this.issue)
@@ -245,9 +253,6 @@ class _Approval:
 
     def escalate_approval(self, activation: Activation) -> None:
         actions.escalate_approval(_process(activation))
-
-    def expire_request(self, activation: Activation) -> None:
-        actions.expire_request(_process(activation))
 
     def tell_visitor_refused(self, activation: Activation) -> None:
         actions.after_decision(actions.FLOW_ACTOR, _process(activation).visit)
@@ -289,7 +294,7 @@ class RequestFlow(_OwnBoundaries, _Start, _Screening, _Approval, _PassByText, fl
     lock_impl = lock.select_for_update_lock
 
 
-class _Desk:
+class _Desk(_Expiry):
     """Walk-ins at the desk: the host is asked (a link to their phone, or reception calls),
     reception checks the visitor (consent, photo, face match) on one screen, the pass is
     issued, and reception hands it over as a printed slip or a text. Three screens."""
@@ -302,11 +307,6 @@ class _Desk:
         .Permission(REGISTER_VISITS)
         .OnTimeout(lambda a: _hours(a, "approval_hours"), this.expire, title=_("Deadline"))
         .Next(this.check_decision)
-    )
-    expire = (
-        flow.Function(this.expire_request)
-        .Annotation(title=_("Expired: nobody decided"))
-        .Next(this.end)
     )
     check_decision = (
         flow.If(lambda a: _process(a).visit.status == VisitStatus.APPROVED)
@@ -327,9 +327,6 @@ class _Desk:
         process = _process(activation)
         if actions.needs_approval(process):
             actions.ask_for_approval(process, process.setting("approver"))
-
-    def expire_request(self, activation: Activation) -> None:
-        actions.expire_request(_process(activation))
 
     def issue_pass(self, activation: Activation) -> None:
         actions.after_decision(actions.FLOW_ACTOR, _process(activation).visit, send_link=False)
