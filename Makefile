@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test test-fast install lint browser lock bench clean-data
+.PHONY: demo test test-fast smoke install lint browser lock bench clean-data
 
 ## Set up everything (virtualenv, embedded PostgreSQL and Redis, demo building) and run it.
 demo: install
@@ -13,6 +13,12 @@ demo: install
 ## Run the whole test suite: lint, types, migrations check, then pytest.
 test: install browser lint
 	$(BIN)/pytest
+
+## The first command, checked end to end as a newcomer would run it: the demo on a fresh data
+## folder with nothing configured (embedded PostgreSQL and Redis), a pass presented at the
+## simulated turnstile, a texted link opened. CI runs it after `make test`.
+smoke: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python .ci/smoke.py
 
 ## The same without the slow stress tests.
 test-fast: install lint

@@ -47,7 +47,8 @@ def building_domain(slug: str) -> str:
 
 def building_url(schema_name: str, path: str) -> str:
     """An absolute address on the building's domain, for links sent by text or e-mail."""
-    return f"{settings.PUBLIC_SCHEME}://{building_domain(schema_name)}{path}"
+    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    return f"{settings.PUBLIC_SCHEME}://{building_domain(schema_name)}{port}{path}"
 
 
 def create_building(

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,8 +28,9 @@ def production_environment(**overrides: str | None) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "visit_platform.settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
-        "DATABASE_URL": os.environ["DATABASE_URL"],
-        "REDIS_URL": os.environ["REDIS_URL"],
+        # The servers this run uses, embedded or configured: production must name them.
+        "DATABASE_URL": settings.DATABASE_URL,
+        "REDIS_URL": settings.REDIS_URL,
         "BASE_DOMAIN": "visits.example.com",
         "FIELD_ENCRYPTION_KEYS": f"2026a={new_key()}",
         "BLIND_INDEX_KEY": new_key(),
@@ -160,4 +162,21 @@ def test_start_up_refuses_a_current_key_id_that_names_no_key() -> None:
     assert last_line(result.stderr) == (
         "django.core.exceptions.ImproperlyConfigured: "
         "FIELD_ENCRYPTION_KEY_ID names no key in FIELD_ENCRYPTION_KEYS"
+    )
+
+
+def test_a_unix_socket_redis_is_given_to_each_client_in_its_own_scheme() -> None:
+    # kombu knows no unix:// and TCP keepalive breaks a Unix socket.
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.CELERY_BROKER_URL); "
+        "print(sorted(s.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]))",
+        REDIS_URL="unix:///run/redis/redis.sock",
+    )
+
+    assert (result.returncode, result.stdout.splitlines()) == (
+        0,
+        ["redis+socket:///run/redis/redis.sock", "['address', 'socket_timeout']"],
     )

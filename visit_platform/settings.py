@@ -60,6 +60,8 @@ BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost").lower()
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}"]
 # How links in e-mails start; production sits behind TLS.
 PUBLIC_SCHEME = os.environ.get("PUBLIC_SCHEME", "http" if DEBUG else "https")
+# The port in those links, when the site is not on the scheme's own (the demo's 8000).
+PUBLIC_PORT = os.environ.get("PUBLIC_PORT", "")
 if DEBUG or "pytest" in sys.modules:
     ALLOWED_HOSTS += ["localhost", ".localhost", "127.0.0.1", "testserver", ".testserver"]
 
@@ -230,6 +232,11 @@ if not REDIS_URL:
 
     REDIS_URL = redis_url(DATA_DIR)
 
+# A Redis on a Unix socket (``REDIS_URL=unix:///path``) is served too, though the embedded one
+# listens on loopback TCP: TCP keepalive is a TCP option, and it breaks a Unix socket.
+_UNIX_SOCKET = re.compile(r"^unix://")
+_KEEPALIVE = {} if _UNIX_SOCKET.match(REDIS_URL) else {"socket_keepalive": True}
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -247,13 +254,14 @@ CHANNEL_LAYERS = {
             # blocking BZPOPMIN: every idle consumer then dies with TimeoutError after 5 s, and
             # a receive cancelled while it starts can be swallowed. Blocking reads need no read
             # timeout (the default before redis-py 8); keepalive still finds dead connections.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_keepalive": True}],
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None, **_KEEPALIVE}],
             "prefix": "visit",
         },
     }
 }
 
-CELERY_BROKER_URL = REDIS_URL
+# kombu spells a Unix-socket Redis ``redis+socket://``; redis-py and channels_redis ``unix://``.
+CELERY_BROKER_URL = _UNIX_SOCKET.sub("redis+socket://", REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

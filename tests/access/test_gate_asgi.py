@@ -26,6 +26,7 @@ from visit_platform.access.api import MAX_BODY_BYTES
 from visit_platform.access.asgi import GATE_API_THREADS
 from visit_platform.access.models import AccessEvent
 from visit_platform.asgi import application
+from visit_platform.asgi_gate import application as gate_only_application
 
 SLUG = "asgigate"
 HOST = f"{SLUG}.localhost"
@@ -53,15 +54,17 @@ def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[st
             end_other_database_sessions()
 
 
-def http(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+def http(
+    path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]], app: Any = application
+) -> tuple[int, bytes]:
     """One request through the ASGI application, its body in ``chunks``; status and body."""
-    start, body = http_with_headers(path, chunks, headers)
+    start, body = http_with_headers(path, chunks, headers, app)
     return start["status"], body
 
 
 @async_to_sync
 async def http_with_headers(
-    path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
+    path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]], app: Any = application
 ) -> tuple[dict[str, Any], bytes]:
     """One request through the ASGI application; the response's start message and body."""
     scope = {
@@ -78,7 +81,7 @@ async def http_with_headers(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    communicator = ApplicationCommunicator(application, scope)
+    communicator = ApplicationCommunicator(app, scope)
     for index, chunk in enumerate(chunks):
         more = index < len(chunks) - 1
         await communicator.send_input({"type": "http.request", "body": chunk, "more_body": more})
@@ -93,7 +96,9 @@ async def http_with_headers(
     return start, body
 
 
-def scan(committed: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
+def scan(
+    committed: dict[str, Any], token: str, app: Any = application
+) -> tuple[int, dict[str, Any]]:
     body = json.dumps({"gate_id": committed["gate"].pk, "token": token}).encode()
     status, answer = http(
         "/api/gate/scans",
@@ -103,6 +108,7 @@ def scan(committed: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ],
+        app,
     )
     return status, json.loads(answer)
 
@@ -216,3 +222,34 @@ def test_answers_through_the_asgi_application_declare_their_length(
     start, answer = http_with_headers("/api/gate/scans", [body], headers)
 
     assert dict(start["headers"])[b"Content-Length"] == str(len(answer)).encode()
+
+
+def test_the_gate_only_application_decides_scans(committed: dict[str, Any]) -> None:
+    status, answer = scan(committed, committed["tokens"][1], gate_only_application)
+
+    assert status == 200
+    assert answer["reason"] in {"granted", "uses_exhausted", "anti_passback"}
+    with schema_context(SLUG):
+        assert AccessEvent.objects.filter(event_id=answer["event_id"]).exists()
+
+
+@pytest.mark.parametrize("path", ["/visit/request/", "/api/forms/request/check", "/login/"])
+def test_the_gate_only_application_serves_nothing_but_the_gate_api(path: str) -> None:
+    status, body = http(
+        path, [b"{}"], [(b"content-type", b"application/json")], gate_only_application
+    )
+
+    assert (status, json.loads(body)["code"]) == (404, "not_found")
+
+
+@async_to_sync
+async def websocket_answer(app: Any) -> dict[str, Any]:
+    scope = {"type": "websocket", "path": "/ws/occupancy/", "headers": [(b"host", HOST.encode())]}
+    communicator = ApplicationCommunicator(app, scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    answer: dict[str, Any] = await communicator.receive_output(DEADLINE)
+    return answer
+
+
+def test_the_gate_only_application_refuses_websockets() -> None:
+    assert websocket_answer(gate_only_application) == {"type": "websocket.close", "code": 4404}

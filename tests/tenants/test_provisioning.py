@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
-from tenants.actions import create_building
+from tenants.actions import building_url, create_building
 from tenants.models import Building, Domain, User
 from tenants.provisioning import ProvisioningContext, provisioning_step, unregister_step
 from visit_platform.audit.models import AuditEntry
@@ -148,3 +150,15 @@ def _schemas() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("select schema_name from information_schema.schemata")
         return {row[0] for row in cursor.fetchall()}
+
+
+def test_texted_links_carry_the_public_port_when_the_site_has_one(
+    settings: Any,
+) -> None:
+    settings.PUBLIC_SCHEME, settings.BASE_DOMAIN = "http", "localhost"
+    settings.PUBLIC_PORT = ""
+    on_scheme_port = building_url("demo", "/a/code/")
+    settings.PUBLIC_PORT = "8000"
+
+    assert on_scheme_port == "http://demo.localhost/a/code/"
+    assert building_url("demo", "/a/code/") == "http://demo.localhost:8000/a/code/"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import schema_context
 
 from forms.demo import seed_demo_forms
@@ -34,10 +37,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-gates", action="store_true", help="no simulated turnstile and gate agent"
         )
+        parser.add_argument(
+            "--gate-api-port",
+            type=int,
+            default=None,
+            help="the gate API's own server (default: --port + 1)",
+        )
         parser.add_argument("--modbus-port", type=int, default=DEMO_MODBUS_PORT)
         parser.add_argument("--reader-port", type=int, default=7000)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["gate_api_port"] is None:
+            options["gate_api_port"] = options["port"] + 1
+        # Texted links must open on this port, in this process and in the worker alike.
+        settings.PUBLIC_PORT = os.environ["PUBLIC_PORT"] = str(options["port"])
         call_command("setup_platform", verbosity=0)
         if not Building.objects.filter(schema_name=DEMO_SLUG).exists():
             create_building(
@@ -85,27 +98,52 @@ class Command(BaseCommand):
         self._serve(options, demo_pass)
 
     def _serve(self, options: dict[str, Any], demo_pass: DemoPass) -> None:
-        site = None if options["no_gates"] else self._gate_site(options, demo_pass)
-        worker = None
+        children: list[subprocess.Popen[bytes]] = []
+        site = None
+        if not options["no_gates"]:
+            # The gate API in a process of its own, as in production (docs/deployment.md):
+            # nothing the public pages are asked can slow the turnstile's answers.
+            children.append(
+                subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "visit_platform.asgi_gate:application",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(options["gate_api_port"]),
+                        "--log-level",
+                        "warning",
+                    ]
+                )
+            )
+            # The agent's first sync fetches the keys it checks passes with: start it once
+            # the gate API listens, or its first scans are decided offline without them.
+            _wait_until_listening(options["gate_api_port"])
+            site = self._gate_site(options, demo_pass)
         if not options["no_worker"]:
             # One worker with an embedded beat: enough to fire timers in the demo.
-            worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "visit_platform",
-                    "worker",
-                    "-B",
-                    "--loglevel",
-                    "WARNING",
-                    "--concurrency",
-                    "1",
-                    # Beat's record of when it last ran each job stays with the demo's data.
-                    "--schedule",
-                    str(settings.DATA_DIR / "celerybeat-schedule"),
-                ],
+            children.append(
+                subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "visit_platform",
+                        "worker",
+                        "-B",
+                        "--loglevel",
+                        "WARNING",
+                        "--concurrency",
+                        "1",
+                        # Beat's record of when it last ran each job stays with the demo's data.
+                        "--schedule",
+                        str(settings.DATA_DIR / "celerybeat-schedule"),
+                    ],
+                )
             )
         try:
             import uvicorn
@@ -120,9 +158,10 @@ class Command(BaseCommand):
         finally:
             if site is not None:
                 site.stop()
-            if worker is not None:
-                worker.send_signal(signal.SIGTERM)
-                worker.wait(timeout=20)
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            for child in children:
+                child.wait(timeout=20)
 
     def _gate_site(self, options: dict[str, Any], demo_pass: DemoPass) -> Any:
         """The simulated turnstile and the gate agent, in a thread beside the web server."""
@@ -138,7 +177,7 @@ class Command(BaseCommand):
             config = agent_config_from_database(
                 DEMO_SLUG,
                 demo_pass.agent_key,
-                platform_url=f"http://127.0.0.1:{options['port']}",
+                platform_url=f"http://127.0.0.1:{options['gate_api_port']}",
                 reader_port=options["reader_port"],
                 http_port=options["reader_port"] + 1,
             )
@@ -147,3 +186,14 @@ class Command(BaseCommand):
         )
         site.start()
         return site
+
+
+def _wait_until_listening(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise CommandError(f"The gate API server did not start on port {port}.")
