@@ -27,6 +27,7 @@ from visit_platform.access.actions import (
     ReportedAlert,
     ReportedPassage,
     authenticate_agent,
+    claim_controllers,
     claim_gate_commands,
     decide_scan,
     finish_gate_command,
@@ -343,7 +344,12 @@ class AgentConfigOut(Schema):
 @api.get("/config", response={200: AgentConfigOut, **ANY_CALL_ERRORS}, summary="Agent config")
 def agent_config(request: HttpRequest) -> dict[str, Any]:
     """The controllers this agent drives (register maps and the gates on their lanes), and
-    what it needs to decide offline and to speak to readers in the building's language."""
+    what it needs to decide offline and to speak to readers in the building's language.
+
+    Each controller is driven by one agent: this call claims for the agent the controllers in
+    service that no active agent holds, and lists only the agent's own."""
+    agent = _agent(request)
+    claim_controllers(agent)
     schema = current_schema()
     messages = {reason.value: str(reason.label) for reason in Reason}
     messages["gate_unreachable"] = _("Granted, but the gate did not open; please see security")
@@ -352,7 +358,7 @@ def agent_config(request: HttpRequest) -> dict[str, Any]:
         "building_tag": tokens.building_tag(schema).hex(),
         "offline_entries_per_pass": OFFLINE_ENTRIES_PER_PASS,
         "messages": messages,
-        "controllers": agent_controllers(_agent(request)),
+        "controllers": agent_controllers(agent),
     }
 
 
