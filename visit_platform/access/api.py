@@ -55,6 +55,8 @@ MAX_BODY_BYTES = 256 * 1024
 # Generous at the schema level; the token parser itself refuses anything over 256 characters.
 MAX_TOKEN_CHARACTERS = 4096
 MAX_PASSAGES = 500
+# A full batch: 500 passages of 9 values each, and the wrapping.
+MAX_VALUES = 10 * MAX_PASSAGES
 # A reported time outside these bounds comes from a clock that is not set (embedded boards boot
 # in 1970) or is far off; it would also confuse "who is inside", which goes by the latest event.
 EARLIEST_PASSAGE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -168,6 +170,7 @@ api = json_api(
     ),
     namespace="access_api",
     max_body_bytes=MAX_BODY_BYTES,
+    max_values=MAX_VALUES,
     auth=AgentKey(),
 )
 
