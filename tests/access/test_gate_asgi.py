@@ -61,7 +61,7 @@ def http(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> 
 
 @async_to_sync
 async def http_with_headers(
-    path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
+    path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]], app: Any = application
 ) -> tuple[dict[str, Any], bytes]:
     """One request through the ASGI application; the response's start message and body."""
     scope = {
@@ -78,7 +78,7 @@ async def http_with_headers(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    communicator = ApplicationCommunicator(application, scope)
+    communicator = ApplicationCommunicator(app, scope)
     for index, chunk in enumerate(chunks):
         more = index < len(chunks) - 1
         await communicator.send_input({"type": "http.request", "body": chunk, "more_body": more})
@@ -216,3 +216,23 @@ def test_answers_through_the_asgi_application_declare_their_length(
     start, answer = http_with_headers("/api/gate/scans", [body], headers)
 
     assert dict(start["headers"])[b"Content-Length"] == str(len(answer)).encode()
+
+
+def test_the_gate_only_application_decides_scans_and_serves_nothing_else(
+    committed: dict[str, Any],
+) -> None:
+    """``visit_platform.asgi_gate``: the gate API in processes of its own."""
+    from visit_platform.asgi_gate import application as gate_only
+
+    body = json.dumps({"gate_id": committed["gate"].pk, "token": committed["tokens"][2]})
+    headers = [
+        (b"authorization", f"Bearer {committed['key']}".encode()),
+        (b"content-type", b"application/json"),
+    ]
+    scanned, answer = http_with_headers("/api/gate/scans", [body.encode()], headers, gate_only)
+    public, refusal = http_with_headers("/api/forms/request/check", [b"{}"], headers, gate_only)
+
+    assert scanned["status"] == 200
+    assert json.loads(answer)["granted"] is True
+    assert public["status"] == 404
+    assert json.loads(refusal)["code"] == "not_found"
