@@ -63,14 +63,9 @@ class AppServer(Server):
         self.application = application
         self.description = f"{label}: uvicorn {application}, 1 worker"
 
-    def _watch_log(self, ready: Any) -> None:
-        """As the base class's, without the warning Django logs for each refused request."""
-        assert self.process is not None and self.process.stderr is not None
-        for line in self.process.stderr:
-            if "Application startup complete" in line:
-                ready.release()
-            elif "[INFO]" not in line and not line.startswith("INFO:") and "WARNING" not in line:
-                sys.stderr.write(f"server: {line}")
+    def shown(self, line: str) -> bool:
+        # Django logs a warning for each refused hostile request.
+        return super().shown(line) and "WARNING" not in line
 
     def command(self) -> list[str]:
         return [
@@ -164,7 +159,12 @@ def publish_catastrophic_pattern() -> int:
         definition = FormDefinition.objects.get(scenario="request", company=None)
         fields = list(definition.latest_version().fields)  # type: ignore[union-attr]
         fields.append(
-            {"key": "code", "type": "text", "label": {"en": "Code"}, "pattern": CATASTROPHIC_PATTERN}
+            {
+                "key": "code",
+                "type": "text",
+                "label": {"en": "Code"},
+                "pattern": CATASTROPHIC_PATTERN,
+            }
         )
         actor = Actor(user=admin)
         return publish(actor, save_draft(actor, definition, fields)).pk
@@ -241,7 +241,7 @@ def measure(
 
 def cpu_model() -> str:
     try:
-        output = subprocess.run(  # noqa: S603
+        output = subprocess.run(
             ["lscpu"],  # noqa: S607
             capture_output=True,
             text=True,
