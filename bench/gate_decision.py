@@ -275,8 +275,12 @@ class Server:
         for line in self.process.stderr:
             if "Application startup complete" in line:
                 ready.release()
-            elif "[INFO]" not in line and not line.startswith("INFO:"):
+            elif self.shown(line):
                 sys.stderr.write(f"server: {line}")
+
+    def shown(self, line: str) -> bool:
+        """Whether a line of the server's log is worth showing: not its info lines."""
+        return "[INFO]" not in line and not line.startswith("INFO:")
 
     @property
     def pid(self) -> int:

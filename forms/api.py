@@ -39,6 +39,9 @@ from workflows.actions import route_new_request
 
 # A photo of a few MB in base64 plus the answers; Django refuses bodies over 5 MB anyway.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+# Answers to the largest form a designer can make (60 fields, 100 choices each) fit; 100,000
+# companions (the form allows 20 at most) are refused before anything looks at them.
+MAX_VALUES = 10_000
 DatabaseId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
 LANGUAGE_CODES = ("zh-hans", "en")
 
@@ -88,6 +91,7 @@ api = json_api(
     ),
     namespace="forms_api",
     max_body_bytes=MAX_BODY_BYTES,
+    max_values=MAX_VALUES,
 )
 
 

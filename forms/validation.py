@@ -18,15 +18,19 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from forms.choices import VISIT_END, VISIT_START, FieldType
 from forms.fields import MISSING, FieldProblem, UploadKind, kind_of, parse_iso_datetime
 from forms.models import FormVersion
+from forms.patterns import pattern_keyword
 from visit_platform.errors import DomainError
 
 FORMAT_CHECKER = FormatChecker()
+# Draft 2020-12 with ``pattern`` on RE2 (forms.patterns): a designer's pattern cannot make
+# checking an answer take more than linear time.
+AnswersValidator = validators.extend(Draft202012Validator, {"pattern": pattern_keyword})
 # No form has more fields than this (forms.definition.MAX_FIELDS); more answers are junk.
 MAX_ANSWERS = 100
 # C0 controls except tab, line feed and carriage return, which long texts may hold.
@@ -115,20 +119,28 @@ def validate_answers(
     if len(instance) > MAX_ANSWERS:
         raise AnswersInvalid({"": [_("There are more answers than the form has fields.")]})
     answers: dict[str, Any] = {}
+    properties = version.schema.get("properties", {})
     for key, value in instance.items():
+        spec = specs.get(key)
+        if spec is None:
+            errors.setdefault(str(key)[:64], []).append(_("This field is not in the form."))
+            continue
+        if kind_of(spec).is_upload:
+            # Descriptions of files are made from the bytes, never taken from the client.
+            errors.setdefault(key, []).append(_("Upload the file itself."))
+            continue
+        value = kind_of(spec).prepare(spec, value)
+        beyond = _beyond_limits(properties.get(key, {}), value)
+        if beyond is not None:
+            errors.setdefault(key, []).append(_message(beyond, spec, list(beyond.path)))
+            continue
         if _has_control_characters(value):
             # PostgreSQL cannot store NUL in text, and no answer needs control characters.
-            errors.setdefault(str(key)[:64], []).append(
+            errors.setdefault(key, []).append(
                 _("The answer contains characters that are not allowed.")
             )
             continue
-        if key not in specs:
-            errors.setdefault(str(key)[:64], []).append(_("This field is not in the form."))
-        elif kind_of(specs[key]).is_upload:
-            # Descriptions of files are made from the bytes, never taken from the client.
-            errors.setdefault(key, []).append(_("Upload the file itself."))
-        else:
-            answers[key] = kind_of(specs[key]).prepare(specs[key], value)
+        answers[key] = value
     uploads: dict[str, UploadedFile] = {}
     for key, upload in (files or {}).items():
         spec = specs.get(key)
@@ -142,7 +154,7 @@ def validate_answers(
     answers = {key: value for key, value in answers.items() if key in shown}
     uploads = {key: upload for key, upload in uploads.items() if key in shown}
 
-    validator = Draft202012Validator(version.schema, format_checker=FORMAT_CHECKER)
+    validator = AnswersValidator(version.schema, format_checker=FORMAT_CHECKER)
     schema_errors = sorted(validator.iter_errors(answers), key=_priority)
     for error in schema_errors:
         for key, message in _messages(error, specs):
@@ -166,6 +178,57 @@ def validate_answers(
             dict(sorted(errors.items(), key=lambda item: _position(order, item[0])))
         )
     return ValidatedAnswers(version=version, values=values, uploads=uploads)
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _beyond_limits(fragment: Mapping[str, Any], value: Any) -> SchemaError | None:
+    """The first of the schema's size limits the answer exceeds (its type, lengths, item
+    and property counts), found by looking at sizes only, before anything reads the whole
+    answer: a list of 100,000 companions where the form allows 5 is refused at once, not
+    after each of them was checked. The full schema check follows for answers within bounds.
+    """
+    wanted = fragment.get("type")
+    if isinstance(wanted, str) and wanted in _JSON_TYPES:
+        wrong_type = not isinstance(value, _JSON_TYPES[wanted]) or (
+            isinstance(value, bool) and wanted != "boolean"
+        )
+        if wrong_type:
+            return SchemaError("wrong type", validator="type", validator_value=wanted)
+    if isinstance(value, str):
+        limit = fragment.get("maxLength")
+        if isinstance(limit, int) and len(value) > limit:
+            return SchemaError("too long", validator="maxLength", validator_value=limit)
+    elif isinstance(value, list):
+        limit = fragment.get("maxItems")
+        if isinstance(limit, int) and len(value) > limit:
+            return SchemaError("too many", validator="maxItems", validator_value=limit)
+        items = fragment.get("items")
+        if isinstance(items, Mapping):
+            for index, item in enumerate(value):
+                beyond = _beyond_limits(items, item)
+                if beyond is not None:
+                    beyond.path.appendleft(index)
+                    return beyond
+    elif isinstance(value, dict):
+        known = fragment.get("properties")
+        if isinstance(known, Mapping):
+            if fragment.get("additionalProperties") is False and not value.keys() <= known.keys():
+                return SchemaError("unexpected", validator="additionalProperties")
+            for name, item in value.items():
+                inner = known.get(name)
+                beyond = _beyond_limits(inner, item) if isinstance(inner, Mapping) else None
+                if beyond is not None:
+                    beyond.path.appendleft(name)
+                    return beyond
+    return None
 
 
 _KEYWORD_ORDER = [

@@ -52,12 +52,52 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+class BodyTooComplex(Exception):
+    """The body parses, but holds more values or nests deeper than any call of the API."""
+
+    def __init__(self, code: str, limit: int) -> None:
+        super().__init__(code)
+        self.code = code
+        self.limit = limit
+
+
 class StrictJSONParser(Parser):
+    """Strict JSON, and no more values or nesting than the API's calls can have, counted
+    before the schema (or anything else) walks the data."""
+
+    def __init__(self, max_values: int, max_depth: int) -> None:
+        self.max_values = max_values
+        self.max_depth = max_depth
+
     def parse_body(self, request: HttpRequest) -> Any:
         try:
-            return json.loads(request.body, parse_float=_finite, parse_constant=_no_constant)
+            data = json.loads(request.body, parse_float=_finite, parse_constant=_no_constant)
         except (ValueError, RecursionError) as error:
             raise MalformedJSON(str(error)) from error
+        self._check_size(data)
+        return data
+
+    def _check_size(self, data: Any) -> None:
+        """Counts values and levels, stopping at the first limit passed: the cost is bounded
+        by the limits, not by what was sent."""
+        pending: list[tuple[Any, int]] = [(data, 1)]
+        seen = 1
+        while pending:
+            value, depth = pending.pop()
+            if isinstance(value, dict):
+                children: Any = value.values()
+            elif isinstance(value, list):
+                children = value
+            else:
+                continue
+            if not children:
+                continue
+            if depth >= self.max_depth:
+                raise BodyTooComplex("too_deep", self.max_depth)
+            seen += len(children)
+            if seen > self.max_values:
+                raise BodyTooComplex("too_many_values", self.max_values)
+            pending.extend((child, depth + 1) for child in children)
 
 
 def error_response(
@@ -75,16 +115,20 @@ def json_api(
     description: str,
     namespace: str,
     max_body_bytes: int,
+    max_values: int,
+    max_depth: int = 6,
     auth: AuthBase | None = None,
 ) -> NinjaAPI:
-    """A NinjaAPI with the house's parser, size limit and error answers."""
+    """A NinjaAPI with the house's parser, size limits and error answers. A body is refused
+    (413) above ``max_body_bytes``, before it is parsed, and above ``max_values`` JSON values
+    (every object, array, string, number...) or ``max_depth`` levels, before it is checked."""
     api = NinjaAPI(
         title=title,
         version="1",
         description=description,
         urls_namespace=namespace,
         auth=auth,
-        parser=StrictJSONParser(),
+        parser=StrictJSONParser(max_values, max_depth),
         # The schema is at openapi.json; no Swagger page, which would load scripts from a CDN.
         docs_url=None,
     )
@@ -146,7 +190,16 @@ def json_api(
         # ninja wraps what the parser raises in a 400 HttpError.
         if isinstance(failure.__cause__, MalformedJSON):
             return malformed_json(request, failure.__cause__)
+        if isinstance(failure.__cause__, BodyTooComplex):
+            return too_complex(request, failure.__cause__)
         return error(request, failure.status_code, "bad_request", str(failure))
+
+    def too_complex(request: HttpRequest, failure: BodyTooComplex) -> HttpResponse:
+        if failure.code == "too_deep":
+            message = _("The request body nests more than %(limit)d levels deep.")
+        else:
+            message = _("The request body holds more than %(limit)d values.")
+        return error(request, 413, failure.code, message % {"limit": failure.limit})
 
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, failure: DomainError) -> HttpResponse:

@@ -48,3 +48,16 @@ def test_exits_that_match_no_visitor_are_counted_and_kept_visible(gate: Gate) ->
         3,
         2,
     )
+
+
+def test_unmatched_exits_are_counted_over_the_last_day_only(gate: Gate) -> None:
+    """A building with a free exit: people leave without scanning every day. Counted all-time,
+    the warning would grow forever."""
+    now = timezone.now()
+    for days in (2, 3, 4, 5):
+        record_passage(ReportedPassage(uuid.uuid4(), gate, "out", now - timedelta(days=days)))
+    record_passage(ReportedPassage(uuid.uuid4(), gate, "out", now - timedelta(hours=1)))
+
+    occupancy = people_inside()
+
+    assert (occupancy.anonymous_exits, occupancy.unmatched_exits) == (1, 1)

@@ -140,6 +140,72 @@ def test_an_oversized_body_is_refused(client: Any) -> None:
     _nothing_stored()
 
 
+def test_a_hundred_thousand_companions_are_refused_before_anything_looks_at_them(
+    client: Any,
+) -> None:
+    companions = [{"name": "Li", "mobile": "13800138000"}] * 100_000  # 3.6 MB
+    body = _submission(answers=request_answers(companions=companions))
+
+    submitted = _post(client, "/request/submissions", body)
+    checked = _post(client, "/request/check", body)
+
+    for response in (submitted, checked):
+        assert response.status_code == 413
+        assert response.json()["code"] == "too_many_values"
+        assert "10000" in response.json()["message"]
+    _nothing_stored()
+
+
+def test_more_companions_than_the_form_allows_are_refused_by_the_count_alone(
+    client: Any,
+) -> None:
+    """The schema's limits are checked first, by size: the rows are not read at all."""
+    companions = [{"name": "随行\x00", "mobile": "13800138000"}] * 50
+
+    response = _post(
+        client,
+        "/request/submissions?lang=en",
+        _submission(answers=request_answers(companions=companions)),
+    )
+
+    assert response.status_code == 422
+    assert response.json()["details"]["fields"] == {"companions": ["At most 5 companions."]}
+    _nothing_stored()
+
+
+def test_an_answer_nested_deeper_than_any_form_is_refused(client: Any) -> None:
+    nested: Any = "x"
+    for _level in range(20):
+        nested = [nested]
+
+    response = _post(
+        client, "/request/check", _submission(answers=request_answers(visitor_name=nested))
+    )
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_deep"
+
+
+def test_a_catastrophic_pattern_is_answered_with_a_normal_validation_error(
+    client: Any, in_alpha: Any
+) -> None:
+    designer = Actor(user=admin_of(in_alpha))
+    fields = draft_fields(Scenario.REQUEST)
+    fields.append({"key": "code", "type": "text", "label": {"en": "Code"}, "pattern": "^(a|a)*$"})
+    publish(designer, save_draft(designer, building_form(Scenario.REQUEST), fields))
+
+    response = _post(
+        client,
+        "/request/check?lang=en",
+        _submission(answers=request_answers(code="a" * 100 + "!")),
+    )
+
+    assert response.status_code == 422
+    assert response.json()["details"]["fields"] == {
+        "code": ["The answer does not have the expected format."]
+    }
+
+
 def test_a_forged_version_id_is_refused(client: Any, in_alpha: Any) -> None:
     walk_in = current_version(Scenario.WALK_IN)
 

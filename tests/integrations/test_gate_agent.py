@@ -569,6 +569,7 @@ def test_an_agent_is_told_the_active_controllers_it_drives_and_their_wired_gates
     in_alpha: object,
 ) -> None:
     from integrations.modbus.register_map import GENERIC_TURNSTILE, shipped_map
+    from visit_platform.access.models import Controller
     from visit_platform.access.queries import agent_controllers
 
     mine, _key = actions.create_gate_agent(SYSTEM, name="mine")
@@ -579,7 +580,7 @@ def test_an_agent_is_told_the_active_controllers_it_drives_and_their_wired_gates
             SYSTEM,
             actions.ControllerFields(
                 name=name,
-                host="10.0.0.5",
+                host=f"10.0.0.{5 + Controller.objects.count()}",  # one controller per address
                 register_map=shipped_map(GENERIC_TURNSTILE),
                 agent=agent,  # type: ignore[arg-type]
                 is_active=is_active,
@@ -592,6 +593,7 @@ def test_an_agent_is_told_the_active_controllers_it_drives_and_their_wired_gates
     wired = actions.wire_gate(SYSTEM, actions.create_gate(SYSTEM, name="wired"), shared, 2)
     actions.create_gate(SYSTEM, name="not wired")
 
+    actions.claim_controllers(mine)  # the agent's first sync: it claims the free one
     [described] = agent_controllers(mine)
 
     assert described["name"] == "shared"

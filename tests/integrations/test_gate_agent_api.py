@@ -152,6 +152,67 @@ def test_a_gate_is_wired_only_to_a_lane_the_map_has_and_nobody_else_uses(
     assert other.controller is None
 
 
+def test_a_second_controller_in_service_at_one_address_is_refused(
+    controller: Controller,
+) -> None:
+    same_address = actions.ControllerFields(
+        name="另一个", host="10.0.0.7", register_map=shipped_map(GENERIC_TURNSTILE)
+    )
+
+    with pytest.raises(DomainError) as refused:
+        actions.save_controller(SYSTEM, same_address)
+
+    assert (refused.value.code, refused.value.details["field"]) == (
+        "controller_address_taken",
+        "host",
+    )
+    assert "大堂闸机控制器" in refused.value.message
+    assert Controller.objects.count() == 1
+
+
+def test_one_address_may_have_another_device_id_or_a_controller_out_of_service(
+    controller: Controller,
+) -> None:
+    register_map = shipped_map(GENERIC_TURNSTILE)
+
+    behind_a_gateway = actions.save_controller(
+        SYSTEM,
+        actions.ControllerFields(
+            name="二号", host="10.0.0.7", device_id=2, register_map=register_map
+        ),
+    )
+    spare = actions.save_controller(
+        SYSTEM,
+        actions.ControllerFields(
+            name="备用", host="10.0.0.7", register_map=register_map, is_active=False
+        ),
+    )
+
+    assert Controller.objects.filter(pk__in=[behind_a_gateway.pk, spare.pk]).count() == 2
+    # Putting the spare in service while the first still is would poll one device twice.
+    with pytest.raises(DomainError) as refused:
+        actions.save_controller(
+            SYSTEM,
+            actions.ControllerFields(name="备用", host="10.0.0.7", register_map=register_map),
+            spare,
+        )
+    assert refused.value.code == "controller_address_taken"
+
+
+def test_the_database_refuses_two_controllers_in_service_at_one_address(
+    controller: Controller,
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Controller.objects.create(
+            name="绕过检查", host="10.0.0.7", register_map=controller.register_map
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Controller.objects.create(name="大写", host="LOBBY.local", register_map={})
+        Controller.objects.create(name="小写", host="lobby.local", register_map={})
+
+
 # --- Config and watchlist -------------------------------------------------------------------
 
 
@@ -172,6 +233,58 @@ def test_config_gives_the_agent_its_controllers_building_tag_and_reason_wording(
         502,
     )
     assert [gate["id"] for gate in described["gates"]] == [wired_gate.pk]
+
+
+def test_a_free_controller_goes_to_the_first_agent_that_syncs_and_no_other(
+    client: Client, wired_gate: Gate, controller: Controller, agent_and_key: tuple[GateAgent, str]
+) -> None:
+    from visit_platform.audit.models import AuditEntry
+
+    _second, second_key = make_agent("second agent")
+    second = Client(HTTP_HOST=ALPHA_HOST, HTTP_AUTHORIZATION=f"Bearer {second_key}")
+
+    first_sync = client.get(f"{API}/config")
+    second_sync = second.get(f"{API}/config")
+    first_again = client.get(f"{API}/config")
+
+    assert [c["id"] for c in first_sync.json()["controllers"]] == [controller.pk]
+    assert second_sync.json()["controllers"] == []
+    assert [c["id"] for c in first_again.json()["controllers"]] == [controller.pk]
+    controller.refresh_from_db()
+    assert controller.agent == agent_and_key[0]
+    assert AuditEntry.objects.filter(verb="controller.claimed").count() == 1
+
+
+def test_a_controller_assigned_to_another_agent_is_not_handed_to_a_new_one(
+    client: Client, controller: Controller
+) -> None:
+    holder, _key = make_agent("holder")
+    actions.save_controller(
+        SYSTEM,
+        actions.ControllerFields(
+            name=controller.name,
+            host=controller.host,
+            register_map=controller.register_map,
+            agent=holder,
+        ),
+        controller,
+    )
+
+    assert client.get(f"{API}/config").json()["controllers"] == []
+    controller.refresh_from_db()
+    assert controller.agent == holder
+
+
+def test_the_controllers_of_a_deactivated_agent_go_to_the_next_agent_that_syncs(
+    client: Client, controller: Controller
+) -> None:
+    retired, _key = make_agent("retired")
+    Controller.objects.filter(pk=controller.pk).update(agent=retired)
+    actions.deactivate_gate_agents(SYSTEM, name="retired")
+
+    listed = client.get(f"{API}/config").json()["controllers"]
+
+    assert [c["id"] for c in listed] == [controller.pk]
 
 
 def test_the_watchlist_digest_lists_open_passes_of_watchlisted_visitors_with_an_etag(
@@ -262,6 +375,7 @@ def test_a_pulse_command_is_claimed_once_and_its_result_kept(
     client: Client, wired_gate: Gate, agent_and_key: tuple[GateAgent, str]
 ) -> None:
     command = actions.request_gate_pulse(SYSTEM, wired_gate, "in")
+    client.get(f"{API}/config")  # the agent's first sync claims the controller
 
     claimed = post(client, "/commands/claim", {})
     claimed_again = post(client, "/commands/claim", {})
@@ -288,6 +402,19 @@ def test_a_command_for_another_agents_controller_is_not_handed_out(
     actions.request_gate_pulse(SYSTEM, wired_gate)
 
     assert post(client, "/commands/claim", {}).json() == {"commands": []}
+
+
+def test_a_command_for_a_controller_no_agent_holds_yet_waits_for_its_agent(
+    client: Client, wired_gate: Gate
+) -> None:
+    actions.request_gate_pulse(SYSTEM, wired_gate)
+
+    before_sync = post(client, "/commands/claim", {}).json()
+    client.get(f"{API}/config")
+    after_sync = post(client, "/commands/claim", {}).json()
+
+    assert before_sync == {"commands": []}
+    assert [command["gate_id"] for command in after_sync["commands"]] == [wired_gate.pk]
 
 
 def test_reporting_on_a_command_the_agent_never_claimed_is_404(

@@ -80,6 +80,23 @@ def test_a_malformed_map_is_shown_with_the_field_it_names_and_nothing_is_saved(
         assert not Controller.objects.exists()
 
 
+def test_a_second_controller_at_one_address_is_refused_with_a_message_on_the_host(
+    alpha: Building,
+) -> None:
+    client = admin(alpha)
+    client.post("/gates/controllers/new/", controller_form())
+
+    english = client.post("/gates/controllers/new/", controller_form(name="重复"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = client.post("/gates/controllers/new/", controller_form(name="重复"))
+
+    assert english.status_code == chinese.status_code == 200
+    assert "is already in service at this address" in english.content.decode()
+    assert "已在此地址运行" in chinese.content.decode()
+    with schema_context("alpha"):
+        assert list(Controller.objects.values_list("name", flat=True)) == ["大堂控制器"]
+
+
 def test_an_out_of_range_port_is_shown_on_its_field(alpha: Building) -> None:
     response = admin(alpha).post("/gates/controllers/new/", controller_form(port="70000"))
 

@@ -810,6 +810,15 @@ def _checked_controller(fields: ControllerFields, controller: Controller | None)
             field="register_map",
             problems=[{"field": field, "message": message} for field, message in error.problems],
         ) from error
+    if fields.is_active:
+        same_address = Controller.objects.filter(
+            host__iexact=host, port=fields.port, device_id=fields.device_id, is_active=True
+        )
+        if controller is not None:
+            same_address = same_address.exclude(pk=controller.pk)
+        other = same_address.first()
+        if other is not None:
+            raise _address_taken(other)
     if controller is not None:
         lanes = set(register_map.lanes)
         for gate in controller.gates.all():
@@ -820,6 +829,18 @@ def _checked_controller(fields: ControllerFields, controller: Controller | None)
                     _("Gate %(gate)s is wired to lane %(lane)s, which the new map lacks.")
                     % {"gate": gate.name, "lane": gate.lane},
                 )
+
+
+def _address_taken(other: Controller) -> DomainError:
+    return _invalid(
+        "host",
+        "controller_address_taken",
+        _(
+            "Controller %(name)s is already in service at this address (host, port and device "
+            "id); one device polled twice would count every passage twice."
+        )
+        % {"name": other.name},
+    )
 
 
 @transaction.atomic
@@ -839,7 +860,20 @@ def save_controller(
     controller.register_map = fields.register_map
     controller.agent = fields.agent
     controller.is_active = fields.is_active
-    controller.save()
+    try:
+        with transaction.atomic():
+            controller.save()
+    except IntegrityError as error:
+        # Another admin saved a controller at this address at the same moment.
+        other = Controller.objects.filter(
+            host__iexact=controller.host,
+            port=controller.port,
+            device_id=controller.device_id,
+            is_active=True,
+        ).first()
+        if other is None:
+            raise
+        raise _address_taken(other) from error
     record(
         actor,
         "controller.created" if created else "controller.changed",
@@ -871,6 +905,28 @@ def wire_gate(actor: Actor, gate: Gate, controller: Controller | None, lane: int
     gate.save(update_fields=["controller", "lane"])
     record(actor, "gate.wired", gate, controller=controller.pk if controller else None, lane=lane)
     return gate
+
+
+@transaction.atomic
+def claim_controllers(agent: GateAgent) -> list[Controller]:
+    """Give the agent the controllers in service that no active agent holds, and return the
+    ones it now drives: each controller is polled by one agent, or its passages would be
+    counted once per agent. The first agent that syncs claims a free controller; one whose
+    agent was deactivated (a replaced key) is free again. Rows are locked, so two agents
+    syncing at once cannot both claim one."""
+    free = list(
+        Controller.objects.select_for_update(of=("self",))
+        .filter(is_active=True)
+        .filter(Q(agent__isnull=True) | Q(agent__is_active=False))
+        .order_by("pk")
+    )
+    actor = Actor.system(f"gate agent {agent.name}")
+    for controller in free:
+        previous = controller.agent_id
+        controller.agent = agent
+        controller.save(update_fields=["agent"])
+        record(actor, "controller.claimed", controller, agent=agent.pk, previous_agent=previous)
+    return list(Controller.objects.filter(is_active=True, agent=agent).order_by("pk"))
 
 
 @dataclass(frozen=True)
@@ -934,7 +990,8 @@ def request_gate_pulse(actor: Actor, gate: Gate, direction: str = Direction.IN) 
 
 @transaction.atomic
 def claim_gate_commands(agent: GateAgent, now: datetime | None = None) -> list[GateCommand]:
-    """Hand the agent the commands for the gates it drives; stale ones fail instead."""
+    """Hand the agent the commands for the gates of the controllers it holds (see
+    ``claim_controllers``); stale ones fail instead."""
     now = now or timezone.now()
     GateCommand.objects.filter(
         status=CommandStatus.PENDING, created_at__lt=now - COMMAND_LIFETIME
@@ -946,7 +1003,7 @@ def claim_gate_commands(agent: GateAgent, now: datetime | None = None) -> list[G
     commands = list(
         GateCommand.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=CommandStatus.PENDING, gate__controller__isnull=False)
-        .filter(Q(gate__controller__agent__isnull=True) | Q(gate__controller__agent=agent))
+        .filter(gate__controller__agent=agent)
         .order_by("created_at", "id")[:20]
     )
     GateCommand.objects.filter(pk__in=[command.pk for command in commands]).update(

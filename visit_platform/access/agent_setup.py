@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from integrations.modbus.config import AgentConfig, controllers_from_data
 from tenants.actions import building_domain
-from visit_platform.access.actions import authenticate_agent
+from visit_platform.access.actions import authenticate_agent, claim_controllers
 from visit_platform.access.queries import agent_controllers
 from visit_platform.errors import DomainError
 
@@ -26,12 +26,14 @@ def agent_config_from_database(
     http_port: int = 7001,
 ) -> AgentConfig:
     """Call inside the building's schema. The key must be an active agent's of this building;
-    its controllers (and their maps, checked again) become the agent's."""
+    it claims the controllers no active agent holds, as over HTTP, and its controllers (and
+    their maps, checked again) become the agent's."""
     agent = authenticate_agent(agent_key)
     if agent is None:
         raise DomainError(
             "unauthorized", _("This is not an active gate agent key of the building.")
         )
+    claim_controllers(agent)
     controllers = controllers_from_data(agent_controllers(agent))
     journal = journal_path or Path(settings.DATA_DIR) / f"gate-agent-{slug}.db"
     journal.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from visit_platform.access.actions import (
     ReportedAlert,
     ReportedPassage,
     authenticate_agent,
+    claim_controllers,
     claim_gate_commands,
     decide_scan,
     finish_gate_command,
@@ -54,6 +55,8 @@ MAX_BODY_BYTES = 256 * 1024
 # Generous at the schema level; the token parser itself refuses anything over 256 characters.
 MAX_TOKEN_CHARACTERS = 4096
 MAX_PASSAGES = 500
+# A full batch: 500 passages of 9 values each, and the wrapping.
+MAX_VALUES = 10 * MAX_PASSAGES
 # A reported time outside these bounds comes from a clock that is not set (embedded boards boot
 # in 1970) or is far off; it would also confuse "who is inside", which goes by the latest event.
 EARLIEST_PASSAGE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -167,6 +170,7 @@ api = json_api(
     ),
     namespace="access_api",
     max_body_bytes=MAX_BODY_BYTES,
+    max_values=MAX_VALUES,
     auth=AgentKey(),
 )
 
@@ -343,7 +347,12 @@ class AgentConfigOut(Schema):
 @api.get("/config", response={200: AgentConfigOut, **ANY_CALL_ERRORS}, summary="Agent config")
 def agent_config(request: HttpRequest) -> dict[str, Any]:
     """The controllers this agent drives (register maps and the gates on their lanes), and
-    what it needs to decide offline and to speak to readers in the building's language."""
+    what it needs to decide offline and to speak to readers in the building's language.
+
+    Each controller is driven by one agent: this call claims for the agent the controllers in
+    service that no active agent holds, and lists only the agent's own."""
+    agent = _agent(request)
+    claim_controllers(agent)
     schema = current_schema()
     messages = {reason.value: str(reason.label) for reason in Reason}
     messages["gate_unreachable"] = _("Granted, but the gate did not open; please see security")
@@ -352,7 +361,7 @@ def agent_config(request: HttpRequest) -> dict[str, Any]:
         "building_tag": tokens.building_tag(schema).hex(),
         "offline_entries_per_pass": OFFLINE_ENTRIES_PER_PASS,
         "messages": messages,
-        "controllers": agent_controllers(_agent(request)),
+        "controllers": agent_controllers(agent),
     }
 
 

@@ -40,7 +40,7 @@ class ControllerForm(forms.Form):
         label=_("Gate agent"),
         queryset=GateAgent.objects.filter(is_active=True),
         required=False,
-        empty_label=_("Any agent of the building"),
+        empty_label=_("The first gate agent that syncs"),
     )
     register_map = forms.CharField(
         label=_("Register map (JSON)"),

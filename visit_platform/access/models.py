@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from visit_platform.access.choices import (
@@ -60,7 +61,9 @@ class Controller(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="controllers",
-        help_text=_("Empty means any agent of the building drives it."),
+        help_text=_(
+            "The one agent that polls it. Left empty, the first gate agent that syncs claims it."
+        ),
     )
     is_active = models.BooleanField(_("in service"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -69,6 +72,17 @@ class Controller(models.Model):
         verbose_name = _("controller")
         verbose_name_plural = _("controllers")
         ordering = ["name"]
+        constraints = [
+            # Two controllers in service at one address would be one device polled twice,
+            # its passages counted twice.
+            models.UniqueConstraint(
+                Lower("host"),
+                "port",
+                "device_id",
+                condition=models.Q(is_active=True),
+                name="controller_one_active_per_address",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

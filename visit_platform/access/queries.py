@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
@@ -23,6 +23,9 @@ from visit_platform.access.models import (
 from visit_platform.process_cache import ProcessCache
 from visit_platform.visits.queries import watchlisted_visitors
 
+# Anonymous entries and exits (a turnstile's count without a scan) are compared over this
+# window: a visit lasts a day at most, so older ones say nothing about who is inside now.
+ANONYMOUS_WINDOW = timedelta(hours=24)
 # A gate taken out of service through another process refuses scans within this time.
 GATE_CACHE_SECONDS = 5
 _gates: ProcessCache[Gate] = ProcessCache(GATE_CACHE_SECONDS, (Gate,))
@@ -87,9 +90,14 @@ class Occupancy:
         return max(self.anonymous_exits - self.anonymous_entries, 0)
 
 
-def people_inside(since: datetime | None = None) -> Occupancy:
+def people_inside(since: datetime | None = None, now: datetime | None = None) -> Occupancy:
     """Who is in the building now, derived from access events: for each pass, its latest
-    granted passage; the pass holder is inside when that passage was an entry."""
+    granted passage; the pass holder is inside when that passage was an entry.
+
+    Anonymous passages are counted over the last ``ANONYMOUS_WINDOW`` only: counted all-time,
+    a building with a free exit (people leave without scanning, every day) would warn of
+    more unmatched exits every day, forever."""
+    now = now or timezone.now()
     granted = AccessEvent.objects.filter(granted=True)
     if since is not None:
         granted = granted.filter(occurred_at__gte=since)
@@ -104,7 +112,9 @@ def people_inside(since: datetime | None = None) -> Occupancy:
         .select_related("gate", "visit__visitor", "visit__host", "visit__company")
         .order_by("occurred_at")
     )
-    anonymous = granted.filter(pass_record__isnull=True).aggregate(
+    anonymous = granted.filter(
+        pass_record__isnull=True, occurred_at__gt=now - ANONYMOUS_WINDOW, occurred_at__lte=now
+    ).aggregate(
         entries=Count("pk", filter=Q(direction=Direction.IN)),
         exits=Count("pk", filter=Q(direction=Direction.OUT)),
     )
@@ -135,10 +145,10 @@ def _pass_list(pass_ids: Iterable[int]) -> RevocationList:
 
 
 def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:
-    """The controllers this agent drives, with their maps and the gates on their lanes."""
+    """The controllers this agent holds (``actions.claim_controllers`` gives it the free
+    ones first), with their maps and the gates on their lanes."""
     controllers = (
-        Controller.objects.filter(is_active=True)
-        .filter(Q(agent__isnull=True) | Q(agent=agent))
+        Controller.objects.filter(is_active=True, agent=agent)
         .prefetch_related("gates")
         .order_by("pk")
     )
