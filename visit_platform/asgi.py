@@ -12,12 +12,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from tenants.asgi import BuildingWebsocketMiddleware  # noqa: E402
 from visit_platform.access.asgi import GATE_API_PREFIX, GateApiHandler  # noqa: E402
+from visit_platform.asgi_limits import BoundedBody  # noqa: E402
 from visit_platform.routing import websocket_application  # noqa: E402
 
 gate_api_app = GateApiHandler()
+public_app = BoundedBody(django_asgi_app, settings.MAX_REQUEST_BODY_BYTES)
 
 
 async def http_application(scope: dict, receive: Any, send: Any) -> None:
@@ -25,7 +28,7 @@ async def http_application(scope: dict, receive: Any, send: Any) -> None:
     if scope["path"].startswith(GATE_API_PREFIX):
         await gate_api_app(scope, receive, send)
     else:
-        await django_asgi_app(scope, receive, send)
+        await public_app(scope, receive, send)
 
 
 application = ProtocolTypeRouter(

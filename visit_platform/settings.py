@@ -297,6 +297,9 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# No request body past this reaches Django at all (visit_platform.asgi_limits): the largest
+# legitimate one is a 5 MB attendee list in a multipart form. A proxy should refuse the same.
+MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(8 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
