@@ -314,7 +314,9 @@ def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
         "process": process,
         "visit": visit,
         "visitor_name": mask_name(visit.visitor_name),
-        "visitor_mobile": mask_mobile(visit.visitor_mobile) if visit.visitor_mobile else "",
+        "visitor_mobile": mask_mobile(display_mobile(visit.visitor_mobile))
+        if visit.visitor_mobile
+        else "",
         "policy": process.policy,
         "can_act": may_act_on(request.user, task),
         "problem": problem,
