@@ -55,6 +55,22 @@ def walk_in_as_qian(desk: Client) -> Any:
     return register_walk_in(desk, visitor_name="钱多多", visitor_mobile="13500135000")
 
 
+def settle_at_desk(desk: Client, keep: str) -> tuple[Visit, str]:
+    """Register 钱多多 and settle the identity check with ``keep``: (visit, desk check URL)."""
+    settled = desk.post(walk_in_as_qian(desk)["Location"], {"keep": keep})
+    visit = Visit.objects.get(scenario="walk_in")
+    assert settled["Location"] == f"/tasks/{open_task(visit, 'verify').pk}/"
+    return visit, settled["Location"]
+
+
+def text_the_pass(desk: Client, verify_url: str) -> None:
+    """Screens 2 and 3: the host agrees, the face matches, the pass link goes by text."""
+    checked = desk.post(
+        verify_url, {"host_consent": "yes", "face_match_score": "95", "photo": photo_upload()}
+    )
+    desk.post(checked["Location"], {"how": "sms"})
+
+
 def sms_to(number: str) -> list[str]:
     """Purposes of the texts sent to ``number`` (recipients are encrypted: compared here)."""
     return [
@@ -91,12 +107,8 @@ def test_a_known_document_with_another_name_and_mobile_stops_at_the_identity_che
 def test_reception_updates_the_record_and_the_pass_link_goes_to_the_typed_mobile(
     alpha: Building, desk: Client, on_file: Visitor
 ) -> None:
-    identity_url = walk_in_as_qian(desk)["Location"]
+    visit, verify_url = settle_at_desk(desk, "typed")
 
-    settled = desk.post(identity_url, {"keep": "typed"})
-
-    visit = Visit.objects.get(scenario="walk_in")
-    assert settled["Location"] == f"/tasks/{open_task(visit, 'verify').pk}/"
     on_file.refresh_from_db()
     assert (on_file.name, on_file.mobile) == ("钱多多", TYPED_MOBILE)
     assert on_file.mobile_index == blind_index(TYPED_MOBILE, MOBILE_INDEX)
@@ -107,14 +119,10 @@ def test_reception_updates_the_record_and_the_pass_link_goes_to_the_typed_mobile
         "before": {"name": "赵*", "mobile": "+86136****2222"},
         "after": {"name": "钱**", "mobile": "+86135****5000"},
     }
-    verify_page = desk.get(settled["Location"]).content.decode()
+    verify_page = desk.get(verify_url).content.decode()
     assert "钱**" in verify_page and "赵*" not in verify_page
 
-    checked = desk.post(
-        settled["Location"],
-        {"host_consent": "yes", "face_match_score": "95", "photo": photo_upload()},
-    )
-    desk.post(checked["Location"], {"how": "sms"})
+    text_the_pass(desk, verify_url)
 
     assert sms_to(TYPED_MOBILE) == ["pass_link"]
     assert sms_to(STORED_MOBILE) == []
@@ -124,12 +132,8 @@ def test_reception_updates_the_record_and_the_pass_link_goes_to_the_typed_mobile
 def test_reception_keeps_the_details_on_file_and_the_pass_goes_to_the_mobile_on_file(
     alpha: Building, desk: Client, on_file: Visitor
 ) -> None:
-    identity_url = walk_in_as_qian(desk)["Location"]
+    visit, verify_url = settle_at_desk(desk, "stored")
 
-    settled = desk.post(identity_url, {"keep": "stored"})
-
-    visit = Visit.objects.get(scenario="walk_in")
-    assert settled["Location"] == f"/tasks/{open_task(visit, 'verify').pk}/"
     on_file.refresh_from_db()
     assert (on_file.name, on_file.mobile) == ("赵敏", STORED_MOBILE)
     assert (visit.contact_name, visit.contact_mobile, visit.visitor_mobile) == (
@@ -146,11 +150,7 @@ def test_reception_keeps_the_details_on_file_and_the_pass_goes_to_the_mobile_on_
     }
     assert not AuditEntry.objects.filter(verb="visitor.identity_updated").exists()
 
-    checked = desk.post(
-        settled["Location"],
-        {"host_consent": "yes", "face_match_score": "95", "photo": photo_upload()},
-    )
-    desk.post(checked["Location"], {"how": "sms"})
+    text_the_pass(desk, verify_url)
 
     assert sms_to(STORED_MOBILE) == ["pass_link"]
     assert sms_to(TYPED_MOBILE) == []
@@ -222,6 +222,17 @@ def publish_request_form_with_a_document() -> None:
     publish(SYSTEM, definition)
 
 
+def apply_as_qian(building: Building) -> Any:
+    """钱多多 applies with her own mobile and 赵敏's document number."""
+    return apply(
+        building,
+        visitor_name="钱多多",
+        visitor_mobile="13500135000",
+        id_document={"type": "resident_id", "number": DOCUMENT},
+        privacy_consent=True,
+    )
+
+
 def apply(building: Building, **answers: Any) -> Any:
     body = {
         "version_id": current_version(Scenario.REQUEST).pk,
@@ -239,13 +250,7 @@ def test_a_request_with_a_known_document_keeps_what_the_visitor_typed(
     host = make_host()
     publish_request_form_with_a_document()
 
-    response = apply(
-        alpha,
-        visitor_name="钱多多",
-        visitor_mobile="13500135000",
-        id_document={"type": "resident_id", "number": DOCUMENT},
-        privacy_consent=True,
-    )
+    response = apply_as_qian(alpha)
 
     assert response.status_code == 201, response.content
     body = response.content.decode()
@@ -299,13 +304,7 @@ def test_the_mobile_typed_for_a_visit_is_screened_against_the_watchlist(
     publish_request_form_with_a_document()
     add_to_watchlist(SYSTEM, reason="theft", mobile=TYPED_MOBILE)
 
-    response = apply(
-        alpha,
-        visitor_name="钱多多",
-        visitor_mobile="13500135000",
-        id_document={"type": "resident_id", "number": DOCUMENT},
-        privacy_consent=True,
-    )
+    response = apply_as_qian(alpha)
 
     visit = Visit.objects.get(pk=response.json()["visit_id"])
     assert visit.status == "rejected"
