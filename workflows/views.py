@@ -1,8 +1,10 @@
 """Console pages of the flows: the task queue and each task's screen, a visit's timeline,
-the scenario policies with their flow diagrams; and the host's mobile decision page."""
+the scenario policies with their flow diagrams, reception's identity check; and the host's
+mobile decision page."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django import forms
@@ -207,7 +209,9 @@ def continue_at_desk(request: HttpRequest, visit: Visit) -> HttpResponse:
     if visit.has_identity_conflict:
         return redirect("workflows:desk_identity", pk=visit.pk)
     if not VisitProcess.objects.filter(visit=visit).exists():
-        start_visit_flow(Actor.from_request(request), visit)
+        # The same form sent twice at once: the other request may have started it meanwhile.
+        with contextlib.suppress(ConflictError):
+            start_visit_flow(Actor.from_request(request), visit)
     visit.refresh_from_db()
     task = next_task_for(request.user, visit)
     if task is not None:

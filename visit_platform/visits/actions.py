@@ -189,7 +189,7 @@ def _contact_details(visitor: Visitor, name: str, mobile: str) -> tuple[str, str
     if _same_name(name, visitor.name) and (not mobile or mobile == visitor.mobile):
         return "", ""
     if len(name) > 100:
-        raise DomainError("name_required", _("The visitor's name is required."), field="name")
+        raise DomainError("name_too_long", _("Keep the name under 100 characters."), field="name")
     return name, mobile
 
 
