@@ -257,7 +257,9 @@ def submit(
     """Create a visit from answers that passed the one validation path: (visit, replayed).
 
     The locked fields go to the visitor's and visit's columns (the first identity document
-    becomes the visitor's document, so the watchlist can match it); the other answers are kept
+    becomes the visitor's document, so the watchlist can match it; a known document typed with
+    another name or mobile leaves the visitor as stored and the visit keeps what was typed,
+    ADR 0012); the other answers are kept
     in ``Visit.answers``, sensitive ones encrypted, with the version they were given in. A
     resent ``submission_id`` returns the visit it made the first time and changes nothing,
     also when the two arrive at the same moment (the unique column decides).
@@ -324,6 +326,8 @@ def _submit(
             purpose=purpose,
             companions=companions,
             status=status,
+            given_name=values[VISITOR_NAME],
+            given_mobile=values.get(VISITOR_MOBILE, ""),
         )
     except AnswersInvalid:
         raise

@@ -77,9 +77,9 @@ class AnswerRow:
 def _column_value(visit: Visit, key: str) -> Any:
     """Locked fields live in the visit's and visitor's own columns."""
     if key == VISITOR_NAME:
-        return visit.visitor.name
+        return visit.visitor_name
     if key == VISITOR_MOBILE:
-        return visit.visitor.mobile or None
+        return visit.visitor_mobile or None
     if key == HOST_MOBILE:
         return visit.host.mobile if visit.host else None
     if key == VISIT_START:

@@ -38,7 +38,7 @@ from visit_platform.directory.roles import (
     VIEW_VISIT,
 )
 from visit_platform.errors import DomainError
-from visit_platform.visits.choices import Scenario, VisitStatus
+from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view
 from workflows.actions import route_new_request, start_visit_flow
@@ -78,12 +78,14 @@ def _language() -> str:
 
 
 def _initial_window(version: FormVersion) -> dict[str, Any]:
-    """Suggested times: from the next full hour, for the scenario policy's default window,
-    in the building's time."""
+    """Suggested times, in the building's time, for the scenario policy's default window:
+    from now for a walk-in (the visitor is at the desk), from the next full hour otherwise."""
     from workflows.actions import policy_snapshot
 
-    hours = int(policy_snapshot(version.definition.scenario)["default_window_hours"]) or 2
-    start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    scenario = version.definition.scenario
+    hours = int(policy_snapshot(scenario)["default_window_hours"]) or 2
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    start = now if scenario in RECEPTION_SCENARIOS else now.replace(minute=0) + timedelta(hours=1)
     return {VISIT_START: start, VISIT_END: start + timedelta(hours=hours)}
 
 
@@ -197,7 +199,7 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 form = RegistrationForm(version, language, initial=_kept_answers(request, version))
             elif form.is_valid() and form.validated is not None:
                 try:
-                    visit, replayed = actions.submit(
+                    visit, _replayed = actions.submit(
                         Actor.from_request(request),
                         form.validated,
                         submission_id=_submission_id(request.POST.get("submission_id", "")),
@@ -205,7 +207,7 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 except DomainError as error:
                     form.add_domain_error(error)
                 else:
-                    return _start_at_desk(request, visit, replayed)
+                    return _start_at_desk(request, visit)
         context = {
             "section": "reception",
             "form": form,
@@ -243,22 +245,12 @@ def reception_id_card(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _start_at_desk(request: HttpRequest, visit: Visit, replayed: bool) -> HttpResponse:
-    """Screen 1 is done: the visit's flow starts (watchlist, the host's link) and reception
-    goes straight to screen 2, the desk check, unless the flow stopped for security."""
-    from workflows.views import next_task_for
+def _start_at_desk(request: HttpRequest, visit: Visit) -> HttpResponse:
+    """Screen 1 is done: the visit goes on (identity check, watchlist, the host's link) and
+    reception to the next screen."""
+    from workflows.views import continue_at_desk
 
-    if not replayed:
-        start_visit_flow(Actor.from_request(request), visit)
-    visit.refresh_from_db()
-    task = next_task_for(request.user, visit)
-    if task is not None:
-        return redirect("workflows:task_page", pk=task.pk)
-    if visit.status == VisitStatus.REJECTED:
-        messages.error(request, _("This visitor cannot be registered. Call security."))
-    else:
-        messages.info(request, _("The visitor is registered and waits for the next step."))
-    return redirect("workflows:task_list")
+    return continue_at_desk(request, visit)
 
 
 @refuse_large_bodies

@@ -237,7 +237,7 @@ def send_decision_link(
             "[%(building)s] %(visitor)s asks to visit you on %(day)s. Approve or refuse: %(link)s"
         ) % {
             "building": building.name,
-            "visitor": mask_name(visit.visitor.name),
+            "visitor": mask_name(visit.visitor_name),
             "day": timezone.localtime(visit.valid_from).strftime("%Y-%m-%d %H:%M"),
             "link": action_link_url(issued.code),
         }
@@ -345,9 +345,9 @@ def start_visit_flow(actor: Actor, visit: Visit) -> VisitProcess:
 def screen_visitor(process: VisitProcess) -> bool:
     """Whether the visitor matches the watchlist; kept on the process for the routing and
     the timeline (the entry itself is never shown to the people on the flow)."""
-    from visit_platform.visits.queries import is_watchlisted
+    from visit_platform.visits.queries import visit_is_watchlisted
 
-    process.watchlist_hit = is_watchlisted(process.visit.visitor)
+    process.watchlist_hit = visit_is_watchlisted(process.visit)
     process.save(update_fields=["watchlist_hit"])
     if process.watchlist_hit:
         record(FLOW_ACTOR, "visit.watchlist_hit", process.visit)
@@ -706,7 +706,7 @@ def hand_over_pass(actor: Actor, task: Task, *, by_sms: bool) -> Pass:
     if pass_record is None:
         raise DomainError("no_pass", _("This visit has no pass."))
     if by_sms:
-        if not process.visit.visitor.mobile:
+        if not process.visit.visitor_mobile:
             raise DomainError("no_mobile", _("The visitor gave no mobile number."))
         code = refresh_pass_link(pass_record)
         _send_pass_link(actor, process.visit, code)
@@ -727,15 +727,16 @@ def _send_pass_link(actor: Actor, visit: Visit, link_code: str) -> None:
 
 
 def _tell_visitor(actor: Actor, visit: Visit, purpose: str, text: str, **values: str) -> None:
-    """Text the visitor in the building's language (``text``, a message id, is translated
-    there, whatever language the person deciding uses)."""
-    if not visit.visitor.mobile:
+    """Text the visitor, at the mobile the visit was made with, in the building's language
+    (``text``, a message id, is translated there, whatever language the person deciding
+    uses)."""
+    if not visit.visitor_mobile:
         return
     message = in_building_language(text, **values)
     send_notification(
         actor,
         channel=Channel.SMS,
-        to=visit.visitor.mobile,
+        to=visit.visitor_mobile,
         purpose=purpose,
         text=message,
         visit=visit,

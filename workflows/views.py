@@ -1,8 +1,10 @@
 """Console pages of the flows: the task queue and each task's screen, a visit's timeline,
-the scenario policies with their flow diagrams; and the host's mobile decision page."""
+the scenario policies with their flow diagrams, reception's identity check; and the host's
+mobile decision page."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django import forms
@@ -16,13 +18,16 @@ from viewflow.workflow.models import Task
 
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.roles import MANAGE_POLICIES, VIEW_TASKS, VIEW_VISIT
+from visit_platform.directory.roles import MANAGE_POLICIES, REGISTER_VISITS, VIEW_TASKS, VIEW_VISIT
 from visit_platform.errors import ConflictError, DomainError
+from visit_platform.phones import display_mobile
 from visit_platform.privacy import mask_mobile, mask_name
+from visit_platform.visits.actions import settle_identity
+from visit_platform.visits.choices import IdentityChoice, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view
 from workflows import actions
-from workflows.actions import decide_by_link, open_action_link
+from workflows.actions import DESK_SCENARIOS, decide_by_link, open_action_link, start_visit_flow
 from workflows.models import POLICY_FIELDS, ScenarioPolicy, VisitProcess
 from workflows.policies import update_policy
 from workflows.queries import may_act_on, visible_tasks
@@ -104,7 +109,7 @@ def decision_page(request: HttpRequest, code: str) -> HttpResponse:
         "workflows/decision_page.html",
         {
             "visit": visit,
-            "visitor_name": mask_name(visit.visitor.name),
+            "visitor_name": mask_name(visit.visitor_name),
             "host": link.host,
             "problem": problem,
             "reason": request.POST.get("reason", "")[:200],
@@ -124,7 +129,7 @@ def _task_row(task: Task, user: Any) -> dict[str, Any]:
         "title": task.flow_task.task_title or str(task.flow_task),
         "flow": task.flow_task.flow_class.process_title,
         "visit": visit,
-        "visitor_name": mask_name(visit.visitor.name) if visit else "",
+        "visitor_name": mask_name(visit.visitor_name) if visit else "",
         "mine": task.owner_id == user.pk,
         "claimed_by": task.owner.email if task.owner_id and task.owner_id != user.pk else "",
     }
@@ -196,6 +201,80 @@ def _after_task(request: HttpRequest, visit: Visit) -> HttpResponse:
     return redirect("workflows:task_list")
 
 
+def continue_at_desk(request: HttpRequest, visit: Visit) -> HttpResponse:
+    """Where reception goes once a walk-in is registered: to the identity check when the
+    typed details contradict the visitor on file (nothing is sent until reception decides);
+    else the visit's flow starts (once: a resent form finds it on its way) and reception
+    goes straight to the desk check, unless the flow stopped for security."""
+    if visit.has_identity_conflict:
+        return redirect("workflows:desk_identity", pk=visit.pk)
+    if not VisitProcess.objects.filter(visit=visit).exists():
+        # The same form sent twice at once: the other request may have started it meanwhile.
+        with contextlib.suppress(ConflictError):
+            start_visit_flow(Actor.from_request(request), visit)
+    visit.refresh_from_db()
+    task = next_task_for(request.user, visit)
+    if task is not None:
+        return redirect("workflows:task_page", pk=task.pk)
+    if visit.status == VisitStatus.REJECTED:
+        messages.error(request, _("This visitor cannot be registered. Call security."))
+    else:
+        messages.info(request, _("The visitor is registered and waits for the next step."))
+    return redirect("workflows:task_list")
+
+
+@console_view(REGISTER_VISITS)
+def desk_identity(request: HttpRequest, pk: int) -> HttpResponse:
+    """The document number typed at the desk belongs to a visitor on file with another name
+    or mobile. Reception sees both (what is on file masked: enough to compare with what the
+    visitor says, not to copy) and decides which hold before the visit goes on."""
+    visit = (
+        Visit.objects.select_related("visitor", "host__company")
+        .filter(pk=pk, scenario__in=DESK_SCENARIOS)
+        .first()
+    )
+    if visit is None:
+        raise Http404
+    if not visit.has_identity_conflict:
+        return continue_at_desk(request, visit)  # settled meanwhile, by a colleague
+    problem: DomainError | None = None
+    if request.method == "POST":
+        try:
+            visit = settle_identity(
+                Actor.from_request(request), visit, keep=request.POST.get("keep", "")
+            )
+        except ConflictError as error:
+            messages.warning(request, error.message)
+            visit.refresh_from_db()
+            return continue_at_desk(request, visit)
+        except DomainError as error:
+            problem = error
+        else:
+            if request.POST.get("keep") == IdentityChoice.TYPED:
+                messages.success(request, _("The visitor's record now has the details typed."))
+            else:
+                messages.success(request, _("The visit goes on with the details on file."))
+            return continue_at_desk(request, visit)
+    stored = visit.visitor
+    context = {
+        "section": "reception",
+        "visit": visit,
+        "document": stored.masked_id_number,
+        "document_type": stored.get_id_type_display(),
+        "stored_name": mask_name(stored.name),
+        "stored_mobile": mask_mobile(display_mobile(stored.mobile)) if stored.mobile else "",
+        "typed_name": visit.contact_name,
+        "typed_mobile": display_mobile(visit.contact_mobile) if visit.contact_mobile else "",
+        "name_differs": visit.contact_name != stored.name,
+        "mobile_differs": bool(visit.contact_mobile) and visit.contact_mobile != stored.mobile,
+        "choices": IdentityChoice,
+        "problem": problem,
+    }
+    return render(
+        request, "workflows/desk_identity.html", context, status=problem.status if problem else 200
+    )
+
+
 _STEP_TEMPLATES = {
     "approve": "workflows/task_approve.html",
     "approve_escalated": "workflows/task_approve.html",
@@ -238,8 +317,10 @@ def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
         "title": task.flow_task.task_title or str(task.flow_task),
         "process": process,
         "visit": visit,
-        "visitor_name": mask_name(visit.visitor.name),
-        "visitor_mobile": mask_mobile(visit.visitor.mobile) if visit.visitor.mobile else "",
+        "visitor_name": mask_name(visit.visitor_name),
+        "visitor_mobile": mask_mobile(display_mobile(visit.visitor_mobile))
+        if visit.visitor_mobile
+        else "",
         "policy": process.policy,
         "can_act": may_act_on(request.user, task),
         "problem": problem,
@@ -273,7 +354,7 @@ def _closed_task(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "section": "tasks",
             "visit": visit,
-            "visitor_name": mask_name(visit.visitor.name),
+            "visitor_name": mask_name(visit.visitor_name),
             "done_by": task.data.get("by") or (task.owner.email if task.owner_id else ""),
             "timeline": visit_timeline(visit),
         },
@@ -335,7 +416,7 @@ def visit_timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "section": "visits",
             "visit": visit,
-            "visitor_name": mask_name(visit.visitor.name),
+            "visitor_name": mask_name(visit.visitor_name),
             "timeline": visit_timeline(visit),
             "flow_chart_url": reverse("workflows:policy_chart", args=[visit.scenario]),
         },

@@ -11,6 +11,7 @@ import re
 import uuid
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -474,6 +475,58 @@ def test_a_walk_in_goes_from_registration_to_the_printed_slip_in_three_screens(
     assert (visit.status, visit.process.face_match_score) == ("approved", 93)
     assert visit.process.status == STATUS.DONE
     assert admitted(visit)
+
+
+def suggested(page: str, name: str) -> str:
+    """The value the desk's form puts in a field, as the browser would send it back."""
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert tag, name
+    value = re.search(r'value="([^"]*)"', tag.group(0))
+    assert value, tag.group(0)
+    return value.group(1)
+
+
+@pytest.mark.parametrize("scenario", ["walk_in", "no_id"])
+def test_a_walk_in_registered_with_the_suggested_window_is_admitted_at_once(
+    alpha: Building, desk: Client, scenario: str
+) -> None:
+    form = desk.get(f"/reception/{scenario}/").content.decode()
+    window = {name: suggested(form, name) for name in ("visit_start", "visit_end")}
+    verify_url = register_walk_in(desk, scenario, **window)["Location"]
+    checked = desk.post(
+        verify_url, {"host_consent": "yes", "face_match_score": "95", "photo": photo_upload()}
+    )
+    desk.post(checked["Location"], {"how": "slip"})
+
+    visit = Visit.objects.get(scenario=scenario)
+    decision = decide_scan(
+        gate=make_gate(name="lobby"),
+        token=slip_token(Pass.objects.get(visit=visit)),
+        direction="in",
+        now=timezone.now(),
+    )
+
+    assert (decision.granted, decision.reason) == (True, "granted")
+    # The form suggested the minute of registration, and the visit kept it.
+    local_start = timezone.localtime(visit.valid_from, ZoneInfo(alpha.time_zone))
+    assert local_start.strftime("%Y-%m-%dT%H:%M") == window["visit_start"]
+
+
+def test_a_walk_in_start_typed_ahead_is_brought_forward_to_the_registration(
+    alpha: Building, desk: Client
+) -> None:
+    later = (timezone.localtime() + timedelta(hours=1)).replace(minute=0)
+    before = timezone.now()
+
+    register_walk_in(
+        desk,
+        visit_start=later.strftime("%Y-%m-%dT%H:%M"),
+        visit_end=(later + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+    )
+
+    visit = Visit.objects.get(scenario="walk_in")
+    assert before - timedelta(seconds=1) <= visit.valid_from <= timezone.now()
+    assert visit.valid_until == later.replace(second=0, microsecond=0) + timedelta(hours=4)
 
 
 def test_a_host_refusing_on_the_phone_ends_the_walk_in_without_a_pass(

@@ -51,7 +51,11 @@ from visit_platform.privacy import secret_hash
 from visit_platform.process_cache import ProcessCache
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
-from visit_platform.visits.queries import WATCHLISTED_SQL, is_watchlisted, watchlisted_visitors
+from visit_platform.visits.queries import (
+    WATCHLISTED_SQL,
+    visit_is_watchlisted,
+    watchlisted_visitors,
+)
 
 ROTATING_TOKEN_SECONDS = 60
 AGENT_KEY_PREFIX_LENGTH = 8
@@ -229,7 +233,7 @@ def issue_pass(
     """Issue a pass for an approved visit, by default for the visit's whole window."""
     if visit.status not in ADMITTING_STATUSES:
         raise DomainError("not_approved", _("Only approved visits get a pass."))
-    if is_watchlisted(visit.visitor):
+    if visit_is_watchlisted(visit):
         raise DomainError("watchlisted", _("This visitor is on the watchlist."))
     if max_uses is not None and max_uses < 1:
         raise DomainError("max_uses_invalid", _("A pass admits at least once."), field="max_uses")

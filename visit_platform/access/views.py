@@ -180,7 +180,7 @@ def pass_page(request: HttpRequest, code: str) -> HttpResponse:
                 "state": state,
                 "state_label": state.label,
                 "state_message": STATE_MESSAGES[state],
-                "visitor_name": mask_name(visit.visitor.name),
+                "visitor_name": mask_name(visit.visitor_name),
                 "host_name": visit.host.name if visit.host else "",
                 "company": company,
                 "code": _rotating_code(pass_record) if state == PassState.VALID else None,
@@ -287,7 +287,7 @@ def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
     issued_by = pass_record.issued_by
     return SlipContent(
         building_name=str(building.name) if building is not None else "",
-        visitor_name=mask_name(visit.visitor.name),
+        visitor_name=mask_name(visit.visitor_name),
         host_name=visit.host.name if visit.host else "—",
         company_name=company.name if company else "—",
         floor=(company.floors if company else "") or "—",

@@ -65,6 +65,9 @@ VERB_LABELS: dict[str, Promise] = {
     "visit.answers_revealed": _("Form answers viewed unmasked"),
     "visit.answer_file_viewed": _("Uploaded photo or file viewed"),
     "visit.answers_forgotten": _("Form answers deleted after their retention period"),
+    "visit.identity_differs": _("Visit made with a name or mobile other than those on file"),
+    "visit.identity_confirmed": _("Reception kept the visitor's details on file"),
+    "visitor.identity_updated": _("Reception updated the visitor's name or mobile"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

@@ -15,10 +15,11 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.errors import ConflictError, DomainError, PermissionDeniedError
 from visit_platform.phones import normalise_mobile
-from visit_platform.privacy import blind_index, mask_id_number
+from visit_platform.privacy import blind_index, mask_id_number, mask_mobile, mask_name
 from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
     DocumentType,
+    IdentityChoice,
     Scenario,
     VisitStatus,
     WatchlistStatus,
@@ -72,7 +73,11 @@ def register_visitor(
     id_number: str = "",
     nationality: str = "",
 ) -> Visitor:
-    """Record a visitor, or return the one already known by the same document or mobile."""
+    """Record a visitor, or return the one already known by the same document or mobile.
+
+    A known visitor is returned as stored, whatever name and mobile were typed: the visit
+    keeps those (``create_visit``'s ``given_name`` and ``given_mobile``) and only reception
+    may write them onto the visitor (``settle_identity``)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise DomainError("name_required", _("The visitor's name is required."), field="name")
@@ -113,8 +118,16 @@ def create_visit(
     purpose: str = "",
     companions: int = 0,
     status: str = VisitStatus.PENDING_APPROVAL,
+    given_name: str = "",
+    given_mobile: str = "",
 ) -> Visit:
-    """Create a visit. The scenario flows decide its status; this only checks the shape."""
+    """Create a visit. The scenario flows decide its status; this only checks the shape.
+    A walk-in's window starts at its registration at the latest.
+
+    ``given_name`` and ``given_mobile`` are what was typed for the visit. Where they differ
+    from the visitor on file (a known document number with another name or mobile), the
+    visit keeps them as its own contact details, so its texts go to the typed mobile and
+    nobody's stored details are silently overwritten or shown (ADR 0012)."""
     if scenario not in Scenario.values:
         raise DomainError("scenario_invalid", _("Unknown scenario."), field="scenario")
     if status not in VisitStatus.values:
@@ -127,6 +140,11 @@ def create_visit(
         raise DomainError("companions_invalid", _("Enter 0 to 50 companions."), field="companions")
     if host is not None and not host.is_active:
         raise DomainError("host_inactive", _("This host can no longer be visited."))
+    if scenario in (Scenario.WALK_IN, Scenario.NO_ID):
+        # A walk-in stands at the desk: a start typed (or suggested) later would have the
+        # turnstile refuse them as "not yet valid" a minute after registration.
+        valid_from = min(valid_from, timezone.now())
+    contact_name, contact_mobile = _contact_details(visitor, given_name, given_mobile)
     visit = Visit.objects.create(
         scenario=scenario,
         status=status,
@@ -140,9 +158,95 @@ def create_visit(
         invited_by=actor.user if scenario in (Scenario.INVITE, Scenario.BULK) else None,
         registered_by=actor.user if scenario in (Scenario.WALK_IN, Scenario.NO_ID) else None,
         approved_by=actor.user if status == VisitStatus.APPROVED else None,
+        contact_name=contact_name,
+        contact_mobile=contact_mobile,
+        contact_mobile_index=blind_index(contact_mobile, MOBILE_INDEX) if contact_mobile else "",
     )
     record(actor, "visit.created", visit, scenario=scenario, status=status)
+    if contact_name:
+        # Which details differ, never what they are: the log is read by more people.
+        record(
+            actor,
+            "visit.identity_differs",
+            visit,
+            name_differs=not _same_name(contact_name, visitor.name),
+            mobile_differs=contact_mobile != visitor.mobile,
+        )
     return visit
+
+
+def _same_name(typed: str, stored: str) -> bool:
+    return " ".join(typed.split()).casefold() == " ".join(stored.split()).casefold()
+
+
+def _contact_details(visitor: Visitor, name: str, mobile: str) -> tuple[str, str]:
+    """(name, mobile) the visit keeps of its own: both as typed when either differs from the
+    visitor's on file, else nothing. A mobile left blank contradicts nothing."""
+    name = " ".join(name.split())
+    if not name:
+        return "", ""
+    mobile = normalise_mobile(mobile) if mobile.strip() else ""
+    if _same_name(name, visitor.name) and (not mobile or mobile == visitor.mobile):
+        return "", ""
+    if len(name) > 100:
+        raise DomainError("name_too_long", _("Keep the name under 100 characters."), field="name")
+    return name, mobile
+
+
+def _masked_identity(name: str, mobile: str) -> dict[str, str]:
+    return {"name": mask_name(name), "mobile": mask_mobile(mobile) if mobile else ""}
+
+
+@transaction.atomic
+def settle_identity(actor: Actor, visit: Visit, *, keep: str) -> Visit:
+    """Reception's decision on a visit made with a name or mobile other than those of the
+    visitor on file with the same document number.
+
+    ``stored``: what was typed is dropped and the visit goes on under the visitor's details
+    (reception has checked them with the visitor). ``typed``: the typed name and mobile are
+    written onto the visitor, with before and after (masked) in the audit log. Either way the
+    visit's texts then go to the mobile reception confirmed. Of two people deciding at once,
+    one decides and the other is told."""
+    if keep not in IdentityChoice.values:
+        raise DomainError(
+            "identity_choice_invalid", _("Choose which details to use."), field="keep"
+        )
+    locked = Visit.objects.select_for_update().filter(pk=visit.pk).first()
+    if locked is None or not locked.has_identity_conflict:
+        raise ConflictError(
+            "identity_settled", _("Someone has already settled this visitor's details.")
+        )
+    visitor = Visitor.objects.select_for_update().get(pk=locked.visitor_id)
+    if keep == IdentityChoice.TYPED:
+        before = _masked_identity(visitor.name, visitor.mobile)
+        visitor.name = locked.contact_name
+        if locked.contact_mobile:
+            visitor.mobile = locked.contact_mobile
+            visitor.mobile_index = locked.contact_mobile_index
+        visitor.save(update_fields=["name", "mobile", "mobile_index"])
+        record(
+            actor,
+            "visitor.identity_updated",
+            visitor,
+            visit=locked.pk,
+            before=before,
+            after=_masked_identity(visitor.name, visitor.mobile),
+        )
+    else:
+        record(
+            actor,
+            "visit.identity_confirmed",
+            locked,
+            kept=IdentityChoice.STORED.value,
+            stored=_masked_identity(visitor.name, visitor.mobile),
+            typed=_masked_identity(locked.contact_name, locked.contact_mobile),
+        )
+    locked.contact_name = locked.contact_mobile = locked.contact_mobile_index = ""
+    locked.save(
+        update_fields=["contact_name", "contact_mobile", "contact_mobile_index", "updated_at"]
+    )
+    locked.visitor = visitor
+    return locked
 
 
 @transaction.atomic

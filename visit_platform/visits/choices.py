@@ -60,3 +60,10 @@ class WatchlistStatus(models.TextChoices):
 ENFORCED_WATCHLIST_STATUSES = (WatchlistStatus.ENFORCED, WatchlistStatus.REMOVAL_PROPOSED)
 # Shown, never stored: an enforced entry past its expiry date.
 WATCHLIST_EXPIRED = "expired"
+
+
+class IdentityChoice(models.TextChoices):
+    """Reception's answer when a known document number comes with another name or mobile."""
+
+    STORED = "stored", _("Use the details on file")
+    TYPED = "typed", _("Update the record with what was typed")

@@ -239,7 +239,7 @@ def confirm_attendee_list(actor: Actor, event: Event, import_id: int) -> Confirm
         channel=Channel.SMS,
         purpose=Purpose.PASS_LINK,
         messages=[
-            Message(to=visit.visitor.mobile, text=text, visit=visit)
+            Message(to=visit.visitor_mobile, text=text, visit=visit)
             for visit, text in zip(visits, texts, strict=True)
         ],
     )

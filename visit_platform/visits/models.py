@@ -108,6 +108,15 @@ class Visit(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.CharField(_("reason given"), max_length=200, blank=True)
     registered_by = actor_field(_("registered by"))
+    # The name and mobile typed for this visit when the visitor on file (found by the same
+    # document number, or mobile) has others (ADR 0012). Set, they are the visit's own: what
+    # its pages show and where its texts go; the visitor record is not overwritten. Blank when
+    # the visitor's own details apply.
+    contact_name = models.CharField(_("name given for the visit"), max_length=100, blank=True)
+    contact_mobile = models.CharField(_("mobile given for the visit"), max_length=32, blank=True)
+    contact_mobile_index = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False
+    )
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -122,11 +131,32 @@ class Visit(models.Model):
             models.CheckConstraint(
                 condition=models.Q(valid_until__gt=models.F("valid_from")),
                 name="visit_window_ends_after_it_starts",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(contact_name="")
+                | models.Q(contact_mobile="", contact_mobile_index=""),
+                name="visit_contact_mobile_comes_with_a_name",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.visitor} → {self.host or self.company or '—'}"
+        return f"{self.visitor_name} → {self.host or self.company or '—'}"
+
+    @property
+    def has_identity_conflict(self) -> bool:
+        """Whether the visit was made with a name or mobile other than the visitor's on file."""
+        return bool(self.contact_name)
+
+    @property
+    def visitor_name(self) -> str:
+        """The name this visit was made under."""
+        return self.contact_name or self.visitor.name
+
+    @property
+    def visitor_mobile(self) -> str:
+        """Where this visit's texts go: the mobile given for it when it differs from the
+        visitor's on file, never the stored one then (it may be someone else's phone)."""
+        return self.contact_mobile if self.has_identity_conflict else self.visitor.mobile
 
 
 class WatchlistEntry(models.Model):

@@ -59,6 +59,17 @@ def is_watchlisted(visitor: Visitor) -> bool:
     return condition is not None and enforced_watchlist().filter(condition).exists()
 
 
+def visit_is_watchlisted(visit: Visit) -> bool:
+    """Whether the visitor on file, or the name and mobile given for this visit where they
+    differ (ADR 0012), match an enforced entry."""
+    condition = watchlist_condition(visit.visitor) or Q(pk__in=[])
+    if visit.contact_mobile:
+        condition |= Q(mobile=visit.contact_mobile)
+    if visit.contact_name and visit.visitor.birth_date:
+        condition |= Q(name=visit.contact_name, birth_date=visit.visitor.birth_date)
+    return enforced_watchlist().filter(condition).exists()
+
+
 def watchlisted_visitors() -> QuerySet[Visitor]:
     """Visitors any enforced entry names (the same match, for the whole watchlist at once)."""
     entries = enforced_watchlist().values_list("id_number_index", "mobile", "name", "birth_date")
@@ -197,11 +208,16 @@ def watchlist_with_status(status: str, now: datetime | None = None) -> QuerySet[
 
 def visits_of_mobile(mobile_index: str) -> QuerySet[Visit]:
     """The visits of every visitor with this mobile (by its blind index), in this building:
-    what a visitor signed in to their own pages may see and act on. Drafts are not visits yet."""
+    what a visitor signed in to their own pages may see and act on. A visit made with a mobile
+    other than its visitor's on file belongs to the mobile it was made with (ADR 0012). Drafts
+    are not visits yet."""
     if not mobile_index:
         return Visit.objects.none()
     return (
-        Visit.objects.filter(visitor__mobile_index=mobile_index)
+        Visit.objects.filter(
+            Q(contact_name="", visitor__mobile_index=mobile_index)
+            | Q(contact_mobile_index=mobile_index)
+        )
         .exclude(status=VisitStatus.DRAFT)
         .select_related("visitor", "host", "company")
     )

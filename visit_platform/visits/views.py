@@ -96,7 +96,9 @@ def _visits(company_ids: set[int] | None, filters: VisitFilters) -> QuerySet[Vis
         visits = visits.filter(valid_from__lt=start + timedelta(days=1), valid_until__gt=start)
     if filters.query:
         visits = visits.filter(
-            Q(visitor__name__icontains=filters.query) | Q(host__name__icontains=filters.query)
+            Q(visitor__name__icontains=filters.query)
+            | Q(contact_name__icontains=filters.query)
+            | Q(host__name__icontains=filters.query)
         )
     return visits
 
@@ -128,7 +130,7 @@ def _visit_rows(visits: list[Visit], can_print: bool) -> list[dict[str, Any]]:
         rows.append(
             {
                 "visit": visit,
-                "visitor_name": mask_name(visit.visitor.name),
+                "visitor_name": mask_name(visit.visitor_name),
                 "id_number": visit.visitor.masked_id_number,
                 "badge": STATUS_BADGES.get(VisitStatus(visit.status), ""),
                 "pass": pass_record,
@@ -145,7 +147,7 @@ def _event_rows(events: list[AccessEvent]) -> list[dict[str, Any]]:
         {
             "event": event,
             "reason": Reason(event.reason).label,
-            "visitor_name": mask_name(event.visit.visitor.name) if event.visit else "",
+            "visitor_name": mask_name(event.visit.visitor_name) if event.visit else "",
         }
         for event in events
     ]
@@ -161,7 +163,7 @@ def _presence_rows(people: list[Presence], company_ids: set[int] | None) -> list
             {
                 "since": presence.since,
                 "gate": presence.event.gate.name,
-                "visitor_name": mask_name(visit.visitor.name) if visit else "",
+                "visitor_name": mask_name(visit.visitor_name) if visit else "",
                 "host_name": visit.host.name if visit and visit.host else "",
                 "company_name": visit.company.name if visit and visit.company else "",
             }
