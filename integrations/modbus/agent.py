@@ -43,7 +43,13 @@ class GateAgent:
         self.platform = PlatformClient(
             config.platform_url, config.agent_key, host=config.platform_host
         )
-        self.reader = ReaderServer(self.handle_scan, self.health, self.sync_now)
+        self.reader = ReaderServer(
+            self.handle_scan,
+            self.health,
+            self.sync_now,
+            http_tokens=[token for token in (config.http_token, config.agent_key) if token],
+            line_timeout=config.line_timeout,
+        )
         self.links: dict[int, ControllerLink] = {}
         self.gates: dict[int, tuple[ControllerLink, GateBinding]] = {}
         self.state = offline.OfflineState()
@@ -82,13 +88,18 @@ class GateAgent:
         ]
 
     async def stop(self) -> None:
-        tasks = self._tasks + list(self._controller_tasks.values())
-        for task in tasks:
+        """No new scans, then every coil off while the controllers are still connected, then
+        the rest."""
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.reader.close()
         for link in self.links.values():
             await link.close()
-        await self.reader.close()
+        controller_tasks = list(self._controller_tasks.values())
+        for task in controller_tasks:
+            task.cancel()
+        await asyncio.gather(*controller_tasks, return_exceptions=True)
         self.platform.close()
         self.journal.close()
 
@@ -115,6 +126,8 @@ class GateAgent:
                 reconnect_initial=self.config.reconnect_initial,
                 reconnect_max=self.config.reconnect_max,
                 on_events=self._upload_wanted.set,
+                counter_allowance=self.config.counter_jump_allowance,
+                counter_rate=self.config.counter_max_rate,
             )
             self.links[controller_id] = link
             self._controller_tasks[controller_id] = asyncio.create_task(link.run())
@@ -164,6 +177,7 @@ class GateAgent:
             ),
             "journal_depth": self.journal.depth(),
             "journal_rejected": self.journal.rejected(),
+            "coils_to_release": len(self.journal.pending_releases()),
             "offline_ready": self.state.is_ready,
         }
 
@@ -226,7 +240,7 @@ class GateAgent:
             self._platform_failed()
             return None
         self._heard_from_platform()
-        return ScanOutcome(
+        outcome = ScanOutcome(
             bool(answer.get("granted")),
             str(answer.get("reason", "")),
             str(answer.get("message", "")),
@@ -234,6 +248,46 @@ class GateAgent:
             event_id,
             str(answer.get("direction") or "in"),
         )
+        self._remember_uses(token, answer, outcome)
+        return outcome
+
+    def _remember_uses(self, token: str, answer: dict[str, Any], outcome: ScanOutcome) -> None:
+        """Keep what an online answer says of the pass's uses, for offline decisions later:
+        an entry granted, and the uses left when the platform says (``uses_left``, on a
+        granted entry and on ``uses_exhausted``; a replayed answer does not say)."""
+        pass_id = answer.get("pass_id")
+        if not isinstance(pass_id, int) or isinstance(pass_id, bool):
+            return
+        entered = outcome.granted and outcome.direction == "in"
+        if not entered and outcome.reason != offline.USES_EXHAUSTED:
+            return
+        uses_left = answer.get("uses_left")
+        limit_known = (
+            "uses_left" in answer
+            and not answer.get("replayed")
+            and (uses_left is None or (isinstance(uses_left, int) and uses_left >= 0))
+        )
+        if outcome.reason == offline.USES_EXHAUSTED:
+            limit_known, uses_left = True, 0
+        self.journal.record_online_answer(
+            pass_id,
+            entered=entered,
+            uses_left=uses_left if limit_known else None,
+            limit_known=limit_known,
+            expires_at=self._uses_expiry(token),
+        )
+
+    def _uses_expiry(self, token: str) -> float:
+        """Until when a pass's uses are worth remembering: a slip names the end of its pass;
+        a rotating code only its own minute, so its pass is remembered for the retention."""
+        now = time.time()
+        try:
+            claims = tokens.parse_token(token).claims
+        except tokens.TokenError:
+            return now + self.config.use_retention
+        if claims.kind == tokens.TokenKind.SLIP:
+            return float(claims.not_after)
+        return max(float(claims.not_after), now + self.config.use_retention)
 
     def _decide_offline(
         self, binding: GateBinding, token: str, direction: str | None, event_id: str
@@ -245,7 +299,7 @@ class GateAgent:
             gate_is_active=binding.is_active,
             requested_direction=direction,
             now=int(time.time()),
-            entries_of=self.journal.entries_of,
+            uses_of=self.journal.pass_uses,
         )
         payload = {
             "event_id": event_id,
@@ -258,7 +312,7 @@ class GateAgent:
             "mode": "offline",
         }
         counts_entry = decision.granted and decision.direction == "in" and decision.pass_id
-        self.journal.record_offline_decision(payload, bool(counts_entry))
+        self.journal.record_offline_decision(payload, bool(counts_entry), self._uses_expiry(token))
         self._upload_wanted.set()
         if decision.reason == offline.UNKNOWN_KEY:
             # Perhaps a key rotated since the last sync: fetch the keys (in the background;
@@ -397,8 +451,8 @@ class GateAgent:
                 self._heard_from_platform()
                 self.journal.mark_uploaded(entry.event_id for entry in entries)
                 sent += len(entries)
-        if sent and self.journal.depth() == 0:
-            self.journal.forget_uses()
+        # The uses the agent has seen stay: the platform's count is only known again from
+        # its next answer about each pass (ADR 0006).
         return sent
 
     def _set_aside(self, entries: list[Any], error: PlatformRefusedError) -> bool:
@@ -422,6 +476,8 @@ class GateAgent:
         return bool(indexes)
 
     # --- commands from the platform (the console's "test" button) ---------------------------
+    # The passage that follows a test pulse is reported as a ``test_passage``, so someone who
+    # walks through on it is recorded, and not as a visitor.
 
     async def _run_commands(self) -> None:
         try:
@@ -438,7 +494,7 @@ class GateAgent:
         if found is not None:
             link, binding = found
             try:
-                await link.pulse(binding.lane, str(command.get("direction") or "in"))
+                await link.pulse(binding.lane, str(command.get("direction") or "in"), kind="test")
                 ok, message = True, ""
             except ControllerUnavailableError as error:
                 message = str(error)

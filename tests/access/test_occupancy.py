@@ -48,3 +48,13 @@ def test_exits_that_match_no_visitor_are_counted_and_kept_visible(gate: Gate) ->
         3,
         2,
     )
+
+
+def test_a_passage_on_a_test_pulse_is_not_an_anonymous_entry(gate: Gate) -> None:
+    now = timezone.now()
+    record_passage(ReportedPassage(uuid.uuid4(), gate, "in", now, reason="test_passage"))
+    record_passage(ReportedPassage(uuid.uuid4(), gate, "in", now))
+
+    occupancy = people_inside()
+
+    assert (occupancy.anonymous_entries, occupancy.anonymous_exits) == (1, 0)

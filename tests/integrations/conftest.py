@@ -173,10 +173,15 @@ class Site:
             reconnect_max=0.3,
         )
 
-    async def start_agent(self) -> GateAgent:
+    async def start_agent(self, *, keep_writes: bool = False) -> GateAgent:
+        """Start the agent and wait until it drives the controller. On connecting it switches
+        every coil off (fail secure); unless ``keep_writes``, those writes are forgotten so
+        that a test sees only the coil writes its own scans cause."""
         self.agent = GateAgent(self.agent_config())
         await self.agent.start()
         await wait_until(lambda: self.link.connected, "the agent connects to the controller")
+        if not keep_writes:
+            self.simulator.coil_writes.clear()
         return self.agent
 
     async def stop_agent(self) -> None:
