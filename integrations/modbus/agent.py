@@ -63,6 +63,7 @@ class GateAgent:
         self._synced_once = False
         self._platform_answered = False
         self._sync_task: asyncio.Task[None] | None = None
+        self.started = False  # start() has finished: first sync tried, loops running
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -81,11 +82,12 @@ class GateAgent:
             self.config.http_port,
         )
         await self._sync_quietly()
-        self._tasks = [
+        self._tasks += [
             asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._upload_loop()),
             asyncio.create_task(self._every(self.config.command_interval, self._run_commands)),
         ]
+        self.started = True
 
     async def stop(self) -> None:
         """No new scans, then every coil off while the controllers are still connected, then
@@ -104,7 +106,13 @@ class GateAgent:
         self.journal.close()
 
     async def __aenter__(self) -> GateAgent:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            # Ctrl-C during the first sync (or a port in use): what started is stopped, and a
+            # gate it opened meanwhile is closed.
+            await self.stop()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -115,8 +123,9 @@ class GateAgent:
         wanted = {controller.id: controller for controller in controllers}
         for controller_id in list(self.links):
             if wanted.get(controller_id) != self.links[controller_id].config:
-                self._controller_tasks.pop(controller_id).cancel()
-                del self.links[controller_id]
+                link = self.links.pop(controller_id)
+                task = self._controller_tasks.pop(controller_id)
+                self._tasks.append(asyncio.create_task(self._retire(link, task)))
         for controller_id, controller in wanted.items():
             if controller_id in self.links:
                 continue
@@ -136,6 +145,14 @@ class GateAgent:
             for link in self.links.values()
             for binding in link.config.gates
         }
+
+    async def _retire(self, link: ControllerLink, task: asyncio.Task[None]) -> None:
+        """A controller this agent no longer drives, or drives differently: its coils off
+        first (while still connected), then its connection."""
+        try:
+            await link.close()
+        finally:
+            task.cancel()
 
     async def _sync_loop(self) -> None:
         """Sync on schedule; until the first sync succeeds, try every couple of seconds (an
@@ -179,6 +196,7 @@ class GateAgent:
             "journal_rejected": self.journal.rejected(),
             "coils_to_release": len(self.journal.pending_releases()),
             "offline_ready": self.state.is_ready,
+            "started": self.started,
         }
 
     @property

@@ -204,7 +204,7 @@ class ControllerLink:
         for coil in coils:
             await self._write_coil(coil, False, client)
         self.journal.released(self.config.id, coils)
-        if pending:
+        if pending and not self.connected:  # on connecting: something was left on
             logger.warning(
                 "controller %s: switched off coils %s left on", self.config.name, sorted(pending)
             )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from integrations.modbus.offline import PassUses
+from integrations.modbus.offline import NO_USES_SEEN, PassUses
 
 # How long the uses of a pass are remembered when its expiry is not known (a rotating code
 # lasts a minute, its pass may last weeks): a month, longer than most visits.
@@ -340,7 +340,7 @@ class Journal:
             (pass_id, time.time()),
         ).fetchone()
         if row is None:
-            return PassUses(0, None, False)
+            return NO_USES_SEEN
         return PassUses(int(row[0]), None if row[1] is None else int(row[1]), bool(row[2]))
 
     def record_offline_decision(

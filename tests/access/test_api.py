@@ -298,9 +298,7 @@ def test_a_scan_that_does_not_fit_the_schema_is_refused_and_records_nothing(
     assert AccessEvent.objects.count() == 0
 
 
-def test_an_entry_answer_says_how_many_uses_the_pass_has_left(
-    client: Client, gate: Gate
-) -> None:
+def test_an_entry_answer_says_how_many_uses_the_pass_has_left(client: Client, gate: Gate) -> None:
     """The agent keeps this to decide offline without giving a pass more entries."""
     twice = make_pass(max_uses=2)
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from integrations.modbus.offline import OfflineDecision, OfflineState, PassUses, decide_offline
+from integrations.modbus.offline import (
+    NO_USES_SEEN,
+    OfflineDecision,
+    OfflineState,
+    PassUses,
+    decide_offline,
+)
 from visit_platform.access.tokens import TokenClaims, TokenKind, building_tag, sign_token
 
 NOW = 1_800_000_000
@@ -39,7 +45,7 @@ def decide(
     gate: str = "both",
     direction: str | None = None,
     active: bool = True,
-    uses: PassUses = PassUses(0, None, False),
+    uses: PassUses = NO_USES_SEEN,
 ) -> OfflineDecision:
     return decide_offline(
         cached or state(),

@@ -27,11 +27,11 @@ from tenants.actions import building_url
 from tenants.db import current_schema
 from visit_platform.access import live, tokens
 from visit_platform.access.choices import (
+    PASSAGE_REASONS,
     AlertKind,
     CommandStatus,
     Direction,
     GateDirection,
-    PASSAGE_REASONS,
     Mode,
     Reason,
 )
