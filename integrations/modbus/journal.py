@@ -254,17 +254,6 @@ class Journal:
     def remove_credit(self, credit_id: int) -> None:
         self._db.execute("DELETE FROM credits WHERE id = ?", (credit_id,))
 
-    def credits(self, controller_id: int) -> list[tuple[int, str, str]]:
-        """Unexpired credits of a controller: (lane, direction, kind), oldest first."""
-        return [
-            (int(row[0]), str(row[1]), str(row[2]))
-            for row in self._db.execute(
-                "SELECT lane, direction, kind FROM credits "
-                "WHERE controller_id = ? AND expires_at >= ? ORDER BY id",
-                (controller_id, time.time()),
-            )
-        ]
-
     def _take_credits(
         self, controller_id: int, lane: int, direction: str, increments: int, now: float
     ) -> list[str]:
