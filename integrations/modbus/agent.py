@@ -31,6 +31,19 @@ from integrations.modbus.reader import ReaderInputError, ReaderServer, ScanOutco
 logger = logging.getLogger(__name__)
 
 UPLOAD_BATCH = 500
+# A stop must end: a controller that does not answer is left after this long (its coils are
+# in the journal and go off on the next connection).
+STOP_STEP_SECONDS = 5.0
+
+
+async def _within(coroutine: Awaitable[None], seconds: float, what: str) -> None:
+    """Run ``coroutine`` for at most ``seconds``, without waiting for it to honour the
+    cancellation (a Modbus request may not)."""
+    task = asyncio.ensure_future(coroutine)
+    done, _pending = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        logger.warning("gave up %s after %s s", what, seconds)
 
 
 class GateAgent:
@@ -96,12 +109,13 @@ class GateAgent:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.reader.close()
-        for link in self.links.values():
-            await link.close()
+        for link in list(self.links.values()):
+            await _within(link.close(), STOP_STEP_SECONDS, f"closing {link.config.name}")
         controller_tasks = list(self._controller_tasks.values())
         for task in controller_tasks:
             task.cancel()
-        await asyncio.gather(*controller_tasks, return_exceptions=True)
+        if controller_tasks:
+            await asyncio.wait(controller_tasks, timeout=STOP_STEP_SECONDS)
         self.platform.close()
         self.journal.close()
 
