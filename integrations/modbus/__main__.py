@@ -4,7 +4,8 @@
         --platform https://tower.example.com --journal /var/lib/gate-agent/journal.db
 
 Controllers and register maps come from the platform (``GET /api/gate/config``) and are
-cached in the journal, so the agent also starts while the platform is unreachable.
+cached in the journal, so the agent also starts while the platform is unreachable. Ctrl-C
+and SIGTERM stop it cleanly: every coil is switched off first.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 from integrations.modbus.agent import GateAgent
-from integrations.modbus.config import AgentConfig
+from integrations.modbus.config import COUNTER_JUMP_ALLOWANCE, COUNTER_MAX_RATE, AgentConfig
+from integrations.modbus.reader import LINE_TIMEOUT
 
 
 def parse_arguments(argv: list[str] | None = None) -> AgentConfig:
@@ -33,6 +36,25 @@ def parse_arguments(argv: list[str] | None = None) -> AgentConfig:
     parser.add_argument("--journal", default="gate-agent.db", type=Path)
     parser.add_argument("--reader", default="127.0.0.1:7000", help="host:port for reader lines")
     parser.add_argument("--http", default="127.0.0.1:7001", help="host:port for the HTTP interface")
+    parser.add_argument(
+        "--line-timeout",
+        type=float,
+        default=LINE_TIMEOUT,
+        help="seconds a reader may take to finish a line it began (then it is disconnected)",
+    )
+    parser.add_argument(
+        "--counter-allowance",
+        type=int,
+        default=COUNTER_JUMP_ALLOWANCE,
+        help="passages a counter may step between two readings besides --counter-rate; "
+        "more is taken as a reset (an alert, not passages)",
+    )
+    parser.add_argument(
+        "--counter-rate",
+        type=float,
+        default=COUNTER_MAX_RATE,
+        help="passages per second a lane can count one way, for the same bound",
+    )
     parser.add_argument("--verbose", action="store_true")
     arguments = parser.parse_args(argv)
     key = os.environ.get("GATE_AGENT_KEY", "")
@@ -53,12 +75,20 @@ def parse_arguments(argv: list[str] | None = None) -> AgentConfig:
         reader_port=int(reader_port),
         http_host=http_host or "127.0.0.1",
         http_port=int(http_port),
+        http_token=os.environ.get("GATE_AGENT_HTTP_TOKEN", ""),
+        line_timeout=arguments.line_timeout,
+        counter_jump_allowance=arguments.counter_allowance,
+        counter_max_rate=arguments.counter_rate,
     )
 
 
 async def run(config: AgentConfig) -> None:
+    """Run until Ctrl-C (which cancels this task) or SIGTERM (systemd, docker stop); both end
+    through the agent's clean stop, which switches every coil off."""
+    stopped = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
     async with GateAgent(config):
-        await asyncio.Event().wait()
+        await stopped.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

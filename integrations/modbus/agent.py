@@ -31,6 +31,19 @@ from integrations.modbus.reader import ReaderInputError, ReaderServer, ScanOutco
 logger = logging.getLogger(__name__)
 
 UPLOAD_BATCH = 500
+# A stop must end: a controller that does not answer is left after this long (its coils are
+# in the journal and go off on the next connection).
+STOP_STEP_SECONDS = 5.0
+
+
+async def _within(coroutine: Awaitable[None], seconds: float, what: str) -> None:
+    """Run ``coroutine`` for at most ``seconds``, without waiting for it to honour the
+    cancellation (a Modbus request may not)."""
+    task = asyncio.ensure_future(coroutine)
+    done, _pending = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        logger.warning("gave up %s after %s s", what, seconds)
 
 
 class GateAgent:
@@ -43,7 +56,13 @@ class GateAgent:
         self.platform = PlatformClient(
             config.platform_url, config.agent_key, host=config.platform_host
         )
-        self.reader = ReaderServer(self.handle_scan, self.health, self.sync_now)
+        self.reader = ReaderServer(
+            self.handle_scan,
+            self.health,
+            self.sync_now,
+            http_tokens=[token for token in (config.http_token, config.agent_key) if token],
+            line_timeout=config.line_timeout,
+        )
         self.links: dict[int, ControllerLink] = {}
         self.gates: dict[int, tuple[ControllerLink, GateBinding]] = {}
         self.state = offline.OfflineState()
@@ -57,6 +76,7 @@ class GateAgent:
         self._synced_once = False
         self._platform_answered = False
         self._sync_task: asyncio.Task[None] | None = None
+        self.started = False  # start() has finished: first sync tried, loops running
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -75,25 +95,38 @@ class GateAgent:
             self.config.http_port,
         )
         await self._sync_quietly()
-        self._tasks = [
+        self._tasks += [
             asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._upload_loop()),
             asyncio.create_task(self._every(self.config.command_interval, self._run_commands)),
         ]
+        self.started = True
 
     async def stop(self) -> None:
-        tasks = self._tasks + list(self._controller_tasks.values())
-        for task in tasks:
+        """No new scans, then every coil off while the controllers are still connected, then
+        the rest."""
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for link in self.links.values():
-            await link.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.reader.close()
+        for link in list(self.links.values()):
+            await _within(link.close(), STOP_STEP_SECONDS, f"closing {link.config.name}")
+        controller_tasks = list(self._controller_tasks.values())
+        for task in controller_tasks:
+            task.cancel()
+        if controller_tasks:
+            await asyncio.wait(controller_tasks, timeout=STOP_STEP_SECONDS)
         self.platform.close()
         self.journal.close()
 
     async def __aenter__(self) -> GateAgent:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            # Ctrl-C during the first sync (or a port in use): what started is stopped, and a
+            # gate it opened meanwhile is closed.
+            await self.stop()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -104,8 +137,9 @@ class GateAgent:
         wanted = {controller.id: controller for controller in controllers}
         for controller_id in list(self.links):
             if wanted.get(controller_id) != self.links[controller_id].config:
-                self._controller_tasks.pop(controller_id).cancel()
-                del self.links[controller_id]
+                link = self.links.pop(controller_id)
+                task = self._controller_tasks.pop(controller_id)
+                self._tasks.append(asyncio.create_task(self._retire(link, task)))
         for controller_id, controller in wanted.items():
             if controller_id in self.links:
                 continue
@@ -115,6 +149,8 @@ class GateAgent:
                 reconnect_initial=self.config.reconnect_initial,
                 reconnect_max=self.config.reconnect_max,
                 on_events=self._upload_wanted.set,
+                counter_allowance=self.config.counter_jump_allowance,
+                counter_rate=self.config.counter_max_rate,
             )
             self.links[controller_id] = link
             self._controller_tasks[controller_id] = asyncio.create_task(link.run())
@@ -123,6 +159,14 @@ class GateAgent:
             for link in self.links.values()
             for binding in link.config.gates
         }
+
+    async def _retire(self, link: ControllerLink, task: asyncio.Task[None]) -> None:
+        """A controller this agent no longer drives, or drives differently: its coils off
+        first (while still connected), then its connection."""
+        try:
+            await link.close()
+        finally:
+            task.cancel()
 
     async def _sync_loop(self) -> None:
         """Sync on schedule; until the first sync succeeds, try every couple of seconds (an
@@ -164,7 +208,9 @@ class GateAgent:
             ),
             "journal_depth": self.journal.depth(),
             "journal_rejected": self.journal.rejected(),
+            "coils_to_release": len(self.journal.pending_releases()),
             "offline_ready": self.state.is_ready,
+            "started": self.started,
         }
 
     @property
@@ -226,7 +272,7 @@ class GateAgent:
             self._platform_failed()
             return None
         self._heard_from_platform()
-        return ScanOutcome(
+        outcome = ScanOutcome(
             bool(answer.get("granted")),
             str(answer.get("reason", "")),
             str(answer.get("message", "")),
@@ -234,6 +280,46 @@ class GateAgent:
             event_id,
             str(answer.get("direction") or "in"),
         )
+        self._remember_uses(token, answer, outcome)
+        return outcome
+
+    def _remember_uses(self, token: str, answer: dict[str, Any], outcome: ScanOutcome) -> None:
+        """Keep what an online answer says of the pass's uses, for offline decisions later:
+        an entry granted, and the uses left when the platform says (``uses_left``, on a
+        granted entry and on ``uses_exhausted``; a replayed answer does not say)."""
+        pass_id = answer.get("pass_id")
+        if not isinstance(pass_id, int) or isinstance(pass_id, bool):
+            return
+        entered = outcome.granted and outcome.direction == "in"
+        if not entered and outcome.reason != offline.USES_EXHAUSTED:
+            return
+        uses_left = answer.get("uses_left")
+        limit_known = (
+            "uses_left" in answer
+            and not answer.get("replayed")
+            and (uses_left is None or (isinstance(uses_left, int) and uses_left >= 0))
+        )
+        if outcome.reason == offline.USES_EXHAUSTED:
+            limit_known, uses_left = True, 0
+        self.journal.record_online_answer(
+            pass_id,
+            entered=entered,
+            uses_left=uses_left if limit_known else None,
+            limit_known=limit_known,
+            expires_at=self._uses_expiry(token),
+        )
+
+    def _uses_expiry(self, token: str) -> float:
+        """Until when a pass's uses are worth remembering: a slip names the end of its pass;
+        a rotating code only its own minute, so its pass is remembered for the retention."""
+        now = time.time()
+        try:
+            claims = tokens.parse_token(token).claims
+        except tokens.TokenError:
+            return now + self.config.use_retention
+        if claims.kind == tokens.TokenKind.SLIP:
+            return float(claims.not_after)
+        return max(float(claims.not_after), now + self.config.use_retention)
 
     def _decide_offline(
         self, binding: GateBinding, token: str, direction: str | None, event_id: str
@@ -245,7 +331,7 @@ class GateAgent:
             gate_is_active=binding.is_active,
             requested_direction=direction,
             now=int(time.time()),
-            entries_of=self.journal.entries_of,
+            uses_of=self.journal.pass_uses,
         )
         payload = {
             "event_id": event_id,
@@ -258,7 +344,7 @@ class GateAgent:
             "mode": "offline",
         }
         counts_entry = decision.granted and decision.direction == "in" and decision.pass_id
-        self.journal.record_offline_decision(payload, bool(counts_entry))
+        self.journal.record_offline_decision(payload, bool(counts_entry), self._uses_expiry(token))
         self._upload_wanted.set()
         if decision.reason == offline.UNKNOWN_KEY:
             # Perhaps a key rotated since the last sync: fetch the keys (in the background;
@@ -397,8 +483,8 @@ class GateAgent:
                 self._heard_from_platform()
                 self.journal.mark_uploaded(entry.event_id for entry in entries)
                 sent += len(entries)
-        if sent and self.journal.depth() == 0:
-            self.journal.forget_uses()
+        # The uses the agent has seen stay: the platform's count is only known again from
+        # its next answer about each pass (ADR 0006).
         return sent
 
     def _set_aside(self, entries: list[Any], error: PlatformRefusedError) -> bool:
@@ -422,6 +508,8 @@ class GateAgent:
         return bool(indexes)
 
     # --- commands from the platform (the console's "test" button) ---------------------------
+    # The passage that follows a test pulse is reported as a ``test_passage``, so someone who
+    # walks through on it is recorded, and not as a visitor.
 
     async def _run_commands(self) -> None:
         try:
@@ -438,7 +526,7 @@ class GateAgent:
         if found is not None:
             link, binding = found
             try:
-                await link.pulse(binding.lane, str(command.get("direction") or "in"))
+                await link.pulse(binding.lane, str(command.get("direction") or "in"), kind="test")
                 ok, message = True, ""
             except ControllerUnavailableError as error:
                 message = str(error)

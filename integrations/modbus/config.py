@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from integrations.modbus.journal import DEFAULT_USE_RETENTION
+from integrations.modbus.reader import LINE_TIMEOUT
 from integrations.modbus.register_map import RegisterMap, RegisterMapError, parse_register_map
+
+# A counter step beyond allowance + rate x seconds since the last reading is not traffic but
+# a controller reset or replaced: it becomes an alert and a new baseline, not passages.
+COUNTER_JUMP_ALLOWANCE = 20
+COUNTER_MAX_RATE = 1.0  # passages per second, one lane one way; a turnstile manages ~0.5
 
 
 @dataclass(frozen=True)
@@ -97,4 +104,14 @@ class AgentConfig:
     offline_hold: float = 5.0
     reconnect_initial: float = 0.2
     reconnect_max: float = 10.0
+    # /health and /sync on the HTTP port need "Authorization: Bearer <token>": this token, or
+    # the agent key itself.
+    http_token: str = ""
+    # A reader line started and not finished within this time closes that connection.
+    line_timeout: float = LINE_TIMEOUT
+    # A counter step above allowance + rate x seconds since the last reading is a reset.
+    counter_jump_allowance: int = COUNTER_JUMP_ALLOWANCE
+    counter_max_rate: float = COUNTER_MAX_RATE
+    # How long a pass's uses are remembered when its code does not say when it ends.
+    use_retention: float = DEFAULT_USE_RETENTION
     extra: dict[str, Any] = field(default_factory=dict)

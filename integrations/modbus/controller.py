@@ -1,5 +1,10 @@
 """One Modbus/TCP controller: its connection (kept up with backoff), gate pulses, counter
-polling (entries and exits, across wrap-around and restarts) and alert inputs."""
+polling (entries and exits, across wrap-around and restarts) and alert inputs.
+
+It fails secure: every coil of the map is switched off on each connection (so also when the
+agent starts) and when the link closes, and each coil set is noted in the journal before it
+is set, so that a crash mid-pulse is repaired when the agent connects again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +19,11 @@ from typing import Any
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from integrations.modbus.config import ControllerConfig
+from integrations.modbus.config import (
+    COUNTER_JUMP_ALLOWANCE,
+    COUNTER_MAX_RATE,
+    ControllerConfig,
+)
 from integrations.modbus.journal import Journal
 from integrations.modbus.register_map import Counter, GateMap
 
@@ -26,6 +34,9 @@ logger = logging.getLogger(__name__)
 # within this time (after the pulse) leaves the credit unused.
 CREDIT_SECONDS = 15.0
 ALERT_KINDS = ("door_forced", "alarm")
+COUNTER_RESET = "counter_reset"
+# Switching the coils off when the link closes must not hold a stopping agent for long.
+CLOSE_TIMEOUT = 2.0
 
 
 class ControllerUnavailableError(Exception):
@@ -48,6 +59,8 @@ class ControllerLink:
         reconnect_initial: float = 0.2,
         reconnect_max: float = 10.0,
         on_events: Callable[[], None] | None = None,
+        counter_allowance: int = COUNTER_JUMP_ALLOWANCE,
+        counter_rate: float = COUNTER_MAX_RATE,
     ) -> None:
         self.config = config
         self.journal = journal
@@ -55,16 +68,16 @@ class ControllerLink:
         self.reconnect_initial = reconnect_initial
         self.reconnect_max = reconnect_max
         self.on_events = on_events or (lambda: None)
+        self.counter_allowance = counter_allowance
+        self.counter_rate = counter_rate
         self.connected = False
         self.connects = 0
         self.polls = 0
         self.last_error = ""
         self._client: AsyncModbusTcpClient | None = None
-        self._credits: dict[tuple[int, str], deque[float]] = {}
-        # Coils set but not yet released: cleared on reconnect, so a connection lost in the
-        # middle of a pulse does not leave a gate standing open.
-        self._raised: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # When each counter was last read (time.time()), to bound what a step may be.
+        self._read_at: dict[tuple[int, str], float] = {}
 
     # --- connection -------------------------------------------------------------------------
 
@@ -84,11 +97,13 @@ class ControllerLink:
                 if not await client.connect():
                     raise ControllerUnavailableError("connection refused")
                 self._client = client
+                # Whatever a lost connection or a crashed agent left on goes off before the
+                # link counts as connected (and before any scan can pulse).
+                await self._switch_off_every_coil(client)
                 self.connected = True
                 self.connects += 1
                 delay = self.reconnect_initial
                 logger.info("controller %s connected", self.config.name)
-                await self._release_raised_coils()
                 while True:
                     await self.poll_once()
                     await asyncio.sleep(self.config.poll_interval_ms / 1000)
@@ -106,9 +121,19 @@ class ControllerLink:
             delay = min(delay * 2, self.reconnect_max)
 
     async def close(self) -> None:
+        """Stop pulsing and switch every coil off (the agent is stopping). A coil that cannot
+        be switched off now stays in the journal and goes off on the next connection."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        client = self._client
+        if client is None or not self.connected:
+            return
+        self.journal.touch_counters(self.config.id, time.time())
+        try:
+            await asyncio.wait_for(self._switch_off_every_coil(client), CLOSE_TIMEOUT)
+        except Exception as error:
+            logger.warning("controller %s: coils not switched off: %s", self.config.name, error)
 
     def _require_client(self) -> AsyncModbusTcpClient:
         if self._client is None or not self.connected:
@@ -123,18 +148,30 @@ class ControllerLink:
             raise ControllerUnavailableError(f"lane {lane} is not in the register map")
         return gate
 
-    async def pulse(self, lane: int, direction: str) -> None:
+    async def pulse(self, lane: int, direction: str, kind: str = "scan") -> None:
         """Open the gate: set its coil now, release it after the map's pulse length.
 
-        Returns once the coil is set, so the reader hears the answer without waiting for
-        the pulse to end.
+        Before the coil is set, the journal notes that it must be switched off and that the
+        passage it lets through is accounted for: by the scan (``kind`` "scan", recorded
+        with the scan) or as a test passage ("test", the console's test pulse). Returns once
+        the coil is set, so the reader hears the answer without waiting for the pulse to end.
         """
         gate = self.gate_map(lane)
         coil = gate.coil_for(direction)
-        await self._write_coil(coil, True)
-        self._raised.add(coil)
-        self.credit(lane, direction, gate.pulse_ms / 1000 + CREDIT_SECONDS)
-        task = asyncio.create_task(self._release(coil, gate.pulse_ms / 1000))
+        client = self._require_client()
+        now, length = time.time(), gate.pulse_ms / 1000
+        expires = now + length + CREDIT_SECONDS
+        credit = self.journal.raise_coil(
+            self.config.id, coil, now + length, (lane, direction, kind, expires)
+        )
+        try:
+            await self._write_coil(coil, True, client)
+        except Exception:
+            # Not opened, so nobody walks through on it; the coil's row stays, to be switched
+            # off on the next connection in case the write did arrive.
+            self.journal.remove_credit(credit)
+            raise
+        task = asyncio.create_task(self._release(coil, length))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -142,40 +179,46 @@ class ControllerLink:
         await asyncio.sleep(after)
         try:
             await self._write_coil(coil, False)
-            self._raised.discard(coil)
+            self.journal.released(self.config.id, [coil])
         except Exception as error:
-            # Released on reconnect (see _release_raised_coils).
+            # Switched off on the next connection (see _switch_off_every_coil).
             logger.warning("could not release coil %s: %s", coil, error)
 
-    async def _release_raised_coils(self) -> None:
-        for coil in sorted(self._raised):
-            await self._write_coil(coil, False)
-            self._raised.discard(coil)
+    def coils(self) -> list[int]:
+        """Every coil of the map."""
+        return sorted(
+            {
+                coil
+                for gate in self.config.register_map.gates
+                for coil in (gate.open_coil, gate.exit_coil)
+                if coil is not None
+            }
+        )
 
-    async def _write_coil(self, address: int, value: bool) -> None:
-        client = self._require_client()
+    async def _switch_off_every_coil(self, client: AsyncModbusTcpClient) -> None:
+        """Every coil of the map off, and any coil the journal says was left on (a map may
+        have changed since)."""
+        left_on = self.journal.pending_releases(self.config.id)
+        pending = {coil for _controller, coil, _due in left_on}
+        coils = sorted(set(self.coils()) | pending)
+        for coil in coils:
+            await self._write_coil(coil, False, client)
+        self.journal.released(self.config.id, coils)
+        if pending and not self.connected:  # on connecting: something was left on
+            logger.warning(
+                "controller %s: switched off coils %s left on", self.config.name, sorted(pending)
+            )
+
+    async def _write_coil(
+        self, address: int, value: bool, client: AsyncModbusTcpClient | None = None
+    ) -> None:
+        client = client or self._require_client()
         try:
             response = await client.write_coil(address, value, device_id=self.config.device_id)
         except ModbusException as error:
             raise ControllerUnavailableError(str(error)) from error
         if response.isError():
             raise ControllerUnavailableError(f"coil {address} refused: {response}")
-
-    def credit(self, lane: int, direction: str, seconds: float) -> None:
-        """Expect one passage on this lane soon: it belongs to a scan already recorded."""
-        self._credits.setdefault((lane, direction), deque()).append(time.monotonic() + seconds)
-
-    def _use_credits(self, lane: int, direction: str, increments: int) -> int:
-        credits = self._credits.get((lane, direction))
-        if not credits:
-            return 0
-        now = time.monotonic()
-        while credits and credits[0] < now:
-            credits.popleft()
-        used = min(len(credits), increments)
-        for _ in range(used):
-            credits.popleft()
-        return used
 
     # --- polling ----------------------------------------------------------------------------
 
@@ -221,30 +264,65 @@ class ControllerLink:
 
     def _counted(self, gate: GateMap, direction: str, counter: Counter, value: int) -> bool:
         """Turn a counter reading into passages. The first reading ever only sets the
-        baseline: what a counter showed before the agent knew it is not ours to count."""
-        previous = self.journal.counter(self.config.id, gate.lane, direction)
+        baseline: what a counter showed before the agent knew it is not ours to count. A step
+        larger than the turnstile could have counted since the last reading is a reset: a
+        new baseline and an alert, not passages."""
+        key, now = (gate.lane, direction), time.time()
+        reading = self.journal.counter_reading(self.config.id, gate.lane, direction)
+        last_read = self._read_at.get(key, reading[1] if reading else None)
+        self._read_at[key] = now
+        if reading is None:
+            self.journal.advance_counter(self.config.id, gate.lane, direction, value)
+            return False
+        previous = reading[0]
         if previous == value:
             return False
-        increments = 0 if previous is None else counter.increments(previous, value)
-        anonymous = increments - self._use_credits(gate.lane, direction, increments)
+        step = counter.step(previous, value)
+        elapsed = max(now - last_read, 0.0) if last_read is not None else 0.0
         binding = self.config.binding(gate.lane)
-        events: list[dict[str, Any]] = []
-        if binding is not None and anonymous > 0:
-            occurred_at = iso_time(time.time())
-            events = [
-                {
-                    "event_id": str(uuid.uuid4()),
-                    "gate_id": binding.gate_id,
-                    "direction": direction,
-                    "occurred_at": occurred_at,
-                    "granted": True,
-                    "reason": "passage",
-                    "mode": "offline",
-                }
-                for _ in range(anonymous)
-            ]
-        self.journal.advance_counter(self.config.id, gate.lane, direction, value, events)
+        if step > self.counter_allowance + self.counter_rate * elapsed:
+            logger.warning(
+                "controller %s lane %s %s: counter went from %s to %s; taken as a reset",
+                self.config.name,
+                gate.lane,
+                direction,
+                previous,
+                value,
+            )
+            alert = self._alert(COUNTER_RESET, binding.gate_id if binding else None, now)
+            self.journal.advance_counter(self.config.id, gate.lane, direction, value, alert=alert)
+            return True
+
+        def passage(reason: str) -> dict[str, Any]:
+            assert binding is not None
+            return {
+                "event_id": str(uuid.uuid4()),
+                "gate_id": binding.gate_id,
+                "direction": direction,
+                "occurred_at": iso_time(now),
+                "granted": True,
+                "reason": reason,
+                "mode": "offline",
+            }
+
+        events = self.journal.advance_counter(
+            self.config.id,
+            gate.lane,
+            direction,
+            value,
+            increments=step,
+            event_for=passage if binding is not None else None,
+        )
         return bool(events)
+
+    def _alert(self, kind: str, gate_id: int | None, at: float) -> dict[str, Any]:
+        return {
+            "event_id": str(uuid.uuid4()),
+            "kind": kind,
+            "controller_id": self.config.id,
+            "gate_id": gate_id,
+            "occurred_at": iso_time(at),
+        }
 
     def _input(self, gate: GateMap, kind: str, address: int, value: bool) -> bool:
         """An alert when an input goes on (or is on when first seen); stored so that a
@@ -255,12 +333,6 @@ class ControllerLink:
         alert = None
         if value:
             binding = self.config.binding(gate.lane)
-            alert = {
-                "event_id": str(uuid.uuid4()),
-                "kind": kind,
-                "controller_id": self.config.id,
-                "gate_id": binding.gate_id if binding else None,
-                "occurred_at": iso_time(time.time()),
-            }
+            alert = self._alert(kind, binding.gate_id if binding else None, time.time())
         self.journal.set_input_state(self.config.id, address, value, alert)
         return alert is not None

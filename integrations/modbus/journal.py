@@ -1,5 +1,7 @@
 """The agent's local journal (SQLite): events waiting for upload, the last counter readings,
-the last input states, local use counts, and the cached keys and lists for offline decisions.
+the last input states, coils waiting to be released, the passages already accounted for by a
+scan or a test pulse, the uses of each pass the agent has seen, and the cached keys and lists
+for offline decisions.
 
 One file, written in small transactions: a counter reading and the events it produced are
 committed together, so an agent that dies between the two can neither lose nor repeat a
@@ -11,10 +13,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from integrations.modbus.offline import NO_USES_SEEN, PassUses
+
+# How long the uses of a pass are remembered when its expiry is not known (a rotating code
+# lasts a minute, its pass may last weeks): a month, longer than most visits.
+DEFAULT_USE_RETENTION = 31 * 24 * 3600.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -31,6 +39,7 @@ CREATE TABLE IF NOT EXISTS counters (
     lane INTEGER NOT NULL,
     direction TEXT NOT NULL,
     value INTEGER NOT NULL,
+    read_at REAL,                  -- when the value was read (time.time())
     PRIMARY KEY (controller_id, lane, direction)
 );
 CREATE TABLE IF NOT EXISTS inputs (
@@ -39,9 +48,32 @@ CREATE TABLE IF NOT EXISTS inputs (
     value INTEGER NOT NULL,
     PRIMARY KEY (controller_id, address)
 );
-CREATE TABLE IF NOT EXISTS uses (
+-- Coils set and not yet switched off: a crash mid-pulse leaves the row, and the coil is
+-- switched off when the agent connects to the controller again.
+CREATE TABLE IF NOT EXISTS releases (
+    controller_id INTEGER NOT NULL,
+    coil INTEGER NOT NULL,
+    due_at REAL NOT NULL,
+    PRIMARY KEY (controller_id, coil)
+);
+-- A passage the turnstile will count soon that is already accounted for: a scan's own
+-- passage ('scan', recorded with the scan) or the passage on a console test pulse ('test').
+CREATE TABLE IF NOT EXISTS credits (
+    id INTEGER PRIMARY KEY,
+    controller_id INTEGER NOT NULL,
+    lane INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+-- What the agent knows of each pass's uses, kept until the pass can no longer be used (the
+-- slip's not-after, or a retention period for short-lived codes), never on upload.
+CREATE TABLE IF NOT EXISTS pass_uses (
     pass_id INTEGER PRIMARY KEY,
-    entries INTEGER NOT NULL
+    entries INTEGER NOT NULL,      -- entries let through since the platform's last word
+    uses_left INTEGER,             -- the platform's last word: uses left (NULL: unlimited)
+    answered INTEGER NOT NULL,     -- 1 once the platform said how many uses were left
+    expires_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
@@ -68,6 +100,25 @@ class Journal:
         # the file; FULL would cost an fsync on every passage.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring a journal written by an older agent up to this schema."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(counters)")}
+        if "read_at" not in columns:
+            self._db.execute("ALTER TABLE counters ADD COLUMN read_at REAL")
+        old = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uses'"
+        ).fetchone()
+        if old is not None:
+            # Offline entries not yet forgotten: kept, with an unknown limit (conservative).
+            with self._transaction():
+                self._db.execute(
+                    "INSERT OR IGNORE INTO pass_uses (pass_id, entries, answered, expires_at) "
+                    "SELECT pass_id, entries, 0, ? FROM uses",
+                    (time.time() + DEFAULT_USE_RETENTION,),
+                )
+                self._db.execute("DROP TABLE uses")
 
     def close(self) -> None:
         self._db.close()
@@ -131,11 +182,19 @@ class Journal:
     # --- counters and inputs ----------------------------------------------------------------
 
     def counter(self, controller_id: int, lane: int, direction: str) -> int | None:
+        reading = self.counter_reading(controller_id, lane, direction)
+        return None if reading is None else reading[0]
+
+    def counter_reading(
+        self, controller_id: int, lane: int, direction: str
+    ) -> tuple[int, float | None] | None:
+        """The last value stored and when it was read."""
         row = self._db.execute(
-            "SELECT value FROM counters WHERE controller_id = ? AND lane = ? AND direction = ?",
+            "SELECT value, read_at FROM counters "
+            "WHERE controller_id = ? AND lane = ? AND direction = ?",
             (controller_id, lane, direction),
         ).fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else (int(row[0]), row[1])
 
     def advance_counter(
         self,
@@ -143,17 +202,103 @@ class Journal:
         lane: int,
         direction: str,
         value: int,
-        events: list[dict[str, Any]],
-    ) -> None:
-        """Store a new counter reading together with the passages it produced: both or
-        neither, so a restart counts each increment exactly once."""
+        *,
+        increments: int = 0,
+        event_for: Callable[[str], dict[str, Any]] | None = None,
+        alert: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Store a new counter reading together with what it produced, all or nothing, so a
+        restart counts each increment exactly once: the increments take the lane's credits
+        first (a scan's own passage produces nothing, a test pulse's passage a
+        ``test_passage``), the rest are ``passage`` events made by ``event_for`` (none
+        without it). Returns the events journalled."""
+        now = time.time()
+        events: list[dict[str, Any]] = []
         with self._transaction():
-            self._insert("passage", events, time.time())
+            kinds = self._take_credits(controller_id, lane, direction, increments, now)
+            reasons = ["test_passage" for kind in kinds if kind == "test"]
+            reasons += ["passage"] * (increments - len(kinds))
+            if event_for is not None:
+                events = [event_for(reason) for reason in reasons]
+            self._insert("passage", events, now)
+            if alert is not None:
+                self._insert("alert", [alert], now)
             self._db.execute(
-                "INSERT INTO counters (controller_id, lane, direction, value) VALUES (?,?,?,?) "
-                "ON CONFLICT (controller_id, lane, direction) DO UPDATE SET value = excluded.value",
-                (controller_id, lane, direction, value),
+                "INSERT INTO counters (controller_id, lane, direction, value, read_at) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (controller_id, lane, direction) "
+                "DO UPDATE SET value = excluded.value, read_at = excluded.read_at",
+                (controller_id, lane, direction, value, now),
             )
+        return events
+
+    def touch_counters(self, controller_id: int, read_at: float) -> None:
+        """The counters were read until ``read_at`` (the link is closing): a restart soon
+        after bounds the next step by the time since then, not since the last change."""
+        self._db.execute(
+            "UPDATE counters SET read_at = ? WHERE controller_id = ?", (read_at, controller_id)
+        )
+
+    # --- credits ----------------------------------------------------------------------------
+
+    def add_credit(
+        self, controller_id: int, lane: int, direction: str, kind: str, expires_at: float
+    ) -> int:
+        """Expect one passage on this lane soon that is already accounted for."""
+        cursor = self._db.execute(
+            "INSERT INTO credits (controller_id, lane, direction, kind, expires_at) "
+            "VALUES (?,?,?,?,?)",
+            (controller_id, lane, direction, kind, expires_at),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def remove_credit(self, credit_id: int) -> None:
+        self._db.execute("DELETE FROM credits WHERE id = ?", (credit_id,))
+
+    def _take_credits(
+        self, controller_id: int, lane: int, direction: str, increments: int, now: float
+    ) -> list[str]:
+        self._db.execute("DELETE FROM credits WHERE expires_at < ?", (now,))
+        if increments <= 0:
+            return []
+        rows = self._db.execute(
+            "SELECT id, kind FROM credits WHERE controller_id = ? AND lane = ? AND direction = ? "
+            "ORDER BY id LIMIT ?",
+            (controller_id, lane, direction, increments),
+        ).fetchall()
+        self._db.executemany("DELETE FROM credits WHERE id = ?", [(row[0],) for row in rows])
+        return [str(row[1]) for row in rows]
+
+    # --- coils to release -------------------------------------------------------------------
+
+    def raise_coil(
+        self, controller_id: int, coil: int, due_at: float, credit: tuple[int, str, str, float]
+    ) -> int:
+        """Note, before the coil is set, that it must be switched off at ``due_at`` and that
+        the passage it lets through is accounted for (``credit``: lane, direction, kind,
+        expiry); returns the credit's id."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO releases (controller_id, coil, due_at) VALUES (?,?,?) "
+                "ON CONFLICT (controller_id, coil) DO UPDATE SET due_at = excluded.due_at",
+                (controller_id, coil, due_at),
+            )
+            return self.add_credit(controller_id, *credit)
+
+    def released(self, controller_id: int, coils: Iterable[int]) -> None:
+        self._db.executemany(
+            "DELETE FROM releases WHERE controller_id = ? AND coil = ?",
+            [(controller_id, coil) for coil in coils],
+        )
+
+    def pending_releases(self, controller_id: int | None = None) -> list[tuple[int, int, float]]:
+        """Coils set and not known to be off: (controller id, coil, due time)."""
+        query = "SELECT controller_id, coil, due_at FROM releases"
+        rows = (
+            self._db.execute(query + " WHERE controller_id = ? ORDER BY coil", (controller_id,))
+            if controller_id is not None
+            else self._db.execute(query + " ORDER BY controller_id, coil")
+        )
+        return [(int(row[0]), int(row[1]), float(row[2])) for row in rows]
 
     def input_state(self, controller_id: int, address: int) -> bool | None:
         row = self._db.execute(
@@ -176,24 +321,74 @@ class Journal:
 
     # --- offline decisions ------------------------------------------------------------------
 
-    def entries_of(self, pass_id: int) -> int:
-        row = self._db.execute("SELECT entries FROM uses WHERE pass_id = ?", (pass_id,)).fetchone()
-        return 0 if row is None else int(row[0])
+    def pass_uses(self, pass_id: int) -> PassUses:
+        """What the agent knows of a pass's uses (nothing: no entries, limit unknown)."""
+        row = self._db.execute(
+            "SELECT entries, uses_left, answered FROM pass_uses "
+            "WHERE pass_id = ? AND expires_at >= ?",
+            (pass_id, time.time()),
+        ).fetchone()
+        if row is None:
+            return NO_USES_SEEN
+        return PassUses(int(row[0]), None if row[1] is None else int(row[1]), bool(row[2]))
 
-    def record_offline_decision(self, payload: dict[str, Any], counts_entry: bool) -> None:
+    def record_offline_decision(
+        self, payload: dict[str, Any], counts_entry: bool, expires_at: float
+    ) -> None:
         """Journal an offline decision and, for a granted entry, count the pass's use."""
         with self._transaction():
             self._insert("passage", [payload], time.time())
             if counts_entry:
-                self._db.execute(
-                    "INSERT INTO uses (pass_id, entries) VALUES (?, 1) "
-                    "ON CONFLICT (pass_id) DO UPDATE SET entries = entries + 1",
-                    (payload["pass_id"],),
-                )
+                self._count_entry(int(payload["pass_id"]), expires_at)
 
-    def forget_uses(self) -> None:
-        """Once the journal is uploaded the platform's own count is the truth again."""
-        self._db.execute("DELETE FROM uses")
+    def record_online_answer(
+        self,
+        pass_id: int,
+        *,
+        entered: bool,
+        uses_left: int | None,
+        limit_known: bool,
+        expires_at: float,
+    ) -> None:
+        """Remember what the platform's answer says of the pass's uses: how many are left
+        (when it says so), and an entry it granted. The offline entries still waiting in the
+        journal are not in the platform's count yet, so they count against what is left."""
+        with self._transaction():
+            self._forget_expired()
+            if limit_known:
+                waiting = self._db.execute(
+                    "SELECT count(*) FROM events WHERE kind = 'passage' AND uploaded_at IS NULL "
+                    "AND rejected IS NULL AND json_extract(payload, '$.pass_id') = ? "
+                    "AND json_extract(payload, '$.granted') AND "
+                    "json_extract(payload, '$.direction') = 'in'",
+                    (pass_id,),
+                ).fetchone()[0]
+                self._db.execute(
+                    "INSERT INTO pass_uses (pass_id, entries, uses_left, answered, expires_at) "
+                    "VALUES (?,?,?,1,?) ON CONFLICT (pass_id) DO UPDATE SET "
+                    "entries = excluded.entries, uses_left = excluded.uses_left, answered = 1, "
+                    "expires_at = max(expires_at, excluded.expires_at)",
+                    (pass_id, int(waiting), uses_left, expires_at),
+                )
+            elif entered:
+                # A grant whose remaining uses the platform did not say: counted like an
+                # offline entry, against an unknown limit.
+                self._db.execute(
+                    "UPDATE pass_uses SET answered = 0, uses_left = NULL WHERE pass_id = ?",
+                    (pass_id,),
+                )
+                self._count_entry(pass_id, expires_at)
+
+    def _count_entry(self, pass_id: int, expires_at: float) -> None:
+        self._db.execute(
+            "INSERT INTO pass_uses (pass_id, entries, answered, expires_at) VALUES (?, 1, 0, ?) "
+            "ON CONFLICT (pass_id) DO UPDATE SET entries = entries + 1, "
+            "expires_at = max(expires_at, excluded.expires_at)",
+            (pass_id, expires_at),
+        )
+
+    def _forget_expired(self) -> None:
+        self._db.execute("DELETE FROM pass_uses WHERE expires_at < ?", (time.time(),))
 
     # --- cached state -----------------------------------------------------------------------
 

@@ -2,9 +2,12 @@
 
 It applies what can be known at the building: the token's format, building, key and
 signature (``visit_platform.access.tokens``, the same code the platform runs), the token's
-own ``not_after``, the cached revocation list and watchlist digest, and a local count of
-entries per pass. What it cannot know (a visit cancelled a minute ago, a pass's use count on
-the platform) is why the cached lists are synced often and every offline event is uploaded.
+own ``not_after``, the cached revocation list and watchlist digest, and what the agent has
+seen of each pass's uses: every entry it let through (online or offline), and the uses left
+as the platform last said. What it cannot know (a visit cancelled a minute ago, entries at
+another agent's gates) is why the cached lists are synced often, every offline event is
+uploaded, and a pass whose limit the agent does not know gets the small offline allowance
+only, counting the entries the agent saw online too.
 """
 
 from __future__ import annotations
@@ -47,6 +50,28 @@ DEFAULT_ENTRIES_PER_PASS = 1
 
 
 @dataclass(frozen=True)
+class PassUses:
+    """What the agent knows of one pass's uses (the journal keeps it until the pass expires;
+    an upload does not reset it)."""
+
+    entries: int  # let through by this agent since the platform's last word on the pass
+    uses_left: int | None  # the platform's last word (None: unlimited, or not said)
+    answered: bool  # whether the platform said how many uses were left
+
+    def allows_entry(self, allowance: int) -> bool:
+        """Another entry offline: within the allowance, and within what the platform last
+        said was left, less the entries let through since. A pass whose limit is unknown
+        (never answered online) gets the allowance, including the entries seen online."""
+        limit = allowance
+        if self.answered and self.uses_left is not None:
+            limit = min(limit, self.uses_left)
+        return self.entries < limit
+
+
+NO_USES_SEEN = PassUses(0, None, False)
+
+
+@dataclass(frozen=True)
 class OfflineDecision:
     granted: bool
     reason: str
@@ -63,8 +88,8 @@ class OfflineState:
     keys: dict[int, Ed25519PublicKey] = field(default_factory=dict)
     revoked: frozenset[int] = frozenset()
     watchlisted: frozenset[int] = frozenset()
-    # How many entries one pass gets while offline: the platform's remaining count is not
-    # known here, so a small fixed allowance bounds what a copied slip can do during an outage.
+    # How many entries one pass gets offline without a word from the platform: a small fixed
+    # allowance bounds what a copied slip can do during an outage.
     entries_per_pass: int = DEFAULT_ENTRIES_PER_PASS
 
     @property
@@ -80,11 +105,12 @@ def decide_offline(
     gate_is_active: bool,
     requested_direction: str | None,
     now: int,
-    entries_of: Callable[[int], int],
+    uses_of: Callable[[int], PassUses],
 ) -> OfflineDecision:
     """The same order as the platform's decision (docs/pass-token.md), minus what needs the
     database: gate, format, building, key, signature, watchlist, revocation, token window,
-    local use count. Exits are let through on any genuine pass, as online."""
+    the uses the agent has seen (``PassUses.allows_entry``). Exits are let through on any
+    genuine pass, as online."""
     if not gate_is_active:
         return OfflineDecision(False, GATE_INACTIVE, requested_direction or "in")
     if gate_direction == "both":
@@ -119,6 +145,6 @@ def decide_offline(
         return OfflineDecision(False, REVOKED, direction, pass_id)
     if claims.not_after < now:
         return OfflineDecision(False, TOKEN_EXPIRED, direction, pass_id)
-    if entries_of(pass_id) >= state.entries_per_pass:
+    if not uses_of(pass_id).allows_entry(state.entries_per_pass):
         return OfflineDecision(False, USES_EXHAUSTED, direction, pass_id)
     return OfflineDecision(True, GRANTED, direction, pass_id)

@@ -9,15 +9,19 @@ Line protocol (UTF-8, one request per line, LF or CRLF)::
 The token may contain spaces (base45 has one), so only the first space separates it.
 
 HTTP: ``POST /scan`` with ``{"gate_id", "token", "direction"?}``, ``GET /health``,
-``POST /sync``. Errors are ``{"code", "message"}`` with a 4xx, as on the platform.
+``POST /sync``. Errors are ``{"code", "message"}`` with a 4xx, as on the platform. Health and
+sync tell and do things a reader has no business with: they need ``Authorization: Bearer
+<token>`` (the agent's HTTP token or its key).
 
 Readers are untrusted input: anything malformed is answered with an error and never stops
-the agent; a line or body that is too long closes that one connection.
+the agent; a line or body that is too long closes that one connection, and so does a line
+begun and not finished within ``line_timeout`` (a connection may idle between lines).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import re
@@ -31,6 +35,8 @@ MAX_LINE_BYTES = 1024
 MAX_BODY_BYTES = 8 * 1024
 MAX_HEADER_LINES = 50
 READ_TIMEOUT = 30.0
+LINE_TIMEOUT = 5.0
+PROTECTED_PATHS = ("/health", "/sync")
 _GATE_PART = re.compile(r"(?P<gate>[0-9]{1,18})(?::(?P<direction>in|out))?")
 
 
@@ -83,10 +89,15 @@ class ReaderServer:
         handle_scan: ScanHandler,
         health: Callable[[], dict[str, Any]],
         sync: Callable[[], Awaitable[dict[str, Any]]],
+        *,
+        http_tokens: list[str],
+        line_timeout: float = LINE_TIMEOUT,
     ) -> None:
         self.handle_scan = handle_scan
         self.health = health
         self.sync = sync
+        self.http_tokens = [token.encode() for token in http_tokens if token]
+        self.line_timeout = line_timeout
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task[Any]] = set()
         self.line_port = 0
@@ -125,16 +136,30 @@ class ReaderServer:
         self._track()
         try:
             while True:
+                # Idle between lines for as long as the reader likes; once a line has begun,
+                # it must end within line_timeout.
+                first = await reader.read(1)
+                if not first:
+                    return
                 try:
-                    raw = await reader.readuntil(b"\n")
+                    rest = (
+                        b""
+                        if first == b"\n"
+                        else await asyncio.wait_for(reader.readuntil(b"\n"), self.line_timeout)
+                    )
                 except asyncio.IncompleteReadError as end:
-                    if not end.partial.strip():
+                    if not (first + end.partial).strip():
                         return
-                    raw = end.partial  # a last line without its newline
+                    rest = end.partial  # a last line without its newline
                 except asyncio.LimitOverrunError:
                     writer.write(b"ERROR line_too_long the line is longer than 1024 bytes\n")
                     await writer.drain()
                     return
+                except TimeoutError:
+                    writer.write(b"ERROR line_timeout the line did not end in time\n")
+                    await writer.drain()
+                    return
+                raw = first + rest
                 if not raw.strip():
                     continue
                 writer.write((await self._answer_line(raw) + "\n").encode())
@@ -173,8 +198,10 @@ class ReaderServer:
             logger.exception("reader HTTP request failed")
             status, body = 500, {"code": "agent_error", "message": "the agent failed"}
         payload = json.dumps(body, ensure_ascii=False).encode()
+        challenge = 'WWW-Authenticate: Bearer realm="gate-agent"\r\n' if status == 401 else ""
         head = (
             f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
+            f"{challenge}"
             "Content-Type: application/json; charset=utf-8\r\n"
             f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
         )
@@ -196,6 +223,7 @@ class ReaderServer:
             raise ReaderInputError("malformed_request", "not an HTTP/1.1 request")
         method, path = parts[0], parts[1].split("?", 1)[0]
         length = 0
+        authorization = ""
         for _ in range(MAX_HEADER_LINES):
             try:
                 line = (await reader.readuntil(b"\r\n")).decode("latin-1").strip()
@@ -204,6 +232,8 @@ class ReaderServer:
             if not line:
                 break
             name, _separator, value = line.partition(":")
+            if name.strip().lower() == "authorization":
+                authorization = value.strip()
             if name.strip().lower() == "content-length":
                 try:
                     length = int(value.strip())
@@ -216,14 +246,22 @@ class ReaderServer:
         if length > MAX_BODY_BYTES:
             raise ReaderInputError("too_large", f"the body is over {MAX_BODY_BYTES} bytes", 413)
         body = await reader.readexactly(length) if length else b""
-        return await self._route(method, path, body)
+        return await self._route(method, path, body, authorization)
 
-    async def _route(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    async def _route(
+        self, method: str, path: str, body: bytes, authorization: str = ""
+    ) -> tuple[int, dict[str, Any]]:
         routes = {"/scan": "POST", "/health": "GET", "/sync": "POST"}
         if path not in routes:
             raise ReaderInputError("not_found", f"no such path: {path[:100]}", 404)
         if method != routes[path]:
             raise ReaderInputError("method_not_allowed", f"use {routes[path]}", 405)
+        if path in PROTECTED_PATHS and not self._authorized(authorization):
+            raise ReaderInputError(
+                "unauthorized",
+                "send Authorization: Bearer <the agent's HTTP token or key>",
+                401,
+            )
         if path == "/health":
             return 200, self.health()
         if path == "/sync":
@@ -237,6 +275,15 @@ class ReaderServer:
             "mode": outcome.mode,
             "event_id": outcome.event_id,
         }
+
+    def _authorized(self, authorization: str) -> bool:
+        scheme, _separator, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        offered = token.strip().encode()
+        # Every token compared, in constant time: how long the answer takes tells nothing.
+        matches = [hmac.compare_digest(offered, expected) for expected in self.http_tokens]
+        return any(matches)
 
 
 def _scan_body(body: bytes) -> tuple[int, str, str | None]:
@@ -259,6 +306,7 @@ def _scan_body(body: bytes) -> tuple[int, str, str | None]:
 _REASONS = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Content Too Large",

@@ -68,14 +68,11 @@ class Counter:
         words = [value >> 16, value & 0xFFFF]
         return words[::-1] if self.word_order == "low_first" else words
 
-    def increments(self, previous: int, current: int) -> int:
-        """How many passages happened between two readings, across a wrap-around.
-
-        A step of more than half the counter's range is not traffic but a counter that was
-        reset (a controller replaced or cleared): what it shows now is what it counted since.
-        """
-        step = (current - previous) % self.modulus
-        return current if step > self.modulus // 2 else step
+    def step(self, previous: int, current: int) -> int:
+        """How far the counter moved forward between two readings, across a wrap-around. A
+        counter that was reset (a controller replaced or cleared) shows a step far larger
+        than any traffic: the agent bounds what it believes (``controller.COUNTER_JUMP_*``)."""
+        return (current - previous) % self.modulus
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ def test_a_valid_slip_token_is_granted_and_checks_the_visit_in(
         "direction": "in",
         "pass_id": pass_record.pk,
         "replayed": False,
+        "uses_left": None,  # an unlimited pass
     }
     pass_record.refresh_from_db()
     pass_record.visit.refresh_from_db()
@@ -295,6 +296,19 @@ def test_a_scan_that_does_not_fit_the_schema_is_refused_and_records_nothing(
     assert [(item["loc"], item["type"]) for item in details] == [([field], error_type)]
     assert_unused(pass_record)
     assert AccessEvent.objects.count() == 0
+
+
+def test_an_entry_answer_says_how_many_uses_the_pass_has_left(client: Client, gate: Gate) -> None:
+    """The agent keeps this to decide offline without giving a pass more entries."""
+    twice = make_pass(max_uses=2)
+
+    answers = [scan(client, gate, slip_token(twice)).json() for _ in range(3)]
+
+    assert [(answer["reason"], answer["uses_left"]) for answer in answers] == [
+        ("granted", 1),
+        ("granted", 0),
+        ("uses_exhausted", 0),
+    ]
 
 
 def test_a_repeated_scan_event_gets_the_first_answer_replayed_and_uses_the_pass_once(

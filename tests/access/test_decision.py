@@ -383,6 +383,18 @@ def test_anonymous_exit_passage_is_counted_without_a_visitor(gate: Gate) -> None
     )
 
 
+def test_a_passage_on_a_test_pulse_is_recorded_as_a_test_passage(gate: Gate) -> None:
+    decision = record_passage(
+        ReportedPassage(uuid.uuid4(), gate, "in", timezone.now(), reason="test_passage")
+    )
+
+    assert (decision.granted, decision.reason, decision.event.pass_record_id) == (
+        True,
+        "test_passage",
+        None,
+    )
+
+
 def test_offline_granted_entry_uses_the_pass_and_checks_the_visit_in(
     gate: Gate, pass_record: Pass
 ) -> None:

@@ -61,3 +61,13 @@ def test_unmatched_exits_are_counted_over_the_last_day_only(gate: Gate) -> None:
     occupancy = people_inside()
 
     assert (occupancy.anonymous_exits, occupancy.unmatched_exits) == (1, 1)
+
+
+def test_a_passage_on_a_test_pulse_is_not_an_anonymous_entry(gate: Gate) -> None:
+    now = timezone.now()
+    record_passage(ReportedPassage(uuid.uuid4(), gate, "in", now, reason="test_passage"))
+    record_passage(ReportedPassage(uuid.uuid4(), gate, "in", now))
+
+    occupancy = people_inside()
+
+    assert (occupancy.anonymous_entries, occupancy.anonymous_exits) == (1, 0)

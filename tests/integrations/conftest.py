@@ -1,10 +1,12 @@
 """The gate agent against the real platform and a simulated turnstile.
 
 The platform runs in a live server thread, which sees only committed rows, so these tests
-work in a committed building of their own ("gates"), dropped when the module ends; they
-never touch the rolled-back alpha and beta. The turnstile is a real pymodbus server on
-127.0.0.1 (``integrations.modbus.simulator``). "The platform is unreachable" is a real
-relay between agent and platform that the test stops and starts again.
+work in a committed building of their own ("gates"), dropped when the test session ends
+(once: the platform keeps a building's keys in process caches, so it must not come back
+with new ones under the same name between modules); they never touch the rolled-back alpha
+and beta. The turnstile is a real pymodbus server on 127.0.0.1
+(``integrations.modbus.simulator``). "The platform is unreachable" is a real relay between
+agent and platform that the test stops and starts again.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from visit_platform.access.models import Controller, Gate
 from visit_platform.audit.actions import Actor
 
 SLUG = "gates"
+HTTP_TOKEN = "local-http-token"
 SYSTEM = Actor.system("tests")
 
 
@@ -43,7 +46,7 @@ class LivePlatform:
     host: str  # the building's domain: the platform routes by the Host header
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_platform(django_db_setup: None, django_db_blocker: Any) -> Iterator[LivePlatform]:
     with django_db_blocker.unblock():
         result = create_building(
@@ -93,6 +96,8 @@ class Relay:
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.port = 0
+        # Seconds each request waits before it goes on to the platform: a slow platform.
+        self.delay = 0.0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -122,16 +127,20 @@ class Relay:
             return
         self._pipes |= {writer, upstream_writer}
         tasks = [
-            asyncio.create_task(self._pipe(reader, upstream_writer)),
+            asyncio.create_task(self._pipe(reader, upstream_writer, slow=True)),
             asyncio.create_task(self._pipe(upstream_reader, writer)),
         ]
         self._tasks.update(tasks)
         for task in tasks:
             task.add_done_callback(self._tasks.discard)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, slow: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                if slow and self.delay:
+                    await asyncio.sleep(self.delay)
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
@@ -171,12 +180,19 @@ class Site:
             offline_hold=0.3,
             reconnect_initial=0.05,
             reconnect_max=0.3,
+            http_token=HTTP_TOKEN,
+            line_timeout=1.0,
         )
 
-    async def start_agent(self) -> GateAgent:
+    async def start_agent(self, *, keep_writes: bool = False) -> GateAgent:
+        """Start the agent and wait until it drives the controller. On connecting it switches
+        every coil off (fail secure); unless ``keep_writes``, those writes are forgotten so
+        that a test sees only the coil writes its own scans cause."""
         self.agent = GateAgent(self.agent_config())
         await self.agent.start()
         await wait_until(lambda: self.link.connected, "the agent connects to the controller")
+        if not keep_writes:
+            self.simulator.coil_writes.clear()
         return self.agent
 
     async def stop_agent(self) -> None:

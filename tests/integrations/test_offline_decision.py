@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from integrations.modbus.offline import OfflineDecision, OfflineState, decide_offline
+from integrations.modbus.offline import (
+    NO_USES_SEEN,
+    OfflineDecision,
+    OfflineState,
+    PassUses,
+    decide_offline,
+)
 from visit_platform.access.tokens import TokenClaims, TokenKind, building_tag, sign_token
 
 NOW = 1_800_000_000
@@ -39,7 +45,7 @@ def decide(
     gate: str = "both",
     direction: str | None = None,
     active: bool = True,
-    entries: int = 0,
+    uses: PassUses = NO_USES_SEEN,
 ) -> OfflineDecision:
     return decide_offline(
         cached or state(),
@@ -48,13 +54,38 @@ def decide(
         gate_is_active=active,
         requested_direction=direction,
         now=NOW,
-        entries_of=lambda pass_id: entries,
+        uses_of=lambda pass_id: uses,
     )
 
 
 def test_a_genuine_token_of_this_building_is_granted_once_offline() -> None:
     assert decide(token()) == OfflineDecision(True, "granted", "in", 7)
-    assert decide(token(), entries=1) == OfflineDecision(False, "uses_exhausted", "in", 7)
+    assert decide(token(), uses=PassUses(1, None, False)) == OfflineDecision(
+        False, "uses_exhausted", "in", 7
+    )
+
+
+def test_a_pass_the_platform_said_was_spent_is_refused_offline() -> None:
+    # Granted online with no use left, or refused online as uses_exhausted: no entry seen
+    # since, and still nothing left.
+    assert decide(token(), uses=PassUses(0, 0, True)).reason == "uses_exhausted"
+
+
+def test_a_pass_seen_entering_online_with_an_unknown_limit_is_refused_offline() -> None:
+    # The platform's answer did not say what was left (an older platform, a replayed
+    # answer): the entry seen online counts against the offline allowance.
+    assert decide(token(), uses=PassUses(1, None, False)).reason == "uses_exhausted"
+
+
+def test_uses_left_bound_the_offline_allowance_and_never_exceed_it() -> None:
+    allowance_two = state(entries_per_pass=2)
+
+    assert decide(token(), allowance_two, uses=PassUses(1, 1, True)).reason == "uses_exhausted"
+    assert decide(token(), allowance_two, uses=PassUses(1, 5, True)).granted
+    assert decide(token(), allowance_two, uses=PassUses(2, 5, True)).reason == "uses_exhausted"
+    # Unlimited on the platform: the allowance alone.
+    assert decide(token(), allowance_two, uses=PassUses(1, None, True)).granted
+    assert not decide(token(), allowance_two, uses=PassUses(2, None, True)).granted
 
 
 def test_the_checks_come_in_the_platforms_order() -> None:

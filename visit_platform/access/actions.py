@@ -27,6 +27,7 @@ from tenants.actions import building_url
 from tenants.db import current_schema
 from visit_platform.access import live, tokens
 from visit_platform.access.choices import (
+    PASSAGE_REASONS,
     AlertKind,
     CommandStatus,
     Direction,
@@ -347,6 +348,9 @@ class Decision:
 
     event: AccessEvent
     replayed: bool = False  # the event id had been seen: this is the first answer again
+    # After a granted entry, the pass's entries left (None: unlimited); agents keep it to
+    # decide offline without giving a pass more entries than it has.
+    uses_left: int | None = None
 
     @property
     def granted(self) -> bool:
@@ -526,7 +530,7 @@ _ADMIT_SQL = f"""
           AND (max_uses IS NULL OR uses < max_uses)
           AND (NOT is_inside OR NOT EXISTS (
               SELECT 1 FROM tenants_building WHERE schema_name = %s AND anti_passback))
-        RETURNING visit_id
+        RETURNING visit_id, max_uses - uses AS uses_left
     ), checked_in AS (
         UPDATE visits_visit SET status = %s, checked_in_at = COALESCE(checked_in_at, %s)
         WHERE id IN (SELECT visit_id FROM admitted) AND status IN (%s, %s)
@@ -536,7 +540,8 @@ _ADMIT_SQL = f"""
         ON CONFLICT (event_id) DO NOTHING
         RETURNING id
     )
-    SELECT (SELECT count(*) FROM admitted), (SELECT id FROM recorded)
+    SELECT (SELECT count(*) FROM admitted), (SELECT id FROM recorded),
+           (SELECT uses_left FROM admitted)
 """  # noqa: S608 - composed of constants only
 
 # Only to explain a refused use, so only on that path.
@@ -564,7 +569,7 @@ def _admit(scanned: ScannedPass, event: AccessEvent) -> Decision:
                 *_event_values(event),
             ],
         )
-        admitted, event_pk = cursor.fetchone()
+        admitted, event_pk, uses_left = cursor.fetchone()
         if not admitted:
             cursor.execute(_REFUSAL_SQL, [scanned.pass_id, schema])
             is_revoked, is_passed_back = cursor.fetchone()
@@ -575,7 +580,9 @@ def _admit(scanned: ScannedPass, event: AccessEvent) -> Decision:
             raise _Denied(Reason.USES_EXHAUSTED, scanned)
     if event_pk is None:
         raise _Replayed
-    return _recorded(event, event_pk)
+    decision = _recorded(event, event_pk)
+    decision.uses_left = uses_left
+    return decision
 
 
 def _let_out(pass_id: int, visit_id: int, now: datetime) -> None:
@@ -615,7 +622,7 @@ def _new_event(
         pass_record_id=pass_ids[0] if pass_ids else None,
         visit_id=pass_ids[1] if pass_ids else None,
         direction=direction if direction in Direction.values else Direction.IN,
-        granted=reason in (Reason.GRANTED, Reason.PASSAGE),
+        granted=reason in PASSAGE_REASONS,
         reason=reason,
         mode=mode,
         occurred_at=occurred_at,
@@ -706,7 +713,7 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
     if passage.reason not in Reason.values:
         raise DomainError("reason_invalid", _("Unknown reason code."), field="reason")
     reason = Reason(passage.reason)
-    if passage.granted != (reason in (Reason.GRANTED, Reason.PASSAGE)):
+    if passage.granted != (reason in PASSAGE_REASONS):
         raise DomainError(
             "reason_invalid", _("The reason does not match whether the passage was granted.")
         )
@@ -748,8 +755,10 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
 
 
 def payload_of(decision: Decision) -> dict[str, Any]:
-    """How a decision is answered to agents and readers."""
+    """How a decision is answered to agents and readers. ``uses_left`` is said for a fresh
+    granted entry (None: unlimited) and for a pass whose uses are exhausted (0)."""
     event = decision.event
+    uses_left = 0 if event.reason == Reason.USES_EXHAUSTED else decision.uses_left
     return {
         "event_id": str(event.event_id),
         "granted": event.granted,
@@ -758,6 +767,7 @@ def payload_of(decision: Decision) -> dict[str, Any]:
         "direction": event.direction,
         "pass_id": event.pass_record_id,
         "replayed": decision.replayed,
+        "uses_left": uses_left,
     }
 
 

@@ -113,6 +113,13 @@ class DecisionOut(Schema):
     direction: Direction
     pass_id: int | None
     replayed: bool = Field(description="True when the event id had been seen: the first answer.")
+    uses_left: int | None = Field(
+        None,
+        description=(
+            "Entries the pass has left after a fresh granted entry (null: unlimited), 0 when "
+            "refused as uses_exhausted, otherwise null. Agents keep it for offline decisions."
+        ),
+    )
 
 
 class PassagesOut(Schema):

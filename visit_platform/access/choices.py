@@ -24,9 +24,14 @@ class Mode(models.TextChoices):
     OFFLINE = "offline", _("Decided by the gate agent offline")
 
 
+# Someone walked through: a granted scan, or a passage the turnstile counted.
+PASSAGE_REASONS = ("granted", "passage", "test_passage")
+
+
 class Reason(models.TextChoices):
     GRANTED = "granted", _("Granted")
     PASSAGE = "passage", _("Passage counted without a scan")
+    TEST_PASSAGE = "test_passage", _("Passage on a test pulse from the console")
     INVALID_TOKEN = "invalid_token", _("The code is not a valid pass")
     INVALID_SIGNATURE = "invalid_signature", _("The code's signature is forged or damaged")
     UNKNOWN_KEY = "unknown_key", _("The code was signed with an unknown key")
@@ -48,6 +53,7 @@ class Reason(models.TextChoices):
 class AlertKind(models.TextChoices):
     DOOR_FORCED = "door_forced", _("Door forced open")
     ALARM = "alarm", _("Turnstile alarm")
+    COUNTER_RESET = "counter_reset", _("Turnstile counter reset")
 
 
 class CommandStatus(models.TextChoices):

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
 from tenants.db import current_schema
-from visit_platform.access.choices import Direction
+from visit_platform.access.choices import Direction, Reason
 from visit_platform.access.models import (
     AccessEvent,
     Controller,
@@ -112,8 +112,10 @@ def people_inside(since: datetime | None = None, now: datetime | None = None) ->
         .select_related("gate", "visit__visitor", "visit__host", "visit__company")
         .order_by("occurred_at")
     )
-    anonymous = granted.filter(
-        pass_record__isnull=True, occurred_at__gt=now - ANONYMOUS_WINDOW, occurred_at__lte=now
+    # A passage on the console's test pulse is someone testing the gate, not a visitor.
+    unscanned = granted.filter(pass_record__isnull=True).exclude(reason=Reason.TEST_PASSAGE)
+    anonymous = unscanned.filter(
+        occurred_at__gt=now - ANONYMOUS_WINDOW, occurred_at__lte=now
     ).aggregate(
         entries=Count("pk", filter=Q(direction=Direction.IN)),
         exits=Count("pk", filter=Q(direction=Direction.OUT)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from integrations.modbus.agent import GateAgent
+from integrations.modbus.__main__ import run
 from tenants.models import Building
 from visit_platform.access.actions import create_gate_agent
 from visit_platform.access.agent_setup import agent_config_from_database
@@ -61,15 +62,12 @@ class Command(BaseCommand):
                 )
             except (DomainError, ValueError) as error:
                 raise CommandError(str(error)) from error
+        # /health and /sync take this token, or the agent key (docs/dev/gate-agent.md).
+        config = dataclasses.replace(config, http_token=os.environ.get("GATE_AGENT_HTTP_TOKEN", ""))
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         self.stdout.write(
             f"Gate agent for {slug}: {len(config.controllers or [])} controller(s); readers on "
             f"127.0.0.1:{config.reader_port} (lines) and :{config.http_port} (HTTP)."
         )
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_run(config))
-
-
-async def _run(config: Any) -> None:
-    async with GateAgent(config):
-        await asyncio.Event().wait()
+            asyncio.run(run(config))
