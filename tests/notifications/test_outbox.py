@@ -97,7 +97,7 @@ def test_the_sweep_hands_over_the_queued_messages_whose_time_has_come_in_every_b
 
     now = timezone.now()
     with schema_context("alpha"):
-        due, waiting, sent, failed = (queue_sms() for _message in range(4))
+        due, _not_yet_due, sent, failed = (queue_sms() for _message in range(4))
         Notification.objects.filter(pk__in=[due.pk, sent.pk, failed.pk]).update(
             next_attempt_at=now - timedelta(seconds=1)
         )
