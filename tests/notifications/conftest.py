@@ -21,9 +21,8 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tenants.actions import create_building
 from tenants.models import Building
-from tests.conftest import end_other_database_sessions
+from tests.conftest import committed_building
 from tests.forms.conftest import make_host
 from visit_platform.celery import app
 
@@ -122,18 +121,10 @@ def run_worker(until: Any, timeout: float = 30) -> None:
 
 @pytest.fixture(scope="module")
 def outbox_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[Building]:
-    with django_db_blocker.unblock():
-        building = create_building(
-            slug=OUTBOX_SLUG, name="消息大厦", admin_email=f"admin@{OUTBOX_SLUG}.example"
-        ).building
-        try:
-            with schema_context(OUTBOX_SLUG):
-                make_host()
-            yield building
-        finally:
-            connection.set_schema_to_public()
-            building.delete(force_drop=True)
-            end_other_database_sessions()
+    with django_db_blocker.unblock(), committed_building(OUTBOX_SLUG, "消息大厦") as building:
+        with schema_context(OUTBOX_SLUG):
+            make_host()
+        yield building
 
 
 @pytest.fixture
