@@ -133,6 +133,9 @@ def committed(outbox_building: Building, django_db_blocker: Any) -> Iterator[Bui
     from visit_platform.notifications.models import Notification
 
     with django_db_blocker.unblock(), schema_context(OUTBOX_SLUG):
+        # Pooled connections may be dead (an earlier module ended the sessions it saw); the
+        # worker's threads and the Celery fixup's reconnects must get live ones.
+        connection.close_pool()
         Notification.objects.all().delete()
         yield outbox_building
     connection.set_schema_to_public()
