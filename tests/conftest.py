@@ -8,6 +8,7 @@ tables that building tables reference. A test works inside a building by asking 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -78,6 +79,20 @@ def end_other_database_sessions() -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@contextmanager
+def committed_building(slug: str, name: str) -> Iterator[Building]:
+    """A building whose rows are committed, for the tests that need commits (threads, live
+    servers, hand-offs after commit); dropped afterwards with the sessions its test opened.
+    Call inside ``django_db_blocker.unblock()``."""
+    building = create_building(slug=slug, name=name, admin_email=f"admin@{slug}.example").building
+    try:
+        yield building
+    finally:
+        connection.set_schema_to_public()
+        building.delete(force_drop=True)
+        end_other_database_sessions()
 
 
 def client_for(building: Building, user: User | None = None) -> Client:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from celery.signals import worker_ready
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visit_platform.settings")
@@ -11,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visit_platform.settings")
 app = CeleryApp("visit_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+SWEEP_NOTIFICATIONS = "visit_platform.notifications.tasks.sweep_notifications_task"
 
 
 @app.on_after_finalize.connect
@@ -22,4 +25,15 @@ def _schedule_periodic_jobs(sender: CeleryApp, **kwargs: object) -> None:
             "task": "workflows.tasks.fire_workflow_timers_task",
             "schedule": float(settings.WORKFLOW_TIMERS_INTERVAL_SECONDS),
         },
+        "sweep-notifications": {
+            "task": SWEEP_NOTIFICATIONS,
+            "schedule": float(settings.NOTIFICATION_SWEEP_INTERVAL_SECONDS),
+        },
     }
+
+
+@worker_ready.connect
+def _sweep_notifications_when_a_worker_starts(**kwargs: object) -> None:
+    """A worker that starts (after a crash, or with beat down or still waiting for the broker)
+    hands over what is due at once instead of waiting for beat's next sweep (ADR 0013)."""
+    app.send_task(SWEEP_NOTIFICATIONS)

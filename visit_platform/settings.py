@@ -269,6 +269,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # How often the periodic job fires viewflow's database timers in every building.
 WORKFLOW_TIMERS_INTERVAL_SECONDS = int(os.environ.get("WORKFLOW_TIMERS_INTERVAL_SECONDS", "30"))
+# How often the periodic job hands queued notifications that are due to a worker (again), and
+# how long a queued notification waits for the hand-off made after commit before that
+# (ADR 0013): a broker outage delays a message by about the sum, and loses nothing.
+NOTIFICATION_SWEEP_INTERVAL_SECONDS = int(
+    os.environ.get("NOTIFICATION_SWEEP_INTERVAL_SECONDS", "30")
+)
+NOTIFICATION_REDELIVERY_SECONDS = int(os.environ.get("NOTIFICATION_REDELIVERY_SECONDS", "60"))
 
 VIEWFLOW = {"AUTOREGISTER": False}
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import io
-import logging
 
 from django.core.management import call_command
 from django.db import transaction
-from django_tenants.utils import get_public_schema_name, schema_context
 
-from tenants.models import Building
+from tenants.jobs import in_every_building
 from visit_platform.celery import app
-
-logger = logging.getLogger(__name__)
 
 
 @app.task(ignore_result=True)
@@ -23,19 +19,12 @@ def fire_workflow_timers_task() -> dict[str, str]:
     A building whose timers fail is logged and reported, and the others still run.
     Returns what each building reported, keyed by schema, for logs and tests.
     """
-    reports: dict[str, str] = {}
-    schemas = Building.objects.exclude(schema_name=get_public_schema_name()).values_list(
-        "schema_name", flat=True
-    )
-    for schema in schemas.order_by("schema_name"):
+
+    def fire() -> str:
         output = io.StringIO()
-        try:
-            # A savepoint per building: one broken schema must not hold back the others.
-            with schema_context(schema), transaction.atomic():
-                call_command("workflow_timers", stdout=output)
-        except Exception as error:
-            logger.exception("Firing workflow timers failed in building %s", schema)
-            reports[schema] = f"failed: {type(error).__name__}"
-            continue
-        reports[schema] = output.getvalue().strip()
-    return reports
+        # A savepoint per building: what failed in one is undone there only.
+        with transaction.atomic():
+            call_command("workflow_timers", stdout=output)
+        return output.getvalue().strip()
+
+    return in_every_building(fire)

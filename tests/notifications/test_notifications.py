@@ -150,27 +150,6 @@ def test_after_the_last_attempt_a_failing_message_is_marked_failed(
     assert deliver_notification(notification.pk) is None
 
 
-def test_the_task_asks_celery_to_retry_a_queued_message(
-    in_alpha: Building, gateway: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    gateway.post(GATEWAY, status=503)
-    notification = queue_sms()
-    retries: list[int] = []
-
-    class Retry(Exception):
-        pass
-
-    def retry(countdown: int) -> Exception:
-        retries.append(countdown)
-        return Retry()
-
-    monkeypatch.setattr(tasks.deliver_notification_task, "retry", retry)
-    with pytest.raises(Retry):
-        tasks.deliver_notification_task.run(notification.pk)
-
-    assert retries == [tasks.RETRY_DELAYS[0]]
-
-
 @override_settings(SMS_OUTBOX_ONLY=False, SMS_GATEWAY_URL="")
 def test_production_without_a_gateway_marks_sms_failed_instead_of_pretending(
     in_alpha: Building,

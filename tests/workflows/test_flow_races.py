@@ -15,9 +15,8 @@ from django_tenants.utils import schema_context
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from tenants.actions import create_building
 from tests.access.conftest import make_host, make_visitor
-from tests.conftest import end_other_database_sessions, member
+from tests.conftest import committed_building, member
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
@@ -36,38 +35,30 @@ SLUG = "taskrace"
 @pytest.fixture(scope="module")
 def waiting_approval(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     """A request waiting for the company admin's approval, committed, and two approvers."""
-    with django_db_blocker.unblock():
-        building = create_building(
-            slug=SLUG, name="审批竞争", admin_email=f"admin@{SLUG}.example"
-        ).building
-        try:
-            with schema_context(SLUG):
-                update_policy(
-                    SYSTEM,
-                    ScenarioPolicy.objects.get(scenario=Scenario.REQUEST),
-                    {"approver": "company_admin", "escalate_to": ""},
-                )
-                host = make_host()
-                start = timezone.now() + timedelta(hours=1)
-                visit = create_visit(
-                    SYSTEM,
-                    scenario=Scenario.REQUEST,
-                    visitor=make_visitor(),
-                    host=host,
-                    valid_from=start,
-                    valid_until=start + timedelta(hours=2),
-                )
-                start_visit_flow(SYSTEM, visit)
-                task = Task.objects.get(process__visitprocess__visit=visit, flow_task_type="HUMAN")
-                approvers = [
-                    member(building, f"boss@{SLUG}.example", Role.COMPANY_ADMIN, host.company),
-                    member(building, f"office@{SLUG}.example", Role.PROPERTY_ADMIN),
-                ]
-            yield {"task_id": task.pk, "visit_id": visit.pk, "approvers": approvers}
-        finally:
-            connection.set_schema_to_public()
-            building.delete(force_drop=True)
-            end_other_database_sessions()
+    with django_db_blocker.unblock(), committed_building(SLUG, "审批竞争") as building:
+        with schema_context(SLUG):
+            update_policy(
+                SYSTEM,
+                ScenarioPolicy.objects.get(scenario=Scenario.REQUEST),
+                {"approver": "company_admin", "escalate_to": ""},
+            )
+            host = make_host()
+            start = timezone.now() + timedelta(hours=1)
+            visit = create_visit(
+                SYSTEM,
+                scenario=Scenario.REQUEST,
+                visitor=make_visitor(),
+                host=host,
+                valid_from=start,
+                valid_until=start + timedelta(hours=2),
+            )
+            start_visit_flow(SYSTEM, visit)
+            task = Task.objects.get(process__visitprocess__visit=visit, flow_task_type="HUMAN")
+            approvers = [
+                member(building, f"boss@{SLUG}.example", Role.COMPANY_ADMIN, host.company),
+                member(building, f"office@{SLUG}.example", Role.PROPERTY_ADMIN),
+            ]
+        yield {"task_id": task.pk, "visit_id": visit.pk, "approvers": approvers}
 
 
 @pytest.mark.django_db

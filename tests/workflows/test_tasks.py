@@ -1,4 +1,5 @@
-"""The periodic job that fires viewflow's database timers in every building."""
+"""The periodic jobs: viewflow's database timers fired in every building, and what beat
+schedules (the notification sweep's own tests are in tests/notifications/test_outbox.py)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,15 @@ from celery.beat import Scheduler
 from visit_platform.celery import app
 
 Beat(app=app).init_loader()
-entry = Scheduler(app=app).schedule["fire-workflow-timers"]
+schedule = Scheduler(app=app).schedule
 print(json.dumps({
-    "task": entry.task,
-    "every_seconds": entry.schedule.run_every.total_seconds(),
-    "registered": sorted(name for name in app.tasks if name.startswith("workflows.")),
+    name: {
+        "task": entry.task,
+        "every_seconds": entry.schedule.run_every.total_seconds(),
+        "registered": entry.task in app.tasks,
+    }
+    for name, entry in schedule.items()
+    if not name.startswith("celery.")
 }))
 """
 
@@ -91,19 +96,23 @@ def test_sent_from_a_building_still_covers_every_building_and_leaves_its_schema(
     assert connection.schema_name == "alpha"
 
 
-def test_beat_schedules_the_task_at_the_configured_interval() -> None:
-    schedule = beat_schedule(WORKFLOW_TIMERS_INTERVAL_SECONDS="45")
-
-    assert (schedule["task"], schedule["every_seconds"]) == (
-        "workflows.tasks.fire_workflow_timers_task",
-        45.0,
+def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
+    schedule = beat_schedule(
+        WORKFLOW_TIMERS_INTERVAL_SECONDS="45", NOTIFICATION_SWEEP_INTERVAL_SECONDS="20"
     )
 
-
-def test_the_scheduled_task_is_registered_in_the_worker() -> None:
-    schedule = beat_schedule()
-
-    assert schedule["registered"] == ["workflows.tasks.fire_workflow_timers_task"]
+    assert schedule == {
+        "fire-workflow-timers": {
+            "task": "workflows.tasks.fire_workflow_timers_task",
+            "every_seconds": 45.0,
+            "registered": True,
+        },
+        "sweep-notifications": {
+            "task": "visit_platform.notifications.tasks.sweep_notifications_task",
+            "every_seconds": 20.0,
+            "registered": True,
+        },
+    }
 
 
 def test_a_building_whose_timers_fail_is_reported_and_the_others_still_run(

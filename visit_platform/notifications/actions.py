@@ -1,14 +1,24 @@
-"""Sending messages: queue one (any flow), and hand it to its Messenger (the task does)."""
+"""Sending messages: queue one (any flow), and hand it to its Messenger (the task does).
+
+The notification log is the outbox of these hand-offs (ADR 0013): a queued row is written in
+the transaction that asks for the message, handed to a worker after commit, and handed over
+again by the periodic sweep while it is still queued after its ``next_attempt_at``. So a
+broker that is away when a request commits delays the message and loses nothing.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from integrations.sms.messenger import DeliveryError, OutgoingMessage, messenger_for
 from tenants.db import current_schema
@@ -16,7 +26,7 @@ from tenants.models import Building
 from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.errors import DomainError
 from visit_platform.notifications.choices import Channel, Purpose, Status
-from visit_platform.notifications.models import Notification
+from visit_platform.notifications.models import Notification, redelivery_time
 from visit_platform.phones import normalise_mobile
 from visit_platform.privacy import mask_mobile
 from visit_platform.visits.models import Visit
@@ -25,6 +35,14 @@ from visit_platform.visits.models import Visit
 MAX_SMS_CHARACTERS = 500
 MAX_EMAIL_CHARACTERS = 20_000
 MAX_ATTEMPTS = 5
+# Seconds from a failed attempt to the next one: a gateway that is down for a few minutes loses
+# nothing. The sweep takes the message once its time has come.
+RETRY_DELAYS = (10, 60, 300, 900)
+# What one sweep hands over per building at most: a batch of thousands goes out over a few
+# sweeps instead of flooding the queue with copies of what workers are still sending.
+SWEEP_BATCH = 1000
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -39,7 +57,8 @@ def send_notification(
     visit: Visit | None = None,
 ) -> Notification:
     """Queue a message to one person. It goes out after the current transaction commits (a
-    rolled-back approval sends nothing), through a task that retries a failing provider."""
+    rolled-back approval sends nothing), through a task; a failing provider or a broker that
+    is away is tried again later by the sweep."""
     if channel not in Channel.values:
         raise DomainError("channel_invalid", _("Unknown channel."), field="channel")
     if purpose not in Purpose.values:
@@ -66,7 +85,7 @@ def send_notification(
         requested_by=actor.user,
     )
     record(actor, "notification.queued", notification, channel=channel, purpose=purpose)
-    transaction.on_commit(lambda: _schedule_delivery(notification.pk))
+    transaction.on_commit(lambda: _schedule_deliveries([notification.pk]))
     return notification
 
 
@@ -150,23 +169,63 @@ def _recipient(channel: str, to: str) -> tuple[str, str]:
     return address, f"{local[:1]}***@{domain}"
 
 
-def _schedule_delivery(notification_id: int) -> None:
+def _schedule_deliveries(notification_ids: list[int]) -> None:
+    """Called after commit: one task per message, or one task that queues a batch's."""
+    from visit_platform.notifications.tasks import (
+        deliver_notification_task,
+        queue_deliveries_task,
+    )
+
+    if len(notification_ids) == 1:
+        hand_over(deliver_notification_task, notification_ids[0])
+    else:
+        hand_over(queue_deliveries_task, notification_ids)
+
+
+def hand_over(task: Any, *args: Any) -> bool:
+    """Give ``task`` to the broker; False, with a warning, when the broker is away. Never
+    raises: what a request committed is saved, and the messages it queued stay queued in the
+    log, where the sweep finds them once the broker is back."""
+    try:
+        task.delay(*args)
+    except OperationalError as error:
+        logger.warning("Broker unavailable, %s left to the sweep: %s", task.name, error)
+        return False
+    return True
+
+
+def sweep_due_notifications(now: datetime | None = None) -> int:
+    """Hand every queued message of the current building whose ``next_attempt_at`` has passed
+    to a worker again, and push that time back so that the next sweeps leave it to the worker.
+    Rows a worker is delivering right now (locked) are skipped. Returns how many were handed
+    over; stops at the first refusal of the broker and leaves the rest due."""
     from visit_platform.notifications.tasks import deliver_notification_task
 
-    deliver_notification_task.delay(notification_id)
-
-
-def _schedule_deliveries(notification_ids: list[int]) -> None:
-    from visit_platform.notifications.tasks import queue_deliveries_task
-
-    queue_deliveries_task.delay(notification_ids)
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        Notification.objects.filter(pk__in=due).update(next_attempt_at=redelivery_time())
+    for handed, notification_id in enumerate(due):
+        if not hand_over(deliver_notification_task, notification_id):
+            Notification.objects.filter(pk__in=due[handed:], status=Status.QUEUED).update(
+                next_attempt_at=now
+            )
+            return handed
+    return len(due)
 
 
 def deliver_notification(notification_id: int) -> Notification | None:
     """Hand a queued notification to its Messenger, once: the row stays locked while the
-    provider answers, so a second run of the same task waits and then finds it sent. Returns
-    the notification (still queued if the attempt failed and may be retried), or None when
-    there was nothing to send."""
+    provider answers, so a second run of the same task (a sweep's copy, a redelivered
+    message) waits and then finds it sent. A worker killed meanwhile rolls back and leaves
+    the message queued; it is sent again with the same reference, so that the gateway can drop
+    a duplicate. Returns the notification (still queued, with the time of its next attempt,
+    if the attempt failed and may be retried), or None when there was nothing to send."""
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update()
@@ -189,11 +248,21 @@ def deliver_notification(notification_id: int) -> Notification | None:
             notification.last_error = str(error)[:300]
             if error.permanent or notification.attempts >= MAX_ATTEMPTS:
                 notification.status = Status.FAILED
+            else:
+                delay = RETRY_DELAYS[min(notification.attempts, len(RETRY_DELAYS)) - 1]
+                notification.next_attempt_at = timezone.now() + timedelta(seconds=delay)
         else:
             notification.status = Status.SENT
             notification.sent_at = timezone.now()
             notification.last_error = ""
         notification.save(
-            update_fields=["attempts", "provider_id", "last_error", "status", "sent_at"]
+            update_fields=[
+                "attempts",
+                "provider_id",
+                "last_error",
+                "status",
+                "sent_at",
+                "next_attempt_at",
+            ]
         )
         return notification

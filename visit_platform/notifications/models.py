@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from visit_platform.fields import actor_field
 from visit_platform.notifications.choices import Channel, Purpose, Status
 from visit_platform.privacy import EncryptedTextField
 from visit_platform.visits.models import Visit
+
+
+def redelivery_time() -> datetime:
+    """When a message still queued is handed to a worker again: by then the hand-off made
+    after commit has either delivered it or been lost (broker away, worker killed)."""
+    return timezone.now() + timedelta(seconds=settings.NOTIFICATION_REDELIVERY_SECONDS)
 
 
 class Notification(models.Model):
@@ -34,6 +45,9 @@ class Notification(models.Model):
         _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The log is also the outbox of Celery hand-offs (ADR 0013): the periodic sweep hands a
+    # queued message to a worker again once this time has passed.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=redelivery_time)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     provider_id = models.CharField(_("provider's id"), max_length=100, blank=True)
     requested_by = actor_field(_("requested by"))
@@ -44,6 +58,13 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status=Status.QUEUED),
+                name="notification_due_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient_masked} ({self.status})"

@@ -1,29 +1,37 @@
-"""Delivering notifications in the background, with retries while a provider is down."""
+"""Delivering notifications in the background. A message that could not go out yet (the
+provider failed, the broker was away, a worker died) stays queued in the log, and the sweep
+hands it over again when its time has come (ADR 0013)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from tenants.jobs import in_every_building
 from visit_platform.celery import app
-from visit_platform.notifications.actions import MAX_ATTEMPTS, deliver_notification
-from visit_platform.notifications.choices import Status
+from visit_platform.notifications.actions import (
+    deliver_notification,
+    hand_over,
+    sweep_due_notifications,
+)
 
-# Seconds before each retry: a gateway that is down for a few minutes loses nothing.
-RETRY_DELAYS = (10, 60, 300, 900)
 
-
-@app.task(bind=True, ignore_result=True, max_retries=MAX_ATTEMPTS)
-def deliver_notification_task(self: Any, notification_id: int) -> None:
+@app.task(ignore_result=True)
+def deliver_notification_task(notification_id: int) -> None:
     """Safe to run twice: a sent notification is not sent again."""
-    notification = deliver_notification(notification_id)
-    if notification is not None and notification.status == Status.QUEUED:
-        delay = RETRY_DELAYS[min(notification.attempts, len(RETRY_DELAYS)) - 1]
-        raise self.retry(countdown=delay)
+    deliver_notification(notification_id)
 
 
 @app.task(ignore_result=True)
 def queue_deliveries_task(notification_ids: list[int]) -> None:
     """Queue one delivery task per notification of a batch (an event's invitations), so the
-    request that queued thousands does not wait for the broker thousands of times."""
+    request that queued thousands does not wait for the broker thousands of times. If the
+    broker goes away meanwhile, the sweep hands over the rest."""
     for notification_id in notification_ids:
-        deliver_notification_task.delay(notification_id)
+        if not hand_over(deliver_notification_task, notification_id):
+            return
+
+
+@app.task(ignore_result=True)
+def sweep_notifications_task() -> dict[str, str]:
+    """Hand every building's due queued notifications to a worker (again): what beat sends
+    periodically and a worker sends itself when it starts. Returns what each building
+    reported, keyed by schema, for logs and tests."""
+    return in_every_building(lambda: f"{sweep_due_notifications()} handed over")
