@@ -30,6 +30,7 @@ from integrations.modbus.register_map import GENERIC_TURNSTILE, parse_register_m
 from integrations.modbus.simulator import TurnstileSimulator
 from tenants.actions import building_domain, create_building
 from tenants.models import Building
+from tests.conftest import end_other_database_sessions
 from visit_platform.access import actions
 from visit_platform.access.models import Controller, Gate
 from visit_platform.audit.actions import Actor
@@ -64,13 +65,10 @@ def live_platform(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
             server.terminate()
             connection.set_schema_to_public()
             result.building.delete(force_drop=True)
-            with connection.cursor() as cursor:
-                # Sessions the server's threads opened would keep the test database from
-                # being dropped at the end of the run.
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+            # Sessions the server's threads opened would keep the test database from being
+            # dropped at the end of the run; the pool goes too, so that no later module is
+            # handed one of the ended sessions.
+            end_other_database_sessions()
 
 
 def _plain_handler(application: Any) -> Any:
