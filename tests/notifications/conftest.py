@@ -112,11 +112,16 @@ def broker(tmp_path: Path) -> Iterator[RedisServer]:
 def run_worker(until: Any, timeout: float = 30) -> None:
     """Run a real Celery worker (threads in this process, on the broker) until ``until()`` is
     true, then stop it: what it ran came through the broker."""
-    with start_worker(app, pool="threads", concurrency=3, perform_ping_check=False):
-        deadline = time.monotonic() + timeout
-        while not until():
-            assert time.monotonic() < deadline, "the worker did not finish in time"
-            time.sleep(0.1)
+    try:
+        with start_worker(app, pool="threads", concurrency=3, perform_ping_check=False):
+            deadline = time.monotonic() + timeout
+            while not until():
+                assert time.monotonic() < deadline, "the worker did not finish in time"
+                time.sleep(0.1)
+    finally:
+        # A stopped worker closes the app's connection pools; later tests' hand-offs must
+        # get fresh ones ("Acquire on closed pool" otherwise).
+        use_broker(app.conf.broker_url)
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from visit_platform.notifications.actions import (
     RETRY_DELAYS,
     Message,
     deliver_notification,
+    hand_over,
     send_notification,
     send_notifications,
     sweep_due_notifications,
@@ -242,3 +243,16 @@ def test_a_batch_queued_while_the_broker_is_down_goes_out_once_when_it_is_back(
     run_worker(until=all_sent)
 
     assert sorted(body["to"] for body in texts(gateway)) == numbers
+
+
+def test_a_hand_off_that_fails_in_any_way_is_left_to_the_sweep(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class ClosedPool:
+        name = "deliver"
+
+        def delay(self, *args: Any) -> None:
+            raise RuntimeError("Acquire on closed pool")
+
+    assert hand_over(ClosedPool(), 1) is False
+    assert "left to the sweep" in caplog.text

@@ -191,6 +191,11 @@ def hand_over(task: Any, *args: Any) -> bool:
     except OperationalError as error:
         logger.warning("Broker unavailable, %s left to the sweep: %s", task.name, error)
         return False
+    except Exception:
+        # Whatever else keeps the message from the broker, the row stays queued and the
+        # sweep tries again: the request that committed it must not fail after the fact.
+        logger.exception("Could not hand %s to the broker; left to the sweep", task.name)
+        return False
     return True
 
 
