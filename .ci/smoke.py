@@ -81,6 +81,7 @@ class Demo:
                 "demo",
                 *("--port", str(ports["web"]), "--gate-api-port", str(ports["gate_api"])),
                 *("--modbus-port", str(ports["modbus"]), "--reader-port", str(ports["reader"])),
+                *("--agent-http-port", str(ports["agent_http"])),
             ],
             cwd=ROOT,
             env=environment,
@@ -122,8 +123,7 @@ def main() -> int:
     }
     environment["DATA_DIR"] = str(data_dir)
     # Ports of their own, so a developer's running demo does not answer for this one.
-    ports = {name: free_port() for name in ("web", "gate_api", "modbus")}
-    ports["reader"] = free_port()
+    ports = {name: free_port() for name in ("web", "gate_api", "modbus", "reader", "agent_http")}
     say(f"fresh data folder {data_dir}, ports {ports}")
     demo = Demo(environment, ports)
     try:

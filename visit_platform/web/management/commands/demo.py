@@ -45,6 +45,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--modbus-port", type=int, default=DEMO_MODBUS_PORT)
         parser.add_argument("--reader-port", type=int, default=7000)
+        parser.add_argument(
+            "--agent-http-port",
+            type=int,
+            default=None,
+            help="the gate agent's HTTP port (default: --reader-port + 1)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["gate_api_port"] is None:
@@ -179,7 +185,7 @@ class Command(BaseCommand):
                 demo_pass.agent_key,
                 platform_url=f"http://127.0.0.1:{options['gate_api_port']}",
                 reader_port=options["reader_port"],
-                http_port=options["reader_port"] + 1,
+                http_port=options["agent_http_port"] or options["reader_port"] + 1,
             )
         site = BackgroundSite(
             config, parse_register_map(shipped_map(GENERIC_TURNSTILE)), options["modbus_port"]
