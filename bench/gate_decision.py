@@ -185,8 +185,9 @@ def provision(visit_count: int) -> Site:
     from django.utils import timezone
     from django_tenants.utils import schema_context
 
+    from kernel import pass_tokens as tokens
     from tenants.actions import create_building
-    from visit_platform.access import actions, tokens
+    from visit_platform.access import actions
     from visit_platform.audit.actions import Actor
     from visit_platform.directory.actions import create_company, create_host
     from visit_platform.visits.actions import create_visit, register_visitor
@@ -612,7 +613,7 @@ def measure_decisions(site: Site, count: int, profile: bool) -> None:
 def measure_signature_checks(site: Site, count: int) -> None:
     from django_tenants.utils import schema_context
 
-    from visit_platform.access import tokens
+    from kernel import pass_tokens as tokens
     from visit_platform.access.actions import public_key
 
     with schema_context(SLUG):

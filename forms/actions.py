@@ -31,12 +31,12 @@ from forms.definition import build_schema, check_fields
 from forms.fields import kind_of, parse_iso_datetime
 from forms.models import FormDefinition, FormVersion
 from forms.validation import AnswersInvalid, ValidatedAnswers
+from kernel.errors import DomainError, NotFoundError, PermissionDeniedError
+from kernel.privacy import decrypt, encrypt
 from tenants.db import current_schema
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Company, Host
 from visit_platform.directory.roles import DESIGN_FORMS
-from visit_platform.errors import DomainError, NotFoundError, PermissionDeniedError
-from visit_platform.privacy import decrypt, encrypt
 from visit_platform.visits.actions import create_visit, register_visitor
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit

@@ -21,7 +21,7 @@ from forms.fields import (
     TextKind,
 )
 from forms.patterns import PatternError, compiled
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

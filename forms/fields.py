@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from forms.choices import FieldType, PrivacyClass
-from visit_platform.errors import DomainError
-from visit_platform.phones import display_mobile, normalise_mobile
-from visit_platform.privacy import mask_id_number, mask_mobile, mask_name
+from kernel.errors import DomainError
+from kernel.phones import display_mobile, normalise_mobile
+from kernel.privacy import mask_id_number, mask_mobile, mask_name
 from visit_platform.visits.actions import clean_identity
 from visit_platform.visits.choices import DocumentType
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kernel.fields import actor_field
 from visit_platform.directory.models import Company
-from visit_platform.fields import actor_field
 from visit_platform.visits.choices import Scenario
 
 

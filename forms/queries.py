@@ -20,10 +20,10 @@ from forms.choices import (
 )
 from forms.fields import kind_of, localized
 from forms.models import FormDefinition, FormVersion
+from kernel.errors import NotFoundError
+from kernel.privacy import decrypt
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import DESIGN_FORMS
-from visit_platform.errors import NotFoundError
-from visit_platform.privacy import decrypt
 from visit_platform.visits.models import Visit
 
 

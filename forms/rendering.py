@@ -20,7 +20,7 @@ from forms.validation import (
     instance_from_post,
     validate_answers,
 )
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 
 
 class RegistrationForm(django_forms.Form):

@@ -25,7 +25,7 @@ from forms.choices import VISIT_END, VISIT_START, FieldType
 from forms.fields import MISSING, FieldProblem, UploadKind, kind_of, parse_iso_datetime
 from forms.models import FormVersion
 from forms.patterns import pattern_keyword
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 
 FORMAT_CHECKER = FormatChecker()
 # Draft 2020-12 with ``pattern`` on RE2 (forms.patterns): a designer's pattern cannot make

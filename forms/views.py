@@ -27,6 +27,7 @@ from forms.fields import KINDS
 from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
+from kernel.errors import DomainError
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.models import Company, Host
@@ -37,7 +38,6 @@ from visit_platform.directory.roles import (
     REGISTER_VISITS,
     VIEW_VISIT,
 )
-from visit_platform.errors import DomainError
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 from visit_platform.web.decorators import console_view

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tenants.utils import schema_context
 
+from kernel.errors import DomainError
 from tenants.db import tenant_connection
 from tenants.models import Building, Domain, User
 from tenants.provisioning import (
@@ -20,7 +21,6 @@ from tenants.provisioning import (
     registered_steps,
     slug_problem,
 )
-from visit_platform.errors import DomainError
 
 _SLUG_MESSAGES = {
     "slug_invalid": gettext_lazy(

@@ -6,8 +6,8 @@ from typing import Any
 
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from kernel.process_cache import ProcessCache
 from tenants.models import Building, Domain
-from visit_platform.process_cache import ProcessCache
 
 # A building's domains and settings change seldom; a scan needs them every time.
 BUILDING_CACHE_SECONDS = 5

@@ -14,7 +14,7 @@ from django.db import connection, models
 from django.test import override_settings
 from django.test.utils import isolate_apps
 
-from visit_platform.privacy import (
+from kernel.privacy import (
     DecryptionError,
     EncryptedLookupError,
     EncryptedTextField,
@@ -364,7 +364,7 @@ def test_field_deconstructs_for_migrations() -> None:
     name, path, args, kwargs = field.deconstruct()
 
     assert name == "id_number"
-    assert path == "visit_platform.privacy.EncryptedTextField"
+    assert path == "kernel.privacy.EncryptedTextField"
     assert args == []
     assert kwargs == {"null": True, "blank": True, "help_text": "Identity number"}
     rebuilt = EncryptedTextField(*args, **kwargs)

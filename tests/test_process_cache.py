@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kernel import process_cache
+from kernel.process_cache import ProcessCache
 from tenants.models import Building
-from visit_platform import process_cache
-from visit_platform.process_cache import ProcessCache
 
 
 class Clock:

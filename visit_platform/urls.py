@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from forms.api import api as forms_api
-from visit_platform import json_api
+from kernel import json_api
 from visit_platform.access import views as access_views
 from visit_platform.access.api import api as gate_api
 

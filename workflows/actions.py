@@ -21,6 +21,15 @@ from django.utils.translation import gettext_noop
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
+from kernel.errors import (
+    ConflictError,
+    DomainError,
+    GoneError,
+    NotFoundError,
+    RateLimitedError,
+)
+from kernel.phones import normalise_mobile
+from kernel.privacy import blind_index, mask_name, secret_hash
 from tenants.actions import building_url
 from tenants.db import current_schema
 from tenants.models import Building
@@ -33,17 +42,8 @@ from visit_platform.access.actions import (
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
-from visit_platform.errors import (
-    ConflictError,
-    DomainError,
-    GoneError,
-    NotFoundError,
-    RateLimitedError,
-)
 from visit_platform.notifications.actions import in_building_language, send_notification
 from visit_platform.notifications.choices import Channel, Purpose
-from visit_platform.phones import normalise_mobile
-from visit_platform.privacy import blind_index, mask_name, secret_hash
 from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
 from visit_platform.visits.models import Visit

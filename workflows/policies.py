@@ -7,8 +7,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kernel.errors import DomainError
 from visit_platform.audit.actions import Actor, record
-from visit_platform.errors import DomainError
 from visit_platform.visits.choices import Scenario
 from workflows.choices import Approver, WatchlistHitAction
 from workflows.models import POLICY_FIELDS, ScenarioPolicy

@@ -16,12 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from viewflow.workflow.models import Task
 
+from kernel.errors import ConflictError, DomainError
+from kernel.phones import display_mobile
+from kernel.privacy import mask_mobile, mask_name
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import MANAGE_POLICIES, REGISTER_VISITS, VIEW_TASKS, VIEW_VISIT
-from visit_platform.errors import ConflictError, DomainError
-from visit_platform.phones import display_mobile
-from visit_platform.privacy import mask_mobile, mask_name
 from visit_platform.visits.actions import settle_identity
 from visit_platform.visits.choices import IdentityChoice, VisitStatus
 from visit_platform.visits.models import Visit

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 from visit_platform.visits.identity import (
     birth_date_from_resident_id,
     is_valid_resident_id,

@@ -20,13 +20,13 @@ from integrations.modbus.config import (
 )
 from integrations.modbus.controller import ControllerLink, ControllerUnavailableError, iso_time
 from integrations.modbus.journal import Journal
-from integrations.modbus.pass_tokens import tokens
 from integrations.modbus.platform_client import (
     PlatformClient,
     PlatformRefusedError,
     PlatformUnavailableError,
 )
 from integrations.modbus.reader import ReaderInputError, ReaderServer, ScanOutcome
+from kernel import pass_tokens as tokens
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The agent's own decision while the platform cannot be reached.
 
 It applies what can be known at the building: the token's format, building, key and
-signature (``visit_platform.access.tokens``, the same code the platform runs), the token's
+signature (``kernel.pass_tokens``, the same code the platform runs), the token's
 own ``not_after``, the cached revocation list and watchlist digest, and what the agent has
 seen of each pass's uses: every entry it let through (online or offline), and the uses left
 as the platform last said. What it cannot know (a visit cancelled a minute ago, entries at
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from integrations.modbus.pass_tokens import tokens
+from kernel import pass_tokens as tokens
 
 # The platform's reason codes (visit_platform.access.choices.Reason), repeated here because
 # the agent must run without Django. tests/integrations checks that they exist there.

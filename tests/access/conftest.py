@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from visit_platform.access import actions, tokens
+from kernel import pass_tokens as tokens
+from visit_platform.access import actions
 from visit_platform.access.models import Gate, GateAgent, Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.actions import create_company, create_host

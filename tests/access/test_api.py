@@ -21,6 +21,7 @@ from django.test import Client
 from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
+from kernel import pass_tokens as tokens
 from tenants.actions import create_building
 from tenants.models import Building
 from tests.access.conftest import (
@@ -33,7 +34,7 @@ from tests.access.conftest import (
     slip_token,
 )
 from tests.conftest import end_other_database_sessions
-from visit_platform.access import actions, tokens
+from visit_platform.access import actions
 from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass, SigningKey
 from visit_platform.access.queries import revocation_list

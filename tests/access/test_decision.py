@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from kernel import pass_tokens as tokens
 from tenants.models import Building
 from tests.access.conftest import (
     SYSTEM,
@@ -23,7 +24,6 @@ from tests.access.conftest import (
     rotating_token,
     slip_token,
 )
-from visit_platform.access import tokens
 from visit_platform.access.actions import (
     ReportedPassage,
     decide_scan,

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from visit_platform.access import tokens
-from visit_platform.access.tokens import (
+from kernel import pass_tokens as tokens
+from kernel.pass_tokens import (
     MAX_TOKEN_LENGTH,
     SIGNED_LENGTH,
     TOKEN_LENGTH,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.utils import translation
 
+from kernel.errors import DomainError, PermissionDeniedError
 from tenants.models import Building, User
 from tests.conftest import admin_of, member
 from visit_platform.audit.actions import Actor
@@ -24,7 +25,6 @@ from visit_platform.directory.actions import (
 )
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company, Host, Membership
-from visit_platform.errors import DomainError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

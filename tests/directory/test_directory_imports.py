@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import translation
 
+from kernel.errors import DomainError, PermissionDeniedError
 from tenants.models import Building, User
 from tests.conftest import admin_of, member
 from visit_platform.audit.actions import Actor
@@ -33,7 +34,6 @@ from visit_platform.directory.imports import (
     take_preview,
 )
 from visit_platform.directory.models import Company, Host, Membership
-from visit_platform.errors import DomainError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

@@ -144,9 +144,9 @@ def test_messages_follow_the_active_language(designer: Actor) -> None:
 
 
 def test_a_company_admin_cannot_change_the_building_form(in_alpha: Any) -> None:
+    from kernel.errors import PermissionDeniedError
     from tests.conftest import member
     from tests.forms.conftest import make_host
-    from visit_platform.errors import PermissionDeniedError
 
     host = make_host()
     company_admin = member(in_alpha, "ca@alpha.example", "company_admin", company=host.company)

@@ -15,9 +15,10 @@ from django.db import connection
 
 from integrations.modbus.agent import GateAgent
 from integrations.modbus.simulator import CoilWrite
+from kernel import pass_tokens as tokens
 from tests.access.conftest import make_pass, make_visit, slip_token
 from tests.integrations.conftest import SLUG, SYSTEM, LivePlatform, Site, running_site, wait_until
-from visit_platform.access import actions, tokens
+from visit_platform.access import actions
 from visit_platform.access.management.commands.scan_at_gate import present
 from visit_platform.access.models import AccessEvent, Controller, Gate, Pass
 from visit_platform.access.queries import people_inside

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.test import Client
 
 from integrations.modbus.register_map import GENERIC_TURNSTILE, shipped_map
+from kernel.errors import DomainError
 from tenants.models import Building
 from tests.access.conftest import (
     SYSTEM,
@@ -23,7 +24,6 @@ from tests.access.conftest import (
 )
 from visit_platform.access import actions
 from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand
-from visit_platform.errors import DomainError
 from visit_platform.visits.actions import add_to_watchlist
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from integrations.modbus.offline import (
     PassUses,
     decide_offline,
 )
-from visit_platform.access.tokens import TokenClaims, TokenKind, building_tag, sign_token
+from kernel.pass_tokens import TokenClaims, TokenKind, building_tag, sign_token
 
 NOW = 1_800_000_000
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))  # the documented test key

@@ -16,10 +16,10 @@ from django.core import mail
 from django.db import connection
 from django.test import override_settings
 
+from kernel.errors import DomainError
 from tenants.models import Building
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
-from visit_platform.errors import DomainError
 from visit_platform.notifications import tasks
 from visit_platform.notifications.actions import (
     MAX_ATTEMPTS,

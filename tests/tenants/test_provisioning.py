@@ -9,13 +9,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
+from kernel.errors import DomainError
 from tenants.actions import building_url, create_building
 from tenants.models import Building, Domain, User
 from tenants.provisioning import ProvisioningContext, provisioning_step, unregister_step
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Membership
-from visit_platform.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,11 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from kernel import pass_tokens as tokens
 from tenants.models import Building, User
 from tests.access.conftest import make_gate
 from tests.conftest import admin_of, client_for, member
 from visit_platform.access import actions as access_actions
-from visit_platform.access import tokens
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.actions import create_company

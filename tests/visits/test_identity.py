@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 from visit_platform.visits.identity import (
     birth_date_from_resident_id,
     is_valid_resident_id,

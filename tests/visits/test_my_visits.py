@@ -17,13 +17,13 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.utils import timezone
 
+from kernel.privacy import blind_index
 from tenants.actions import building_domain
 from tenants.models import Building
 from tests.access.conftest import SYSTEM, make_host, make_pass, make_visit, make_visitor
 from visit_platform.access.models import Pass
 from visit_platform.audit.models import AuditEntry
 from visit_platform.notifications.models import Notification
-from visit_platform.privacy import blind_index
 from visit_platform.visits.models import MOBILE_INDEX, Visit, Visitor
 from visit_platform.visits.visitor_session import SESSION_KEY
 from workflows.actions import CODE_ATTEMPTS, send_decision_link, withdraw_request

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from kernel.errors import DomainError
 from tenants.models import Building
 from tests.access.conftest import SYSTEM, VALID_RESIDENT_ID, make_visitor
 from visit_platform.audit.models import AuditEntry
-from visit_platform.errors import DomainError
 from visit_platform.visits.actions import register_visitor
 from visit_platform.visits.models import Visitor
 

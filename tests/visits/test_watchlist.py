@@ -14,6 +14,7 @@ from django.utils import timezone
 from viewflow.workflow import STATUS
 from viewflow.workflow.models import Task
 
+from kernel.errors import ConflictError, DomainError, PermissionDeniedError
 from tenants.models import Building, User
 from tests.access.conftest import (
     SYSTEM,
@@ -31,7 +32,6 @@ from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
-from visit_platform.errors import ConflictError, DomainError, PermissionDeniedError
 from visit_platform.visits import actions
 from visit_platform.visits.choices import VisitStatus, WatchlistStatus
 from visit_platform.visits.models import WatchlistEntry

@@ -7,12 +7,12 @@ import pytest
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
+from kernel.errors import ConflictError, GoneError
 from tenants.models import Building
 from tests.conftest import admin_of
 from tests.visits.test_events import make_company, make_event, mobile, xlsx
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
-from visit_platform.errors import ConflictError, GoneError
 from visit_platform.visits.models import EventImport
 from workflows.flows import bulk as bulk_flow
 

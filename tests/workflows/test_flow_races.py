@@ -15,12 +15,12 @@ from django_tenants.utils import schema_context
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from kernel.errors import DomainError
 from tests.access.conftest import make_host, make_visitor
 from tests.conftest import committed_building, member
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
-from visit_platform.errors import DomainError
 from visit_platform.visits.actions import create_visit
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit

@@ -9,12 +9,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from kernel.errors import DomainError
 from tenants.actions import building_domain
 from tenants.models import Building
 from tests.access.conftest import SYSTEM, make_host, make_visit
 from visit_platform.access.models import Pass
 from visit_platform.audit.models import AuditEntry
-from visit_platform.errors import DomainError
 from visit_platform.notifications.models import Notification
 from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.models import Visit

@@ -14,6 +14,8 @@ from django.test import Client
 
 from forms.actions import publish, save_draft
 from forms.queries import current_version
+from kernel.errors import ConflictError, DomainError
+from kernel.privacy import blind_index
 from tenants.models import Building
 from tests.conftest import client_for, member
 from tests.forms.conftest import building_form, draft_fields, make_host, request_answers
@@ -21,9 +23,7 @@ from tests.workflows.test_flows import link_in, open_task, photo_upload, registe
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
-from visit_platform.errors import ConflictError, DomainError
 from visit_platform.notifications.models import Notification
-from visit_platform.privacy import blind_index
 from visit_platform.visits.actions import add_to_watchlist, register_visitor, settle_identity
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import MOBILE_INDEX, Visit, Visitor

@@ -13,11 +13,11 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from kernel.errors import DomainError
 from tenants.actions import create_building
 from tenants.models import Building
 from tests.access.conftest import SYSTEM, make_host, make_visit
 from tests.conftest import end_other_database_sessions
-from visit_platform.errors import DomainError
 from visit_platform.notifications.models import Notification
 from workflows.actions import (
     CODE_ATTEMPTS,

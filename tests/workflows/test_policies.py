@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from django_tenants.utils import schema_context
 
+from kernel.errors import DomainError
 from tenants.models import Building
 from tests.conftest import admin_of, client_for, member
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
-from visit_platform.errors import DomainError
 from workflows.models import ScenarioPolicy
 from workflows.policies import update_policy
 

@@ -23,9 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.modbus.register_map import RegisterMapError, parse_register_map
+from kernel import pass_tokens as tokens
+from kernel.errors import DomainError, NotFoundError
+from kernel.privacy import secret_hash
+from kernel.process_cache import ProcessCache
 from tenants.actions import building_url
 from tenants.db import current_schema
-from visit_platform.access import live, tokens
+from visit_platform.access import live
 from visit_platform.access.choices import (
     PASSAGE_REASONS,
     AlertKind,
@@ -47,9 +51,6 @@ from visit_platform.access.models import (
     SigningKey,
 )
 from visit_platform.audit.actions import Actor, record, record_many
-from visit_platform.errors import DomainError, NotFoundError
-from visit_platform.privacy import secret_hash
-from visit_platform.process_cache import ProcessCache
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import (

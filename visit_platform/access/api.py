@@ -21,8 +21,10 @@ from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, StrictBool, field_validator
 
+from kernel import pass_tokens as tokens
+from kernel.errors import DomainError, NotFoundError
+from kernel.json_api import error_response, json_api
 from tenants.db import current_schema
-from visit_platform.access import tokens
 from visit_platform.access.actions import (
     ReportedAlert,
     ReportedPassage,
@@ -45,8 +47,6 @@ from visit_platform.access.queries import (
     revocation_list,
     watchlisted_passes,
 )
-from visit_platform.errors import DomainError, NotFoundError
-from visit_platform.json_api import error_response, json_api
 
 logger = logging.getLogger(__name__)
 

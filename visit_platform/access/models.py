@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from kernel.fields import actor_field
+from kernel.privacy import EncryptedTextField
 from visit_platform.access.choices import (
     AlertKind,
     CommandStatus,
@@ -14,8 +16,6 @@ from visit_platform.access.choices import (
     Mode,
     Reason,
 )
-from visit_platform.fields import actor_field
-from visit_platform.privacy import EncryptedTextField
 from visit_platform.visits.models import Visit
 
 

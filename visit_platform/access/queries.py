@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
+from kernel.process_cache import ProcessCache
 from tenants.db import current_schema
 from visit_platform.access.choices import Direction, Reason
 from visit_platform.access.models import (
@@ -20,7 +21,6 @@ from visit_platform.access.models import (
     Pass,
     SigningKey,
 )
-from visit_platform.process_cache import ProcessCache
 from visit_platform.visits.queries import watchlisted_visitors
 
 # Anonymous entries and exits (a turnstile's count without a scan) are compared over this

@@ -30,7 +30,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from visit_platform.access import tokens
+from kernel import pass_tokens as tokens
+from kernel.errors import DomainError
+from kernel.privacy import mask_name, secret_hash
 from visit_platform.access.actions import (
     ControllerFields,
     create_gate,
@@ -46,8 +48,6 @@ from visit_platform.access.models import Controller, Gate, GateAgent, GateComman
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import MANAGE_GATES, PRINT_SLIP
-from visit_platform.errors import DomainError
-from visit_platform.privacy import mask_name, secret_hash
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.web.decorators import console_view
 

@@ -10,6 +10,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kernel.errors import DomainError, PermissionDeniedError
+from kernel.phones import normalise_mobile
 from tenants.models import User
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.backends import forget_memberships
@@ -21,8 +23,6 @@ from visit_platform.directory.roles import (
     CHANGE_HOST,
     CHANGE_MEMBERSHIP,
 )
-from visit_platform.errors import DomainError, PermissionDeniedError
-from visit_platform.phones import normalise_mobile
 
 COMPANY_FIELDS = ("name", "floors", "zone", "contact_name", "contact_mobile")
 HOST_FIELDS = ("name", "mobile", "email", "department")

@@ -8,9 +8,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kernel.errors import DomainError
 from visit_platform.directory.choices import COMPANY_ROLES, Role
 from visit_platform.directory.models import Company
-from visit_platform.errors import DomainError
 
 
 def add_domain_error(form: forms.Form, error: DomainError) -> None:

@@ -21,6 +21,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kernel.errors import DomainError
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory import actions
 from visit_platform.directory.choices import Role
@@ -31,7 +32,6 @@ from visit_platform.directory.roles import (
     IMPORT_COMPANIES,
     IMPORT_HOSTS,
 )
-from visit_platform.errors import DomainError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000

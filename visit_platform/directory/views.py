@@ -10,6 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel.errors import DomainError
+from kernel.phones import display_mobile
+from kernel.privacy import mask_mobile
 from visit_platform.audit.actions import Actor
 from visit_platform.directory import actions, imports
 from visit_platform.directory.forms import (
@@ -36,9 +39,6 @@ from visit_platform.directory.roles import (
     VIEW_HOST,
     VIEW_MEMBERSHIP,
 )
-from visit_platform.errors import DomainError
-from visit_platform.phones import display_mobile
-from visit_platform.privacy import mask_mobile
 from visit_platform.web.decorators import console_view
 
 PAGE_SIZE = 50

@@ -21,14 +21,14 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
 from integrations.sms.messenger import DeliveryError, OutgoingMessage, messenger_for
+from kernel.errors import DomainError
+from kernel.phones import normalise_mobile
+from kernel.privacy import mask_mobile
 from tenants.db import current_schema
 from tenants.models import Building
 from visit_platform.audit.actions import Actor, record, record_many
-from visit_platform.errors import DomainError
 from visit_platform.notifications.choices import Channel, Purpose, Status
 from visit_platform.notifications.models import Notification, redelivery_time
-from visit_platform.phones import normalise_mobile
-from visit_platform.privacy import mask_mobile
 from visit_platform.visits.models import Visit
 
 # About seven concatenated SMS of Chinese text; anything longer is not a text message.

@@ -10,9 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from visit_platform.fields import actor_field
+from kernel.fields import actor_field
+from kernel.privacy import EncryptedTextField
 from visit_platform.notifications.choices import Channel, Purpose, Status
-from visit_platform.privacy import EncryptedTextField
 from visit_platform.visits.models import Visit
 
 

@@ -11,11 +11,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.errors import ConflictError, DomainError, PermissionDeniedError
+from kernel.phones import normalise_mobile
+from kernel.privacy import blind_index, mask_id_number, mask_mobile, mask_name
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
-from visit_platform.errors import ConflictError, DomainError, PermissionDeniedError
-from visit_platform.phones import normalise_mobile
-from visit_platform.privacy import blind_index, mask_id_number, mask_mobile, mask_name
 from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
     DocumentType,

@@ -20,15 +20,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from kernel.errors import DomainError
+from kernel.phones import display_mobile
+from kernel.privacy import mask_mobile
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.models import Company
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import ORGANISE_EVENTS
-from visit_platform.errors import DomainError
-from visit_platform.phones import display_mobile
-from visit_platform.privacy import mask_mobile
 from visit_platform.visits import events as actions
 from visit_platform.visits.choices import EventStatus
 from visit_platform.visits.imports import MAX_FILE_BYTES

@@ -16,19 +16,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from kernel.errors import ConflictError, DomainError, GoneError, NotFoundError
+from kernel.privacy import mask_id_number
 from visit_platform.access.actions import issue_passes, pass_url
 from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.directory.actions import require
 from visit_platform.directory.models import Company
 from visit_platform.directory.roles import ORGANISE_EVENTS
-from visit_platform.errors import ConflictError, DomainError, GoneError, NotFoundError
 from visit_platform.notifications.actions import (
     Message,
     in_building_language_for_each,
     send_notifications,
 )
 from visit_platform.notifications.choices import Channel, Purpose
-from visit_platform.privacy import mask_id_number
 from visit_platform.visits.actions import MAX_VISIT_DAYS
 from visit_platform.visits.choices import EventStatus, Scenario, VisitStatus
 from visit_platform.visits.imports import (

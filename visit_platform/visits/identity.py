@@ -12,7 +12,7 @@ import re
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 
 # GB 11643-1999: 17 digits, then a check character that may be X (standing for 10).
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")

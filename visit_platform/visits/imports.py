@@ -14,10 +14,10 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from kernel.errors import DomainError
+from kernel.phones import normalise_mobile
+from kernel.privacy import blind_index
 from visit_platform.directory.imports import numbered, read_table
-from visit_platform.errors import DomainError
-from visit_platform.phones import normalise_mobile
-from visit_platform.privacy import blind_index
 from visit_platform.visits.choices import DocumentType
 from visit_platform.visits.identity import normalise_id_number
 from visit_platform.visits.models import ID_NUMBER_INDEX

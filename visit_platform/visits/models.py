@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kernel.fields import actor_field
+from kernel.privacy import EncryptedTextField, mask_id_number
 from visit_platform.directory.models import Company, Host
-from visit_platform.fields import actor_field
-from visit_platform.privacy import EncryptedTextField, mask_id_number
 from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
     DocumentType,

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from kernel.privacy import mask_name
 from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.access.queries import Presence, people_inside
@@ -20,7 +21,6 @@ from visit_platform.access.views import PRINTABLE_STATES, PassState, building_zo
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import PRINT_SLIP, VIEW_VISIT
-from visit_platform.privacy import mask_name
 from visit_platform.visits.actions import note_visits_viewed
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit

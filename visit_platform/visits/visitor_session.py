@@ -15,8 +15,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from kernel.privacy import blind_index
 from tenants.db import current_schema
-from visit_platform.privacy import blind_index
 from visit_platform.visits.models import MOBILE_INDEX
 
 SESSION_KEY = "visitor_pages"

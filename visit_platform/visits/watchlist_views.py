@@ -14,13 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel.errors import DomainError
+from kernel.phones import display_mobile
+from kernel.privacy import mask_mobile, mask_name
 from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import APPROVE_WATCHLIST, PROPOSE_WATCHLIST, VIEW_WATCHLIST
-from visit_platform.errors import DomainError
-from visit_platform.phones import display_mobile
-from visit_platform.privacy import mask_mobile, mask_name
 from visit_platform.visits.actions import note_watchlist_viewed
 from visit_platform.visits.choices import WATCHLIST_EXPIRED, WatchlistStatus
 from visit_platform.visits.forms import (

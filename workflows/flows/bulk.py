@@ -20,9 +20,9 @@ from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
+from kernel.errors import ConflictError, GoneError
 from tenants.models import User
 from visit_platform.audit.actions import Actor
-from visit_platform.errors import ConflictError, GoneError
 from visit_platform.visits import events
 from visit_platform.visits.choices import EventStatus
 from visit_platform.visits.models import Event, EventImport

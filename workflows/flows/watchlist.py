@@ -25,10 +25,10 @@ from viewflow.workflow.activation import Activation
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Process, Task
 
+from kernel.errors import ConflictError, PermissionDeniedError
 from tenants.models import User
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import APPROVE_WATCHLIST
-from visit_platform.errors import ConflictError, PermissionDeniedError
 from visit_platform.visits import actions
 from visit_platform.visits.choices import WatchlistStatus
 from visit_platform.visits.models import WatchlistEntry

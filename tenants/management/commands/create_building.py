@@ -11,8 +11,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
+from kernel.errors import DomainError
 from tenants.actions import create_building
-from visit_platform.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 def index_mobiles(apps: Any, schema_editor: Any) -> None:
     """Give visitors already known the blind index of their mobile (the key is read from
     settings, as at run time)."""
-    from visit_platform.privacy import blind_index
+    from kernel.privacy import blind_index
 
     visitor_model = apps.get_model("visits", "Visitor")
     for visitor in visitor_model.objects.exclude(mobile="").only("pk", "mobile").iterator():

@@ -15,11 +15,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from integrations.modbus.__main__ import run
+from kernel.errors import DomainError
 from tenants.models import Building
 from visit_platform.access.actions import create_gate_agent
 from visit_platform.access.agent_setup import agent_config_from_database
 from visit_platform.audit.actions import Actor
-from visit_platform.errors import DomainError
 
 
 class Command(BaseCommand):

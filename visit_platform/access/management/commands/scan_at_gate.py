@@ -9,9 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import schema_context
 
+from kernel.pass_tokens import TokenKind
 from visit_platform.access.actions import pass_token
 from visit_platform.access.models import Gate, Pass
-from visit_platform.access.tokens import TokenKind
 
 
 def present(line: str, host: str = "127.0.0.1", port: int = 7000, timeout: float = 10) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from django.utils.translation import gettext as _
 
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 
 DEFAULT_REGION = "CN"
 

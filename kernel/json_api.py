@@ -32,7 +32,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security.base import AuthBase
 
-from visit_platform.errors import DomainError
+from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
