@@ -1,8 +1,7 @@
 """Tenant-aware WebSockets: django-tenants only routes HTTP, so sockets find their building here.
 
 The building comes from the ``Host`` header (looked up in the public schema); an unknown host
-is refused with close code 4404 before any consumer runs. The user comes from the session
-cookie, and their roles from that building's memberships.
+is refused with close code 4404 before any consumer runs. The session comes from its cookie.
 
 Consumers share one database thread and connection: a schema set in one consumer's
 synchronous call would stay active for the next. So every query here switches schema with
@@ -14,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.sessions import SessionMiddlewareStack
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -56,20 +54,6 @@ def find_building(host: str) -> BuildingInfo | None:
         return BuildingInfo(building.pk, building.schema_name, building.name)
 
 
-@database_sync_to_async
-def roles_in_building(user: Any, schema_name: str) -> frozenset[str]:
-    from visit_platform.directory.models import Membership
-
-    if user is None or not user.is_authenticated or not user.is_active:
-        return frozenset()
-    with schema_context(schema_name):
-        return frozenset(
-            Membership.objects.filter(user_id=user.pk, is_active=True).values_list(
-                "role", flat=True
-            )
-        )
-
-
 async def refuse(receive: Any, send: Any, code: int) -> None:
     """Answer a WebSocket handshake with a close before it is accepted."""
     message = await receive()
@@ -77,21 +61,12 @@ async def refuse(receive: Any, send: Any, code: int) -> None:
         await send({"type": "websocket.close", "code": code})
 
 
-class _MemberMiddleware:
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        user = await get_user(scope)
-        roles = await roles_in_building(user, scope["building"].schema_name)
-        return await self.inner(dict(scope, user=user, roles=roles), receive, send)
-
-
 class BuildingWebsocketMiddleware:
-    """Puts ``building``, ``user`` and ``roles`` in the scope, or refuses the socket."""
+    """Puts ``building`` and the session in the scope, or refuses the socket. What the user may
+    do there is the domain's to say (``visit_platform.directory.asgi`` adds the roles)."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner = SessionMiddlewareStack(_MemberMiddleware(inner))
+        self.inner = SessionMiddlewareStack(inner)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if scope["type"] != "websocket":

@@ -17,6 +17,7 @@ from django.conf import settings  # noqa: E402
 from tenants.asgi import BuildingWebsocketMiddleware  # noqa: E402
 from visit_platform.access.asgi import GATE_API_PREFIX, GateApiHandler  # noqa: E402
 from visit_platform.asgi_limits import BoundedBody  # noqa: E402
+from visit_platform.directory.asgi import MembershipWebsocketMiddleware  # noqa: E402
 from visit_platform.routing import websocket_application  # noqa: E402
 
 gate_api_app = GateApiHandler()
@@ -35,7 +36,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_application,
         "websocket": AllowedHostsOriginValidator(
-            BuildingWebsocketMiddleware(websocket_application)
+            BuildingWebsocketMiddleware(MembershipWebsocketMiddleware(websocket_application))
         ),
     }
 )

@@ -22,7 +22,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from kernel.errors import DomainError
-from visit_platform.visits.identity import (
+from kernel.resident_ids import (
     birth_date_from_resident_id,
     is_valid_resident_id,
     normalise_id_number,

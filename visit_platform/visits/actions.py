@@ -14,6 +14,11 @@ from django.utils.translation import gettext as _
 from kernel.errors import ConflictError, DomainError, PermissionDeniedError
 from kernel.phones import normalise_mobile
 from kernel.privacy import blind_index, mask_id_number, mask_mobile, mask_name
+from kernel.resident_ids import (
+    birth_date_from_resident_id,
+    is_valid_resident_id,
+    normalise_id_number,
+)
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import (
@@ -23,11 +28,6 @@ from visit_platform.visits.choices import (
     Scenario,
     VisitStatus,
     WatchlistStatus,
-)
-from visit_platform.visits.identity import (
-    birth_date_from_resident_id,
-    is_valid_resident_id,
-    normalise_id_number,
 )
 from visit_platform.visits.models import (
     ID_NUMBER_INDEX,

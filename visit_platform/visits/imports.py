@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from kernel.errors import DomainError
 from kernel.phones import normalise_mobile
 from kernel.privacy import blind_index
+from kernel.resident_ids import normalise_id_number
 from visit_platform.directory.imports import numbered, read_table
 from visit_platform.visits.choices import DocumentType
-from visit_platform.visits.identity import normalise_id_number
 from visit_platform.visits.models import ID_NUMBER_INDEX
 from visit_platform.visits.queries import Person, watchlisted_people
 

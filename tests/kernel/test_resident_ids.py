@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from kernel.errors import DomainError
-from visit_platform.visits.identity import (
+from kernel.resident_ids import (
     birth_date_from_resident_id,
     is_valid_resident_id,
     normalise_id_number,
