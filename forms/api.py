@@ -30,9 +30,9 @@ from forms.models import FormVersion
 from forms.queries import current_version, submitted_visit
 from forms.rendering import ui_description
 from forms.validation import AnswersInvalid, validate_answers
+from kernel.console import building_zone
 from kernel.errors import DomainError, PermissionDeniedError
 from kernel.json_api import json_api
-from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.visits.choices import Scenario
 from workflows.actions import route_new_request

@@ -27,8 +27,8 @@ from forms.fields import KINDS
 from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
+from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
-from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.models import Company, Host
 from visit_platform.directory.queries import managed_company_ids
@@ -40,7 +40,6 @@ from visit_platform.directory.roles import (
 )
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
-from visit_platform.web.decorators import console_view
 from workflows.actions import route_new_request, start_visit_flow
 
 RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)

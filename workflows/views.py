@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from viewflow.workflow.models import Task
 
+from kernel.console import console_view
 from kernel.errors import ConflictError, DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
@@ -25,7 +26,6 @@ from visit_platform.directory.roles import MANAGE_POLICIES, REGISTER_VISITS, VIE
 from visit_platform.visits.actions import settle_identity
 from visit_platform.visits.choices import IdentityChoice, VisitStatus
 from visit_platform.visits.models import Visit
-from visit_platform.web.decorators import console_view
 from workflows import actions
 from workflows.actions import DESK_SCENARIOS, decide_by_link, open_action_link, start_visit_flow
 from workflows.models import POLICY_FIELDS, ScenarioPolicy, VisitProcess

@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import qrcode
 import qrcode.image.svg
@@ -31,6 +30,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from kernel import pass_tokens as tokens
+from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from kernel.privacy import mask_name, secret_hash
 from visit_platform.access.actions import (
@@ -49,7 +49,6 @@ from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import MANAGE_GATES, PRINT_SLIP
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
-from visit_platform.web.decorators import console_view
 
 # Link codes are 24 characters (secrets.token_urlsafe(18)); anything much longer is not one.
 MAX_LINK_CODE_LENGTH = 64
@@ -92,15 +91,6 @@ def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
     if now < pass_record.valid_from or status not in ADMITTING_STATUSES:
         return PassState.NOT_YET_VALID
     return PassState.VALID
-
-
-def building_zone(request: HttpRequest) -> ZoneInfo:
-    """The time zone of the building the request is for (times on its pages are local)."""
-    name = getattr(getattr(request, "tenant", None), "time_zone", "") or settings.TIME_ZONE
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
 
 
 def _qr_code(data: str, **options: object) -> qrcode.QRCode:

@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from kernel.console import console_view
 from visit_platform.audit.models import AuditEntry
 from visit_platform.audit.verbs import actor_label, verb_label
 from visit_platform.directory.roles import VIEW_AUDIT
-from visit_platform.web.decorators import console_view
 
 PAGE_SIZE = 50
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel.console import console_view
 from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile
@@ -39,7 +40,6 @@ from visit_platform.directory.roles import (
     VIEW_HOST,
     VIEW_MEMBERSHIP,
 )
-from visit_platform.web.decorators import console_view
 
 PAGE_SIZE = 50
 OUTCOMES: tuple[imports.Outcome, ...] = ("create", "update", "unchanged", "error")

@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from integrations.sms.messenger import sends_nothing
+from kernel.console import console_view
 from visit_platform.directory.roles import VIEW_NOTIFICATIONS
 from visit_platform.notifications.choices import Status
 from visit_platform.notifications.models import Notification
-from visit_platform.web.decorators import console_view
 
 PAGE_SIZE = 50
 

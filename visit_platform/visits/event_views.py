@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile
-from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.models import Company
@@ -34,7 +34,6 @@ from visit_platform.visits.choices import EventStatus
 from visit_platform.visits.imports import MAX_FILE_BYTES
 from visit_platform.visits.models import Event, EventImport
 from visit_platform.visits.queries import attendance, visible_events
-from visit_platform.web.decorators import console_view
 from workflows.flows import bulk as bulk_flow
 
 PAGE_SIZE = 100

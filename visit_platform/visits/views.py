@@ -13,18 +13,18 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from kernel.console import building_zone, console_view
 from kernel.privacy import mask_name
 from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.access.queries import Presence, people_inside
-from visit_platform.access.views import PRINTABLE_STATES, PassState, building_zone, pass_state
+from visit_platform.access.views import PRINTABLE_STATES, PassState, pass_state
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import PRINT_SLIP, VIEW_VISIT
 from visit_platform.visits.actions import note_visits_viewed
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
-from visit_platform.web.decorators import console_view
 
 PAGE_SIZE = 50
 # Today's events are a working list, not a report: the newest ones, at most this many.

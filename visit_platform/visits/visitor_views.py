@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from kernel.console import building_zone
 from kernel.errors import DomainError
 from kernel.phones import display_mobile, normalise_mobile
 from kernel.privacy import mask_mobile, mask_name
 from visit_platform.access.actions import renew_pass_link
 from visit_platform.access.models import Pass
-from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.visits.actions import (
     cancel_request,

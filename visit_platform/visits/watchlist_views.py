@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
-from visit_platform.access.views import building_zone
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import APPROVE_WATCHLIST, PROPOSE_WATCHLIST, VIEW_WATCHLIST
@@ -30,7 +30,6 @@ from visit_platform.visits.forms import (
 )
 from visit_platform.visits.models import WatchlistEntry
 from visit_platform.visits.queries import watchlist_shown_status, watchlist_with_status
-from visit_platform.web.decorators import console_view
 from workflows.flows import watchlist as flow
 
 PAGE_SIZE = 50

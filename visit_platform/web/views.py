@@ -13,9 +13,9 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kernel.console import console_view
 from visit_platform.directory.backends import active_memberships
 from visit_platform.directory.queries import visible_companies, visible_hosts
-from visit_platform.web.decorators import console_view
 
 
 class SignInForm(AuthenticationForm):

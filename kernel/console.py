@@ -1,11 +1,14 @@
-"""The guard every console page uses: logged in, a member of this building, allowed."""
+"""What every console page shares, whichever layer its view lives in: the guard (signed in, a
+member of this building, allowed) and the building's time zone for the times it shows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -31,3 +34,12 @@ def console_view(permission: str | None = None) -> Callable[[View], View]:
         return wrapper
 
     return decorate
+
+
+def building_zone(request: HttpRequest) -> ZoneInfo:
+    """The time zone of the building the request is for (times on its pages are local)."""
+    name = getattr(getattr(request, "tenant", None), "time_zone", "") or settings.TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
