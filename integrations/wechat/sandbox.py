@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from socketserver import ThreadingMixIn
@@ -192,20 +192,9 @@ class WeChatSandbox:
 
     # --- the HTTP side --------------------------------------------------------------------
 
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[str]:
         """Serve on ``host:port`` (a free port by default) in a thread; yield the base URL."""
-        server = make_server(
-            host, port, self, server_class=_ThreadingServer, handler_class=_QuietHandler
-        )
-        thread = threading.Thread(target=server.serve_forever, name="wechat-sandbox", daemon=True)
-        thread.start()
-        try:
-            yield f"http://{host}:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+        return serve_wsgi(self, host, port)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -508,6 +497,22 @@ class WeChatSandbox:
 
 
 _Response = tuple[str, list[tuple[str, str]], bytes]
+
+
+@contextmanager
+def serve_wsgi(application: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run a WSGI application in a thread (one more per request) until the block ends."""
+    server = make_server(
+        host, port, application, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="wechat-wsgi", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def _new_aes_key() -> str:
