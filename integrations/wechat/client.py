@@ -65,14 +65,14 @@ class PlatformWeChatClient(WeChatClient):
         return result
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
-        used = self.session.get(self.access_token_key)
+        used = self.access_token  # fetched here when there is none yet
         try:
             return super()._request(method, url_or_endpoint, **_fresh(kwargs))
         except WeChatClientException as error:
             if error.errcode not in TOKEN_REFUSED:
                 raise
         # Another process may have fetched a new token already; fetch only if it has not.
-        if self.session.get(self.access_token_key) in (None, used):
+        if self.session.get(self.access_token_key) == used:
             logger.info("WeChat refused the access token of %s; fetching a new one", self.appid)
             self.fetch_access_token()
         return super()._request(method, url_or_endpoint, **_fresh(kwargs))

@@ -505,7 +505,9 @@ def serve_wsgi(application: Any, host: str = "127.0.0.1", port: int = 0) -> Iter
     server = make_server(
         host, port, application, server_class=_ThreadingServer, handler_class=_QuietHandler
     )
-    thread = threading.Thread(target=server.serve_forever, name="wechat-wsgi", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="wechat-wsgi", daemon=True
+    )
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"
