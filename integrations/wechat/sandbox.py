@@ -421,10 +421,11 @@ class WeChatSandbox:
         return fields
 
     def signed_request(
-        self, appid: str, fields: dict[str, Any], *, mode: str = "safe"
+        self, appid: str, fields: dict[str, Any], *, mode: str = "safe", plain: str = ""
     ) -> tuple[dict[str, str], bytes]:
         """The query string and body WeChat sends for ``fields`` in ``mode`` (``plain``,
-        ``compatible`` or ``safe``), signed and encrypted with wechatpy's crypto."""
+        ``compatible`` or ``safe``), signed and encrypted with wechatpy's crypto. ``plain``
+        replaces the XML made of ``fields`` (a test's hostile payload, sealed all the same)."""
         account = self.accounts[appid]
         timestamp = str(int(time.time()))
         nonce = secrets.token_hex(5)
@@ -436,7 +437,7 @@ class WeChatSandbox:
             "nonce": nonce,
             "openid": str(fields["FromUserName"]),
         }
-        plain = _xml(fields)
+        plain = plain or _xml(fields)
         if mode == "plain":
             return query, plain.encode()
         crypto = WeChatCrypto(account.token, account.encoding_aes_key, appid)

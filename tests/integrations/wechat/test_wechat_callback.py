@@ -313,21 +313,10 @@ def test_entities_are_refused_inside_the_encrypted_message(
     seen: callback.RedisSeenStore,
 ) -> None:
     """Even a payload that decrypts correctly (signed with the account's own key) is screened."""
-    timestamp, nonce = str(int(time.time())), "n0nce"
-    crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.appid)
-    sealed = xmltodict.parse(crypto.encrypt_message(inner.decode(), nonce, timestamp))["xml"]
-    signer = WeChatSigner()
-    signer.add_data(account.token, timestamp, nonce)
-    query = {
-        "signature": signer.signature,
-        "timestamp": timestamp,
-        "nonce": nonce,
-        "encrypt_type": "aes",
-        "msg_signature": sealed["MsgSignature"],
-    }
-    body = f"<xml><ToUserName>gh_x</ToUserName><Encrypt>{sealed['Encrypt']}</Encrypt></xml>"
+    fields = _text(sandbox, account)
+    query, body = sandbox.signed_request(account.appid, fields, plain=inner.decode())
 
-    _refused("xml_forbidden", wechat, query, body.encode(), seen)
+    _refused("xml_forbidden", wechat, query, body, seen)
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(

@@ -11,6 +11,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from integrations.wechat.client import (
     UNREACHABLE,
+    PlatformWeChatClient,
     WeChatEndpoints,
     make_client,
     make_oauth,
@@ -21,6 +22,13 @@ from integrations.wechat.sandbox import SandboxAccount, WeChatSandbox
 
 TEMPLATE = "pass-issued-template"
 DATA = {"first": {"value": "您的通行证已签发"}, "keyword1": {"value": "Alpha Tower"}}
+
+
+@pytest.fixture
+def client(
+    account: SandboxAccount, redis_client: redis.Redis, redis_prefix: str, sandbox_url: str
+) -> PlatformWeChatClient:
+    return _client(account, redis_client, redis_prefix, sandbox_url)
 
 
 def _client(account: SandboxAccount, redis_client: redis.Redis, prefix: str, url: str, **kw):  # type: ignore[no-untyped-def]
@@ -65,11 +73,9 @@ def test_a_refused_token_is_refreshed_once(
     sandbox: WeChatSandbox,
     account: SandboxAccount,
     sandbox_url: str,
-    redis_client: redis.Redis,
-    redis_prefix: str,
+    client: PlatformWeChatClient,
 ) -> None:
     visitor = sandbox.add_user(account.appid)
-    client = _client(account, redis_client, redis_prefix, sandbox_url)
     assert send_template(client, visitor.openid, TEMPLATE, DATA).sent
     if errcode == 42001:
         sandbox.expire_tokens(account.appid)
@@ -87,12 +93,10 @@ def test_a_token_refused_twice_is_not_refreshed_again(
     sandbox: WeChatSandbox,
     account: SandboxAccount,
     sandbox_url: str,
-    redis_client: redis.Redis,
-    redis_prefix: str,
+    client: PlatformWeChatClient,
 ) -> None:
     """wechatpy's own retry would loop; ours refreshes once and reports WeChat's answer."""
     visitor = sandbox.add_user(account.appid)
-    client = _client(account, redis_client, redis_prefix, sandbox_url)
     sandbox.fail_next(40001, "/cgi-bin/message/template/send")
     sandbox.fail_next(40001, "/cgi-bin/message/template/send")
     sandbox.fail_next(40001, "/cgi-bin/message/template/send")
@@ -139,11 +143,9 @@ def test_a_send_weChat_refuses_returns_its_errcode(
     sandbox: WeChatSandbox,
     account: SandboxAccount,
     sandbox_url: str,
-    redis_client: redis.Redis,
-    redis_prefix: str,
+    client: PlatformWeChatClient,
 ) -> None:
     visitor = sandbox.add_user(account.appid, subscribed=subscribed)
-    client = _client(account, redis_client, redis_prefix, sandbox_url)
     if queued:
         sandbox.fail_next(queued, "/cgi-bin/message/template/send")
 
@@ -197,10 +199,8 @@ def test_menu_and_scene_qr_code(
     sandbox: WeChatSandbox,
     account: SandboxAccount,
     sandbox_url: str,
-    redis_client: redis.Redis,
-    redis_prefix: str,
+    client: PlatformWeChatClient,
 ) -> None:
-    client = _client(account, redis_client, redis_prefix, sandbox_url)
     menu = {
         "button": [
             {"type": "view", "name": "访客预约", "url": "https://alpha.example/wechat/apply"},
@@ -258,10 +258,7 @@ def test_oauth_gives_the_openid_of_the_phone_holder(
     assert reused.value.errcode == 40029
 
 
-def test_jssdk_ticket(
-    account: SandboxAccount, sandbox_url: str, redis_client: redis.Redis, redis_prefix: str
-) -> None:
-    client = _client(account, redis_client, redis_prefix, sandbox_url)
+def test_jssdk_ticket(client: PlatformWeChatClient) -> None:
 
     ticket = client.jsapi.get_jsapi_ticket()
     signature = client.jsapi.get_jsapi_signature("nonce", ticket, 1700000000, "https://a.example/")
