@@ -28,7 +28,6 @@ from tenants.db import current_schema
 from visit_platform.access.actions import (
     ReportedAlert,
     ReportedPassage,
-    authenticate_agent,
     claim_controllers,
     claim_gate_commands,
     decide_scan,
@@ -42,6 +41,7 @@ from visit_platform.access.choices import AlertKind, Direction, Mode, Reason
 from visit_platform.access.models import Controller, Gate, GateAgent
 from visit_platform.access.queries import (
     agent_controllers,
+    authenticate_agent,
     gate_for_scans,
     public_keys,
     revocation_list,
