@@ -17,7 +17,7 @@ from kernel import pass_tokens as tokens
 from kernel.privacy import secret_hash
 from kernel.process_cache import ProcessCache
 from tenants.db import current_schema
-from visit_platform.access.choices import Direction, Reason
+from visit_platform.access.choices import Direction, PassState, Reason
 from visit_platform.access.models import (
     AccessEvent,
     Controller,
@@ -26,6 +26,7 @@ from visit_platform.access.models import (
     Pass,
     SigningKey,
 )
+from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.queries import watchlisted_visitors
 
 # Anonymous entries and exits (a turnstile's count without a scan) are compared over this
@@ -40,6 +41,9 @@ AGENT_CACHE_SECONDS = 5
 _agents: ProcessCache[GateAgent] = ProcessCache(AGENT_CACHE_SECONDS, (GateAgent,))
 # Keys never change once created, so processes may keep them: (schema, key id) -> key.
 _public_keys: dict[tuple[str, int], Ed25519PublicKey] = {}
+
+# A visit that was called off takes its passes with it, whatever the pass row says.
+_CANCELLED_VISIT = frozenset({VisitStatus.REJECTED, VisitStatus.CANCELLED})
 
 
 def gate_for_scans(gate_id: int) -> Gate | None:
@@ -214,3 +218,18 @@ def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:
         }
         for controller in controllers
     ]
+
+
+def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
+    """What the pass is worth now, for the visitor's page, the slip and the visit list."""
+    now = now or timezone.now()
+    status = pass_record.visit.status
+    if pass_record.revoked_at is not None or status in _CANCELLED_VISIT:
+        return PassState.REVOKED
+    if now > pass_record.valid_until or status == VisitStatus.EXPIRED:
+        return PassState.EXPIRED
+    if pass_record.uses_left == 0:
+        return PassState.USED_UP
+    if now < pass_record.valid_from or status not in ADMITTING_STATUSES:
+        return PassState.NOT_YET_VALID
+    return PassState.VALID
