@@ -14,7 +14,6 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,13 +34,12 @@ from kernel.errors import DomainError
 from kernel.privacy import mask_name, secret_hash
 from visit_platform.access.actions import (
     ControllerFields,
-    create_gate,
+    GateFields,
     note_slip_printed,
     pass_token,
     request_gate_pulse,
     save_controller,
-    update_gate,
-    wire_gate,
+    save_gate,
 )
 from visit_platform.access.choices import PRINTABLE_STATES, PassState
 from visit_platform.access.forms import ControllerForm, GateForm, generic_map_text
@@ -521,29 +519,12 @@ def gate_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         }
     form = GateForm(request.POST or None, initial=initial or {"is_active": True})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        actor = Actor.from_request(request)
         try:
-            with transaction.atomic():
-                if gate is None:
-                    gate = create_gate(
-                        actor, name=data["name"], zone=data["zone"], direction=data["direction"]
-                    )
-                update_gate(
-                    actor,
-                    gate,
-                    name=data["name"],
-                    zone=data["zone"],
-                    direction=data["direction"],
-                    is_active=data["is_active"],
-                )
-                wire_gate(actor, gate, data["controller"], data["lane"])
+            saved = save_gate(Actor.from_request(request), GateFields(**form.cleaned_data), gate)
         except DomainError as error:
             add_domain_error(form, error)
-            if pk is None:
-                gate = None
         else:
-            messages.success(request, _("Gate %(name)s saved.") % {"name": gate.name})
+            messages.success(request, _("Gate %(name)s saved.") % {"name": saved.name})
             return redirect("access:gate_list")
     return render(
         request, "access/gate_form.html", {"section": "gates", "form": form, "gate": gate}

@@ -26,15 +26,50 @@ MIN_POLL_INTERVAL_MS = 50
 MAX_POLL_INTERVAL_MS = 60_000
 
 
+@dataclass(frozen=True)
+class GateFields:
+    """What a property admin sets on a gate in the console; see ``save_gate``."""
+
+    name: str
+    zone: str = ""
+    direction: str = GateDirection.BOTH
+    is_active: bool = True
+    controller: Controller | None = None
+    lane: int | None = None
+
+
+def _checked_gate_name(name: str, direction: str) -> str:
+    """The gate's name, stripped, once it and the direction are valid."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise invalid("name", "name_required", _("The gate needs a name."))
+    if direction not in GateDirection.values:
+        raise invalid("direction", "direction_invalid", _("Unknown direction."))
+    return name
+
+
+@transaction.atomic
+def save_gate(actor: Actor, fields: GateFields, gate: Gate | None = None) -> Gate:
+    """Create a gate, or change one, and wire it as the console's form says: all of it or,
+    on any error (which names its field), none of it."""
+    if gate is None:
+        gate = create_gate(actor, name=fields.name, zone=fields.zone, direction=fields.direction)
+    update_gate(
+        actor,
+        gate,
+        name=fields.name,
+        zone=fields.zone,
+        direction=fields.direction,
+        is_active=fields.is_active,
+    )
+    return wire_gate(actor, gate, fields.controller, fields.lane)
+
+
 @transaction.atomic
 def create_gate(
     actor: Actor, *, name: str, zone: str = "", direction: str = GateDirection.BOTH
 ) -> Gate:
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise DomainError("name_required", _("The gate needs a name."), field="name")
-    if direction not in GateDirection.values:
-        raise DomainError("direction_invalid", _("Unknown direction."), field="direction")
+    name = _checked_gate_name(name, direction)
     gate = Gate.objects.create(name=name, zone=zone.strip()[:100], direction=direction)
     record(actor, "gate.created", gate)
     return gate
@@ -44,11 +79,7 @@ def create_gate(
 def update_gate(
     actor: Actor, gate: Gate, *, name: str, zone: str, direction: str, is_active: bool
 ) -> Gate:
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise DomainError("name_required", _("The gate needs a name."), field="name")
-    if direction not in GateDirection.values:
-        raise DomainError("direction_invalid", _("Unknown direction."), field="direction")
+    name = _checked_gate_name(name, direction)
     gate.name, gate.zone, gate.direction, gate.is_active = (
         name,
         zone.strip()[:100],
