@@ -614,7 +614,7 @@ def measure_signature_checks(site: Site, count: int) -> None:
     from django_tenants.utils import schema_context
 
     from kernel import pass_tokens as tokens
-    from visit_platform.access.actions import public_key
+    from visit_platform.access.queries import public_key
 
     with schema_context(SLUG):
         key = public_key(tokens.parse_token(site.tokens[0]).claims.key_id)

@@ -33,6 +33,7 @@ from visit_platform.access.actions import (
 )
 from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Gate, Pass, SigningKey
+from visit_platform.access.queries import authenticate_agent
 from visit_platform.visits.actions import add_to_watchlist
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import is_watchlisted
@@ -432,8 +433,6 @@ def test_create_gate_agent_command_prints_a_key_that_authenticates(
     in_alpha: Building, capsys: Any
 ) -> None:
     from django.core.management import call_command
-
-    from visit_platform.access.actions import authenticate_agent
 
     call_command("create_gate_agent", "--building", "alpha", "--name", "Lobby")
 

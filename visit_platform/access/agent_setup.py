@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from integrations.modbus.config import AgentConfig, controllers_from_data
 from kernel.errors import DomainError
 from tenants.actions import building_domain
-from visit_platform.access.actions import authenticate_agent, claim_controllers
-from visit_platform.access.queries import agent_controllers
+from visit_platform.access.actions import claim_controllers
+from visit_platform.access.queries import agent_controllers, authenticate_agent
 
 
 def agent_config_from_database(

@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from django.db import transaction
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -22,26 +21,26 @@ from ninja.security import HttpBearer
 from pydantic import AwareDatetime, StrictBool, field_validator
 
 from kernel import pass_tokens as tokens
-from kernel.errors import DomainError, NotFoundError
+from kernel.errors import NotFoundError
 from kernel.json_api import error_response, json_api
 from tenants.db import current_schema
 from visit_platform.access.actions import (
-    ReportedAlert,
-    ReportedPassage,
-    authenticate_agent,
+    AlertReport,
+    PassageReport,
     claim_controllers,
     claim_gate_commands,
     decide_scan,
     finish_gate_command,
     payload_of,
-    record_alert,
-    record_passage,
+    record_alerts,
+    record_passages,
     touch_agent,
 )
 from visit_platform.access.choices import AlertKind, Direction, Mode, Reason
-from visit_platform.access.models import Controller, Gate, GateAgent
+from visit_platform.access.models import GateAgent
 from visit_platform.access.queries import (
     agent_controllers,
+    authenticate_agent,
     gate_for_scans,
     public_keys,
     revocation_list,
@@ -195,30 +194,6 @@ def _unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpRespo
     return response
 
 
-class InvalidPassagesError(DomainError):
-    """Some items of a batch are invalid; none of the batch was recorded."""
-
-    status = 422
-
-    def __init__(self, problems: list[dict[str, Any]], total: int) -> None:
-        super().__init__(
-            "invalid_passages",
-            _("%(invalid)d of %(total)d passages are invalid; none was recorded.")
-            % {"invalid": len({problem["loc"][1] for problem in problems}), "total": total},
-        )
-        self.problems = problems
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.problems}
-
-
-def _problem(index: int, field: str | None, code: str, message: str) -> dict[str, Any]:
-    location: list[Any] = ["passages", index]
-    if field:
-        location.append(field)
-    return {"loc": location, "message": message, "type": code}
-
-
 def _agent(request: HttpRequest) -> GateAgent:
     agent: GateAgent = request.auth  # type: ignore[attr-defined]
     return agent
@@ -258,45 +233,9 @@ def passages(request: HttpRequest, payload: PassagesIn) -> dict[str, Any]:
     names every invalid item by its index. Items whose `event_id` was already recorded are
     answered with the first answer (`replayed` true), so a journal can be sent again.
     """
-    items = payload.passages
-    gates = Gate.objects.in_bulk({item.gate_id for item in items})
-    problems = [
-        _problem(index, "gate_id", "unknown_gate", _("No gate has this id."))
-        for index, item in enumerate(items)
-        if item.gate_id not in gates
-    ]
-    if problems:
-        raise InvalidPassagesError(problems, len(items))
-    agent = _agent(request)
-    results = []
-    with transaction.atomic():
-        for index, item in enumerate(items):
-            try:
-                decision = record_passage(_reported(item, gates[item.gate_id]), agent)
-            except DomainError as error:
-                problems.append(
-                    _problem(index, error.details.get("field"), error.code, error.message)
-                )
-                continue
-            results.append(payload_of(decision))
-        if problems:
-            # Raised inside the block: the items recorded before the bad one roll back too.
-            raise InvalidPassagesError(problems, len(items))
-    return {"results": results}
-
-
-def _reported(item: PassageIn, gate: Gate) -> ReportedPassage:
-    occurred_at: datetime = item.occurred_at
-    return ReportedPassage(
-        event_id=item.event_id,
-        gate=gate,
-        direction=item.direction,
-        occurred_at=occurred_at,
-        pass_id=item.pass_id,
-        granted=item.granted,
-        reason=item.reason,
-        mode=item.mode,
-    )
+    reports = [PassageReport(**item.model_dump()) for item in payload.passages]
+    decisions = record_passages(reports, _agent(request))
+    return {"results": [payload_of(decision) for decision in decisions]}
 
 
 @api.get("/keys", response={200: KeysOut, **ANY_CALL_ERRORS}, summary="Public keys")
@@ -422,62 +361,14 @@ class AlertsOut(Schema):
 def alerts(request: HttpRequest, payload: AlertsIn) -> dict[str, Any]:
     """Door-forced and alarm signals, at most 500, all or nothing like passages; an
     `event_id` already recorded is answered with `replayed` true."""
-    items = payload.alerts
-    gates = Gate.objects.in_bulk({item.gate_id for item in items if item.gate_id})
-    controllers = Controller.objects.in_bulk(
-        {item.controller_id for item in items if item.controller_id}
-    )
-    problems = []
-    for index, item in enumerate(items):
-        if item.gate_id and item.gate_id not in gates:
-            problems.append(
-                _alert_problem(index, "gate_id", "unknown_gate", _("No gate has this id."))
-            )
-        if item.controller_id and item.controller_id not in controllers:
-            problems.append(
-                _alert_problem(
-                    index, "controller_id", "unknown_controller", _("No controller has this id.")
-                )
-            )
-    if problems:
-        raise InvalidAlertsError(problems, len(items))
-    agent = _agent(request)
-    results = []
-    with transaction.atomic():
-        for item in items:
-            stored, replayed = record_alert(
-                ReportedAlert(
-                    event_id=item.event_id,
-                    kind=item.kind,
-                    occurred_at=item.occurred_at,
-                    controller=controllers.get(item.controller_id) if item.controller_id else None,
-                    gate=gates.get(item.gate_id) if item.gate_id else None,
-                ),
-                agent,
-            )
-            results.append({"event_id": stored.event_id, "kind": stored.kind, "replayed": replayed})
-    return {"results": results}
-
-
-def _alert_problem(index: int, field: str, code: str, message: str) -> dict[str, Any]:
-    return {"loc": ["alerts", index, field], "message": message, "type": code}
-
-
-class InvalidAlertsError(DomainError):
-    """Some alerts of a batch are invalid; none of the batch was recorded."""
-
-    status = 422
-
-    def __init__(self, problems: list[dict[str, Any]], total: int) -> None:
-        super().__init__(
-            "invalid_alerts",
-            _("%(invalid)d of %(total)d alerts are invalid; none was recorded.")
-            % {"invalid": len({problem["loc"][1] for problem in problems}), "total": total},
-        )
-        self.problems = problems
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.problems}
+    reports = [AlertReport(**item.model_dump()) for item in payload.alerts]
+    results = record_alerts(reports, _agent(request))
+    return {
+        "results": [
+            {"event_id": stored.event_id, "kind": stored.kind, "replayed": replayed}
+            for stored, replayed in results
+        ]
+    }
 
 
 class CommandOut(Schema):

@@ -1,4 +1,4 @@
-"""Choices for access: gate directions, decision reason codes, decision modes.
+"""Choices for access: gate directions, decision reason codes, decision modes, pass states.
 
 Reason codes are stable strings: the API, the gate agents, the audit trail and the screens
 use the same ones.
@@ -61,3 +61,17 @@ class CommandStatus(models.TextChoices):
     CLAIMED = "claimed", _("Sent to the gate agent")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+
+
+class PassState(models.TextChoices):
+    """What the visitor's page says about the pass, checked in this order."""
+
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+    USED_UP = "used_up", _("Used up")
+    NOT_YET_VALID = "not_yet_valid", _("Not valid yet")
+    VALID = "valid", _("Valid")
+
+
+# States in which a slip still gets someone in (not yet valid: printed ahead of the visit).
+PRINTABLE_STATES = frozenset({PassState.VALID, PassState.NOT_YET_VALID})

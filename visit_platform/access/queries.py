@@ -1,18 +1,23 @@
-"""Reads for gates and screens: keys and revocations for agents, and who is inside now."""
+"""Reads for gates and screens: keys, agents and revocations for agents, the gate a scan
+names, and who is inside now."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
+from kernel import pass_tokens as tokens
+from kernel.privacy import secret_hash
 from kernel.process_cache import ProcessCache
 from tenants.db import current_schema
-from visit_platform.access.choices import Direction, Reason
+from visit_platform.access.choices import Direction, PassState, Reason
 from visit_platform.access.models import (
     AccessEvent,
     Controller,
@@ -21,6 +26,7 @@ from visit_platform.access.models import (
     Pass,
     SigningKey,
 )
+from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.queries import watchlisted_visitors
 
 # Anonymous entries and exits (a turnstile's count without a scan) are compared over this
@@ -29,11 +35,45 @@ ANONYMOUS_WINDOW = timedelta(hours=24)
 # A gate taken out of service through another process refuses scans within this time.
 GATE_CACHE_SECONDS = 5
 _gates: ProcessCache[Gate] = ProcessCache(GATE_CACHE_SECONDS, (Gate,))
+AGENT_KEY_PREFIX_LENGTH = 8
+# A deactivated agent's key stops working in other processes within this time.
+AGENT_CACHE_SECONDS = 5
+_agents: ProcessCache[GateAgent] = ProcessCache(AGENT_CACHE_SECONDS, (GateAgent,))
+# Keys never change once created, so processes may keep them: (schema, key id) -> key.
+_public_keys: dict[tuple[str, int], Ed25519PublicKey] = {}
+
+# A visit that was called off takes its passes with it, whatever the pass row says.
+_CANCELLED_VISIT = frozenset({VisitStatus.REJECTED, VisitStatus.CANCELLED})
 
 
 def gate_for_scans(gate_id: int) -> Gate | None:
     """The gate a scan names, kept for a few seconds: every scan reads it."""
     return _gates.get((current_schema(), gate_id), lambda: Gate.objects.filter(pk=gate_id).first())
+
+
+def public_key(key_id: int) -> Ed25519PublicKey | None:
+    """The public key ``key_id`` of this building, or None; kept by the process."""
+    cache_key = (current_schema(), key_id)
+    if cache_key not in _public_keys:
+        text = SigningKey.objects.filter(key_id=key_id).values_list("public_key", flat=True).first()
+        if text is None:
+            return None
+        _public_keys[cache_key] = tokens.public_key_from_text(text)
+    return _public_keys[cache_key]
+
+
+def authenticate_agent(key: str) -> GateAgent | None:
+    """The active agent holding ``key``, or None. Compares hashes in constant time."""
+    prefix, separator, secret = key.partition(".")
+    if not separator or len(prefix) != AGENT_KEY_PREFIX_LENGTH or not secret or len(key) > 200:
+        return None
+    agent = _agents.get(
+        (current_schema(), prefix),
+        lambda: GateAgent.objects.filter(key_prefix=prefix, is_active=True).first(),
+    )
+    if agent is None or not hmac.compare_digest(agent.key_hash, secret_hash(secret)):
+        return None
+    return agent
 
 
 def public_keys() -> list[dict[str, object]]:
@@ -178,3 +218,18 @@ def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:
         }
         for controller in controllers
     ]
+
+
+def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
+    """What the pass is worth now, for the visitor's page, the slip and the visit list."""
+    now = now or timezone.now()
+    status = pass_record.visit.status
+    if pass_record.revoked_at is not None or status in _CANCELLED_VISIT:
+        return PassState.REVOKED
+    if now > pass_record.valid_until or status == VisitStatus.EXPIRED:
+        return PassState.EXPIRED
+    if pass_record.uses_left == 0:
+        return PassState.USED_UP
+    if now < pass_record.valid_from or status not in ADMITTING_STATUSES:
+        return PassState.NOT_YET_VALID
+    return PassState.VALID

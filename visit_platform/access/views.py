@@ -14,7 +14,6 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,34 +34,24 @@ from kernel.errors import DomainError
 from kernel.privacy import mask_name, secret_hash
 from visit_platform.access.actions import (
     ControllerFields,
-    create_gate,
+    GateFields,
     note_slip_printed,
     pass_token,
     request_gate_pulse,
     save_controller,
-    update_gate,
-    wire_gate,
+    save_gate,
 )
+from visit_platform.access.choices import PRINTABLE_STATES, PassState
 from visit_platform.access.forms import ControllerForm, GateForm, generic_map_text
 from visit_platform.access.models import Controller, Gate, GateAgent, GateCommand, Pass
+from visit_platform.access.queries import pass_state
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import MANAGE_GATES, PRINT_SLIP
-from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 
 # Link codes are 24 characters (secrets.token_urlsafe(18)); anything much longer is not one.
 MAX_LINK_CODE_LENGTH = 64
 REFRESH_SECONDS = 30
-
-
-class PassState(models.TextChoices):
-    """What the visitor's page says about the pass, checked in this order."""
-
-    REVOKED = "revoked", _("Revoked")
-    EXPIRED = "expired", _("Expired")
-    USED_UP = "used_up", _("Used up")
-    NOT_YET_VALID = "not_yet_valid", _("Not valid yet")
-    VALID = "valid", _("Valid")
 
 
 STATE_MESSAGES = {
@@ -74,23 +63,6 @@ STATE_MESSAGES = {
     PassState.NOT_YET_VALID: _("The code appears here when your visit begins."),
     PassState.VALID: _("Show this code to the scanner at the gate."),
 }
-
-# A visit that was called off takes its passes with it, whatever the pass row says.
-_CANCELLED_VISIT = frozenset({VisitStatus.REJECTED, VisitStatus.CANCELLED})
-
-
-def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
-    now = now or timezone.now()
-    status = pass_record.visit.status
-    if pass_record.revoked_at is not None or status in _CANCELLED_VISIT:
-        return PassState.REVOKED
-    if now > pass_record.valid_until or status == VisitStatus.EXPIRED:
-        return PassState.EXPIRED
-    if pass_record.uses_left == 0:
-        return PassState.USED_UP
-    if now < pass_record.valid_from or status not in ADMITTING_STATUSES:
-        return PassState.NOT_YET_VALID
-    return PassState.VALID
 
 
 def _qr_code(data: str, **options: object) -> qrcode.QRCode:
@@ -215,8 +187,6 @@ SLIP_INSTRUCTION_ZH = "请在闸机处扫描二维码通行。离开时请将本
 SLIP_INSTRUCTION_EN = (
     "Scan the QR code at the gate. Please return this slip to reception as you leave."
 )
-# States in which a slip still gets someone in (not yet valid: printed ahead of the visit).
-PRINTABLE_STATES = frozenset({PassState.VALID, PassState.NOT_YET_VALID})
 
 
 def _slip_font() -> str:
@@ -549,29 +519,12 @@ def gate_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         }
     form = GateForm(request.POST or None, initial=initial or {"is_active": True})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        actor = Actor.from_request(request)
         try:
-            with transaction.atomic():
-                if gate is None:
-                    gate = create_gate(
-                        actor, name=data["name"], zone=data["zone"], direction=data["direction"]
-                    )
-                update_gate(
-                    actor,
-                    gate,
-                    name=data["name"],
-                    zone=data["zone"],
-                    direction=data["direction"],
-                    is_active=data["is_active"],
-                )
-                wire_gate(actor, gate, data["controller"], data["lane"])
+            saved = save_gate(Actor.from_request(request), GateFields(**form.cleaned_data), gate)
         except DomainError as error:
             add_domain_error(form, error)
-            if pk is None:
-                gate = None
         else:
-            messages.success(request, _("Gate %(name)s saved.") % {"name": gate.name})
+            messages.success(request, _("Gate %(name)s saved.") % {"name": saved.name})
             return redirect("access:gate_list")
     return render(
         request, "access/gate_form.html", {"section": "gates", "form": form, "gate": gate}

@@ -15,10 +15,9 @@ from django.utils.dateparse import parse_date
 
 from kernel.console import building_zone, console_view
 from kernel.privacy import mask_name
-from visit_platform.access.choices import Reason
+from visit_platform.access.choices import PRINTABLE_STATES, PassState, Reason
 from visit_platform.access.models import AccessEvent, Pass
-from visit_platform.access.queries import Presence, people_inside
-from visit_platform.access.views import PRINTABLE_STATES, PassState, pass_state
+from visit_platform.access.queries import Presence, pass_state, people_inside
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import PRINT_SLIP, VIEW_VISIT

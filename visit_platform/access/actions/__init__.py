@@ -1,0 +1,101 @@
+"""The access package's interface for changes: import actions from here
+(``from visit_platform.access.actions import issue_pass``), not from the modules, which are
+split by concern and may move. Every change to passes, gates, controllers, gate agents and
+signing keys, the gate decision, reported passages and alerts, and gate commands is one of
+these functions. Reads are in ``visit_platform.access.queries``.
+"""
+
+from visit_platform.access.actions.commands import (
+    COMMAND_LIFETIME,
+    claim_gate_commands,
+    finish_gate_command,
+    request_gate_pulse,
+)
+from visit_platform.access.actions.decision import Decision, ScannedPass, decide_scan, payload_of
+from visit_platform.access.actions.gates import (
+    MAX_POLL_INTERVAL_MS,
+    MIN_POLL_INTERVAL_MS,
+    ControllerFields,
+    GateFields,
+    claim_controllers,
+    create_gate,
+    create_gate_agent,
+    deactivate_gate_agents,
+    save_controller,
+    save_gate,
+    touch_agent,
+    update_gate,
+    wire_gate,
+)
+from visit_platform.access.actions.keys import (
+    ROTATING_TOKEN_SECONDS,
+    pass_token,
+    rotate_signing_key,
+)
+from visit_platform.access.actions.passages import (
+    AlertReport,
+    InvalidBatchError,
+    PassageReport,
+    ReportedAlert,
+    ReportedPassage,
+    record_alert,
+    record_alerts,
+    record_passage,
+    record_passages,
+)
+from visit_platform.access.actions.passes import (
+    IssuedPass,
+    issue_pass,
+    issue_passes,
+    note_slip_printed,
+    pass_url,
+    refresh_pass_link,
+    renew_pass_link,
+    revoke_pass,
+    revoke_passes_of_visitors,
+)
+
+__all__ = [
+    "COMMAND_LIFETIME",
+    "MAX_POLL_INTERVAL_MS",
+    "MIN_POLL_INTERVAL_MS",
+    "ROTATING_TOKEN_SECONDS",
+    "AlertReport",
+    "ControllerFields",
+    "Decision",
+    "GateFields",
+    "InvalidBatchError",
+    "IssuedPass",
+    "PassageReport",
+    "ReportedAlert",
+    "ReportedPassage",
+    "ScannedPass",
+    "claim_controllers",
+    "claim_gate_commands",
+    "create_gate",
+    "create_gate_agent",
+    "deactivate_gate_agents",
+    "decide_scan",
+    "finish_gate_command",
+    "issue_pass",
+    "issue_passes",
+    "note_slip_printed",
+    "pass_token",
+    "pass_url",
+    "payload_of",
+    "record_alert",
+    "record_alerts",
+    "record_passage",
+    "record_passages",
+    "refresh_pass_link",
+    "renew_pass_link",
+    "request_gate_pulse",
+    "revoke_pass",
+    "revoke_passes_of_visitors",
+    "rotate_signing_key",
+    "save_controller",
+    "save_gate",
+    "touch_agent",
+    "update_gate",
+    "wire_gate",
+]

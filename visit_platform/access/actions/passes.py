@@ -1,0 +1,141 @@
+"""Passes: issuing them (one or many at once), their links, printed slips and revocation."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kernel.errors import DomainError
+from kernel.privacy import secret_hash
+from tenants.actions import building_url
+from tenants.db import current_schema
+from visit_platform.access.models import Pass
+from visit_platform.audit.actions import Actor, record, record_many
+from visit_platform.visits.choices import ADMITTING_STATUSES
+from visit_platform.visits.models import Visit
+from visit_platform.visits.queries import visit_is_watchlisted, watchlisted_visitors
+
+
+@dataclass
+class IssuedPass:
+    pass_record: Pass
+    link_code: str  # for the visitor's pass page; only its hash is stored
+
+
+@transaction.atomic
+def issue_pass(
+    actor: Actor,
+    visit: Visit,
+    *,
+    max_uses: int | None = None,
+    zones: Iterable[str] = (),
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> IssuedPass:
+    """Issue a pass for an approved visit, by default for the visit's whole window."""
+    if visit.status not in ADMITTING_STATUSES:
+        raise DomainError("not_approved", _("Only approved visits get a pass."))
+    if visit_is_watchlisted(visit):
+        raise DomainError("watchlisted", _("This visitor is on the watchlist."))
+    if max_uses is not None and max_uses < 1:
+        raise DomainError("max_uses_invalid", _("A pass admits at least once."), field="max_uses")
+    start = valid_from or visit.valid_from
+    end = valid_until or visit.valid_until
+    if end <= start:
+        raise DomainError("window_invalid", _("The pass must end after it starts."))
+    code = secrets.token_urlsafe(18)
+    pass_record = Pass.objects.create(
+        visit=visit,
+        valid_from=start,
+        valid_until=end,
+        max_uses=max_uses,
+        zones=sorted({zone.strip() for zone in zones if zone.strip()}),
+        link_hash=secret_hash(code),
+        issued_by=actor.user,
+    )
+    record(actor, "pass.issued", pass_record, visit=visit.pk, max_uses=max_uses)
+    return IssuedPass(pass_record, code)
+
+
+@transaction.atomic
+def refresh_pass_link(pass_record: Pass) -> str:
+    """A new link code for a pass (the old link stops working): the code is known only
+    when made, because only its hash is stored."""
+    code = secrets.token_urlsafe(18)
+    Pass.objects.filter(pk=pass_record.pk).update(link_hash=secret_hash(code))
+    pass_record.link_hash = secret_hash(code)
+    return code
+
+
+@transaction.atomic
+def issue_passes(actor: Actor, visits: list[Visit]) -> list[IssuedPass]:
+    """``issue_pass`` for many approved visits at once, each for its visit's whole window
+    (an event's attendees): the same refusals, checked for the whole list in one watchlist
+    query, and the passes written in one INSERT. Refuses the whole list if one is refused."""
+    if any(visit.status not in ADMITTING_STATUSES for visit in visits):
+        raise DomainError("not_approved", _("Only approved visits get a pass."))
+    watchlisted = watchlisted_visitors().filter(pk__in={visit.visitor_id for visit in visits})
+    if watchlisted.exists():
+        raise DomainError("watchlisted", _("This visitor is on the watchlist."))
+    codes = [secrets.token_urlsafe(18) for _visit in visits]
+    passes = Pass.objects.bulk_create(
+        [
+            Pass(
+                visit=visit,
+                valid_from=visit.valid_from,
+                valid_until=visit.valid_until,
+                link_hash=secret_hash(code),
+                issued_by=actor.user,
+            )
+            for visit, code in zip(visits, codes, strict=True)
+        ],
+        batch_size=2000,
+    )
+    record_many(actor, "pass.issued", passes, max_uses=None)
+    return [IssuedPass(pass_record, code) for pass_record, code in zip(passes, codes, strict=True)]
+
+
+def pass_url(code: str) -> str:
+    """The address of a pass's page (its link code) on the current building's domain."""
+    return building_url(current_schema(), reverse("pass_page", args=[code]))
+
+
+def renew_pass_link(actor: Actor, pass_record: Pass) -> str:
+    """A new link to the pass for the visitor who asked on their own pages, audited. The pass
+    itself, its uses and its window stay as they are."""
+    code = refresh_pass_link(pass_record)
+    record(actor, "pass.link_renewed", pass_record, visit=pass_record.visit_id)
+    return code
+
+
+def note_slip_printed(actor: Actor, pass_record: Pass) -> None:
+    """Audit a printed slip: it carries the visitor's name and a window-long token."""
+    record(actor, "pass.slip_printed", pass_record, visit=pass_record.visit_id)
+
+
+@transaction.atomic
+def revoke_pass(actor: Actor, pass_record: Pass, reason: str) -> Pass:
+    updated = Pass.objects.filter(pk=pass_record.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoke_reason=reason[:200]
+    )
+    pass_record.refresh_from_db()
+    if updated:
+        record(actor, "pass.revoked", pass_record, reason=reason[:200])
+    return pass_record
+
+
+def revoke_passes_of_visitors(actor: Actor, visitor_ids: Iterable[int], reason: str) -> int:
+    """Revoke every unrevoked pass of these visitors (the watchlist calls this)."""
+    passes = Pass.objects.filter(visit__visitor_id__in=list(visitor_ids), revoked_at__isnull=True)
+    count = 0
+    for pass_record in passes:
+        revoke_pass(actor, pass_record, reason)
+        count += 1
+    return count
