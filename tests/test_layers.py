@@ -4,6 +4,7 @@ never touched."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -67,3 +68,48 @@ def test_the_code_keeps_every_contract(copy_of_the_code: Path) -> None:
     result = lint_imports(copy_of_the_code)
 
     assert (result.returncode, "BROKEN" in result.stdout) == (0, False), result.stdout[-3000:]
+
+
+# Imports inside functions that cross packages, allowed for a reason of their own: app
+# registries load late (AppConfig.ready), and the demo command loads the gate simulator only
+# when it runs one. Anything else written inside a function to dodge a circle is refused.
+ALLOWED_INNER_IMPORTS = {
+    ("visit_platform/web/management/commands/demo.py", "integrations.modbus.background"),
+    ("visit_platform/web/management/commands/demo.py", "integrations.modbus.register_map"),
+    ("visit_platform/web/management/commands/demo.py", "visit_platform.access.agent_setup"),
+}
+
+
+def _unit(module: str) -> str:
+    """The package a module counts under: a domain app of visit_platform, or a top package."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "visit_platform" and len(parts) > 1 else parts[0]
+
+
+def inner_imports_across_packages() -> set[tuple[str, str]]:
+    found = set()
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts or path.name == "apps.py":
+                continue
+            relative = path.relative_to(ROOT)
+            source = ".".join(relative.with_suffix("").parts)
+            tree = ast.parse(path.read_text())
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        names = [node.module]
+                    elif isinstance(node, ast.Import):
+                        names = [alias.name for alias in node.names]
+                    else:
+                        continue
+                    for name in names:
+                        if name.split(".")[0] in PACKAGES and _unit(name) != _unit(source):
+                            found.add((str(relative), name))
+    return found
+
+
+def test_no_import_inside_a_function_crosses_packages_but_the_allowed_ones() -> None:
+    assert inner_imports_across_packages() - ALLOWED_INNER_IMPORTS == set()
