@@ -27,6 +27,7 @@ from forms.fields import KINDS
 from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
+from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
 from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from visit_platform.audit.actions import Actor
@@ -38,9 +39,12 @@ from visit_platform.directory.roles import (
     REGISTER_VISITS,
     VIEW_VISIT,
 )
+from visit_platform.visits.actions import note_id_card_read
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 from workflows.actions import route_new_request, start_visit_flow
+from workflows.policies import policy_snapshot
+from workflows.views import continue_at_desk
 
 RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)
 MAX_DRAFT_BYTES = 512 * 1024
@@ -79,8 +83,6 @@ def _language() -> str:
 def _initial_window(version: FormVersion) -> dict[str, Any]:
     """Suggested times, in the building's time, for the scenario policy's default window:
     from now for a walk-in (the visitor is at the desk), from the next full hour otherwise."""
-    from workflows.actions import policy_snapshot
-
     scenario = version.definition.scenario
     hours = int(policy_snapshot(scenario)["default_window_hours"]) or 2
     now = timezone.localtime().replace(second=0, microsecond=0)
@@ -225,9 +227,6 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
 def reception_id_card(request: HttpRequest) -> HttpResponse:
     """What the desk's ID-card reader read, checked and turned into the walk-in form's
     fields (JSON in, JSON out; see integrations/idcard). Stores nothing but an audit row."""
-    from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
-    from visit_platform.visits.actions import note_id_card_read
-
     try:
         if len(request.body) > MAX_PAYLOAD_BYTES:
             raise DomainError("too_large", _("The card reader sent too much data."))
@@ -247,8 +246,6 @@ def reception_id_card(request: HttpRequest) -> HttpResponse:
 def _start_at_desk(request: HttpRequest, visit: Visit) -> HttpResponse:
     """Screen 1 is done: the visit goes on (identity check, watchlist, the host's link) and
     reception to the next screen."""
-    from workflows.views import continue_at_desk
-
     return continue_at_desk(request, visit)
 
 

@@ -8,7 +8,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -21,6 +21,8 @@ from django.utils.translation import gettext_noop
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
+from forms.choices import FieldType
+from forms.fields import sniff_content_type
 from kernel.errors import (
     ConflictError,
     DomainError,
@@ -44,11 +46,13 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.notifications.actions import in_building_language, send_notification
 from visit_platform.notifications.choices import Channel, Purpose
-from visit_platform.visits.actions import decide_visit
+from visit_platform.visits import actions as visit_actions
+from visit_platform.visits.actions import EntryFields, decide_visit
 from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
-from visit_platform.visits.models import Visit
+from visit_platform.visits.models import Visit, WatchlistEntry
+from visit_platform.visits.queries import visit_is_watchlisted
 from workflows.choices import Approver, LinkOutcome, LinkPurpose
-from workflows.models import ActionLink, OneTimeCode, ScenarioPolicy, VisitProcess
+from workflows.models import ActionLink, OneTimeCode, VisitProcess
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +297,43 @@ def withdraw_request(actor: Actor, visit: Visit) -> int:
     return spent
 
 
+@transaction.atomic
+def cancel_request(actor: Actor, visit: Visit) -> Visit:
+    """The visitor calls off a visit that still waits for approval (the visits' action of the
+    same name), and whatever still waits for a decision on it, the host's link and the
+    flow's task, is withdrawn in the same transaction."""
+    visit = visit_actions.cancel_request(actor, visit)
+    withdraw_request(actor, visit)
+    return visit
+
+
+@transaction.atomic
+def approve_watchlist_entry(
+    actor: Actor, entry: WatchlistEntry, *, reason: str = ""
+) -> WatchlistEntry:
+    """Approve a proposed entry and enforce it (the visits' actions); the flows of the
+    visits it refuses end, so nobody is asked to decide them any more."""
+    entry = visit_actions.approve_watchlist_entry(actor, entry, reason=reason)
+    _enforce(actor, entry)
+    return entry
+
+
+@transaction.atomic
+def add_to_watchlist(
+    actor: Actor, *, approve: bool = True, **fields: Unpack[EntryFields]
+) -> WatchlistEntry:
+    """Write an entry directly, for programs (the visits' action of the same name), and
+    enforce it as ``approve_watchlist_entry`` does."""
+    entry = visit_actions.add_to_watchlist(actor, approve=approve, **fields)
+    _enforce(actor, entry)
+    return entry
+
+
+def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
+    for visit in visit_actions.enforce_watchlist_entry(actor, entry):
+        withdraw_request(actor, visit)
+
+
 # --- Flow steps -----------------------------------------------------------------------------
 #
 # What the scenario flows' nodes do (workflows/flows/). The flows only route: every change is
@@ -310,17 +351,6 @@ _FLOW_OF_SCENARIO: dict[str, str] = {
     Scenario.WALK_IN: "workflows.flows.visits.WalkInFlow",
     Scenario.NO_ID: "workflows.flows.visits.NoIdFlow",
 }
-
-
-def policy_snapshot(scenario: str) -> dict[str, Any]:
-    """The building's policy for ``scenario`` as plain data, for a new visit to keep."""
-    policy = ScenarioPolicy.objects.filter(scenario=scenario).first()
-    if policy is None:
-        from workflows.policies import DEFAULT_POLICIES
-
-        defaults = ScenarioPolicy(scenario=scenario, **DEFAULT_POLICIES.get(scenario, {}))
-        return defaults.snapshot()
-    return policy.snapshot()
 
 
 def flow_of(scenario: str) -> Any:
@@ -345,8 +375,6 @@ def start_visit_flow(actor: Actor, visit: Visit) -> VisitProcess:
 def screen_visitor(process: VisitProcess) -> bool:
     """Whether the visitor matches the watchlist; kept on the process for the routing and
     the timeline (the entry itself is never shown to the people on the flow)."""
-    from visit_platform.visits.queries import visit_is_watchlisted
-
     process.watchlist_hit = visit_is_watchlisted(process.visit)
     process.save(update_fields=["watchlist_hit"])
     if process.watchlist_hit:
@@ -672,8 +700,6 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
 def _photo_in_answers(visit: Visit) -> bool:
     """A photo taken with the registration form (the no-ID form asks for one) counts."""
-    from forms.choices import FieldType
-
     if visit.form_version is None:
         return False
     return any(
@@ -683,8 +709,6 @@ def _photo_in_answers(visit: Visit) -> bool:
 
 
 def _check_photo(photo: UploadedFile) -> None:
-    from forms.fields import sniff_content_type
-
     if photo.size is None or photo.size > MAX_PHOTO_BYTES:
         raise DomainError("photo_too_large", _("The photo is over 5 MB."), field="photo")
     if not sniff_content_type(photo).startswith("image/"):

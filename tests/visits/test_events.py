@@ -29,9 +29,9 @@ from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company
 from visit_platform.notifications.models import Notification
 from visit_platform.visits import events
-from visit_platform.visits.actions import add_to_watchlist
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Event, EventImport, Visit, Visitor
+from workflows.actions import add_to_watchlist
 from workflows.flows import bulk as bulk_flow
 
 pytestmark = pytest.mark.django_db

@@ -32,7 +32,6 @@ from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
-from visit_platform.visits import actions
 from visit_platform.visits.choices import VisitStatus, WatchlistStatus
 from visit_platform.visits.models import WatchlistEntry
 from visit_platform.visits.queries import (
@@ -40,6 +39,7 @@ from visit_platform.visits.queries import (
     watchlist_shown_status,
     watchlist_with_status,
 )
+from workflows import actions as workflow_actions
 from workflows.flows import watchlist as flow
 
 MOBILE = "13800000001"  # the mobile make_visitor() gives
@@ -224,7 +224,7 @@ def test_a_proposal_is_decided_once_and_the_second_reviewer_is_told(
     with pytest.raises(ConflictError) as late:
         flow.review(people["second_admin"], seen_by_second, approve=False, reason="不同意")
     with pytest.raises(ConflictError) as twice:
-        actions.approve_watchlist_entry(people["second_admin"], seen_by_second)
+        workflow_actions.approve_watchlist_entry(people["second_admin"], seen_by_second)
 
     assert late.value.code == twice.value.code == "already_decided"
     assert "Enforced" in late.value.message or "已生效" in late.value.message
@@ -421,9 +421,9 @@ def test_programs_write_entries_directly_but_people_must_propose(
     people: dict[str, Actor],
 ) -> None:
     with pytest.raises(PermissionDeniedError):
-        actions.add_to_watchlist(people["admin"], reason="直接", mobile=MOBILE)
+        workflow_actions.add_to_watchlist(people["admin"], reason="直接", mobile=MOBILE)
 
-    entry = actions.add_to_watchlist(SYSTEM, reason="导入", mobile=MOBILE)
+    entry = workflow_actions.add_to_watchlist(SYSTEM, reason="导入", mobile=MOBILE)
 
     assert entry.status == WatchlistStatus.ENFORCED
 

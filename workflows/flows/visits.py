@@ -29,6 +29,7 @@ from visit_platform.visits.models import Visit
 from workflows import actions
 from workflows.choices import Approver, WatchlistHitAction
 from workflows.models import VisitProcess
+from workflows.policies import policy_snapshot
 from workflows.views import task_page
 
 # A reminder due at or after the deadline never comes: the deadline cancels it first.
@@ -108,7 +109,7 @@ class _Start:
     def start_process(self, activation: Activation, *, actor: Actor, visit: Visit) -> VisitProcess:
         process: VisitProcess = activation.process
         process.visit = visit
-        process.policy = actions.policy_snapshot(visit.scenario)
+        process.policy = policy_snapshot(visit.scenario)
         activation.task.data = {"by": actor.name}
         return process
 

@@ -32,6 +32,7 @@ from visit_platform.directory.roles import APPROVE_WATCHLIST
 from visit_platform.visits import actions
 from visit_platform.visits.choices import WatchlistStatus
 from visit_platform.visits.models import WatchlistEntry
+from workflows import actions as workflow_actions
 
 ADD = "add"
 REMOVAL = "removal"
@@ -139,7 +140,7 @@ class WatchlistFlow(flow.Flow):
 
     def enforce_entry(self, activation: Activation) -> None:
         actor, entry, reason = self._decision(activation)
-        actions.approve_watchlist_entry(actor, entry, reason=reason)
+        workflow_actions.approve_watchlist_entry(actor, entry, reason=reason)
 
     def refuse_entry(self, activation: Activation) -> None:
         actor, entry, reason = self._decision(activation)
@@ -269,5 +270,5 @@ def _decide_without_flow(
             return actions.approve_watchlist_removal(actor, entry, reason=reason)
         return actions.reject_watchlist_removal(actor, entry, reason=reason)
     if approve:
-        return actions.approve_watchlist_entry(actor, entry, reason=reason)
+        return workflow_actions.approve_watchlist_entry(actor, entry, reason=reason)
     return actions.reject_watchlist_entry(actor, entry, reason=reason)
