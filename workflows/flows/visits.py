@@ -4,7 +4,7 @@ Each flow is a graph whose gateways read the policy the visit started under
 (``VisitProcess.policy``), so a property admin changes the route without code. The nodes only
 route: every change is an action in ``workflows.actions``, which the console's task pages and
 the hosts' links call as well. Human steps are ``flow.View`` tasks in viewflow's task tables;
-our console completes them through the activation API (``workflows.actions._finish_task``).
+our console completes them through the activation API (``workflows.actions.finish_task``).
 
 Shared steps (the watchlist screen, approval with its timers, the pass) are written once in
 mixins; viewflow copies the nodes of each flow class, so each flow has its own.
