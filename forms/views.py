@@ -42,7 +42,7 @@ from visit_platform.directory.roles import (
 from visit_platform.visits.actions import note_id_card_read
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
-from workflows.actions import route_new_request, start_visit_flow
+from workflows.actions import submit_request
 from workflows.policies import policy_snapshot
 from workflows.views import continue_at_desk
 
@@ -129,7 +129,7 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 form = RegistrationForm(version, language, request.POST, request.FILES)
                 if form.is_valid() and form.validated is not None:
                     try:
-                        visit, replayed = actions.submit(
+                        submit_request(
                             _visitor(request),
                             form.validated,
                             submission_id=_submission_id(request.POST.get("submission_id", "")),
@@ -137,8 +137,6 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                     except DomainError as error:
                         form.add_domain_error(error)
                     else:
-                        if not replayed:
-                            route_new_request(_visitor(request), visit)
                         return redirect("forms:visitor_form_sent", scenario=scenario)
         context = {
             "form": form,
@@ -273,7 +271,7 @@ def invite_form(request: HttpRequest) -> HttpResponse:
             elif form.is_valid() and form.validated is not None:
                 actor = Actor.from_request(request)
                 try:
-                    visit, replayed = actions.submit(
+                    visit, _replayed = submit_request(
                         actor,
                         form.validated,
                         submission_id=_submission_id(request.POST.get("submission_id", "")),
@@ -282,8 +280,6 @@ def invite_form(request: HttpRequest) -> HttpResponse:
                 except DomainError as error:
                     form.add_domain_error(error)
                 else:
-                    if not replayed:
-                        start_visit_flow(actor, visit)
                     messages.success(
                         request, _("Invitation sent. The visitor receives their pass by SMS.")
                     )

@@ -2,8 +2,12 @@
 (``codes``), what the flows' nodes do (``steps``), the people's tasks (``tasks``), and a
 request's routing, decision and withdrawal (``requests``).
 
-This package re-exports their public names, so callers write ``from workflows.actions
-import ...`` (or ``workflows.actions.x``) whichever module holds ``x``.
+The console's steps on an event (``events``) and on the watchlist (``watchlist``), which
+run those flows' tasks, are reached by their module: ``from workflows.actions import
+watchlist``.
+
+This package re-exports the public names of the first five, so callers write
+``from workflows.actions import ...`` whichever module holds the name.
 """
 
 from workflows.actions.codes import (
@@ -32,7 +36,7 @@ from workflows.actions.requests import (
     approve_watchlist_entry,
     cancel_request,
     decide_by_link,
-    route_new_request,
+    submit_request,
     withdraw_request,
 )
 from workflows.actions.steps import (
@@ -112,13 +116,13 @@ __all__ = [
     "release_task",
     "remind_approver",
     "review_watchlist_hit",
-    "route_new_request",
     "screen_visitor",
     "send_decision_link",
     "send_one_time_code",
     "send_pass_link",
     "spend_open_links",
     "start_visit_flow",
+    "submit_request",
     "tell_visitor",
     "use_action_link",
     "verify_at_desk",

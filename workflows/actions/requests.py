@@ -4,14 +4,18 @@ withdrawn when the visitor cancels it or the watchlist refuses it."""
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Unpack
 
 from django.db import transaction
 
+from forms.actions import submit
+from forms.validation import ValidatedAnswers
 from kernel.errors import (
     DomainError,
 )
 from visit_platform.audit.actions import Actor, record
+from visit_platform.directory.models import Host
 from visit_platform.visits import actions as visit_actions
 from visit_platform.visits.actions import EntryFields, decide_visit
 from visit_platform.visits.models import Visit, WatchlistEntry
@@ -93,10 +97,25 @@ def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
         withdraw_request(actor, visit)
 
 
-def route_new_request(actor: Actor, visit: Visit) -> None:
-    """For the channels that take requests (the visitor's page, the forms API): start the
-    request's flow. A failure leaves the visit waiting for a person and is logged; the
-    visitor's submission stands."""
+@transaction.atomic
+def submit_request(
+    actor: Actor,
+    validated: ValidatedAnswers,
+    *,
+    submission_id: uuid.UUID | None = None,
+    host: Host | None = None,
+) -> tuple[Visit, bool]:
+    """A visit from a form's answers (the forms' ``submit``) and, the first time, its flow
+    started, in one transaction: (visit, replayed). A resent ``submission_id`` returns the
+    visit it made and starts nothing. A flow that cannot start leaves the visit waiting for
+    a person and is logged; the submission stands."""
+    visit, replayed = submit(actor, validated, submission_id=submission_id, host=host)
+    if not replayed:
+        _route(actor, visit)
+    return visit, replayed
+
+
+def _route(actor: Actor, visit: Visit) -> None:
     try:
         with transaction.atomic():
             start_visit_flow(actor, visit)
