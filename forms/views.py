@@ -531,19 +531,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         return _error_response(error)
     version = FormVersion(definition=definition, number=0, fields=fields, schema={})
-    layout = "desk" if request.GET.get("layout") == "desk" else "phone"
-    with timezone.override(building_zone(request)):
-        form = RegistrationForm(version, _language(), initial=_initial_window(version))
-        return render(
-            request,
-            "forms/preview.html",
-            {
-                "form": form,
-                "rows": form.rows(),
-                "layout": layout,
-                "scenario_label": Scenario(definition.scenario).label,
-            },
-        )
+    return _preview(request, version)
 
 
 @console_view(DESIGN_FORMS)
@@ -551,9 +539,14 @@ def version_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """An earlier (or the current) version as it was shown, to compare before restoring."""
     definition = _designable(request, pk)
     version = get_object_or_404(definition.versions, number=number)
+    return _preview(request, version, version=version)
+
+
+def _preview(request: HttpRequest, form_version: FormVersion, **context: Any) -> HttpResponse:
+    """The form as the visitor (``layout=phone``) or the desk (``layout=desk``) sees it."""
     layout = "desk" if request.GET.get("layout") == "desk" else "phone"
     with timezone.override(building_zone(request)):
-        form = RegistrationForm(version, _language(), initial=_initial_window(version))
+        form = RegistrationForm(form_version, _language(), initial=_initial_window(form_version))
         return render(
             request,
             "forms/preview.html",
@@ -561,8 +554,8 @@ def version_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
                 "form": form,
                 "rows": form.rows(),
                 "layout": layout,
-                "scenario_label": Scenario(definition.scenario).label,
-                "version": version,
+                "scenario_label": Scenario(form_version.definition.scenario).label,
+                **context,
             },
         )
 
