@@ -75,8 +75,8 @@ def run(rows: int, bad: int) -> None:
     from visit_platform.notifications import actions as notifications
     from visit_platform.notifications.models import Notification
     from visit_platform.visits import events
-    from visit_platform.visits.actions import add_to_watchlist
     from visit_platform.visits.models import Visit
+    from workflows.actions import add_to_watchlist
 
     scheduled: list[int] = []
     notifications._schedule_deliveries = scheduled.extend  # type: ignore[assignment]

@@ -40,6 +40,7 @@ from visit_platform.directory.roles import DESIGN_FORMS
 from visit_platform.visits.actions import create_visit, register_visitor
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
+from workflows.policies import policy_snapshot
 
 # Columns of the visit and visitor that hold the locked fields' answers.
 COLUMN_KEYS = frozenset({VISITOR_NAME, VISITOR_MOBILE, HOST_MOBILE, VISIT_START, VISIT_END})
@@ -216,8 +217,6 @@ def _host(values: dict[str, Any], company_id: int | None) -> Host | None:
 
 def _check_companions(scenario: str, key: str, companions: int) -> None:
     """The scenario policy caps the companions a visitor may bring (issue 5's policies)."""
-    from workflows.actions import policy_snapshot
-
     allowed = int(policy_snapshot(scenario)["companions_allowed"])
     if companions > allowed:
         raise AnswersInvalid(

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.responses import Status
 
-from forms.actions import submit
 from forms.choices import PUBLIC_SCENARIOS
 from forms.fields import kind_of
 from forms.models import FormVersion
@@ -35,7 +34,7 @@ from kernel.errors import DomainError, PermissionDeniedError
 from kernel.json_api import json_api
 from visit_platform.audit.actions import Actor
 from visit_platform.visits.choices import Scenario
-from workflows.actions import route_new_request
+from workflows.actions import submit_request
 
 # A photo of a few MB in base64 plus the answers; Django refuses bodies over 5 MB anyway.
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -233,8 +232,6 @@ def submit_answers(
         values, files = _files(version, payload.answers)
         validated = validate_answers(version, values, files)
         actor = Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
-        visit, replayed = submit(actor, validated, submission_id=payload.submission_id)
-        if not replayed:
-            route_new_request(actor, visit)
+        visit, replayed = submit_request(actor, validated, submission_id=payload.submission_id)
         body = {"visit_id": visit.pk, "status": visit.status, "replayed": replayed}
         return Status(200 if replayed else 201, body)

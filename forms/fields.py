@@ -28,8 +28,8 @@ from forms.choices import FieldType, PrivacyClass
 from kernel.errors import DomainError
 from kernel.phones import display_mobile, normalise_mobile
 from kernel.privacy import mask_id_number, mask_mobile, mask_name
-from visit_platform.visits.actions import clean_identity
 from visit_platform.visits.choices import DocumentType
+from visit_platform.visits.identity import clean_identity
 
 LANGUAGES = ("zh-hans", "en")
 # Markup in an answer is refused outright: answers are shown on staff screens and printed,

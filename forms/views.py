@@ -27,6 +27,7 @@ from forms.fields import KINDS
 from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
+from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
 from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from visit_platform.audit.actions import Actor
@@ -38,9 +39,12 @@ from visit_platform.directory.roles import (
     REGISTER_VISITS,
     VIEW_VISIT,
 )
+from visit_platform.visits.actions import note_id_card_read
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
-from workflows.actions import route_new_request, start_visit_flow
+from workflows.actions import submit_request
+from workflows.policies import policy_snapshot
+from workflows.views import continue_at_desk
 
 RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)
 MAX_DRAFT_BYTES = 512 * 1024
@@ -79,8 +83,6 @@ def _language() -> str:
 def _initial_window(version: FormVersion) -> dict[str, Any]:
     """Suggested times, in the building's time, for the scenario policy's default window:
     from now for a walk-in (the visitor is at the desk), from the next full hour otherwise."""
-    from workflows.actions import policy_snapshot
-
     scenario = version.definition.scenario
     hours = int(policy_snapshot(scenario)["default_window_hours"]) or 2
     now = timezone.localtime().replace(second=0, microsecond=0)
@@ -127,7 +129,7 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 form = RegistrationForm(version, language, request.POST, request.FILES)
                 if form.is_valid() and form.validated is not None:
                     try:
-                        visit, replayed = actions.submit(
+                        submit_request(
                             _visitor(request),
                             form.validated,
                             submission_id=_submission_id(request.POST.get("submission_id", "")),
@@ -135,8 +137,6 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                     except DomainError as error:
                         form.add_domain_error(error)
                     else:
-                        if not replayed:
-                            route_new_request(_visitor(request), visit)
                         return redirect("forms:visitor_form_sent", scenario=scenario)
         context = {
             "form": form,
@@ -225,9 +225,6 @@ def reception_form(request: HttpRequest, scenario: str) -> HttpResponse:
 def reception_id_card(request: HttpRequest) -> HttpResponse:
     """What the desk's ID-card reader read, checked and turned into the walk-in form's
     fields (JSON in, JSON out; see integrations/idcard). Stores nothing but an audit row."""
-    from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
-    from visit_platform.visits.actions import note_id_card_read
-
     try:
         if len(request.body) > MAX_PAYLOAD_BYTES:
             raise DomainError("too_large", _("The card reader sent too much data."))
@@ -247,8 +244,6 @@ def reception_id_card(request: HttpRequest) -> HttpResponse:
 def _start_at_desk(request: HttpRequest, visit: Visit) -> HttpResponse:
     """Screen 1 is done: the visit goes on (identity check, watchlist, the host's link) and
     reception to the next screen."""
-    from workflows.views import continue_at_desk
-
     return continue_at_desk(request, visit)
 
 
@@ -276,7 +271,7 @@ def invite_form(request: HttpRequest) -> HttpResponse:
             elif form.is_valid() and form.validated is not None:
                 actor = Actor.from_request(request)
                 try:
-                    visit, replayed = actions.submit(
+                    visit, _replayed = submit_request(
                         actor,
                         form.validated,
                         submission_id=_submission_id(request.POST.get("submission_id", "")),
@@ -285,8 +280,6 @@ def invite_form(request: HttpRequest) -> HttpResponse:
                 except DomainError as error:
                     form.add_domain_error(error)
                 else:
-                    if not replayed:
-                        start_visit_flow(actor, visit)
                     messages.success(
                         request, _("Invitation sent. The visitor receives their pass by SMS.")
                     )
@@ -538,19 +531,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         return _error_response(error)
     version = FormVersion(definition=definition, number=0, fields=fields, schema={})
-    layout = "desk" if request.GET.get("layout") == "desk" else "phone"
-    with timezone.override(building_zone(request)):
-        form = RegistrationForm(version, _language(), initial=_initial_window(version))
-        return render(
-            request,
-            "forms/preview.html",
-            {
-                "form": form,
-                "rows": form.rows(),
-                "layout": layout,
-                "scenario_label": Scenario(definition.scenario).label,
-            },
-        )
+    return _preview(request, version)
 
 
 @console_view(DESIGN_FORMS)
@@ -558,9 +539,14 @@ def version_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """An earlier (or the current) version as it was shown, to compare before restoring."""
     definition = _designable(request, pk)
     version = get_object_or_404(definition.versions, number=number)
+    return _preview(request, version, version=version)
+
+
+def _preview(request: HttpRequest, form_version: FormVersion, **context: Any) -> HttpResponse:
+    """The form as the visitor (``layout=phone``) or the desk (``layout=desk``) sees it."""
     layout = "desk" if request.GET.get("layout") == "desk" else "phone"
     with timezone.override(building_zone(request)):
-        form = RegistrationForm(version, _language(), initial=_initial_window(version))
+        form = RegistrationForm(form_version, _language(), initial=_initial_window(form_version))
         return render(
             request,
             "forms/preview.html",
@@ -568,8 +554,8 @@ def version_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
                 "form": form,
                 "rows": form.rows(),
                 "layout": layout,
-                "scenario_label": Scenario(definition.scenario).label,
-                "version": version,
+                "scenario_label": Scenario(form_version.definition.scenario).label,
+                **context,
             },
         )
 

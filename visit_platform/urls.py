@@ -6,6 +6,8 @@ from forms.api import api as forms_api
 from kernel import json_api
 from visit_platform.access import views as access_views
 from visit_platform.access.api import api as gate_api
+from visit_platform.visits import urls as visits_urls
+from workflows import urls as workflows_urls
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -14,7 +16,7 @@ urlpatterns = [
     path("", include("visit_platform.web.urls")),
     path("", include("visit_platform.directory.urls")),
     path("", include("visit_platform.audit.urls")),
-    path("", include("visit_platform.visits.urls")),
+    path("", include((visits_urls.urlpatterns + workflows_urls.visits_pages, "visits"))),
     path("", include("forms.urls")),
     path("", include("visit_platform.access.urls")),
     path("", include("visit_platform.notifications.urls")),

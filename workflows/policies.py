@@ -46,6 +46,15 @@ DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
+def policy_snapshot(scenario: str) -> dict[str, Any]:
+    """The building's policy for ``scenario`` as plain data, for a new visit to keep (the
+    defaults where the building has none yet)."""
+    policy = ScenarioPolicy.objects.filter(scenario=scenario).first()
+    if policy is None:
+        policy = ScenarioPolicy(scenario=scenario, **DEFAULT_POLICIES.get(scenario, {}))
+    return policy.snapshot()
+
+
 def ensure_default_policies(actor: Actor) -> None:
     """A policy for every scenario that has none (new buildings; new scenarios later)."""
     for scenario, settings in DEFAULT_POLICIES.items():

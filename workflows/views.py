@@ -29,7 +29,7 @@ from visit_platform.visits.models import Visit
 from workflows import actions
 from workflows.actions import DESK_SCENARIOS, decide_by_link, open_action_link, start_visit_flow
 from workflows.models import POLICY_FIELDS, ScenarioPolicy, VisitProcess
-from workflows.policies import update_policy
+from workflows.policies import policy_snapshot, update_policy
 from workflows.queries import may_act_on, visible_tasks
 from workflows.timeline import visit_timeline
 
@@ -432,5 +432,5 @@ def policy_chart(request: HttpRequest, scenario: str) -> HttpResponse:
     flow_class = actions.flow_of(scenario)
     if flow_class is None:
         raise Http404
-    svg = policy_chart_svg(flow_class, actions.policy_snapshot(scenario))
+    svg = policy_chart_svg(flow_class, policy_snapshot(scenario))
     return HttpResponse(svg, content_type="image/svg+xml")

@@ -34,9 +34,9 @@ from visit_platform.access.actions import (
 from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Gate, Pass, SigningKey
 from visit_platform.access.queries import authenticate_agent
-from visit_platform.visits.actions import add_to_watchlist
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import is_watchlisted
+from workflows.actions import add_to_watchlist
 
 
 def building_private_key() -> Ed25519PrivateKey:

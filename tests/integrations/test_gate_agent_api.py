@@ -24,7 +24,7 @@ from tests.access.conftest import (
 )
 from visit_platform.access import actions
 from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand
-from visit_platform.visits.actions import add_to_watchlist
+from workflows.actions import add_to_watchlist
 
 pytestmark = pytest.mark.django_db
 

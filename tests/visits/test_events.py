@@ -29,10 +29,10 @@ from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company
 from visit_platform.notifications.models import Notification
 from visit_platform.visits import events
-from visit_platform.visits.actions import add_to_watchlist
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Event, EventImport, Visit, Visitor
-from workflows.flows import bulk as bulk_flow
+from workflows.actions import add_to_watchlist
+from workflows.actions import events as event_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def make_company(name: str = "上海云途信息科技有限公司") -> Company:
 
 def make_event(company: Company, organiser: User | None = None) -> Event:
     start = timezone.now() - timedelta(hours=1)
-    return bulk_flow.create_event(
+    return event_actions.create_event(
         Actor(user=organiser) if organiser else SYSTEM,
         name="2026 年度合作伙伴大会",
         company=company,

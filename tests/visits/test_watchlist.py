@@ -32,7 +32,6 @@ from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
-from visit_platform.visits import actions
 from visit_platform.visits.choices import VisitStatus, WatchlistStatus
 from visit_platform.visits.models import WatchlistEntry
 from visit_platform.visits.queries import (
@@ -40,6 +39,8 @@ from visit_platform.visits.queries import (
     watchlist_shown_status,
     watchlist_with_status,
 )
+from workflows import actions as workflow_actions
+from workflows.actions import watchlist as watchlist_actions
 from workflows.flows import watchlist as flow
 
 MOBILE = "13800000001"  # the mobile make_visitor() gives
@@ -60,7 +61,7 @@ def scan(pass_record: Pass) -> tuple[bool, str]:
 
 
 def propose(actor: Actor, **fields: Any) -> WatchlistEntry:
-    return flow.propose_entry(actor, reason=fields.pop("reason", "骚扰业主"), **fields)
+    return watchlist_actions.propose_entry(actor, reason=fields.pop("reason", "骚扰业主"), **fields)
 
 
 def review_tasks(entry: WatchlistEntry) -> list[Task]:
@@ -115,7 +116,7 @@ def test_approval_refuses_the_existing_pass_at_the_gate_revokes_it_and_no_new_pa
     pass_record = make_pass(visit)
     entry = propose(people["security"], mobile=MOBILE)
 
-    flow.review(people["admin"], entry, approve=True, reason="核实")
+    watchlist_actions.review(people["admin"], entry, approve=True, reason="核实")
 
     entry.refresh_from_db()
     assert (entry.status, entry.is_active, entry.approved_by) == (
@@ -144,7 +145,7 @@ def test_approval_refuses_the_persons_visits_waiting_for_approval_with_a_neutral
     )
     entry = propose(people["security"], mobile=MOBILE)
 
-    flow.review(people["admin"], entry, approve=True)
+    watchlist_actions.review(people["admin"], entry, approve=True)
 
     waiting.refresh_from_db()
     other.refresh_from_db()
@@ -164,7 +165,7 @@ def test_approval_changes_the_gate_agents_watchlist_digest_and_revocation_list(
     entry = propose(people["security"], mobile=MOBILE)
     proposed = agent.get("/api/gate/watchlist", HTTP_IF_NONE_MATCH=before["watchlist"]["ETag"])
 
-    flow.review(people["admin"], entry, approve=True)
+    watchlist_actions.review(people["admin"], entry, approve=True)
 
     after = {
         name: agent.get(f"/api/gate/{name}", HTTP_IF_NONE_MATCH=before[name]["ETag"])
@@ -192,7 +193,7 @@ def test_a_property_admin_cannot_approve_their_own_proposal_but_another_can(
     entry = propose(people["admin"], mobile=MOBILE)
 
     with pytest.raises(PermissionDeniedError) as refused:
-        flow.review(people["admin"], entry, approve=True)
+        watchlist_actions.review(people["admin"], entry, approve=True)
 
     assert refused.value.code == "own_proposal"
     entry.refresh_from_db()
@@ -200,7 +201,7 @@ def test_a_property_admin_cannot_approve_their_own_proposal_but_another_can(
     [task] = review_tasks(entry)
     assert (task.status, task.owner) == (STATUS.NEW, None)  # rolled back with the refusal
     assert scan(pass_record) == (True, "granted")
-    flow.review(people["second_admin"], entry, approve=True)
+    watchlist_actions.review(people["second_admin"], entry, approve=True)
     assert scan(pass_record) == (False, "watchlisted")
 
 
@@ -208,7 +209,7 @@ def test_security_cannot_decide_a_proposal(people: dict[str, Actor]) -> None:
     entry = propose(people["admin"], mobile=MOBILE)
 
     with pytest.raises(PermissionDeniedError):
-        flow.review(people["security"], entry, approve=False, reason="不同意")
+        watchlist_actions.review(people["security"], entry, approve=False, reason="不同意")
 
     entry.refresh_from_db()
     assert entry.status == WatchlistStatus.PROPOSED
@@ -220,11 +221,13 @@ def test_a_proposal_is_decided_once_and_the_second_reviewer_is_told(
     entry = propose(people["security"], mobile=MOBILE)
     seen_by_second = WatchlistEntry.objects.get(pk=entry.pk)
 
-    flow.review(people["admin"], entry, approve=True)
+    watchlist_actions.review(people["admin"], entry, approve=True)
     with pytest.raises(ConflictError) as late:
-        flow.review(people["second_admin"], seen_by_second, approve=False, reason="不同意")
+        watchlist_actions.review(
+            people["second_admin"], seen_by_second, approve=False, reason="不同意"
+        )
     with pytest.raises(ConflictError) as twice:
-        actions.approve_watchlist_entry(people["second_admin"], seen_by_second)
+        workflow_actions.approve_watchlist_entry(people["second_admin"], seen_by_second)
 
     assert late.value.code == twice.value.code == "already_decided"
     assert "Enforced" in late.value.message or "已生效" in late.value.message
@@ -243,8 +246,8 @@ def test_a_rejected_proposal_changes_nothing_and_needs_a_reason(
     entry = propose(people["security"], mobile=MOBILE)
 
     with pytest.raises(DomainError) as no_reason:
-        flow.review(people["admin"], entry, approve=False, reason="  ")
-    flow.review(people["admin"], entry, approve=False, reason="证据不足")
+        watchlist_actions.review(people["admin"], entry, approve=False, reason="  ")
+    watchlist_actions.review(people["admin"], entry, approve=False, reason="证据不足")
 
     assert no_reason.value.code == "reason_required"
     entry.refresh_from_db()
@@ -265,7 +268,7 @@ def test_the_proposer_may_withdraw_their_own_proposal_by_rejecting_it(
 ) -> None:
     entry = propose(people["admin"], mobile=MOBILE)
 
-    flow.review(people["admin"], entry, approve=False, reason="提交有误")
+    watchlist_actions.review(people["admin"], entry, approve=False, reason="提交有误")
 
     entry.refresh_from_db()
     assert entry.status == WatchlistStatus.REJECTED
@@ -276,7 +279,7 @@ def test_the_proposer_may_withdraw_their_own_proposal_by_rejecting_it(
 
 def enforced_entry(people: dict[str, Actor]) -> WatchlistEntry:
     entry = propose(people["security"], mobile=MOBILE)
-    return flow.review(people["admin"], entry, approve=True)
+    return watchlist_actions.review(people["admin"], entry, approve=True)
 
 
 def test_an_entry_stays_enforced_until_its_removal_is_approved_then_a_new_pass_is_admitted(
@@ -286,13 +289,13 @@ def test_an_entry_stays_enforced_until_its_removal_is_approved_then_a_new_pass_i
     old_pass = make_pass(visit)
     entry = enforced_entry(people)
 
-    entry = flow.propose_removal(people["security"], entry, reason="误报")
+    entry = watchlist_actions.propose_removal(people["security"], entry, reason="误报")
     assert entry.status == WatchlistStatus.REMOVAL_PROPOSED
     assert scan(old_pass) == (False, "watchlisted")
     with pytest.raises(PermissionDeniedError):
-        flow.review(people["security"], entry, approve=True)
+        watchlist_actions.review(people["security"], entry, approve=True)
 
-    entry = flow.review(people["admin"], entry, approve=True, reason="同意移除")
+    entry = watchlist_actions.review(people["admin"], entry, approve=True, reason="同意移除")
 
     assert (entry.status, entry.is_active) == (WatchlistStatus.REMOVED, False)
     assert is_watchlisted(visit.visitor) is False
@@ -316,23 +319,23 @@ def test_an_entry_stays_enforced_until_its_removal_is_approved_then_a_new_pass_i
 
 def test_the_removal_proposer_cannot_approve_the_removal(people: dict[str, Actor]) -> None:
     entry = enforced_entry(people)
-    entry = flow.propose_removal(people["admin"], entry, reason="误报")
+    entry = watchlist_actions.propose_removal(people["admin"], entry, reason="误报")
 
     with pytest.raises(PermissionDeniedError):
-        flow.review(people["admin"], entry, approve=True)
-    entry = flow.review(people["second_admin"], entry, approve=True)
+        watchlist_actions.review(people["admin"], entry, approve=True)
+    entry = watchlist_actions.review(people["second_admin"], entry, approve=True)
 
     assert entry.status == WatchlistStatus.REMOVED
 
 
 def test_a_rejected_removal_keeps_the_entry_enforced(people: dict[str, Actor]) -> None:
     pass_record = make_pass(make_visit(visitor=make_visitor("王五", "13900000003", "")))
-    entry = flow.review(
+    entry = watchlist_actions.review(
         people["admin"], propose(people["security"], mobile="13900000003"), approve=True
     )
-    entry = flow.propose_removal(people["security"], entry, reason="误报")
+    entry = watchlist_actions.propose_removal(people["security"], entry, reason="误报")
 
-    entry = flow.review(people["admin"], entry, approve=False, reason="仍有风险")
+    entry = watchlist_actions.review(people["admin"], entry, approve=False, reason="仍有风险")
 
     assert (entry.status, entry.is_active, entry.removal_reason) == (
         WatchlistStatus.ENFORCED,
@@ -346,7 +349,7 @@ def test_only_an_enforced_entry_can_be_proposed_for_removal(people: dict[str, Ac
     entry = propose(people["security"], mobile=MOBILE)
 
     with pytest.raises(ConflictError) as refused:
-        flow.propose_removal(people["security"], entry, reason="误报")
+        watchlist_actions.propose_removal(people["security"], entry, reason="误报")
 
     assert refused.value.code == "not_enforced"
 
@@ -361,7 +364,7 @@ def test_an_entry_past_its_end_date_no_longer_refuses_and_shows_as_expired(
     entry = propose(
         people["security"], mobile=MOBILE, expires_at=timezone.now() + timedelta(days=1)
     )
-    entry = flow.review(people["admin"], entry, approve=True)
+    entry = watchlist_actions.review(people["admin"], entry, approve=True)
     assert watchlist_shown_status(entry) == "enforced"
 
     # The end date passes (moved back rather than waiting for it).
@@ -421,9 +424,9 @@ def test_programs_write_entries_directly_but_people_must_propose(
     people: dict[str, Actor],
 ) -> None:
     with pytest.raises(PermissionDeniedError):
-        actions.add_to_watchlist(people["admin"], reason="直接", mobile=MOBILE)
+        workflow_actions.add_to_watchlist(people["admin"], reason="直接", mobile=MOBILE)
 
-    entry = actions.add_to_watchlist(SYSTEM, reason="导入", mobile=MOBILE)
+    entry = workflow_actions.add_to_watchlist(SYSTEM, reason="导入", mobile=MOBILE)
 
     assert entry.status == WatchlistStatus.ENFORCED
 
@@ -435,7 +438,7 @@ def test_a_user_of_another_building_cannot_review_here(
     entry = propose(people["security"], mobile=MOBILE)
 
     with pytest.raises(PermissionDeniedError):
-        flow.review(Actor(outsider), entry, approve=True)
+        watchlist_actions.review(Actor(outsider), entry, approve=True)
 
     entry.refresh_from_db()
     assert entry.status == WatchlistStatus.PROPOSED

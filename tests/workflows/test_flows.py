@@ -30,9 +30,9 @@ from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.models import Notification
-from visit_platform.visits.actions import add_to_watchlist
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
+from workflows.actions import add_to_watchlist
 from workflows.models import ScenarioPolicy, VisitProcess
 from workflows.policies import update_policy
 from workflows.tasks import fire_workflow_timers_task
@@ -605,7 +605,8 @@ def test_the_policy_page_draws_the_flow_with_the_active_branches(
 def test_a_watchlist_entry_approved_while_a_request_waits_ends_its_flow(
     alpha: Building, host: Any, property_admin: User
 ) -> None:
-    from visit_platform.visits.actions import approve_watchlist_entry, propose_watchlist_entry
+    from visit_platform.visits.actions import propose_watchlist_entry
+    from workflows.actions import approve_watchlist_entry
 
     visit = submit_request(alpha)
     guard = member(alpha, "guard@alpha.example", Role.SECURITY)

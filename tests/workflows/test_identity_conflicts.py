@@ -24,10 +24,11 @@ from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.models import Notification
-from visit_platform.visits.actions import add_to_watchlist, register_visitor, settle_identity
+from visit_platform.visits.actions import register_visitor, settle_identity
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import MOBILE_INDEX, Visit, Visitor
 from visit_platform.visits.queries import visits_of_mobile
+from workflows.actions import add_to_watchlist
 from workflows.models import VisitProcess
 
 SYSTEM = Actor.system("tests")

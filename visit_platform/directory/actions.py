@@ -70,6 +70,17 @@ def _refuse_duplicate_company_name(name: str, exclude_pk: int | None = None) -> 
         )
 
 
+def _save_changes(actor: Actor, event: str, obj: Company | Host, cleaned: dict[str, str]) -> None:
+    """Write the fields whose cleaned value differs, and audit which ones (an edit that
+    changes nothing writes nothing)."""
+    changed = {f: v for f, v in cleaned.items() if getattr(obj, f) != v}
+    if changed:
+        for field, value in changed.items():
+            setattr(obj, field, value)
+        obj.save()
+        record(actor, event, obj, fields=sorted(changed))
+
+
 @transaction.atomic
 def create_company(actor: Actor, **values: Any) -> Company:
     require(actor, CHANGE_COMPANY)
@@ -85,12 +96,7 @@ def update_company(actor: Actor, company: Company, **values: Any) -> Company:
     require(actor, CHANGE_COMPANY, company)
     cleaned = clean_company_fields(values)
     _refuse_duplicate_company_name(cleaned["name"], exclude_pk=company.pk)
-    changed = {f: cleaned[f] for f in COMPANY_FIELDS if getattr(company, f) != cleaned[f]}
-    if changed:
-        for field, value in changed.items():
-            setattr(company, field, value)
-        company.save()
-        record(actor, "company.updated", company, fields=sorted(changed))
+    _save_changes(actor, "company.updated", company, cleaned)
     return company
 
 
@@ -165,12 +171,7 @@ def update_host(actor: Actor, host: Host, **values: Any) -> Host:
     require(actor, CHANGE_HOST, host)
     cleaned = clean_host_fields(values)
     _refuse_duplicate_mobile(cleaned["mobile"], exclude_pk=host.pk)
-    changed = {f: cleaned[f] for f in HOST_FIELDS if getattr(host, f) != cleaned[f]}
-    if changed:
-        for field, value in changed.items():
-            setattr(host, field, value)
-        host.save()
-        record(actor, "host.updated", host, fields=sorted(changed))
+    _save_changes(actor, "host.updated", host, cleaned)
     return host
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from tenants.actions import building_url
 from tenants.db import current_schema
-from tenants.models import User
+from tenants.models import Building, User
 
 
 def set_password_url(user: User, schema_name: str) -> str:
@@ -37,8 +37,6 @@ def set_password_url(user: User, schema_name: str) -> str:
 def schedule_invitation(user: User) -> None:
     """E-mail the person their link, in the building's language, once the current
     transaction has committed (a rolled-back grant sends nothing)."""
-    from tenants.models import Building
-
     schema = current_schema()
     building = Building.objects.get(schema_name=schema)
     building_name, language = building.name, building.default_language

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from django.db import transaction
 from django.db.models import Q
@@ -14,21 +14,17 @@ from django.utils.translation import gettext as _
 from kernel.errors import ConflictError, DomainError, PermissionDeniedError
 from kernel.phones import normalise_mobile
 from kernel.privacy import blind_index, mask_id_number, mask_mobile, mask_name
-from kernel.resident_ids import (
-    birth_date_from_resident_id,
-    is_valid_resident_id,
-    normalise_id_number,
-)
+from visit_platform.access.actions import revoke_passes_of_visitors
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
-    DocumentType,
     IdentityChoice,
     Scenario,
     VisitStatus,
     WatchlistStatus,
 )
+from visit_platform.visits.identity import clean_identity
 from visit_platform.visits.models import (
     ID_NUMBER_INDEX,
     MOBILE_INDEX,
@@ -39,28 +35,6 @@ from visit_platform.visits.models import (
 from visit_platform.visits.queries import visitors_matching
 
 MAX_VISIT_DAYS = 366
-
-
-def clean_identity(id_type: str, id_number: str) -> tuple[str, str, date | None]:
-    """Validate a document: (type, normalised number, birth date from a resident ID)."""
-    number = normalise_id_number(id_number or "")
-    if not number:
-        return "", "", None
-    if id_type not in DocumentType.values:
-        raise DomainError("id_type_invalid", _("Choose the document type."), field="id_type")
-    if len(number) > 40:
-        raise DomainError(
-            "id_number_invalid", _("The document number is too long."), field="id_number"
-        )
-    if id_type == DocumentType.RESIDENT_ID:
-        if not is_valid_resident_id(number):
-            raise DomainError(
-                "id_number_invalid",
-                _("This is not a valid resident identity number."),
-                field="id_number",
-            )
-        return id_type, number, birth_date_from_resident_id(number)
-    return id_type, number, None
 
 
 @transaction.atomic
@@ -293,6 +267,19 @@ OPEN_WATCHLIST_STATUSES = (
 )
 
 
+class EntryFields(TypedDict, total=False):
+    """What a watchlist proposal names, and why: the keywords ``propose_watchlist_entry``
+    and ``add_to_watchlist`` take, which the watchlist flow and the console pass along."""
+
+    reason: Required[str]
+    name: str
+    birth_date: date | None
+    mobile: str
+    id_type: str
+    id_number: str
+    expires_at: datetime | None
+
+
 @dataclass(frozen=True)
 class WatchlistIdentity:
     """Who an entry names, checked and normalised: what the entry stores and matches on."""
@@ -469,7 +456,8 @@ def approve_watchlist_entry(
     actor: Actor, entry: WatchlistEntry, *, reason: str = ""
 ) -> WatchlistEntry:
     """Approve a proposed entry: from now on the person is refused everywhere. Their passes
-    are revoked and their visits waiting for approval are refused (without telling why)."""
+    are revoked and their visits waiting for approval are refused (without telling why):
+    ``enforce_watchlist_entry``, which the workflows action of the same name calls."""
     reason = _clean_reason(reason, MAX_REVIEW_REASON, required=False)
     _four_eyes(actor, entry.proposed_by_id)
     if entry.expires_at is not None and entry.expires_at <= timezone.now():
@@ -486,16 +474,18 @@ def approve_watchlist_entry(
         approved_at=timezone.now(),
     )
     record(actor, "watchlist.approved", entry, reason=reason)
-    _enforce(actor, entry)
     return entry
 
 
-def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
-    """Revoke the passes of everyone the entry names and refuse their waiting visits (their
-    flows end: open approvals, links and deadlines go with them)."""
-    from visit_platform.access.actions import revoke_passes_of_visitors
-    from workflows.actions import withdraw_request
-
+def enforce_watchlist_entry(actor: Actor, entry: WatchlistEntry) -> list[Visit]:
+    """Revoke the passes of everyone an entry in force names and refuse their waiting visits.
+    Returns the refused visits: their flows end too, which is the workflows' part (its
+    ``approve_watchlist_entry`` and ``add_to_watchlist`` call this). An entry not in force
+    (proposed, or past its end) enforces nothing."""
+    if entry.status != WatchlistStatus.ENFORCED or (
+        entry.expires_at is not None and entry.expires_at <= timezone.now()
+    ):
+        return []
     visitor_ids = list(visitors_matching(entry).values_list("pk", flat=True))
     revoked = revoke_passes_of_visitors(actor, visitor_ids, _("Watchlisted"))
     waiting = list(
@@ -514,7 +504,6 @@ def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
         )
         visit.refresh_from_db()
         record(actor, "visit.rejected", visit, reason=refused, watchlist_entry=entry.pk)
-        withdraw_request(actor, visit)  # nobody is asked to decide it any more
     record(
         actor,
         "watchlist.enforced",
@@ -523,6 +512,7 @@ def _enforce(actor: Actor, entry: WatchlistEntry) -> None:
         passes_revoked=revoked,
         visits_refused=len(waiting),
     )
+    return waiting
 
 
 @transaction.atomic
@@ -616,7 +606,8 @@ def add_to_watchlist(
     approve: bool = True,
 ) -> WatchlistEntry:
     """Write an entry directly, approved or only proposed, for programs (imports, the demo,
-    tests): people go through propose and approve. Any expiry is accepted, past ones too."""
+    tests): people go through propose and approve. Any expiry is accepted, past ones too.
+    An approved entry is enforced by the workflows action of the same name."""
     if actor.user is not None:
         raise PermissionDeniedError(
             "four_eyes", _("People propose entries; another property admin approves them.")
@@ -640,8 +631,6 @@ def add_to_watchlist(
         approved_at=now,
     )
     record(actor, "watchlist.approved", entry, reason="")
-    if expires_at is None or expires_at > now:
-        _enforce(actor, entry)
     return entry
 
 
@@ -666,9 +655,7 @@ def cancel_request(actor: Actor, visit: Visit) -> Visit:
     """The visitor calls off a visit that still waits for approval. One conditional UPDATE:
     if a host decided it a moment before, nothing changes and the visitor is told how it was
     decided. Whatever still waits for a decision on it (the host's link, the flow's task) is
-    withdrawn in the same transaction."""
-    from workflows.actions import withdraw_request
-
+    withdrawn by the workflows action of the same name, which calls this one."""
     now = timezone.now()
     cancelled = Visit.objects.filter(pk=visit.pk, status=VisitStatus.PENDING_APPROVAL).update(
         status=VisitStatus.CANCELLED, updated_at=now
@@ -681,7 +668,6 @@ def cancel_request(actor: Actor, visit: Visit) -> Visit:
             % {"status": visit.get_status_display().lower()},
         )
     record(actor, "visit.cancelled", visit)
-    withdraw_request(actor, visit)
     return visit
 
 

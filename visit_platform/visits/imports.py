@@ -20,6 +20,7 @@ from kernel.privacy import blind_index
 from kernel.resident_ids import normalise_id_number
 from visit_platform.directory.imports import numbered, read_table
 from visit_platform.visits.choices import DocumentType
+from visit_platform.visits.identity import clean_identity
 from visit_platform.visits.models import ID_NUMBER_INDEX
 from visit_platform.visits.queries import Person, watchlisted_people
 
@@ -140,8 +141,6 @@ def _clean_row(line: int, given: dict[str, str]) -> AttendeeRow:
         errors.append(_("The organisation is longer than 200 characters."))
     id_type, id_number, birth_date = "", "", None
     if normalise_id_number(given.get("id_number", "")):
-        from visit_platform.visits.actions import clean_identity
-
         named_type = given.get("id_type", "").strip()
         id_type = DOCUMENT_TYPE_NAMES.get(named_type.lower(), named_type)
         try:

@@ -12,6 +12,10 @@ from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from visit_platform.access.choices import Direction
+from visit_platform.access.models import AccessEvent
+from visit_platform.directory.queries import managed_company_ids
+from visit_platform.directory.roles import ORGANISE_EVENTS
 from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
     WATCHLIST_EXPIRED,
@@ -146,9 +150,6 @@ def watchlisted_people(people: Iterable[Person]) -> set[Person]:
 def visible_events(user: Any) -> QuerySet[Event]:
     """Events the user may organise here: every one for property admins, their company's
     for company admins, none for anyone else."""
-    from visit_platform.directory.queries import managed_company_ids
-    from visit_platform.directory.roles import ORGANISE_EVENTS
-
     if not user.has_perm(ORGANISE_EVENTS):
         return Event.objects.none()
     events = Event.objects.select_related("company")
@@ -159,9 +160,6 @@ def visible_events(user: Any) -> QuerySet[Event]:
 def attendance(event: Event) -> QuerySet[Attendee]:
     """The event's attendees in file order, each with ``signed_in_at``: their first granted
     entry at a gate (a gate entry is the sign-in), or None."""
-    from visit_platform.access.choices import Direction
-    from visit_platform.access.models import AccessEvent
-
     first_entry = (
         AccessEvent.objects.filter(
             visit_id=OuterRef("visit_id"), granted=True, direction=Direction.IN

@@ -4,7 +4,7 @@ Each flow is a graph whose gateways read the policy the visit started under
 (``VisitProcess.policy``), so a property admin changes the route without code. The nodes only
 route: every change is an action in ``workflows.actions``, which the console's task pages and
 the hosts' links call as well. Human steps are ``flow.View`` tasks in viewflow's task tables;
-our console completes them through the activation API (``workflows.actions._finish_task``).
+our console completes them through the activation API (``workflows.actions.finish_task``).
 
 Shared steps (the watchlist screen, approval with its timers, the pass) are written once in
 mixins; viewflow copies the nodes of each flow class, so each flow has its own.
@@ -29,6 +29,7 @@ from visit_platform.visits.models import Visit
 from workflows import actions
 from workflows.choices import Approver, WatchlistHitAction
 from workflows.models import VisitProcess
+from workflows.policies import policy_snapshot
 from workflows.views import task_page
 
 # A reminder due at or after the deadline never comes: the deadline cancels it first.
@@ -108,7 +109,7 @@ class _Start:
     def start_process(self, activation: Activation, *, actor: Actor, visit: Visit) -> VisitProcess:
         process: VisitProcess = activation.process
         process.visit = visit
-        process.policy = actions.policy_snapshot(visit.scenario)
+        process.policy = policy_snapshot(visit.scenario)
         activation.task.data = {"by": actor.name}
         return process
 

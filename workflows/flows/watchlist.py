@@ -4,34 +4,30 @@ removes or keeps the entry.
 
 One flow for both kinds: ``process.data["kind"]`` is ``add`` or ``removal`` and the process's
 artifact is the ``WatchlistEntry``. The console page completes the review task through
-viewflow's activation API (``review``), inside one transaction with the action the flow then
-calls, so a refused action (four eyes, someone faster) leaves the task open and nothing changed.
+viewflow's activation API (``workflows.actions.watchlist.review``), inside one transaction
+with the action the flow then calls, so a refused action (four eyes, someone faster) leaves
+the task open and nothing changed.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from typing import Any, Unpack
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from viewflow import this
-from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow import STATUS, flow, lock
 from viewflow.workflow.activation import Activation
-from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Process, Task
 
-from kernel.errors import ConflictError, PermissionDeniedError
 from tenants.models import User
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import APPROVE_WATCHLIST
 from visit_platform.visits import actions
-from visit_platform.visits.choices import WatchlistStatus
+from visit_platform.visits.actions import EntryFields
 from visit_platform.visits.models import WatchlistEntry
+from workflows.actions.requests import approve_watchlist_entry
 
 ADD = "add"
 REMOVAL = "removal"
@@ -97,7 +93,9 @@ class WatchlistFlow(flow.Flow):
 
     # --- starts ---
 
-    def begin(self, activation: Activation, actor: Actor, **fields: Any) -> WatchlistEntry:
+    def begin(
+        self, activation: Activation, actor: Actor, **fields: Unpack[EntryFields]
+    ) -> WatchlistEntry:
         entry = actions.propose_watchlist_entry(actor, **fields)
         activation.process.artifact = entry
         activation.process.data = {"kind": ADD}
@@ -139,7 +137,7 @@ class WatchlistFlow(flow.Flow):
 
     def enforce_entry(self, activation: Activation) -> None:
         actor, entry, reason = self._decision(activation)
-        actions.approve_watchlist_entry(actor, entry, reason=reason)
+        approve_watchlist_entry(actor, entry, reason=reason)
 
     def refuse_entry(self, activation: Activation) -> None:
         actor, entry, reason = self._decision(activation)
@@ -154,42 +152,7 @@ class WatchlistFlow(flow.Flow):
         actions.reject_watchlist_removal(actor, entry, reason=reason)
 
 
-# --- What the console calls ---------------------------------------------------------------------
-
-
-@transaction.atomic
-def propose_entry(
-    actor: Actor,
-    *,
-    reason: str,
-    name: str = "",
-    birth_date: date | None = None,
-    mobile: str = "",
-    id_type: str = "",
-    id_number: str = "",
-    expires_at: datetime | None = None,
-) -> WatchlistEntry:
-    """Propose an entry and put its review in the property admins' queue."""
-    entry: WatchlistEntry = WatchlistFlow.start.run(
-        actor=actor,
-        reason=reason,
-        name=name,
-        birth_date=birth_date,
-        mobile=mobile,
-        id_type=id_type,
-        id_number=id_number,
-        expires_at=expires_at,
-    )
-    return entry
-
-
-@transaction.atomic
-def propose_removal(actor: Actor, entry: WatchlistEntry, *, reason: str) -> WatchlistEntry:
-    """Propose to remove an enforced entry; it stays enforced until the review approves."""
-    removed: WatchlistEntry = WatchlistFlow.start_removal.run(
-        actor=actor, entry=entry, reason=reason
-    )
-    return removed
+# --- Reads the console and the actions use ------------------------------------------------
 
 
 def open_review(entry: WatchlistEntry, kind: str) -> Task | None:
@@ -215,59 +178,3 @@ def review_queue() -> list[int]:
             task__status__in=(STATUS.NEW, STATUS.ASSIGNED),
         ).values_list("artifact_object_id", flat=True)
     )
-
-
-@transaction.atomic
-def review(
-    actor: Actor, entry: WatchlistEntry, *, approve: bool, reason: str = ""
-) -> WatchlistEntry:
-    """Decide the proposal the entry waits on (adding it, or removing it): completes the flow's
-    review task, which runs the matching action. An entry written without a flow (by a
-    program) is decided by the action alone."""
-    kind = REMOVAL if entry.status == WatchlistStatus.REMOVAL_PROPOSED else ADD
-    task = open_review(entry, kind)
-    if task is None:
-        return _decide_without_flow(actor, entry, kind, approve=approve, reason=reason)
-    user = actor.user
-    try:
-        with task.activation() as activation:
-            if activation.task.owner_id is None:
-                if not activation.assign.has_perm(user):
-                    raise PermissionDeniedError(
-                        "not_allowed", _("Only property admins decide watchlist proposals.")
-                    )
-                activation.assign(user)
-            elif activation.task.owner_id != getattr(user, "pk", None):
-                raise ConflictError(
-                    "task_taken", _("Another property admin is reviewing this proposal.")
-                )
-            activation.start(None)
-            activation.process.data = {
-                **activation.process.data,
-                "decision": {
-                    "approve": approve,
-                    "reason": reason,
-                    "user": getattr(user, "pk", None),
-                    "ip": actor.ip_address,
-                },
-            }
-            activation.process.save(update_fields=["data"])
-            activation.execute()
-    except (TransitionNotAllowed, FlowLockFailed) as error:
-        raise ConflictError(
-            "already_decided", _("Someone else has already decided this proposal.")
-        ) from error
-    entry.refresh_from_db()
-    return entry
-
-
-def _decide_without_flow(
-    actor: Actor, entry: WatchlistEntry, kind: str, *, approve: bool, reason: str
-) -> WatchlistEntry:
-    if kind == REMOVAL:
-        if approve:
-            return actions.approve_watchlist_removal(actor, entry, reason=reason)
-        return actions.reject_watchlist_removal(actor, entry, reason=reason)
-    if approve:
-        return actions.approve_watchlist_entry(actor, entry, reason=reason)
-    return actions.reject_watchlist_entry(actor, entry, reason=reason)

@@ -34,7 +34,7 @@ from visit_platform.visits.choices import EventStatus
 from visit_platform.visits.imports import MAX_FILE_BYTES
 from visit_platform.visits.models import Event, EventImport
 from visit_platform.visits.queries import attendance, visible_events
-from workflows.flows import bulk as bulk_flow
+from workflows.actions import events as event_actions
 
 PAGE_SIZE = 100
 # The preview lists every bad row, and this many good ones (the rest are counted).
@@ -117,7 +117,7 @@ def event_create(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                event = bulk_flow.create_event(
+                event = event_actions.create_event(
                     Actor.from_request(request),
                     name=data["name"],
                     place=data["place"],
@@ -198,7 +198,7 @@ def event_upload(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"size": MAX_FILE_BYTES // (1024 * 1024)},
                 )
             data = upload.read(MAX_FILE_BYTES + 1)
-            bulk_flow.check_list(Actor.from_request(request), event, upload.name, data)
+            event_actions.check_list(Actor.from_request(request), event, upload.name, data)
         except DomainError as error:
             form.add_error("file", error.message)
         else:
@@ -224,7 +224,7 @@ def _import_id(request: HttpRequest) -> int:
 def event_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     event = _event_or_404(request, pk)
     try:
-        result = bulk_flow.confirm_list(Actor.from_request(request), event, _import_id(request))
+        result = event_actions.confirm_list(Actor.from_request(request), event, _import_id(request))
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -241,7 +241,7 @@ def event_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     event = _event_or_404(request, pk)
     try:
-        bulk_flow.cancel_list(Actor.from_request(request), event, _import_id(request))
+        event_actions.cancel_list(Actor.from_request(request), event, _import_id(request))
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -30,7 +30,7 @@ from visit_platform.visits.forms import (
 )
 from visit_platform.visits.models import WatchlistEntry
 from visit_platform.visits.queries import watchlist_shown_status, watchlist_with_status
-from workflows.flows import watchlist as flow
+from workflows.actions import watchlist as watchlist_actions
 
 PAGE_SIZE = 50
 STATUS_BADGES = {
@@ -118,7 +118,7 @@ def watchlist_propose(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                entry = flow.propose_entry(
+                entry = watchlist_actions.propose_entry(
                     Actor.from_request(request), **form.action_arguments(building_zone(request))
                 )
             except DomainError as error:
@@ -203,7 +203,7 @@ def watchlist_review(request: HttpRequest, pk: int) -> HttpResponse:
         )
     approve = form.cleaned_data["decision"] == "approve"
     try:
-        entry = flow.review(
+        entry = watchlist_actions.review(
             Actor.from_request(request),
             entry,
             approve=approve,
@@ -231,7 +231,7 @@ def watchlist_propose_removal(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, entry, removal_form=form, status=400)
     try:
-        entry = flow.propose_removal(
+        entry = watchlist_actions.propose_removal(
             Actor.from_request(request), entry, reason=form.cleaned_data["reason"]
         )
     except DomainError as error:

@@ -27,16 +27,12 @@ from kernel.privacy import mask_mobile, mask_name
 from visit_platform.access.actions import renew_pass_link
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
-from visit_platform.visits.actions import (
-    cancel_request,
-    note_own_visits_viewed,
-    note_visitor_signed_in,
-)
+from visit_platform.visits.actions import note_own_visits_viewed, note_visitor_signed_in
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import visits_of_mobile
 from visit_platform.visits.visitor_session import sign_in, sign_out, signed_in_mobile
-from workflows.actions import send_one_time_code, verify_one_time_code
+from workflows.actions import cancel_request, send_one_time_code, verify_one_time_code
 
 # What a visitor may type into a field: a mobile is under 32 characters, a code 6 digits.
 MAX_INPUT_LENGTH = 64
