@@ -74,7 +74,7 @@ def run(rows: int, bad: int) -> None:
     from visit_platform.directory.actions import create_company
     from visit_platform.notifications import actions as notifications
     from visit_platform.notifications.models import Notification
-    from visit_platform.visits import events
+    from visit_platform.visits.actions import events
     from visit_platform.visits.models import Visit
     from workflows.actions import add_to_watchlist
 

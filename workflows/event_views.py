@@ -29,7 +29,7 @@ from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.models import Company
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import ORGANISE_EVENTS
-from visit_platform.visits import events as actions
+from visit_platform.visits.actions import events as actions
 from visit_platform.visits.choices import EventStatus
 from visit_platform.visits.imports import MAX_FILE_BYTES
 from visit_platform.visits.models import Event, EventImport

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tenants.provisioning import ProvisioningContext, provisioning_step
 from visit_platform.audit.actions import Actor
-from workflows.policies import ensure_default_policies
+from workflows.actions.policies import ensure_default_policies
 
 
 @provisioning_step(order=40)

@@ -28,8 +28,9 @@ from visit_platform.visits.choices import IdentityChoice, VisitStatus
 from visit_platform.visits.models import Visit
 from workflows import actions
 from workflows.actions import DESK_SCENARIOS, decide_by_link, open_action_link, start_visit_flow
+from workflows.actions.policies import update_policy
 from workflows.models import POLICY_FIELDS, ScenarioPolicy, VisitProcess
-from workflows.policies import policy_snapshot, update_policy
+from workflows.policies import policy_snapshot
 from workflows.queries import may_act_on, visible_tasks
 from workflows.timeline import visit_timeline
 

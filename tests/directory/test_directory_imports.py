@@ -22,12 +22,16 @@ from tenants.models import Building, User
 from tests.conftest import admin_of, member
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
-from visit_platform.directory.actions import create_company, create_host, set_company_active
+from visit_platform.directory.actions import (
+    apply_company_import,
+    apply_host_import,
+    create_company,
+    create_host,
+    set_company_active,
+)
 from visit_platform.directory.choices import Role
 from visit_platform.directory.imports import (
     ImportPreview,
-    apply_company_import,
-    apply_host_import,
     keep_preview,
     preview_company_import,
     preview_host_import,

@@ -28,7 +28,7 @@ from visit_platform.directory.actions import create_company
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company
 from visit_platform.notifications.models import Notification
-from visit_platform.visits import events
+from visit_platform.visits.actions import events
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Event, EventImport, Visit, Visitor
 from workflows.actions import add_to_watchlist

@@ -25,8 +25,8 @@ from visit_platform.visits.actions import create_visit
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 from workflows.actions import decide_task, start_visit_flow
+from workflows.actions.policies import update_policy
 from workflows.models import ScenarioPolicy
-from workflows.policies import update_policy
 
 SYSTEM = Actor.system("tests")
 SLUG = "taskrace"

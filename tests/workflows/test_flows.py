@@ -33,8 +33,8 @@ from visit_platform.notifications.models import Notification
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 from workflows.actions import add_to_watchlist
+from workflows.actions.policies import update_policy
 from workflows.models import ScenarioPolicy, VisitProcess
-from workflows.policies import update_policy
 from workflows.tasks import fire_workflow_timers_task
 
 SYSTEM = Actor.system("tests")

@@ -14,8 +14,8 @@ from tests.conftest import admin_of, client_for, member
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
+from workflows.actions.policies import update_policy
 from workflows.models import ScenarioPolicy
-from workflows.policies import update_policy
 
 SYSTEM = Actor.system("tests")
 

@@ -18,8 +18,8 @@ from visit_platform.audit.actions import Actor
 from visit_platform.notifications.models import Notification
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
+from workflows.actions.policies import update_policy
 from workflows.models import ScenarioPolicy
-from workflows.policies import update_policy
 
 
 def submit_request(building: Building, submission_id: str | None = None) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,21 +11,26 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kernel.errors import DomainError, PermissionDeniedError
-from kernel.phones import normalise_mobile
 from tenants.models import User
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.backends import forget_memberships
 from visit_platform.directory.choices import COMPANY_ROLES, Role
+from visit_platform.directory.cleaning import (
+    COMPANY_FIELDS,
+    HOST_FIELDS,
+    clean_company_fields,
+    clean_host_fields,
+)
+from visit_platform.directory.imports import ImportPreview, ImportResult, preview_rows_again
 from visit_platform.directory.invitations import schedule_invitation
 from visit_platform.directory.models import Company, Host, Membership
 from visit_platform.directory.roles import (
     CHANGE_COMPANY,
     CHANGE_HOST,
     CHANGE_MEMBERSHIP,
+    IMPORT_COMPANIES,
+    IMPORT_HOSTS,
 )
-
-COMPANY_FIELDS = ("name", "floors", "zone", "contact_name", "contact_mobile")
-HOST_FIELDS = ("name", "mobile", "email", "department")
 
 
 def require(actor: Actor, permission: str, obj: Any = None) -> None:
@@ -39,25 +44,6 @@ def require(actor: Actor, permission: str, obj: Any = None) -> None:
 
 
 # --- Companies ------------------------------------------------------------------------------
-
-
-def clean_company_fields(values: dict[str, Any]) -> dict[str, str]:
-    """Validate and normalise company fields, raising a DomainError that names the field."""
-    cleaned = {field: str(values.get(field) or "").strip() for field in COMPANY_FIELDS}
-    if not cleaned["name"]:
-        raise DomainError("name_required", _("The company name is required."), field="name")
-    if len(cleaned["name"]) > 200:
-        raise DomainError("too_long", _("The company name is too long."), field="name")
-    for field in ("floors", "zone", "contact_name"):
-        if len(cleaned[field]) > 100:
-            raise DomainError("too_long", _("This value is too long."), field=field)
-    if cleaned["contact_mobile"]:
-        try:
-            cleaned["contact_mobile"] = normalise_mobile(cleaned["contact_mobile"])
-        except DomainError as error:
-            error.details["field"] = "contact_mobile"
-            raise
-    return cleaned
 
 
 def _refuse_duplicate_company_name(name: str, exclude_pk: int | None = None) -> None:
@@ -117,29 +103,6 @@ def set_company_active(actor: Actor, company: Company, is_active: bool) -> Compa
 
 
 # --- Hosts ----------------------------------------------------------------------------------
-
-
-def clean_host_fields(values: dict[str, Any]) -> dict[str, str]:
-    cleaned = {field: str(values.get(field) or "").strip() for field in HOST_FIELDS}
-    if not cleaned["name"]:
-        raise DomainError("name_required", _("The host's name is required."), field="name")
-    if len(cleaned["name"]) > 100 or len(cleaned["department"]) > 100:
-        field = "name" if len(cleaned["name"]) > 100 else "department"
-        raise DomainError("too_long", _("This value is too long."), field=field)
-    try:
-        cleaned["mobile"] = normalise_mobile(cleaned["mobile"])
-    except DomainError as error:
-        error.details["field"] = "mobile"
-        raise
-    if cleaned["email"]:
-        cleaned["email"] = cleaned["email"].lower()
-        try:
-            validate_email(cleaned["email"])
-        except ValidationError as error:
-            raise DomainError(
-                "email_invalid", _("Enter a valid e-mail address."), field="email"
-            ) from error
-    return cleaned
 
 
 def _refuse_duplicate_mobile(mobile: str, exclude_pk: int | None = None) -> None:
@@ -285,3 +248,59 @@ def resend_invitation(actor: Actor, membership: Membership) -> None:
         )
     schedule_invitation(membership.user)
     record(actor, "membership.invitation_sent", membership, email=membership.user.email)
+
+
+# --- Spreadsheet imports (previews in directory.imports) ---------------------------------------
+
+
+@transaction.atomic
+def apply_company_import(actor: Actor, preview: ImportPreview) -> ImportResult:
+    """Write every row that is valid now; each company gets its admin account if named."""
+    require(actor, IMPORT_COMPANIES)
+    require(actor, CHANGE_COMPANY)
+    fresh = preview_rows_again(preview)
+    result = ImportResult(0, 0, 0, skipped=fresh.count("error"))
+    for row in fresh.valid_rows:
+        fields = {f: row.values[f] for f in COMPANY_FIELDS}
+        if row.outcome == "create":
+            company = create_company(actor, **fields)
+            result.created += 1
+        else:
+            company = Company.objects.get(name__iexact=fields["name"])
+            if row.outcome == "update":
+                update_company(actor, company, **fields)
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if row.values.get("admin_email"):
+            grant = grant_membership(
+                actor, email=row.values["admin_email"], role=Role.COMPANY_ADMIN, company=company
+            )
+            if grant.user_created:
+                result.new_accounts.append(grant.membership.user.email)
+    record(actor, "directory.companies_imported", None, filename=preview.filename, **asdict(result))
+    return result
+
+
+@transaction.atomic
+def apply_host_import(actor: Actor, preview: ImportPreview) -> ImportResult:
+    require(actor, IMPORT_HOSTS)
+    fresh = preview_rows_again(preview)
+    result = ImportResult(0, 0, 0, skipped=fresh.count("error"))
+    companies = {c.pk: c for c in Company.objects.filter(is_active=True)}
+    for row in fresh.valid_rows:
+        company = companies[int(row.values["company_id"])]
+        require(actor, CHANGE_HOST, company)
+        fields = {f: row.values[f] for f in HOST_FIELDS}
+        if row.outcome == "create":
+            create_host(actor, company, **fields)
+            result.created += 1
+        elif row.outcome == "update":
+            host = Host.objects.get(mobile=fields["mobile"])
+            update_host(actor, host, **fields)
+            set_host_active(actor, host, True)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    record(actor, "directory.hosts_imported", None, filename=preview.filename, **asdict(result))
+    return result

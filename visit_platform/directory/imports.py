@@ -18,20 +18,11 @@ import pandas as pd
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kernel.errors import DomainError
-from visit_platform.audit.actions import Actor, record
-from visit_platform.directory import actions
-from visit_platform.directory.choices import Role
+from visit_platform.directory import cleaning
 from visit_platform.directory.models import Company, Host
-from visit_platform.directory.roles import (
-    CHANGE_COMPANY,
-    CHANGE_HOST,
-    IMPORT_COMPANIES,
-    IMPORT_HOSTS,
-)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -227,7 +218,7 @@ def _company_verdict(
 ) -> RowVerdict:
     errors = []
     try:
-        cleaned = actions.clean_company_fields(row)
+        cleaned = cleaning.clean_company_fields(row)
     except DomainError as error:
         return RowVerdict(line, row, "error", [error.message])
     key = cleaned["name"].lower()
@@ -248,37 +239,8 @@ def _company_verdict(
     values = {**cleaned, "admin_email": admin_email}
     if company is None:
         return RowVerdict(line, values, "create")
-    unchanged = all(getattr(company, f) == cleaned[f] for f in actions.COMPANY_FIELDS)
+    unchanged = all(getattr(company, f) == cleaned[f] for f in cleaning.COMPANY_FIELDS)
     return RowVerdict(line, values, "unchanged" if unchanged else "update")
-
-
-@transaction.atomic
-def apply_company_import(actor: Actor, preview: ImportPreview) -> ImportResult:
-    """Write every row that is valid now; each company gets its admin account if named."""
-    actions.require(actor, IMPORT_COMPANIES)
-    actions.require(actor, CHANGE_COMPANY)
-    fresh = preview_rows_again(preview)
-    result = ImportResult(0, 0, 0, skipped=fresh.count("error"))
-    for row in fresh.valid_rows:
-        fields = {f: row.values[f] for f in actions.COMPANY_FIELDS}
-        if row.outcome == "create":
-            company = actions.create_company(actor, **fields)
-            result.created += 1
-        else:
-            company = Company.objects.get(name__iexact=fields["name"])
-            if row.outcome == "update":
-                actions.update_company(actor, company, **fields)
-                result.updated += 1
-            else:
-                result.unchanged += 1
-        if row.values.get("admin_email"):
-            grant = actions.grant_membership(
-                actor, email=row.values["admin_email"], role=Role.COMPANY_ADMIN, company=company
-            )
-            if grant.user_created:
-                result.new_accounts.append(grant.membership.user.email)
-    record(actor, "directory.companies_imported", None, filename=preview.filename, **asdict(result))
-    return result
 
 
 # --- Hosts ----------------------------------------------------------------------------------
@@ -309,7 +271,7 @@ def _host_verdict(
 ) -> RowVerdict:
     errors = []
     try:
-        cleaned = actions.clean_host_fields(row)
+        cleaned = cleaning.clean_host_fields(row)
     except DomainError as error:
         errors.append(error.message)
         cleaned = {}
@@ -344,33 +306,9 @@ def _host_verdict(
     if existing is None:
         return RowVerdict(line, values, "create")
     unchanged = existing.is_active and all(
-        getattr(existing, f) == cleaned[f] for f in actions.HOST_FIELDS
+        getattr(existing, f) == cleaned[f] for f in cleaning.HOST_FIELDS
     )
     return RowVerdict(line, values, "unchanged" if unchanged else "update")
-
-
-@transaction.atomic
-def apply_host_import(actor: Actor, preview: ImportPreview) -> ImportResult:
-    actions.require(actor, IMPORT_HOSTS)
-    fresh = preview_rows_again(preview)
-    result = ImportResult(0, 0, 0, skipped=fresh.count("error"))
-    companies = {c.pk: c for c in Company.objects.filter(is_active=True)}
-    for row in fresh.valid_rows:
-        company = companies[int(row.values["company_id"])]
-        actions.require(actor, CHANGE_HOST, company)
-        fields = {f: row.values[f] for f in actions.HOST_FIELDS}
-        if row.outcome == "create":
-            actions.create_host(actor, company, **fields)
-            result.created += 1
-        elif row.outcome == "update":
-            host = Host.objects.get(mobile=fields["mobile"])
-            actions.update_host(actor, host, **fields)
-            actions.set_host_active(actor, host, True)
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    record(actor, "directory.hosts_imported", None, filename=preview.filename, **asdict(result))
-    return result
 
 
 # --- Keeping a preview until the user confirms ------------------------------------------------

@@ -15,7 +15,7 @@ from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile
 from visit_platform.audit.actions import Actor
-from visit_platform.directory import actions, imports
+from visit_platform.directory import actions, cleaning, imports
 from visit_platform.directory.forms import (
     CompanyForm,
     GrantForm,
@@ -85,7 +85,7 @@ def company_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     company = None
     if pk is not None:
         company = _get_or_404(visible_companies(request.user), pk)
-    initial = {f: getattr(company, f) for f in actions.COMPANY_FIELDS} if company else None
+    initial = {f: getattr(company, f) for f in cleaning.COMPANY_FIELDS} if company else None
     if initial and initial.get("contact_mobile"):
         initial["contact_mobile"] = display_mobile(initial["contact_mobile"])
     form = CompanyForm(request.POST or None, initial=initial)
@@ -186,7 +186,7 @@ def host_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     companies = _companies_user_manages(request, CHANGE_HOST)
     initial = None
     if host is not None:
-        initial = {f: getattr(host, f) for f in actions.HOST_FIELDS}
+        initial = {f: getattr(host, f) for f in cleaning.HOST_FIELDS}
         initial["mobile"] = display_mobile(host.mobile)
         initial["company"] = host.company
     form = HostForm(request.POST or None, initial=initial, companies=companies)
@@ -194,7 +194,7 @@ def host_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         form.fields["company"].disabled = True
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
-        values = {f: form.cleaned_data[f] for f in actions.HOST_FIELDS}
+        values = {f: form.cleaned_data[f] for f in cleaning.HOST_FIELDS}
         try:
             if host is None:
                 host = actions.create_host(actor, form.cleaned_data["company"], **values)
@@ -249,9 +249,9 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
         try:
             preview = imports.take_preview(_user_id(request), request.POST["token"], kind)
             if kind == "companies":
-                result = imports.apply_company_import(actor, preview)
+                result = actions.apply_company_import(actor, preview)
             else:
-                result = imports.apply_host_import(actor, preview)
+                result = actions.apply_host_import(actor, preview)
         except DomainError as error:
             messages.error(request, error.message)
             return redirect(request.path)

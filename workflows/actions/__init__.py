@@ -1,12 +1,13 @@
 """Workflow actions, by concern: hosts' decision links (``links``), visitors' one-time codes
 (``codes``), what the flows' nodes do (``steps``), the people's tasks (``tasks``), and a
-request's routing, decision and withdrawal (``requests``).
+request's routing, decision and withdrawal (``requests``), and scenario policies
+(``policies``).
 
 The console's steps on an event (``events``) and on the watchlist (``watchlist``), which
 run those flows' tasks, are reached by their module: ``from workflows.actions import
 watchlist``.
 
-This package re-exports the public names of the first five, so callers write
+This package re-exports the public names of the first six, so callers write
 ``from workflows.actions import ...`` whichever module holds the name.
 """
 
@@ -31,6 +32,7 @@ from workflows.actions.links import (
     spend_open_links,
     use_action_link,
 )
+from workflows.actions.policies import ensure_default_policies, update_policy
 from workflows.actions.requests import (
     add_to_watchlist,
     approve_watchlist_entry,
@@ -102,6 +104,7 @@ __all__ = [
     "create_action_link",
     "decide_by_link",
     "decide_task",
+    "ensure_default_policies",
     "escalate_approval",
     "expire_request",
     "finish_task",
@@ -124,6 +127,7 @@ __all__ = [
     "start_visit_flow",
     "submit_request",
     "tell_visitor",
+    "update_policy",
     "use_action_link",
     "verify_at_desk",
     "verify_one_time_code",

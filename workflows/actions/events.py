@@ -13,7 +13,7 @@ from viewflow.workflow.status import STATUS
 
 from kernel.errors import ConflictError, GoneError
 from visit_platform.audit.actions import Actor
-from visit_platform.visits import events
+from visit_platform.visits.actions import events
 from visit_platform.visits.choices import EventStatus
 from visit_platform.visits.models import Event, EventImport
 from workflows.flows.bulk import CANCEL, CONFIRM, REPLACE, BulkEventFlow, process_of

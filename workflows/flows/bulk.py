@@ -1,7 +1,7 @@
 """The bulk event flow (seed 5.2.5): an event is created, its attendee list checked, the
 organiser confirms or cancels, and a confirmed list gets its passes and invitations.
 
-The nodes only route; every rule lives in ``visit_platform.visits.events``. Pages call the
+The nodes only route; every rule lives in ``visit_platform.visits.actions.events``. Pages call the
 actions in ``workflows.actions.events``, which find the event's waiting task and run it, so
 that the flow's history shows who did what and when. A cancelled list goes back to the
 "check" step: the organiser may upload a corrected list for the same event.
@@ -21,7 +21,7 @@ from viewflow.workflow.models import Process
 from kernel.errors import GoneError
 from tenants.models import User
 from visit_platform.audit.actions import Actor
-from visit_platform.visits import events
+from visit_platform.visits.actions import events
 from visit_platform.visits.models import Event, EventImport
 
 CONFIRM = "confirm"

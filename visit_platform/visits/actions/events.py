@@ -29,7 +29,7 @@ from visit_platform.notifications.actions import (
     send_notifications,
 )
 from visit_platform.notifications.choices import Channel, Purpose
-from visit_platform.visits.actions import MAX_VISIT_DAYS
+from visit_platform.visits.actions.visits import MAX_VISIT_DAYS
 from visit_platform.visits.choices import EventStatus, Scenario, VisitStatus
 from visit_platform.visits.imports import (
     AttendeeRow,
