@@ -105,12 +105,17 @@ class Demo:
         return next(filter(None, map(pattern.search, self.output)), None)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        """The whole process group: the demo and every server it started, even if the demo
+        itself has already exited (its children must not outlive the smoke run)."""
+        try:
             os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+            time.sleep(1)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the group is gone
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def main() -> int:

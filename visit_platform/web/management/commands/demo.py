@@ -106,52 +106,25 @@ class Command(BaseCommand):
     def _serve(self, options: dict[str, Any], demo_pass: DemoPass) -> None:
         children: list[subprocess.Popen[bytes]] = []
         site = None
-        if not options["no_gates"]:
-            # The gate API in a process of its own, as in production (docs/deployment.md):
-            # nothing the public pages are asked can slow the turnstile's answers.
-            children.append(
-                subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "visit_platform.asgi_gate:application",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(options["gate_api_port"]),
-                        "--log-level",
-                        "warning",
-                    ]
-                )
-            )
-            # The agent's first sync fetches the keys it checks passes with: start it once
-            # the gate API listens, or its first scans are decided offline without them.
-            _wait_until_listening(options["gate_api_port"])
-            site = self._gate_site(options, demo_pass)
-        if not options["no_worker"]:
-            # One worker with an embedded beat: enough to fire timers in the demo.
-            children.append(
-                subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "visit_platform",
-                        "worker",
-                        "-B",
-                        "--loglevel",
-                        "WARNING",
-                        "--concurrency",
-                        "1",
-                        # Beat's record of when it last ran each job stays with the demo's data.
-                        "--schedule",
-                        str(settings.DATA_DIR / "celerybeat-schedule"),
-                    ],
-                )
-            )
+        # Whatever fails on the way (a port taken, Ctrl+C), nothing started here outlives it.
         try:
+            if not options["no_gates"]:
+                # The gate API in a process of its own, as in production (docs/deployment.md):
+                # nothing the public pages are asked can slow the turnstile's answers.
+                gate_api = ["visit_platform.asgi_gate:application", "--host", "127.0.0.1"]
+                gate_api += ["--port", str(options["gate_api_port"]), "--log-level", "warning"]
+                children.append(_start(["uvicorn", *gate_api]))
+                # The agent's first sync fetches the keys it checks passes with: start it once
+                # the gate API listens, or its first scans are decided offline without them.
+                _wait_until_listening(options["gate_api_port"])
+                site = self._gate_site(options, demo_pass)
+            if not options["no_worker"]:
+                # One worker with an embedded beat: enough to fire timers in the demo; beat's
+                # record of when it last ran each job stays with the demo's data.
+                worker = ["-A", "visit_platform", "worker", "-B", "--loglevel", "WARNING"]
+                worker += ["--concurrency", "1"]
+                worker += ["--schedule", str(settings.DATA_DIR / "celerybeat-schedule")]
+                children.append(_start(["celery", *worker]))
             import uvicorn
 
             self.stdout.write("Serving; press Ctrl+C to stop.\n")
@@ -192,6 +165,11 @@ class Command(BaseCommand):
         )
         site.start()
         return site
+
+
+def _start(module_and_arguments: list[str]) -> subprocess.Popen[bytes]:
+    """``python -m <module> <arguments>`` with this interpreter, beside the demo."""
+    return subprocess.Popen([sys.executable, "-m", *module_and_arguments])  # noqa: S603
 
 
 def _wait_until_listening(port: int, timeout: float = 30) -> None:
