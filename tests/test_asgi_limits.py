@@ -7,11 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from asgiref.testing import ApplicationCommunicator
 from django.conf import settings
 
 from tenants.models import Building
+from tests.asgi_client import asgi_post
 from tests.conftest import end_other_database_sessions
 from visit_platform.asgi import application
 from visit_platform.asgi_limits import BoundedBody
@@ -20,40 +19,12 @@ DEADLINE = 10
 PIECE = b"x" * (64 * 1024)
 
 
-@async_to_sync
-async def post(
+def post(
     app: Any, path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
-) -> tuple[int, dict[bytes, bytes], bytes, int]:
-    """Status, headers and body of the answer, and how many chunks were sent before it."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"alpha.localhost"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    communicator = ApplicationCommunicator(app, scope)
-    sent = 0
-    for index, chunk in enumerate(chunks):
-        await communicator.send_input(
-            {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
-        )
-        sent += 1
-    start = await communicator.receive_output(DEADLINE)
-    body = b""
-    while True:
-        message = await communicator.receive_output(DEADLINE)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    return start["status"], dict(start["headers"]), body, sent
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """Status, headers and body of the answer to a POST on alpha's domain."""
+    start, body = asgi_post(app, "alpha.localhost", path, chunks, headers)
+    return start["status"], dict(start["headers"]), body
 
 
 class Recorder:
@@ -73,7 +44,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_read() -
     inner = Recorder()
     declared = str(settings.MAX_REQUEST_BODY_BYTES + 1).encode()
 
-    status, headers, body, _sent = post(
+    status, headers, body = post(
         BoundedBody(inner, settings.MAX_REQUEST_BODY_BYTES),
         "/visit/request/",
         [b""],
@@ -90,9 +61,7 @@ def test_a_chunked_body_without_a_length_is_refused_once_it_passes_the_limit() -
     inner = Recorder()
     limit = 10 * len(PIECE)
 
-    status, _headers, body, _sent = post(
-        BoundedBody(inner, limit), "/api/forms/request", [PIECE] * 11, []
-    )
+    status, _headers, body = post(BoundedBody(inner, limit), "/api/forms/request", [PIECE] * 11, [])
 
     assert status == 413
     assert json.loads(body)["code"] == "too_large"
@@ -102,7 +71,7 @@ def test_a_chunked_body_without_a_length_is_refused_once_it_passes_the_limit() -
 def test_a_body_within_the_limit_reaches_the_application_whole() -> None:
     inner = Recorder()
 
-    status, _headers, body, _sent = post(
+    status, _headers, body = post(
         BoundedBody(inner, 10 * len(PIECE)), "/visit/request/", [PIECE] * 10, []
     )
 
@@ -114,16 +83,14 @@ def test_the_platform_refuses_a_huge_anonymous_body_without_reaching_django() ->
     # No database access: Django (its building lookup first) never sees the request.
     pieces = settings.MAX_REQUEST_BODY_BYTES // len(PIECE) + 2
 
-    status, _headers, body, _sent = post(
-        application, "/api/forms/request/check", [PIECE] * pieces, []
-    )
+    status, _headers, body = post(application, "/api/forms/request/check", [PIECE] * pieces, [])
 
     assert (status, json.loads(body)["code"]) == (413, "too_large")
 
 
 @pytest.mark.django_db
 def test_the_platform_passes_a_small_body_on_to_django(alpha: Building) -> None:
-    status, _headers, body, _sent = post(
+    status, _headers, body = post(
         application,
         "/api/forms/request/check",
         [b"{not json"],

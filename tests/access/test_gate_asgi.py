@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 
 from tenants.actions import create_building
 from tests.access.conftest import make_agent, make_gate, make_pass, make_visit, slip_token
+from tests.asgi_client import asgi_post
 from tests.conftest import end_other_database_sessions
 from visit_platform.access.api import MAX_BODY_BYTES
 from visit_platform.access.asgi import GATE_API_THREADS
@@ -62,38 +63,11 @@ def http(
     return start["status"], body
 
 
-@async_to_sync
-async def http_with_headers(
+def http_with_headers(
     path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]], app: Any = application
 ) -> tuple[dict[str, Any], bytes]:
     """One request through the ASGI application; the response's start message and body."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", HOST.encode()), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    communicator = ApplicationCommunicator(app, scope)
-    for index, chunk in enumerate(chunks):
-        more = index < len(chunks) - 1
-        await communicator.send_input({"type": "http.request", "body": chunk, "more_body": more})
-    start = await communicator.receive_output(DEADLINE)
-    body = b""
-    while True:
-        message = await communicator.receive_output(DEADLINE)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    await communicator.wait(DEADLINE)
-    return start, body
+    return asgi_post(app, HOST, path, chunks, headers)
 
 
 def scan(
