@@ -46,6 +46,19 @@ async def _within(coroutine: Awaitable[None], seconds: float, what: str) -> None
         logger.warning("gave up %s after %s s", what, seconds)
 
 
+# What a reader shows when the platform has not yet told this agent its building's words (an
+# agent that starts offline): a person at the gate needs words, not a reason code.
+FALLBACK_GRANTED = "已放行 Welcome"
+FALLBACK_REFUSED = "请到前台 Please see reception"
+
+
+def reader_message(messages: dict[str, str], reason: str) -> str:
+    """The building's message for ``reason``, or a bilingual fallback."""
+    if reason in messages:
+        return messages[reason]
+    return FALLBACK_GRANTED if reason == "granted" else FALLBACK_REFUSED
+
+
 class GateAgent:
     """One agent per building LAN. ``start()`` returns once it listens; ``stop()`` ends every
     task, connection and listener it opened."""
@@ -365,7 +378,7 @@ class GateAgent:
             self._tasks.append(self._sync_task)
 
     def _message(self, reason: str) -> str:
-        return self.messages.get(reason, reason)
+        return reader_message(self.messages, reason)
 
     # --- sync with the platform -------------------------------------------------------------
 

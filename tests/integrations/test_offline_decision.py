@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from integrations.modbus.agent import reader_message
 from integrations.modbus.offline import (
     NO_USES_SEEN,
     OfflineDecision,
@@ -127,3 +128,11 @@ def test_without_synced_keys_nothing_is_granted() -> None:
 
     assert not empty.is_ready
     assert decide(token(), empty).reason == "unknown_key"
+
+
+def test_a_reader_shows_words_not_a_reason_code_before_the_first_sync() -> None:
+    synced = {"uses_exhausted": "通行证次数已用完"}
+
+    assert reader_message({}, "unknown_key") == "请到前台 Please see reception"
+    assert reader_message({}, "granted") == "已放行 Welcome"
+    assert reader_message(synced, "uses_exhausted") == "通行证次数已用完"
