@@ -197,13 +197,12 @@ def check(demo: Demo, environment: dict[str, str], data_dir: Path) -> None:
     say("the simulated turnstile counted one entry and its coil is off again")
 
     with schema_context(building):
-        visit_status = wait_for(
-            "the visit turns to checked in",
-            lambda: (
-                Pass.objects.select_related("visit").get(pk=pass_id).visit.status == "checked_in"
-                and "checked_in"
-            ),
-        )
+
+        def checked_in() -> str | None:
+            status = Pass.objects.select_related("visit").get(pk=pass_id).visit.status
+            return status if status == "checked_in" else None
+
+        visit_status = wait_for("the visit turns to checked in", checked_in)
         say(f"the visit is {visit_status}")
         # The agent polls the counter every 200 ms and uploads what it counted; the granted
         # scan's credit absorbs this passage, so it must not arrive as a second entry.
