@@ -51,6 +51,12 @@ def building_url(schema_name: str, path: str) -> str:
     return f"{settings.PUBLIC_SCHEME}://{building_domain(schema_name)}{port}{path}"
 
 
+def platform_url(path: str) -> str:
+    """An absolute address on the platform's own (public) host: the WeChat callback."""
+    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    return f"{settings.PUBLIC_SCHEME}://{settings.BASE_DOMAIN}{port}{path}"
+
+
 def create_building(
     *,
     slug: str,

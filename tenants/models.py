@@ -12,7 +12,46 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
+from kernel.privacy import EncryptedTextField
 from tenants.db import current_schema
+
+
+class OfficialAccount(models.Model):
+    """A WeChat Official Account (公众号) of a property company, serving one or more of its
+    buildings (each building has at most one: ``Building.wechat_account``).
+
+    It lives in the public schema because WeChat calls one URL per account
+    (``/wechat/<appid>/`` on the platform's public host), before any building is known. The
+    secrets are encrypted at rest and shown back masked only (``masked``).
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    appid = models.CharField(_("AppID"), max_length=32, unique=True)
+    secret = EncryptedTextField(_("AppSecret"))
+    token = EncryptedTextField(_("token"))
+    encoding_aes_key = EncryptedTextField(_("EncodingAESKey"), blank=True)
+    require_encryption = models.BooleanField(
+        _("safe mode only"),
+        default=True,
+        help_text=_("Refuse messages that are not encrypted (WeChat's safe mode)."),
+    )
+    # Template message ids by notice (a notification purpose: ``approval_request``,
+    # ``pass_link``, ``decision``, ``reminder``, ``arrival``); a notice without one goes by SMS.
+    templates = models.JSONField(_("template ids"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("WeChat Official Account")
+        verbose_name_plural = _("WeChat Official Accounts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.appid})"
+
+    def template_id(self, notice: str) -> str:
+        value = self.templates.get(notice) if isinstance(self.templates, dict) else None
+        return value if isinstance(value, str) else ""
 
 
 class Building(TenantMixin):
@@ -33,6 +72,14 @@ class Building(TenantMixin):
         _("anti-passback"),
         default=False,
         help_text=_("Refuse a second entry on the same pass until it has exited."),
+    )
+    wechat_account = models.ForeignKey(
+        OfficialAccount,
+        verbose_name=_("WeChat Official Account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="buildings",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

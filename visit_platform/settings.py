@@ -343,6 +343,9 @@ LOGGING = {
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
 SMS_OUTBOX_ONLY = DEBUG and not SMS_GATEWAY_URL
+# WeChat's API (integrations/wechat/client.py). Empty: WeChat's own servers. The demo and the
+# tests point it at the local WeChat sandbox (integrations/wechat/sandbox.py).
+WECHAT_API_BASE_URL = os.environ.get("WECHAT_API_BASE_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
 if DEBUG:
     # Development writes messages to files under .data/mail, where the demo can show them.

@@ -55,6 +55,10 @@ class Host(models.Model):
         related_name="+",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # The host's WeChat (5.1): their openid under the building's Official Account, bound by
+    # OAuth plus an SMS code to ``mobile``. Approvals and arrival notices go there.
+    wechat_openid = models.CharField(max_length=64, blank=True, editable=False)
+    wechat_bound_at = models.DateTimeField(_("WeChat bound at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -63,6 +67,14 @@ class Host(models.Model):
         verbose_name_plural = _("hosts")
         ordering = ["company__name", "name"]
         permissions = [("import_host", "Can import hosts")]
+        constraints = [
+            # One WeChat user is one employee: an openid bound twice would decide for two.
+            models.UniqueConstraint(
+                fields=["wechat_openid"],
+                condition=~models.Q(wechat_openid=""),
+                name="host_wechat_openid_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

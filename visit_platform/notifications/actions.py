@@ -29,6 +29,11 @@ from tenants.models import Building
 from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.notifications.choices import Channel, Purpose, Status
 from visit_platform.notifications.models import Notification, redelivery_time
+from visit_platform.notifications.wechat import (
+    account_of_building,
+    deliver_template,
+    template_payload,
+)
 from visit_platform.visits.models import Visit
 
 # About seven concatenated SMS of Chinese text; anything longer is not a text message.
@@ -87,6 +92,57 @@ def send_notification(
     record(actor, "notification.queued", notification, channel=channel, purpose=purpose)
     transaction.on_commit(lambda: _schedule_deliveries([notification.pk]))
     return notification
+
+
+@transaction.atomic
+def send_notice(
+    actor: Actor,
+    *,
+    purpose: str,
+    text: str,
+    mobile: str,
+    openid: str = "",
+    data: dict[str, str] | None = None,
+    url: str = "",
+    visit: Visit | None = None,
+) -> Notification:
+    """A notice to a person, by WeChat where it can go there, by SMS otherwise.
+
+    It goes by WeChat when the person's ``openid`` is known and the building's Official
+    Account has a template for ``purpose``: a template message with ``data`` that opens
+    ``url``. ``text`` is what the log shows and, should WeChat not deliver it (not subscribed,
+    bad openid, quota, WeChat down), the SMS sent to ``mobile`` instead, exactly once.
+    """
+    account = account_of_building() if openid else None
+    template_id = account.template_id(purpose) if account is not None else ""
+    if not template_id:
+        return send_notification(
+            actor, channel=Channel.SMS, to=mobile, purpose=purpose, text=text, visit=visit
+        )
+    if purpose not in Purpose.values:
+        raise DomainError("purpose_invalid", _("Unknown purpose."), field="purpose")
+    text = text.strip()
+    if not text or len(text) > MAX_SMS_CHARACTERS:
+        raise DomainError("text_invalid", _("The message is empty or too long."), field="text")
+    fallback = _recipient(Channel.SMS, mobile)[0] if mobile else ""
+    notification = Notification.objects.create(
+        channel=Channel.WECHAT,
+        purpose=purpose,
+        recipient=openid,
+        recipient_masked=mask_openid(openid),
+        text=text,
+        payload=template_payload(template_id, data or {}, url),
+        fallback_to=fallback,
+        visit=visit,
+        requested_by=actor.user,
+    )
+    record(actor, "notification.queued", notification, channel=Channel.WECHAT, purpose=purpose)
+    transaction.on_commit(lambda: _schedule_deliveries([notification.pk]))
+    return notification
+
+
+def mask_openid(openid: str) -> str:
+    return f"WeChat {openid[:4]}…{openid[-2:]}" if len(openid) > 8 else "WeChat ****"
 
 
 @dataclass(frozen=True)
@@ -247,6 +303,9 @@ def deliver_notification(notification_id: int) -> Notification | None:
             reference=f"{current_schema()}-{notification.pk}",
         )
         notification.attempts += 1
+        if notification.channel == Channel.WECHAT:
+            _deliver_by_wechat(notification)
+            return notification
         try:
             notification.provider_id = messenger_for(notification.channel).send(message)
         except DeliveryError as error:
@@ -271,3 +330,43 @@ def deliver_notification(notification_id: int) -> Notification | None:
             ]
         )
         return notification
+
+
+def _deliver_by_wechat(notification: Notification) -> None:
+    """One template message, tried once (inside ``deliver_notification``'s lock): sent, or
+    failed with WeChat's code and, where the person has a mobile, the same text queued by SMS
+    (``fallback_of`` this message, so the log shows both attempts). WeChat's refusals do not
+    heal with retries (43004 until the user follows the account again, 45009 until tomorrow);
+    the SMS gets there now."""
+    result = deliver_template(notification.recipient, notification.payload)
+    notification.error_code = result.errcode
+    if result.sent:
+        notification.status = Status.SENT
+        notification.sent_at = timezone.now()
+        notification.provider_id = str(result.msgid or "")
+        notification.last_error = ""
+    else:
+        notification.status = Status.FAILED
+        notification.last_error = f"WeChat {result.errcode}: {result.errmsg}"[:300]
+    notification.save(
+        update_fields=["attempts", "status", "sent_at", "provider_id", "last_error", "error_code"]
+    )
+    if result.sent or not notification.fallback_to:
+        return
+    fallback = Notification.objects.create(
+        channel=Channel.SMS,
+        purpose=notification.purpose,
+        recipient=notification.fallback_to,
+        recipient_masked=mask_mobile(notification.fallback_to),
+        text=notification.text,
+        visit_id=notification.visit_id,
+        fallback_of=notification,
+    )
+    record(
+        Actor.system("notifications"),
+        "notification.fallback",
+        fallback,
+        instead_of=notification.pk,
+        error_code=result.errcode,
+    )
+    transaction.on_commit(lambda: _schedule_deliveries([fallback.pk]))

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("E-mail")
+    WECHAT = "wechat", _("WeChat")
 
 
 class Purpose(models.TextChoices):
@@ -18,6 +19,7 @@ class Purpose(models.TextChoices):
     ONE_TIME_CODE = "one_time_code", _("One-time code")
     REMINDER = "reminder", _("Reminder")
     ESCALATION = "escalation", _("Escalation")
+    ARRIVAL = "arrival", _("Arrival told to a host")
 
 
 class Status(models.TextChoices):

@@ -50,6 +50,21 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=redelivery_time)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     provider_id = models.CharField(_("provider's id"), max_length=100, blank=True)
+    # WeChat's errcode of a failed template message (43004 not subscribed, 40003 bad openid,
+    # 45009 quota, -1 unreachable); 0 when none.
+    error_code = models.IntegerField(_("error code"), default=0)
+    # A WeChat message carries its template message (JSON: template_id, data, url) here, and
+    # the SMS to send instead when WeChat cannot deliver it: ``fallback_to``, with ``text``.
+    payload = EncryptedTextField(_("payload"), blank=True)
+    fallback_to = EncryptedTextField(_("fallback recipient"), blank=True)
+    fallback_of = models.OneToOneField(
+        "self",
+        verbose_name=_("instead of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fallback",
+    )
     requested_by = actor_field(_("requested by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)

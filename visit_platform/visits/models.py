@@ -58,6 +58,28 @@ class Visitor(models.Model):
         return self.id_number_masked or (mask_id_number(self.id_number) if self.id_number else "")
 
 
+class WeChatLink(models.Model):
+    """A visitor's WeChat in this building: the openid (under the building's Official Account)
+    of someone who proved a mobile with an SMS code. Their visits are the visits of that
+    mobile (``mobile_index``, as on their own pages), so the pages open inside WeChat without
+    asking again, and notices about those visits go to WeChat first.
+
+    A link made in one building is worth nothing in another: each building's rows live in its
+    own schema. The number itself is not kept, only its keyed hash.
+    """
+
+    openid = models.CharField(max_length=64, unique=True)
+    mobile_index = models.CharField(max_length=64, db_index=True)
+    linked_at = models.DateTimeField(_("linked at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("visitor's WeChat")
+        verbose_name_plural = _("visitors' WeChat")
+
+    def __str__(self) -> str:
+        return f"WeChat link {self.pk}"
+
+
 class Visit(models.Model):
     """One visit of one visitor (and their companions) to one host, in one scenario.
 
