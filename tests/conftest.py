@@ -22,6 +22,8 @@ from tenants.provisioning import ensure_public_site
 
 ADMIN_PASSWORD = "correct horse battery staple"
 
+pytest_plugins = ["tests.wechat_office"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
