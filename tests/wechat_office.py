@@ -11,9 +11,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django.test import override_settings
+import requests
+from django.test import Client, override_settings
 
 from integrations.wechat.sandbox import SandboxAccount, SandboxUser, WeChatSandbox
 from tenants.models import Building, OfficialAccount
@@ -58,3 +60,19 @@ def wechat_office(alpha: Building) -> Iterator[WeChatOffice]:
         office = WeChatOffice(sandbox, base_url, remote, account)
         office.serve(alpha)
         yield office
+
+
+def sign_in_with_wechat(client: Client, office: WeChatOffice, openid: str, next_path: str) -> str:
+    """Go through WeChat's OAuth as the user holding ``openid``'s phone would, from
+    ``/wx/start/`` to the sandbox's authorize page and back; return where it led."""
+    started = client.get("/wx/start/", {"next": next_path})
+    assert started.status_code == 302, started.status_code
+    authorize = started["Location"].split("#")[0]
+    answer = requests.get(
+        authorize, params={"sandbox_openid": openid}, allow_redirects=False, timeout=5
+    )
+    assert answer.status_code == 302, answer.text
+    back = urlsplit(answer.headers["Location"])
+    landed = client.get(back.path, dict(parse_qsl(back.query)))
+    assert landed.status_code == 302, landed.content[:300]
+    return str(landed["Location"])
