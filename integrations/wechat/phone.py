@@ -21,8 +21,8 @@ cookie on the sandbox's host, which the sandbox's OAuth authorize endpoint reads
 signs in as the user holding this phone. One browser shows several phones but keeps one set of
 the platform's cookies for all of them, so a platform signed in as the visitor would show the
 visitor's session on zhang.wei's phone. When the account names an ``h5_entry`` (the demo:
-the platform's ``/wx/start/?next=``), every page on another host therefore opens through it:
-OAuth runs again and signs in the user of the phone that opened it.
+the platform's ``/wx/start/?next=``), every page on a building's host therefore opens through
+it: OAuth runs again and signs in the user of the phone that opened it.
 
 A browser keeps its own user agent: pages opened here do not see WeChat's ``MicroMessenger``
 (browser tests set ``sandbox.WECHAT_USER_AGENT`` on their browser context instead).
@@ -115,10 +115,13 @@ def _open(
 
 def _through_entry(account: SandboxAccount, url: str, own_host: str) -> str:
     """``url`` by way of the account's H5 entry (see the module's docstring), unless it is the
-    entry already or a page of the sandbox itself."""
+    entry already, a page of the sandbox itself, or a page on the host of the account's
+    callback: the platform's own host has no entry, its pages (a building picker) lead on to a
+    building's entry themselves."""
     parts = urlsplit(url)
     entry = account.h5_entry
-    if not entry or parts.netloc == own_host or parts.path == urlsplit(entry).path:
+    own_hosts = (own_host, urlsplit(account.callback_url).netloc)
+    if not entry or parts.netloc in own_hosts or parts.path == urlsplit(entry).path:
         return url
     target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return f"{parts.scheme}://{parts.netloc}{entry}{quote(target, safe='/')}"

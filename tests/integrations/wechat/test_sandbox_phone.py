@@ -206,6 +206,12 @@ def test_opening_a_page_signs_in_as_the_phone_user_through_the_h5_entry(
         allow_redirects=False,
         timeout=5,
     )
+    on_the_platform_host = browser.get(
+        f"{sandbox_url}/phone/{visitor.openid}/open",
+        params={"url": f"{phone_account.callback_url}go/request/"},
+        allow_redirects=False,
+        timeout=5,
+    )
     # The platform's entry sends the browser to WeChat's authorize page; the cookie says who.
     authorized = browser.get(
         f"{sandbox_url}/connect/oauth2/authorize",
@@ -223,6 +229,8 @@ def test_opening_a_page_signs_in_as_the_phone_user_through_the_h5_entry(
         in (opened.headers["Set-Cookie"])
     )
     assert already_entry.headers["Location"] == "http://alpha.localhost:8000/wx/start/?next=/me/"
+    # The building picker on the platform's own host (the callback's) leads to an entry itself.
+    assert on_the_platform_host.headers["Location"] == f"{phone_account.callback_url}go/request/"
     assert authorized.status_code == 302
     code = re.search(r"code=([^&]+)", authorized.headers["Location"])
     assert code is not None
