@@ -4,8 +4,9 @@ It starts `manage.py demo` with nothing configured (no DATABASE_URL, no REDIS_UR
 folder of its own, so embedded PostgreSQL and Redis start from nothing), waits until the
 console answers, presents the printed pass at the simulated turnstile through the gate agent,
 and checks what a person would: the gate said GRANT, the visit turned to checked in, the
-turnstile counted the person once, and a texted link (delivered by the Celery worker over the
-embedded broker) opens on its phone page. Exits 0 when all of that holds; stops the demo either way.
+turnstile counted the person once, a texted link (delivered by the Celery worker over the
+embedded broker) opens on its phone page, and the printed WeChat phone shows the Official
+Account's menu. Exits 0 when all of that holds; stops the demo either way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SETUP_DEADLINE = 600  # a fresh machine migrates every app and provisions the de
 STEP_DEADLINE = 60
 SCAN = re.compile(r"scan_at_gate --building (\S+) --gate (\d+) --pass (\d+)")
 LINK = re.compile(r"https?://\S+")
+PHONES = re.compile(r"phones side by side: (http://\S+)")
+PHONE = re.compile(r"zhang\.wei's phone: (http://\S+)")
 
 T = TypeVar("T")
 
@@ -68,6 +71,13 @@ def get(url: str, host: str) -> int | None:
         return None
 
 
+def page_text(url: str) -> str:
+    """The body of a page that must answer 200."""
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own server
+        assert response.status == 200, f"{url} answered {response.status}"
+        return str(response.read().decode())
+
+
 class Demo:
     """The demo as a child process, its output kept and echoed."""
 
@@ -82,6 +92,7 @@ class Demo:
                 *("--port", str(ports["web"]), "--gate-api-port", str(ports["gate_api"])),
                 *("--modbus-port", str(ports["modbus"]), "--reader-port", str(ports["reader"])),
                 *("--agent-http-port", str(ports["agent_http"])),
+                *("--wechat-port", str(ports["wechat"])),
             ],
             cwd=ROOT,
             env=environment,
@@ -128,7 +139,8 @@ def main() -> int:
     }
     environment["DATA_DIR"] = str(data_dir)
     # Ports of their own, so a developer's running demo does not answer for this one.
-    ports = {name: free_port() for name in ("web", "gate_api", "modbus", "reader", "agent_http")}
+    names = ("web", "gate_api", "modbus", "reader", "agent_http", "wechat")
+    ports = {name: free_port() for name in names}
     say(f"fresh data folder {data_dir}, ports {ports}")
     demo = Demo(environment, ports)
     try:
@@ -149,6 +161,12 @@ def check(demo: Demo, environment: dict[str, str], data_dir: Path) -> None:
     status = wait_for("the console answers", lambda: get(f"{web}/login/", host))
     assert status == 200, f"the login page answered {status}"
     say("the console answers its login page")
+    phones = wait_for("the demo prints the WeChat phones", lambda: demo.printed(PHONES))
+    phone = wait_for("the demo prints zhang.wei's phone", lambda: demo.printed(PHONE))
+    assert phone.group(1).split("/phone/")[1] in page_text(phones.group(1)), "a phone is missing"
+    menu = page_text(phone.group(1))
+    assert all(name in menu for name in ("访客预约", "我的通行证", "员工服务")), "no menu"
+    say("the WeChat sandbox shows the phones, with the Official Account's menu")
 
     # Django reads the same embedded servers the demo started, through DATA_DIR.
     os.environ.update(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="visit_platform.settings")

@@ -14,7 +14,9 @@ on a free loopback port in a thread. Endpoints, all under one base URL:
   ``GET /cgi-bin/ticket/getticket``;
 - OAuth: ``GET /connect/oauth2/authorize`` redirects back with a code for the user holding the
   simulated phone (the ``sandbox_openid`` query parameter or cookie, the sandbox's one
-  addition), ``GET /sns/oauth2/access_token`` exchanges the code for the openid.
+  addition), ``GET /sns/oauth2/access_token`` exchanges the code for the openid;
+- the simulated phones (``phone.py``, the sandbox's other addition): ``GET /phone/`` and
+  ``GET /phone/<openid>``, where a person sees what a WeChat user sees and acts as them.
 """
 
 from __future__ import annotations
@@ -32,16 +34,29 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from xml.parsers.expat import ExpatError
 
 import qrcode
 import requests
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import WeChatException
 from wechatpy.utils import WeChatSigner
+
+from integrations.wechat import phone
 
 TOKEN_LIFETIME_SECONDS = 7200
 # WeChat gives up on a callback that has not answered within 5 seconds.
 CALLBACK_TIMEOUT_SECONDS = 5
+
+# WeChat's in-app browser on an iPhone, as H5 pages see it (``MicroMessenger`` marks WeChat).
+# Browser tests open the platform's H5 pages with it; the phone page cannot change the UA of
+# the browser showing it, so pages opened from there see the browser's own.
+WECHAT_USER_AGENT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.49(0x1800312d) "
+    "NetType/WIFI Language/zh_CN"
+)
 
 # WeChat's error codes that the platform has to handle, with WeChat's own messages.
 ERRORS = {
@@ -65,7 +80,13 @@ StartResponse = Callable[..., Any]
 
 @dataclass
 class SandboxAccount:
-    """An Official Account as WeChat knows it; ``original_id`` is its ``gh_`` id."""
+    """An Official Account as WeChat knows it; ``original_id`` is its ``gh_`` id.
+
+    What its admin page holds besides: ``name`` (shown on the phones), ``callback_url`` (where
+    the phones' messages and menu clicks go), and ``templates`` (template id -> its title, as
+    chosen from WeChat's template library). ``h5_entry`` is the sandbox's own: see
+    ``phone.py`` (why the phones open the platform's pages through its OAuth entry).
+    """
 
     appid: str
     secret: str
@@ -73,6 +94,10 @@ class SandboxAccount:
     encoding_aes_key: str
     original_id: str
     menu: dict[str, Any] | None = None
+    name: str = ""
+    callback_url: str = ""
+    templates: dict[str, str] = field(default_factory=dict)
+    h5_entry: str = ""
 
 
 @dataclass
@@ -96,6 +121,21 @@ class ReceivedMessage:
     data: dict[str, Any] = field(default_factory=dict)
     url: str = ""
     text: str = ""
+    received_at: float = field(default_factory=time.time, compare=False)
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """What a user did on a simulated phone: sent a text, or clicked a menu button (``key``).
+    ``problem`` says why the account got no answer, if so (shown under it on the phone)."""
+
+    openid: str
+    kind: str  # "text", "click" or "view"
+    msgid: int
+    text: str = ""
+    key: str = ""
+    problem: str = ""
+    sent_at: float = field(default_factory=time.time, compare=False)
 
 
 @dataclass(frozen=True)
@@ -132,6 +172,7 @@ class WeChatSandbox:
         self.accounts: dict[str, SandboxAccount] = {}
         self.users: dict[tuple[str, str], SandboxUser] = {}
         self.inboxes: dict[str, list[ReceivedMessage]] = {}
+        self.outboxes: dict[str, list[UserMessage]] = {}
         self.token_requests: dict[str, int] = {}
         self._tokens: dict[str, _Token] = {}
         self._tickets: dict[str, str] = {}  # QR ticket -> the URL the code carries
@@ -148,6 +189,10 @@ class WeChatSandbox:
         secret: str | None = None,
         token: str | None = None,
         encoding_aes_key: str | None = None,
+        name: str = "",
+        callback_url: str = "",
+        templates: dict[str, str] | None = None,
+        h5_entry: str = "",
     ) -> SandboxAccount:
         account = SandboxAccount(
             appid=appid,
@@ -155,6 +200,10 @@ class WeChatSandbox:
             token=token or secrets.token_hex(8),
             encoding_aes_key=encoding_aes_key or _new_aes_key(),
             original_id="gh_" + secrets.token_hex(6),
+            name=name,
+            callback_url=callback_url,
+            templates=dict(templates or {}),
+            h5_entry=h5_entry,
         )
         with self._lock:
             self.accounts[appid] = account
@@ -177,6 +226,16 @@ class WeChatSandbox:
         with self._lock:
             return list(self.inboxes.get(openid, []))
 
+    def outbox(self, openid: str) -> list[UserMessage]:
+        """What the user sent from the simulated phone, oldest first."""
+        with self._lock:
+            return list(self.outboxes.get(openid, []))
+
+    def user(self, openid: str) -> SandboxUser | None:
+        """The WeChat user with ``openid``, of whichever account (openids are per account)."""
+        with self._lock:
+            return next((u for (_, o), u in self.users.items() if o == openid), None)
+
     def expire_tokens(self, appid: str) -> None:
         """Every access token of the account expires now (WeChat answers 42001 to them)."""
         with self._lock:
@@ -198,6 +257,8 @@ class WeChatSandbox:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == "/phone" or path.startswith("/phone/"):
+            return phone.respond(self, environ, start_response)
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         route = self._routes().get((environ["REQUEST_METHOD"], path))
         if route is None:
@@ -482,6 +543,51 @@ class WeChatSandbox:
                     user.subscribed = event == "subscribe"
         query, body = self.signed_request(appid, fields, mode=mode)
         return self.post_callback(appid, callback_url, query, body)
+
+    def user_sends(self, openid: str, event: str, **details: Any) -> UserMessage:
+        """The user holding the simulated phone sends a text (``text``) or clicks a menu
+        button (``CLICK`` with ``key``, or ``VIEW`` with the page's URL as ``key``); the
+        account's callback gets it as from WeChat, and its reply lands in the inbox. Texts and
+        clicks show on the phone (``outbox``), VIEW clicks only open the page. Never raises for
+        the callback's failures: what went wrong is the ``problem``."""
+        user = self.user(openid)
+        if user is None:
+            raise KeyError(openid)
+        account = self.accounts[user.appid]
+        fields = self.event_xml(account.appid, openid, event, **details)
+        if "MsgId" in fields:
+            msgid = int(fields["MsgId"])
+        else:
+            with self._lock:
+                self._next_msgid += 1
+                msgid = self._next_msgid
+        problem = ""
+        if not account.callback_url:
+            problem = "no callback URL"
+        else:
+            query, body = self.signed_request(account.appid, fields)
+            try:
+                exchange = self.post_callback(account.appid, account.callback_url, query, body)
+            except requests.Timeout:
+                problem = f"no answer within {CALLBACK_TIMEOUT_SECONDS} s"
+            except requests.RequestException as error:
+                problem = f"unreachable ({type(error).__name__})"
+            except (ValueError, ExpatError, WeChatException) as error:
+                problem = f"unreadable reply ({type(error).__name__})"
+            else:
+                problem = "" if exchange.status == 200 else f"HTTP {exchange.status}"
+        message = UserMessage(
+            openid=openid,
+            kind={"text": "text", "CLICK": "click"}.get(event, event.lower()),
+            msgid=msgid,
+            text=str(details.get("text", "")),
+            key=str(details.get("key", "")),
+            problem=problem,
+        )
+        if message.kind in ("text", "click"):
+            with self._lock:
+                self.outboxes.setdefault(openid, []).append(message)
+        return message
 
     def _read_reply(self, appid: str, answer: bytes) -> dict[str, Any] | None:
         if not answer.strip() or answer.strip() == b"success":

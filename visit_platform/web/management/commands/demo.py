@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings
@@ -16,11 +17,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import schema_context
 
 from forms.demo import seed_demo_forms
+from integrations.wechat.sandbox import WeChatSandbox
 from tenants.actions import building_domain, create_building
-from tenants.models import Building
+from tenants.models import Building, OfficialAccount
 from visit_platform.access.demo import DEMO_MODBUS_PORT, DemoPass, seed_demo_access
 from visit_platform.directory.choices import Role
 from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
+from visit_platform.notifications.demo import open_demo_wechat, seed_demo_wechat_account
 from workflows.demo import seed_demo_flows
 
 DEMO_SLUG = "demo"
@@ -51,10 +54,18 @@ class Command(BaseCommand):
             default=None,
             help="the gate agent's HTTP port (default: --reader-port + 1)",
         )
+        parser.add_argument(
+            "--wechat-port",
+            type=int,
+            default=None,
+            help="the WeChat sandbox and its phones (default: --port + 2; 0: a free port)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["gate_api_port"] is None:
             options["gate_api_port"] = options["port"] + 1
+        if options["wechat_port"] is None:
+            options["wechat_port"] = options["port"] + 2
         # Texted links must open on this port, in this process and in the worker alike.
         settings.PUBLIC_PORT = os.environ["PUBLIC_PORT"] = str(options["port"])
         call_command("setup_platform", verbosity=0)
@@ -70,6 +81,7 @@ class Command(BaseCommand):
             demo_pass = seed_demo_access(options["modbus_port"])
             request_form = seed_demo_forms()
             seed_demo_flows()
+        wechat_account = seed_demo_wechat_account(DEMO_SLUG)
         call_command("collectstatic", interactive=False, verbosity=0)
 
         address = f"http://{building_domain(DEMO_SLUG)}:{options['port']}/"
@@ -101,13 +113,18 @@ class Command(BaseCommand):
             )
         if options["setup_only"]:
             return
-        self._serve(options, demo_pass)
+        self._serve(options, demo_pass, wechat_account)
 
-    def _serve(self, options: dict[str, Any], demo_pass: DemoPass) -> None:
+    def _serve(
+        self, options: dict[str, Any], demo_pass: DemoPass, wechat_account: OfficialAccount
+    ) -> None:
         children: list[subprocess.Popen[bytes]] = []
         site = None
+        threads = ExitStack()
         # Whatever fails on the way (a port taken, Ctrl+C), nothing started here outlives it.
         try:
+            # First, so that the worker started below learns where WeChat is.
+            self._wechat(threads, options["wechat_port"], wechat_account)
             if not options["no_gates"]:
                 # The gate API in a process of its own, as in production (docs/deployment.md):
                 # nothing the public pages are asked can slow the turnstile's answers.
@@ -137,10 +154,33 @@ class Command(BaseCommand):
         finally:
             if site is not None:
                 site.stop()
+            threads.close()
             for child in children:
                 child.send_signal(signal.SIGTERM)
             for child in children:
                 child.wait(timeout=20)
+
+    def _wechat(self, threads: ExitStack, port: int, account: OfficialAccount) -> None:
+        """The WeChat sandbox, in a thread beside the web server, standing in for WeChat's
+        servers; its state is in memory, so it is given the account, menu and users anew."""
+        sandbox = WeChatSandbox()
+        try:
+            base_url = threads.enter_context(sandbox.serve("127.0.0.1", port))
+        except OSError as error:
+            raise CommandError(
+                f"The WeChat sandbox cannot listen on port {port}: {error}"
+            ) from None
+        # The web server (this process) and the Celery worker (started later, inheriting the
+        # environment) call WeChat here; the browser is sent to its OAuth page here too.
+        settings.WECHAT_API_BASE_URL = os.environ["WECHAT_API_BASE_URL"] = base_url
+        users = open_demo_wechat(sandbox, account, DEMO_SLUG)
+        self.stdout.write(
+            f"WeChat, simulated: {account.name} ({account.appid}) on a local WeChat sandbox at "
+            f"{base_url}, with its menu; open a phone and tap the menu to begin."
+        )
+        self.stdout.write(f"  Both phones side by side: {base_url}/phone/")
+        for user in users:
+            self.stdout.write(f"  {user.nickname}'s phone: {base_url}/phone/{user.openid}")
 
     def _gate_site(self, options: dict[str, Any], demo_pass: DemoPass) -> Any:
         """The simulated turnstile and the gate agent, in a thread beside the web server."""
