@@ -1,7 +1,9 @@
 """Which of the flows' tasks a person sees in this building: their own (inbox), those they
 may take (queue), and those colleagues have taken. Narrowed by the person's memberships here,
 so a host sees their own approvals, a company admin their company's, reception reception's;
-the rows live in the building's schema, so nothing crosses buildings."""
+the rows live in the building's schema, so nothing crosses buildings. And who, bound to
+WeChat, may decide a visit on the WeChat approval page (the same rules, through the
+employee's account or their decision links)."""
 
 from __future__ import annotations
 

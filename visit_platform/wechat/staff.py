@@ -77,7 +77,9 @@ def _signed_out(request: HttpRequest) -> HttpResponse:
     return redirect(f"{start}?{urlencode({'next': reverse('wechat:staff')})}")
 
 
-def _problem(request: HttpRequest, message: str, status: int, *, to_staff: bool = True) -> Any:
+def _problem(
+    request: HttpRequest, message: str, status: int, *, to_staff: bool = True
+) -> HttpResponse:
     return _private(
         render(
             request,
