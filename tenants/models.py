@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import models as auth_models
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
@@ -97,6 +100,14 @@ class Building(TenantMixin):
     @property
     def slug(self) -> str:
         return str(self.schema_name)
+
+    def local_time(self, moment: datetime) -> datetime:
+        """``moment`` on the building's clock: the time texts to its people name."""
+        try:
+            zone = ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = timezone.get_default_timezone()
+        return timezone.localtime(moment, zone)
 
 
 class Domain(DomainMixin):

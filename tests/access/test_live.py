@@ -41,7 +41,8 @@ def test_the_push_waits_for_the_decision_to_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         decide_scan(gate=gate, token=slip_token(pass_record))
 
-    assert len(callbacks) == 1
+    # The live push and, the visit's first entry, the host's arrival notice: both after commit.
+    assert len(callbacks) == 2
 
 
 def test_events_published_together_reach_the_group_as_one_batch_in_order() -> None:

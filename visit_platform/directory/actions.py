@@ -7,12 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kernel.errors import DomainError, PermissionDeniedError
+from kernel.errors import ConflictError, DomainError, PermissionDeniedError
 from tenants.models import User
-from visit_platform.audit.actions import Actor, record
+from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.directory.backends import forget_memberships
 from visit_platform.directory.choices import COMPANY_ROLES, Role
 from visit_platform.directory.cleaning import (
@@ -96,6 +98,7 @@ def set_company_active(actor: Actor, company: Company, is_active: bool) -> Compa
     company.is_active = is_active
     company.save(update_fields=["is_active", "updated_at"])
     if not is_active:
+        _unbind_wechat(actor, company.hosts.all(), "company_deactivated")
         company.hosts.update(is_active=False)
         company.memberships.update(is_active=False)
     record(actor, "company.activated" if is_active else "company.deactivated", company)
@@ -134,6 +137,11 @@ def update_host(actor: Actor, host: Host, **values: Any) -> Host:
     require(actor, CHANGE_HOST, host)
     cleaned = clean_host_fields(values)
     _refuse_duplicate_mobile(cleaned["mobile"], exclude_pk=host.pk)
+    if cleaned["mobile"] != host.mobile:
+        # The WeChat was bound by a code sent to the old number, which may now be someone
+        # else's: the employee binds again with the new one.
+        _unbind_wechat(actor, Host.objects.filter(pk=host.pk), "mobile_changed")
+        host.refresh_from_db()
     _save_changes(actor, "host.updated", host, cleaned)
     return host
 
@@ -143,6 +151,9 @@ def set_host_active(actor: Actor, host: Host, is_active: bool) -> Host:
     require(actor, CHANGE_HOST, host)
     if host.is_active == is_active:
         return host
+    if not is_active:
+        _unbind_wechat(actor, Host.objects.filter(pk=host.pk), "host_deactivated")
+        host.refresh_from_db()
     host.is_active = is_active
     host.save(update_fields=["is_active", "updated_at"])
     if not is_active and host.user_id:
@@ -151,6 +162,63 @@ def set_host_active(actor: Actor, host: Host, is_active: bool) -> Host:
         ).update(is_active=False)
     record(actor, "host.activated" if is_active else "host.deactivated", host)
     return host
+
+
+# --- Hosts' WeChat (5.1) -------------------------------------------------------------------
+
+MAX_OPENID_LENGTH = 64
+
+
+@transaction.atomic
+def bind_host_wechat(actor: Actor, host: Host, openid: str) -> Host:
+    """Bind a WeChat user (their openid under the building's Official Account) to an
+    employee, so that approvals and arrival notices reach them in WeChat.
+
+    The caller has proved the employee's mobile (an SMS code): that is the authority, so
+    this checks no role. One openid is one employee: bound to another host before (a shared
+    phone handed on), it moves here; a host binding a new WeChat replaces the old one.
+    """
+    openid = openid.strip()
+    if not openid or len(openid) > MAX_OPENID_LENGTH:
+        raise DomainError("openid_invalid", _("This WeChat user is not valid."))
+    host = Host.objects.select_for_update().select_related("company").get(pk=host.pk)
+    if not host.is_active or not host.company.is_active:
+        raise DomainError("host_inactive", _("This employee is no longer active here."))
+    if host.wechat_openid == openid:
+        return host
+    _unbind_wechat(actor, Host.objects.filter(wechat_openid=openid), "bound_elsewhere")
+    replaced = bool(host.wechat_openid)
+    host.wechat_openid = openid
+    host.wechat_bound_at = timezone.now()
+    try:
+        with transaction.atomic():
+            host.save(update_fields=["wechat_openid", "wechat_bound_at", "updated_at"])
+    except IntegrityError as error:  # the same WeChat bound to another employee meanwhile
+        raise ConflictError(
+            "openid_taken", _("This WeChat was just bound to someone else; try again.")
+        ) from error
+    record(actor, "host.wechat_bound", host, replaced=replaced)
+    return host
+
+
+@transaction.atomic
+def unbind_host_wechat(actor: Actor, host: Host) -> Host:
+    """The employee unbinds their WeChat (from the staff page): notices go by SMS again."""
+    _unbind_wechat(actor, Host.objects.filter(pk=host.pk), "unbound_by_host")
+    host.refresh_from_db()
+    return host
+
+
+def _unbind_wechat(actor: Actor, hosts: QuerySet[Host], why: str) -> int:
+    """Clear the WeChat binding of ``hosts`` (those that have one), audited with ``why``."""
+    bound = list(hosts.exclude(wechat_openid="").select_for_update())
+    if not bound:
+        return 0
+    Host.objects.filter(pk__in=[host.pk for host in bound]).update(
+        wechat_openid="", wechat_bound_at=None, updated_at=timezone.now()
+    )
+    record_many(actor, "host.wechat_unbound", bound, reason=why)
+    return len(bound)
 
 
 # --- Memberships ----------------------------------------------------------------------------

@@ -60,5 +60,27 @@ def visible_memberships(user: Any) -> QuerySet[Membership]:
     return memberships.filter(Q(company_id__in=companies)).exclude(role=Role.OPERATOR)
 
 
+def host_of_mobile(mobile: str) -> Host | None:
+    """The employee registered with this (E.164) mobile who may be visited here now: active,
+    of an active company. None for anyone else."""
+    return (
+        Host.objects.select_related("company")
+        .filter(mobile=mobile, is_active=True, company__is_active=True)
+        .first()
+    )
+
+
+def host_of_openid(openid: str) -> Host | None:
+    """The active employee this WeChat user (an openid of the building's account) is bound
+    to in this building, if any."""
+    if not openid:
+        return None
+    return (
+        Host.objects.select_related("company", "user")
+        .filter(wechat_openid=openid, is_active=True, company__is_active=True)
+        .first()
+    )
+
+
 def roles_of(user: Any) -> set[str]:
     return {membership.role for membership in active_memberships(user)}

@@ -1,5 +1,6 @@
-"""Hosts' decision links: a code sent by SMS with which a host, without an account,
-approves or refuses a visit once."""
+"""Telling approvers that a decision waits. Hosts' decision links: a code sent by SMS (or
+in WeChat, to a host who bound it) with which a host, without an account, approves or
+refuses a visit once; and the WeChat notices to the people of an approval queue."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -22,12 +24,13 @@ from tenants.actions import building_url
 from tenants.db import current_schema
 from tenants.models import Building
 from visit_platform.audit.actions import Actor, record
-from visit_platform.directory.models import Host
-from visit_platform.notifications.actions import send_notification
-from visit_platform.notifications.choices import Channel, Purpose
+from visit_platform.directory.choices import Role
+from visit_platform.directory.models import Host, Membership
+from visit_platform.notifications.actions import send_notice
+from visit_platform.notifications.choices import Purpose
 from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
-from workflows.choices import LinkOutcome, LinkPurpose
+from workflows.choices import Approver, LinkOutcome, LinkPurpose
 from workflows.models import ActionLink
 
 ACTION_LINK_LIFETIME = timedelta(hours=24)
@@ -114,8 +117,11 @@ def action_link_url(code: str) -> str:
 def send_decision_link(
     actor: Actor, visit: Visit, *, purpose: str = Purpose.APPROVAL_REQUEST
 ) -> IssuedLink:
-    """Text the visit's host a link with which to approve or reject it, in the building's
-    language. The host needs no account: the link is the authority, once."""
+    """Tell the visit's host a decision waits, with a link with which to approve or reject
+    it, in the building's language. The host needs no account: the link is the authority,
+    once. A host who bound their WeChat gets it there, as a template message opening the
+    WeChat approval page; the SMS with the link is what an unbound host gets, and what a
+    WeChat message that fails falls back to."""
     host = visit.host
     if host is None or not host.mobile:
         raise DomainError("host_unreachable", _("The visit has no host with a mobile number."))
@@ -127,18 +133,45 @@ def send_decision_link(
         ) % {
             "building": building.name,
             "visitor": mask_name(visit.visitor_name),
-            "day": timezone.localtime(visit.valid_from).strftime("%Y-%m-%d %H:%M"),
+            "day": building.local_time(visit.valid_from).strftime("%Y-%m-%d %H:%M"),
             "link": action_link_url(issued.code),
         }
-    send_notification(
+    send_notice(
         actor,
-        channel=Channel.SMS,
-        to=host.mobile,
         purpose=purpose,
         text=text,
+        mobile=host.mobile,
+        openid=host.wechat_openid,
+        data=approval_notice_data(visit, building),
+        url=wechat_approval_url(visit),
         visit=visit,
     )
     return issued
+
+
+def wechat_approval_url(visit: Visit) -> str:
+    """The WeChat approval page of the visit, on the current building's domain (opened inside
+    WeChat, which proves who is holding the phone)."""
+    return building_url(current_schema(), reverse("wechat:approval", args=[visit.pk]))
+
+
+def approval_notice_data(visit: Visit, building: Building) -> dict[str, str]:
+    """What a WeChat approval request shows: the visitor (masked), the company visited, the
+    window and the purpose, in the building's language and time zone."""
+    company = visit.company or (visit.host.company if visit.host else None)
+    start, end = (
+        building.local_time(visit.valid_from),
+        building.local_time(visit.valid_until),
+    )
+    same_day = start.date() == end.date()
+    return {
+        "visitor": mask_name(visit.visitor_name),
+        "company": company.name if company else "",
+        "window": f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}"
+        if same_day
+        else f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}",
+        "purpose": visit.purpose or "—",
+    }
 
 
 def spend_open_links(visit: Visit, outcome: str) -> int:
@@ -147,3 +180,62 @@ def spend_open_links(visit: Visit, outcome: str) -> int:
     return ActionLink.objects.filter(visit=visit, used_at__isnull=True).update(
         used_at=timezone.now(), outcome=outcome
     )
+
+
+# --- Telling an approval queue -----------------------------------------------------------------
+
+
+def queue_holders_in_wechat(visit: Visit, approver: str) -> list[Host]:
+    """The employees bound to WeChat whose account holds the role ``approver`` names for
+    this visit: the visit's company's admins, or the property office (property admins)."""
+    if approver == Approver.COMPANY_ADMIN:
+        company_id = visit.company_id or (visit.host.company_id if visit.host else None)
+        if company_id is None:
+            return []
+        roles = Q(role=Role.COMPANY_ADMIN, company_id=company_id)
+    elif approver == Approver.PROPERTY:
+        roles = Q(role=Role.PROPERTY_ADMIN)
+    else:
+        return []
+    users = Membership.objects.filter(roles, is_active=True).values("user_id")
+    return list(
+        Host.objects.filter(user_id__in=users, is_active=True, company__is_active=True)
+        .exclude(wechat_openid="")
+        .order_by("pk")
+    )
+
+
+def tell_queue_in_wechat(actor: Actor, visit: Visit, approver: str, *, purpose: str) -> int:
+    """Tell the people of the approval queue ``approver`` (company admins, the property
+    office) that the visit waits for them, in WeChat: best effort, only those bound to
+    WeChat (the others see the task in their console queue, as before). The message opens
+    the WeChat approval page; should WeChat not deliver it, the SMS that replaces it points
+    to the console's task list. Returns how many were told."""
+    holders = queue_holders_in_wechat(visit, approver)
+    if not holders:
+        return 0
+    building = Building.objects.get(schema_name=current_schema())
+    data = approval_notice_data(visit, building)
+    with translation.override(building.default_language):
+        text = _(
+            "[%(building)s] %(visitor)s asks to visit %(company)s on %(day)s and waits for "
+            "your decision: %(link)s"
+        ) % {
+            "building": building.name,
+            "visitor": data["visitor"],
+            "company": data["company"],
+            "day": building.local_time(visit.valid_from).strftime("%Y-%m-%d %H:%M"),
+            "link": building_url(current_schema(), reverse("workflows:task_list")),
+        }
+    for holder in holders:
+        send_notice(
+            actor,
+            purpose=purpose,
+            text=text,
+            mobile=holder.mobile,
+            openid=holder.wechat_openid,
+            data=data,
+            url=wechat_approval_url(visit),
+            visit=visit,
+        )
+    return len(holders)

@@ -27,7 +27,7 @@ from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import visit_is_watchlisted
-from workflows.actions.links import send_decision_link, spend_open_links
+from workflows.actions.links import send_decision_link, spend_open_links, tell_queue_in_wechat
 from workflows.choices import Approver, LinkOutcome
 from workflows.models import VisitProcess
 
@@ -131,12 +131,16 @@ def approve_automatically(process: VisitProcess) -> Visit:
 
 
 def ask_for_approval(process: VisitProcess, approver: str) -> None:
-    """Tell the approver a decision waits: the host gets a decision link by SMS; company
-    admins and the property office find the task in their queue (and an e-mail-free
-    console badge), so nothing is sent to them here."""
+    """Tell the approver a decision waits: the host gets a decision link (in WeChat when
+    bound, else by SMS); company admins and the property office find the task in their
+    queue, and those of them bound to WeChat are told there. At the desk the queue has no
+    task of theirs (reception calls the company), so they are not told."""
     visit = process.visit
-    if approver == Approver.HOST and visit.host is not None and visit.host.mobile:
-        send_decision_link(FLOW_ACTOR, visit)
+    if approver == Approver.HOST:
+        if visit.host is not None and visit.host.mobile:
+            send_decision_link(FLOW_ACTOR, visit)
+    elif visit.scenario not in DESK_SCENARIOS:
+        tell_queue_in_wechat(FLOW_ACTOR, visit, approver, purpose=Purpose.APPROVAL_REQUEST)
 
 
 def remind_approver(process: VisitProcess) -> None:
@@ -152,10 +156,13 @@ def remind_approver(process: VisitProcess) -> None:
 
 def escalate_approval(process: VisitProcess) -> None:
     """The first approver let the deadline pass: the decision moves to the policy's
-    escalation target (its task appears in their queue), and the host's links die."""
+    escalation target (its task appears in their queue, and those of them bound to WeChat
+    are told there), and the host's links die."""
     visit = process.visit
     spend_open_links(visit, LinkOutcome.EXPIRED)
-    record(FLOW_ACTOR, "visit.escalated", visit, to=process.setting("escalate_to"))
+    target = process.setting("escalate_to")
+    record(FLOW_ACTOR, "visit.escalated", visit, to=target)
+    tell_queue_in_wechat(FLOW_ACTOR, visit, target, purpose=Purpose.ESCALATION)
 
 
 @transaction.atomic

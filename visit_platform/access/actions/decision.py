@@ -21,6 +21,7 @@ from django.utils import timezone
 from kernel import pass_tokens as tokens
 from tenants.db import current_schema
 from visit_platform.access.actions._common import publish_on_commit
+from visit_platform.access.actions.arrivals import announce_arrival
 from visit_platform.access.choices import PASSAGE_REASONS, Direction, GateDirection, Mode, Reason
 from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass
 from visit_platform.access.queries import public_key
@@ -208,8 +209,10 @@ _EVENT_VALUES = (
 # version after waiting for its lock, so of two gates scanning a single-use pass at the same
 # moment exactly one gets a row back. The same statement reads the building's anti-passback
 # setting, checks the visit in and records the granted event (one round trip for the whole
-# entry). Nothing is recorded when the use is refused; a repeated event id records nothing
-# either, and the caller rolls the use back.
+# entry), and says whether this entry checked the visit in for the first time (its time became
+# the visit's ``checked_in_at``: the host is told of the arrival once). Nothing is recorded when
+# the use is refused; a repeated event id records nothing either, and the caller rolls the use
+# back.
 _ADMIT_SQL = f"""
     WITH admitted AS (
         UPDATE access_pass SET uses = uses + 1, is_inside = true
@@ -221,6 +224,7 @@ _ADMIT_SQL = f"""
     ), checked_in AS (
         UPDATE visits_visit SET status = %s, checked_in_at = COALESCE(checked_in_at, %s)
         WHERE id IN (SELECT visit_id FROM admitted) AND status IN (%s, %s)
+        RETURNING checked_in_at = %s AS first_entry
     ), recorded AS (
         INSERT INTO access_accessevent ({_EVENT_COLUMNS})
         SELECT {_EVENT_VALUES} FROM admitted
@@ -228,7 +232,7 @@ _ADMIT_SQL = f"""
         RETURNING id
     )
     SELECT (SELECT count(*) FROM admitted), (SELECT id FROM recorded),
-           (SELECT uses_left FROM admitted)
+           (SELECT uses_left FROM admitted), (SELECT first_entry FROM checked_in)
 """  # noqa: S608 - composed of constants only
 
 # Only to explain a refused use, so only on that path.
@@ -241,7 +245,8 @@ _REFUSAL_SQL = """
 
 def _admit(scanned: ScannedPass, event: AccessEvent) -> Decision:
     """Take a use of the pass, check the visit in and record the granted ``event``, or say why
-    the use was refused (revoked a moment ago, anti-passback, or no uses left)."""
+    the use was refused (revoked a moment ago, anti-passback, or no uses left). The visit's
+    first entry announces the arrival to its host, after commit."""
     schema = current_schema()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -253,10 +258,11 @@ def _admit(scanned: ScannedPass, event: AccessEvent) -> Decision:
                 event.occurred_at,
                 VisitStatus.APPROVED,
                 VisitStatus.CHECKED_OUT,
+                event.occurred_at,
                 *_event_values(event),
             ],
         )
-        admitted, event_pk, uses_left = cursor.fetchone()
+        admitted, event_pk, uses_left, first_entry = cursor.fetchone()
         if not admitted:
             cursor.execute(_REFUSAL_SQL, [scanned.pass_id, schema])
             is_revoked, is_passed_back = cursor.fetchone()
@@ -269,6 +275,8 @@ def _admit(scanned: ScannedPass, event: AccessEvent) -> Decision:
         raise _Replayed
     decision = _recorded(event, event_pk)
     decision.uses_left = uses_left
+    if first_entry:
+        announce_arrival(scanned.visit_id, event.gate_id, event.occurred_at)
     return decision
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from kernel.errors import DomainError
 from visit_platform.access.actions._common import publish_on_commit
+from visit_platform.access.actions.arrivals import announce_arrival
 from visit_platform.access.actions.decision import (
     Decision,
     _first_answer,
@@ -103,12 +104,20 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
                 if passage.direction == Direction.IN:
                     # Already let through by the agent: count it, whatever the limit says now.
                     Pass.objects.filter(pk=pass_id).update(uses=F("uses") + 1, is_inside=True)
-                    Visit.objects.filter(
+                    checked_in = Visit.objects.filter(
                         pk=visit_id, status__in=[VisitStatus.APPROVED, VisitStatus.CHECKED_OUT]
                     ).update(
                         status=VisitStatus.CHECKED_IN,
                         checked_in_at=Coalesce("checked_in_at", passage.occurred_at),
                     )
+                    # The visit's first entry (its time became the check-in's): tell the host.
+                    if (
+                        checked_in
+                        and Visit.objects.filter(
+                            pk=visit_id, checked_in_at=passage.occurred_at
+                        ).exists()
+                    ):
+                        announce_arrival(visit_id, passage.gate.pk, passage.occurred_at)
                 else:
                     _let_out(pass_id, visit_id, passage.occurred_at)
             event = _new_event(

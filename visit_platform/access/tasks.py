@@ -1,0 +1,14 @@
+"""Work the gate hands off after commit, so that a turnstile never waits for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from visit_platform.access.actions.arrivals import tell_host_of_arrival
+from visit_platform.celery import app
+
+
+@app.task(ignore_result=True)
+def tell_host_of_arrival_task(visit_id: int, gate_id: int, arrived_at: str) -> None:
+    """Safe to run twice: the host is told once per visit."""
+    tell_host_of_arrival(visit_id, gate_id, datetime.fromisoformat(arrived_at))
