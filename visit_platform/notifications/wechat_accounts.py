@@ -9,9 +9,6 @@ is audited in the building whose admin did it, never with a secret in the detail
 from __future__ import annotations
 
 import io
-import re
-import secrets
-import string
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +27,15 @@ from kernel.errors import DomainError
 from tenants.actions import building_url, platform_url
 from tenants.db import current_schema
 from tenants.models import Building, OfficialAccount
+from tenants.official_accounts import (
+    AES_KEY_PATTERN,
+    APPID_PATTERN,
+    SECRET_PATTERN,
+    TEMPLATE_PATTERN,
+    TOKEN_PATTERN,
+    new_encoding_aes_key,
+    new_token,
+)
 from visit_platform.audit.actions import Actor, record
 from visit_platform.notifications.choices import Purpose
 from visit_platform.notifications.wechat import client_for
@@ -38,12 +44,6 @@ from visit_platform.notifications.wechat_scenes import MAX_SCENE_LENGTH, Scene
 # The notices an account can have a template for; one-time codes always go by SMS.
 NOTICES = tuple(purpose for purpose in Purpose.values if purpose != Purpose.ONE_TIME_CODE)
 
-APPID_PATTERN = re.compile(r"wx[0-9a-fA-F]{16}")
-SECRET_PATTERN = re.compile(r"[A-Za-z0-9]{16,64}")
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9]{3,32}")
-AES_KEY_PATTERN = re.compile(r"[A-Za-z0-9]{43}")
-TEMPLATE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_AES_ALPHABET = string.ascii_letters + string.digits
 
 # The pages the menu's buttons open, by the name the building picker knows them by:
 # ``/wechat/<appid>/go/<page>/`` on the platform's host leads to ``/wx/start/?next=<path>`` on
@@ -69,11 +69,6 @@ def picker_url(account: OfficialAccount, page: str) -> str:
 def callback_url(account: OfficialAccount) -> str:
     """The URL to paste into WeChat's admin page (服务器配置)."""
     return platform_url(f"/wechat/{account.appid}/")
-
-
-def masked(value: str) -> str:
-    """A secret as screens show it: its last four characters only."""
-    return f"••••{value[-4:]}" if len(value) > 8 else "••••" if value else ""
 
 
 # --- Saving the account ---------------------------------------------------------------------
@@ -145,14 +140,6 @@ def _checked(fields: AccountFields, creating: bool) -> AccountFields:
         if value:
             templates[notice] = value
     return AccountFields(name, appid, secret, token, aes_key, fields.require_encryption, templates)
-
-
-def new_token() -> str:
-    return secrets.token_hex(16)
-
-
-def new_encoding_aes_key() -> str:
-    return "".join(secrets.choice(_AES_ALPHABET) for _ in range(43))
 
 
 @transaction.atomic

@@ -1,8 +1,9 @@
-"""The H5 pages opened inside WeChat, on a building's domain (``/wx/...``)."""
+"""The H5 pages opened inside WeChat, on a building's domain (``/wx/...``), and the console's
+WeChat pages (the account, its menu, the QR codes for posters)."""
 
 from django.urls import path
 
-from visit_platform.wechat import oauth, pages
+from visit_platform.wechat import account_views, oauth, pages
 
 app_name = "wechat"
 
@@ -10,4 +11,10 @@ urlpatterns = [
     path("wx/", pages.home, name="home"),
     path("wx/start/", oauth.start, name="start"),
     path("wx/oauth/", oauth.oauth_return, name="oauth"),
+    path("settings/wechat/", account_views.account_page, name="account"),
+    path("settings/wechat/check/", account_views.account_check, name="account_check"),
+    path("settings/wechat/menu/", account_views.account_push_menu, name="account_menu"),
+    path("settings/wechat/apply-code.png", account_views.apply_code, name="apply_code"),
+    path("employees/<int:pk>/wechat-code.png", account_views.host_code, name="host_code"),
+    path("events/<int:pk>/wechat-code.png", account_views.event_code, name="event_code"),
 ]
