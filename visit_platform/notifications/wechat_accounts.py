@@ -24,6 +24,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from integrations.wechat.client import UNREACHABLE
 from kernel.errors import DomainError
+from kernel.process_cache import ProcessCache
 from tenants.actions import building_url, platform_url
 from tenants.db import current_schema
 from tenants.models import Building, OfficialAccount
@@ -69,6 +70,49 @@ def picker_url(account: OfficialAccount, page: str) -> str:
 def callback_url(account: OfficialAccount) -> str:
     """The URL to paste into WeChat's admin page (服务器配置)."""
     return platform_url(f"/wechat/{account.appid}/")
+
+
+# --- The account behind a callback ---------------------------------------------------------
+
+# WeChat's callbacks come in bursts (a crowd scanning an event's code): the account and its
+# buildings are read once per process every few seconds, not on every event. A change made in
+# this process shows at once, in the others within this time.
+ACCOUNT_CACHE_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class ServedAccount:
+    """An Official Account and the buildings it serves (by name), as its callback needs them."""
+
+    account: OfficialAccount
+    buildings: tuple[Building, ...]
+
+    def building(self, schema: str) -> Building | None:
+        """The served building of this schema, or None: the account does not serve it."""
+        return next((b for b in self.buildings if b.schema_name == schema), None)
+
+    @property
+    def language(self) -> str:
+        """The language of the account's replies: its buildings' (one property company's)."""
+        first = min(self.buildings, key=lambda building: building.pk, default=None)
+        return first.default_language if first is not None else ""
+
+
+_served: ProcessCache[ServedAccount] = ProcessCache(
+    ACCOUNT_CACHE_SECONDS, (OfficialAccount, Building)
+)
+
+
+def served_account(appid: str) -> ServedAccount | None:
+    """The account with this AppID and its buildings, or None when there is none."""
+
+    def load() -> ServedAccount | None:
+        account = OfficialAccount.objects.filter(appid=appid).first()
+        if account is None:
+            return None
+        return ServedAccount(account, tuple(account.buildings.order_by("name", "pk")))
+
+    return _served.get(appid, load)
 
 
 # --- Saving the account ---------------------------------------------------------------------

@@ -11,7 +11,6 @@ audit row, nothing slow.
 from __future__ import annotations
 
 import logging
-import re
 
 import redis
 from django.http import (
@@ -31,15 +30,17 @@ from integrations.wechat.callback import (
     reply,
     verify_url,
 )
-from tenants.models import OfficialAccount
+from tenants.official_accounts import APPID_PATTERN
 from visit_platform.notifications.wechat import callback_account, seen_store
-from visit_platform.notifications.wechat_accounts import PAGES, building_page
+from visit_platform.notifications.wechat_accounts import (
+    PAGES,
+    ServedAccount,
+    building_page,
+    served_account,
+)
 from visit_platform.wechat import handlers
 
 logger = logging.getLogger(__name__)
-
-# An AppID is ``wx`` and 16 characters; anything else is not looked up.
-_APPID = re.compile(r"wx[0-9A-Za-z]{16}")
 
 
 def _problem(status: int, code: str, message: str) -> JsonResponse:
@@ -48,10 +49,9 @@ def _problem(status: int, code: str, message: str) -> JsonResponse:
     return response
 
 
-def _account(appid: str) -> OfficialAccount | None:
-    if not _APPID.fullmatch(appid):
-        return None
-    return OfficialAccount.objects.filter(appid=appid).first()
+def _served(appid: str) -> ServedAccount | None:
+    """The account of ``appid``; anything not shaped like an AppID is not looked up."""
+    return served_account(appid) if APPID_PATTERN.fullmatch(appid) else None
 
 
 def _bounded_body(request: HttpRequest) -> bytes | None:
@@ -74,10 +74,10 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
         response = _problem(405, "method_not_allowed", "GET or POST only.")
         response["Allow"] = "GET, POST"
         return response
-    account = _account(appid)
-    if account is None:
+    served = _served(appid)
+    if served is None:
         return _problem(404, "account_unknown", "No Official Account with this AppID.")
-    protocol = callback_account(account)
+    protocol = callback_account(served.account)
     query = request.GET.dict()
     if request.method == "GET":
         try:
@@ -99,7 +99,7 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
         logger.exception("WeChat callback of %s: the dedupe store is unavailable", appid)
         return _problem(503, "unavailable", "Try again later.")
     try:
-        answer = reply(inbound, protocol, handlers.answer(account, inbound))
+        answer = reply(inbound, protocol, handlers.answer(served, inbound))
     except Exception:
         # Forget the message so that WeChat's retry is handled rather than taken for a replay.
         logger.exception("WeChat callback of %s failed on %s", appid, inbound.seen_key)
@@ -114,10 +114,10 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
 def building_picker(request: HttpRequest, appid: str, page: str) -> HttpResponse:
     """Where the menu's buttons lead: the account's buildings by name, each opening ``page``
     on its own domain through WeChat's sign-in; straight there when it serves one."""
-    account = _account(appid)
-    if account is None or page not in PAGES:
+    served = _served(appid)
+    if served is None or page not in PAGES:
         return _picker_problem(request, _("This page does not exist."), 404)
-    buildings = list(account.buildings.order_by("name", "pk"))
+    buildings = served.buildings
     if not buildings:
         return _picker_problem(request, _("This account serves no building yet."), 404)
     if len(buildings) == 1:
@@ -127,7 +127,7 @@ def building_picker(request: HttpRequest, appid: str, page: str) -> HttpResponse
         for building in buildings
     ]
     response = render(
-        request, "wechat/building_picker.html", {"account": account, "choices": choices}
+        request, "wechat/building_picker.html", {"account": served.account, "choices": choices}
     )
     response["Cache-Control"] = "no-store"
     return response

@@ -21,11 +21,12 @@ from django_tenants.utils import schema_context
 from integrations.wechat.callback import Inbound
 from kernel.privacy import mask_name
 from tenants.actions import building_url
-from tenants.models import Building, OfficialAccount
+from tenants.models import Building
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.invite_codes import HOST_PARAMETER, host_by_invite_token
 from visit_platform.notifications.wechat_accounts import (
     MY_PASSES,
+    ServedAccount,
     building_page,
     picker_url,
     start_path,
@@ -42,38 +43,28 @@ HELP_KEYWORDS = frozenset({"帮助", "help", "?", "？"})
 PASSES_SHOWN = 5
 
 
-def answer(account: OfficialAccount, inbound: Inbound) -> str | None:
+def answer(served: ServedAccount, inbound: Inbound) -> str | None:
     """The text to reply to ``inbound`` with, or None for "nothing to say" (``success``)."""
-    with translation.override(_language(account)):
+    with translation.override(served.language or settings.LANGUAGE_CODE):
         if inbound.kind == "event":
             if inbound.event in ("subscribe_scan", "scan"):
-                reply = _scene_answer(account, inbound.scene)
+                reply = _scene_answer(served, inbound.scene)
                 if reply is None and inbound.event == "subscribe_scan":
-                    return _welcome(account)
+                    return _welcome(served)
                 return reply
             if inbound.event == "subscribe":
-                return _welcome(account)
+                return _welcome(served)
             if inbound.event == "click" and inbound.key == MY_PASSES:
-                return _my_passes(account, inbound.openid)
+                return _my_passes(served, inbound.openid)
             return None  # VIEW (WeChat opens the page itself), unsubscribe, location...
         if inbound.kind == "text":
             keyword = " ".join(inbound.text.split()).lower()
             if keyword in PASS_KEYWORDS:
-                return _my_passes(account, inbound.openid)
+                return _my_passes(served, inbound.openid)
             if keyword in HELP_KEYWORDS:
                 return _help()
             return _default()
         return None  # pictures, voice, locations: nothing to say
-
-
-def _served(account: OfficialAccount) -> list[Building]:
-    return list(account.buildings.order_by("name", "pk"))
-
-
-def _language(account: OfficialAccount) -> str:
-    """The language of the account's buildings (one property company's, so one language)."""
-    first = account.buildings.order_by("pk").values_list("default_language", flat=True).first()
-    return first or settings.LANGUAGE_CODE
 
 
 def _link(url: str, label: str) -> str:
@@ -88,14 +79,14 @@ def _menu_words() -> dict[str, str]:
     }
 
 
-def _welcome(account: OfficialAccount) -> str:
+def _welcome(served: ServedAccount) -> str:
     return _(
         "Welcome to %(account)s.\n"
         "· %(request)s: apply to visit a company in the building.\n"
         "· %(passes)s: your current passes.\n"
         "· %(staff)s: for employees (bind your WeChat, approve visits).\n"
         "Send “help” at any time."
-    ) % {"account": account.name, **_menu_words()}
+    ) % {"account": served.account.name, **_menu_words()}
 
 
 def _help() -> str:
@@ -115,11 +106,11 @@ def _default() -> str:
     return _("Send “pass” for your current passes, or “help” to see what this account does.")
 
 
-def _scene_answer(account: OfficialAccount, text: str) -> str | None:
+def _scene_answer(served: ServedAccount, text: str) -> str | None:
     scene = parse_scene(text)
     if scene is None:
         return None
-    building = account.buildings.filter(schema_name=scene.schema).first()
+    building = served.building(scene.schema)
     if building is None:
         return None  # a code naming a building this account does not serve
     with schema_context(building.schema_name):
@@ -180,10 +171,10 @@ def _zone(building: Building) -> ZoneInfo:
         return ZoneInfo(settings.TIME_ZONE)
 
 
-def _my_passes(account: OfficialAccount, openid: str) -> str:
+def _my_passes(served: ServedAccount, openid: str) -> str:
     """The passes of this WeChat user in every building the account serves: the mobile they
     linked in each building (``visits.WeChatLink``) and that mobile's live passes."""
-    buildings = _served(account)
+    buildings = served.buildings
     if not buildings:
         return _default()
     linked = False
@@ -220,7 +211,7 @@ def _my_passes(account: OfficialAccount, openid: str) -> str:
     my_visits = (
         building_page(buildings[0].schema_name, "me")
         if len(buildings) == 1
-        else picker_url(account, "me")
+        else picker_url(served.account, "me")
     )
     if not linked:
         return _(
