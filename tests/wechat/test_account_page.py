@@ -337,3 +337,9 @@ def test_the_picker_knows_only_its_pages(wechat_office, path):
 
 def test_the_picker_of_an_unknown_account_is_a_404(db):
     assert public_client().get(f"/wechat/{APPID}/go/me/").status_code == 404
+
+
+def test_check_shows_wechats_code_for_an_appid_it_does_not_know(alpha, wechat_office):
+    del wechat_office.sandbox.accounts[wechat_office.remote.appid]
+    answer = admin(alpha).post("/settings/wechat/check/", follow=True)
+    assert "40013" in html(answer)

@@ -421,3 +421,14 @@ def test_the_dedupe_store_keeps_keys_by_appid(wechat_office):
     user = wechat_office.user()
     send(wechat_office, user.openid, "subscribe")
     assert store.keys(f"wechat:seen:{wechat_office.remote.appid}:event:{user.openid}:*")
+
+
+def test_a_declared_length_over_the_bound_is_refused_for_any_appid(db):
+    answer = public_client().post(
+        "/wechat/wx0000000000000000/",
+        b"<xml/>",
+        content_type="text/xml",
+        CONTENT_LENGTH=str(MAX_BODY_BYTES + 1),
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "too_large"

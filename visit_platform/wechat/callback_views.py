@@ -74,6 +74,9 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
         response = _problem(405, "method_not_allowed", "GET or POST only.")
         response["Allow"] = "GET, POST"
         return response
+    body = _bounded_body(request) if request.method == "POST" else b""
+    if body is None:
+        return _problem(400, "too_large", f"The body is over {MAX_BODY_BYTES} bytes.")
     served = _served(appid)
     if served is None:
         return _problem(404, "account_unknown", "No Official Account with this AppID.")
@@ -85,9 +88,6 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
         except CallbackError as error:
             return _problem(400, error.code, error.message)
         return HttpResponse(echostr, content_type="text/plain; charset=utf-8")
-    body = _bounded_body(request)
-    if body is None:
-        return _problem(400, "too_large", f"The body is over {MAX_BODY_BYTES} bytes.")
     seen = seen_store()
     try:
         inbound = receive(protocol, query, body, seen)
