@@ -124,11 +124,15 @@ class OfficialAccountForm(forms.ModelForm):
 
     @transaction.atomic
     def save_buildings(self, account: OfficialAccount) -> None:
-        chosen = [building.pk for building in self.cleaned_data.get("buildings") or []]
-        Building.objects.filter(wechat_account=account).exclude(pk__in=chosen).update(
-            wechat_account=None
-        )
-        Building.objects.filter(pk__in=chosen).update(wechat_account=account)
+        chosen = {building.pk for building in self.cleaned_data.get("buildings") or []}
+        # Saved one by one (a handful), so the callback's cached view of the account's
+        # buildings (``served_account``) is dropped at once in this process.
+        for building in Building.objects.filter(wechat_account=account).exclude(pk__in=chosen):
+            building.wechat_account = None
+            building.save(update_fields=["wechat_account"])
+        for building in Building.objects.filter(pk__in=chosen).exclude(wechat_account=account):
+            building.wechat_account = account
+            building.save(update_fields=["wechat_account"])
 
 
 @admin.register(OfficialAccount)

@@ -21,8 +21,9 @@ from tests.wechat_office import WeChatOffice
 
 
 def public_client() -> Client:
-    """A client on the platform's own host, where WeChat calls."""
-    return Client(HTTP_HOST=settings.BASE_DOMAIN)
+    """A client on the platform's own host, where WeChat calls: with CSRF checks on, as for
+    any caller without a session (WeChat sends no CSRF token)."""
+    return Client(HTTP_HOST=settings.BASE_DOMAIN, enforce_csrf_checks=True)
 
 
 @dataclass(frozen=True)
