@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python bench/gate_decision.py
 	$(BIN)/python bench/gate_latency.py
 	$(BIN)/python bench/bulk_import.py
+	$(BIN)/python bench/wechat_callback.py
 
 clean-data:
 	rm -rf .data

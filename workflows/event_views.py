@@ -29,6 +29,7 @@ from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.models import Company
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import ORGANISE_EVENTS
+from visit_platform.notifications.wechat import account_of_building
 from visit_platform.visits.actions import events as actions
 from visit_platform.visits.choices import EventStatus
 from visit_platform.visits.imports import MAX_FILE_BYTES
@@ -139,7 +140,12 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The event; while it waits for its list, the upload form or the checked list; once
     invited, its attendees and who has signed in. Shows personal data, so it is audited."""
     event = _event_or_404(request, pk)
-    context: dict[str, Any] = {"section": "events", "event": event}
+    context: dict[str, Any] = {
+        "section": "events",
+        "event": event,
+        # The event's WeChat entrance code, once the building has an Official Account.
+        "wechat_code": account_of_building() is not None,
+    }
     with timezone.override(building_zone(request)):
         if event.status == EventStatus.DRAFT:
             pending = _pending_of(request, event)

@@ -20,6 +20,8 @@ DESIGN_FORMS = "forms.design_form"
 REGISTER_VISITS = "visits.register_visit"
 MANAGE_GATES = "access.change_gate"
 VIEW_NOTIFICATIONS = "notifications.view_notification"
+# The building's WeChat Official Account: its settings, menu and QR codes (property admins).
+MANAGE_WECHAT = "notifications.change_officialaccount"
 MANAGE_POLICIES = "workflows.change_scenariopolicy"
 # The flows' tasks: approving a visit (company admins for their company's visits; hosts
 # decide their own through their inbox or link), reviewing a watchlist match, inviting.
@@ -54,6 +56,7 @@ _PROPERTY = frozenset(
         REGISTER_VISITS,
         MANAGE_GATES,
         VIEW_NOTIFICATIONS,
+        MANAGE_WECHAT,
         MANAGE_POLICIES,
         APPROVE_VISITS,
         REVIEW_WATCHLIST_HITS,

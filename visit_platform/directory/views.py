@@ -40,6 +40,7 @@ from visit_platform.directory.roles import (
     VIEW_HOST,
     VIEW_MEMBERSHIP,
 )
+from visit_platform.notifications.wechat import account_of_building
 
 PAGE_SIZE = 50
 OUTCOMES: tuple[imports.Outcome, ...] = ("create", "update", "unchanged", "error")
@@ -172,6 +173,8 @@ def host_list(request: HttpRequest) -> HttpResponse:
             "companies": companies if companies.count() > 1 else None,
             "can_change": request.user.has_perm(CHANGE_HOST),
             "can_import": request.user.has_perm(IMPORT_HOSTS),
+            # Each host's personal WeChat code, once the building has an Official Account.
+            "wechat_codes": account_of_building() is not None,
         },
     )
 

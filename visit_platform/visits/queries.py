@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from visit_platform.access.choices import Direction
-from visit_platform.access.models import AccessEvent
+from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import ORGANISE_EVENTS
 from visit_platform.visits.choices import (
@@ -218,4 +218,19 @@ def visits_of_mobile(mobile_index: str) -> QuerySet[Visit]:
         )
         .exclude(status=VisitStatus.DRAFT)
         .select_related("visitor", "host", "company")
+    )
+
+
+def live_passes_of_mobile(mobile_index: str, now: datetime | None = None) -> QuerySet[Pass]:
+    """The passes of this mobile's visits (``visits_of_mobile``) that still open the gate,
+    now or later in their window: what 我的通行证 answers in WeChat, soonest first."""
+    now = now or timezone.now()
+    visits = visits_of_mobile(mobile_index).filter(
+        status__in=[VisitStatus.APPROVED, VisitStatus.CHECKED_IN], valid_until__gt=now
+    )
+    return (
+        Pass.objects.filter(visit__in=visits, revoked_at__isnull=True, valid_until__gt=now)
+        .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+        .select_related("visit__host", "visit__company")
+        .order_by("valid_from", "pk")
     )

@@ -14,6 +14,7 @@ from visit_platform.directory.roles import (
     INVITE_VISITORS,
     MANAGE_GATES,
     MANAGE_POLICIES,
+    MANAGE_WECHAT,
     ORGANISE_EVENTS,
     REGISTER_VISITS,
     VIEW_AUDIT,
@@ -67,6 +68,7 @@ NAVIGATION = (
         VIEW_NOTIFICATIONS,
         "message",
     ),
+    NavItem("wechat", _("WeChat account"), "wechat:account", MANAGE_WECHAT, "message"),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 

@@ -1,8 +1,9 @@
-"""The H5 pages opened inside WeChat, on a building's domain (``/wx/...``)."""
+"""The H5 pages opened inside WeChat, on a building's domain (``/wx/...``), and the console's
+WeChat pages (the account, its menu, the QR codes for posters)."""
 
 from django.urls import path
 
-from visit_platform.wechat import oauth, pages, staff
+from visit_platform.wechat import account_views, oauth, pages, staff
 
 app_name = "wechat"
 
@@ -15,4 +16,10 @@ urlpatterns = [
     path("wx/staff/bind/", staff.bind, name="staff_bind"),
     path("wx/staff/unbind/", staff.unbind, name="staff_unbind"),
     path("wx/tasks/<int:pk>/", staff.approval, name="approval"),
+    path("settings/wechat/", account_views.account_page, name="account"),
+    path("settings/wechat/check/", account_views.account_check, name="account_check"),
+    path("settings/wechat/menu/", account_views.account_push_menu, name="account_menu"),
+    path("settings/wechat/apply-code.png", account_views.apply_code, name="apply_code"),
+    path("employees/<int:pk>/wechat-code.png", account_views.host_code, name="host_code"),
+    path("events/<int:pk>/wechat-code.png", account_views.event_code, name="event_code"),
 ]
