@@ -1,5 +1,5 @@
 """The demo's WeChat: its Official Account is stored once, and every (empty) sandbox the demo
-starts learns it as stored, with the menu pushed through the platform's client and the demo's
+starts learns it as stored, with the account's menu pushed as the console pushes it and the demo's
 WeChat users under the same openids."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from integrations.wechat.sandbox import WeChatSandbox
-from tenants.actions import building_url, platform_url
+from tenants.actions import platform_url
 from tenants.models import Building, OfficialAccount
 from tests.wechat_office import NOTICES, WeChatOffice
 from visit_platform.notifications.demo import (
@@ -18,6 +18,7 @@ from visit_platform.notifications.demo import (
     open_demo_wechat,
     seed_demo_wechat_account,
 )
+from visit_platform.notifications.wechat_accounts import picker_url
 
 pytestmark = pytest.mark.django_db
 
@@ -50,12 +51,9 @@ def test_every_sandbox_the_demo_starts_knows_the_account_as_stored(alpha: Buildi
         assert remote.templates["demo-pass-link"] == "通行证已签发 Pass issued"
         assert remote.menu == {
             "button": [
-                {"type": "view", "name": name, "url": building_url("alpha", path)}
-                for name, path in [
-                    ("访客预约", "/wx/start/?next=/visit/request/"),
-                    ("我的通行证", "/wx/start/?next=/me/"),
-                    ("员工服务", "/wx/start/?next=/wx/staff/"),
-                ]
+                {"type": "view", "name": "访客预约", "url": picker_url(stored, "request")},
+                {"type": "click", "name": "我的通行证", "key": "MY_PASSES"},
+                {"type": "view", "name": "员工服务", "url": picker_url(stored, "staff")},
             ]
         }
         assert [(u.openid, u.nickname, u.subscribed) for u in users] == [

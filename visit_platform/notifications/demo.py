@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
+from django_tenants.utils import schema_context
 
 from integrations.wechat.sandbox import SandboxUser, WeChatSandbox
-from tenants.actions import building_url, platform_url
+from tenants.actions import platform_url
 from tenants.models import Building, OfficialAccount
+from visit_platform.audit.actions import Actor
 from visit_platform.notifications.choices import Purpose
-from visit_platform.notifications.wechat import client_for
+from visit_platform.notifications.wechat_accounts import push_menu
 
 DEMO_APPID = "wxde70000000000001"
 DEMO_ACCOUNT_NAME = "演示大厦物业 Demo Tower Property"
@@ -76,24 +77,12 @@ def seed_demo_wechat_account(schema: str) -> OfficialAccount:
     return account
 
 
-def demo_menu(schema: str) -> dict[str, Any]:
-    """The account's menu: 访客预约, 我的通行证, 员工服务, each opening the building's H5 pages
-    through WeChat's OAuth."""
-    return {
-        "button": [
-            _view("访客预约", building_url(schema, WECHAT_ENTRY + "/visit/request/")),
-            _view("我的通行证", building_url(schema, WECHAT_ENTRY + "/me/")),
-            _view("员工服务", building_url(schema, WECHAT_ENTRY + "/wx/staff/")),
-        ]
-    }
-
-
 def open_demo_wechat(
     sandbox: WeChatSandbox, account: OfficialAccount, schema: str
 ) -> list[SandboxUser]:
     """Make ``account`` known to the (freshly started) sandbox as it is stored, with its
-    callback on the platform's public host; push the menu through the platform's client, as
-    the console does; add the demo's WeChat users. The sandbox must be served already, at
+    callback on the platform's public host; push the account's menu as the console does
+    (``push_menu``); add the demo's WeChat users. The sandbox must be served already, at
     ``settings.WECHAT_API_BASE_URL``."""
     sandbox.add_account(
         account.appid,
@@ -109,15 +98,12 @@ def open_demo_wechat(
         },
         h5_entry=WECHAT_ENTRY,
     )
-    client_for(account).menu.create(demo_menu(schema))
+    with schema_context(schema):
+        push_menu(Actor.system("demo"), account)
     return [
         sandbox.add_user(account.appid, openid=user.openid, nickname=user.nickname)
         for user in DEMO_WECHAT_USERS
     ]
-
-
-def _view(name: str, url: str) -> dict[str, str]:
-    return {"type": "view", "name": name, "url": url}
 
 
 def _new_aes_key() -> str:
