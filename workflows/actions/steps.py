@@ -3,9 +3,11 @@ is one of these actions, which the console's task pages and the host's links cal
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -16,17 +18,20 @@ from kernel.errors import (
     ConflictError,
     DomainError,
 )
+from kernel.privacy import mask_name
+from tenants.db import current_schema
+from tenants.models import Building
 from visit_platform.access.actions import (
     issue_pass,
     pass_url,
 )
 from visit_platform.audit.actions import Actor, record
-from visit_platform.notifications.actions import in_building_language, send_notification
-from visit_platform.notifications.choices import Channel, Purpose
+from visit_platform.notifications.actions import in_building_language, send_notice
+from visit_platform.notifications.choices import Purpose
 from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
 from visit_platform.visits.models import Visit
-from visit_platform.visits.queries import visit_is_watchlisted
+from visit_platform.visits.queries import linked_openid, visit_is_watchlisted, visit_mobile_index
 from workflows.actions.links import send_decision_link, spend_open_links
 from workflows.choices import Approver, LinkOutcome
 from workflows.models import VisitProcess
@@ -206,28 +211,66 @@ def after_decision(actor: Actor, visit: Visit, *, send_link: bool = True) -> str
     return ""
 
 
+PASS_LINK_TEXT = gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s")
+
+
 def send_pass_link(actor: Actor, visit: Visit, link_code: str) -> None:
-    tell_visitor(
-        actor,
-        visit,
-        Purpose.PASS_LINK,
-        gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s"),
-        link=pass_url(link_code),
-    )
+    """The pass to the visitor: a WeChat message that opens the pass page, or the text with
+    its link."""
+    link = pass_url(link_code)
+    tell_visitor(actor, visit, Purpose.PASS_LINK, PASS_LINK_TEXT, url=link, link=link)
 
 
-def tell_visitor(actor: Actor, visit: Visit, purpose: str, text: str, **values: str) -> None:
-    """Text the visitor, at the mobile the visit was made with, in the building's language
+def tell_visitor(
+    actor: Actor, visit: Visit, purpose: str, text: str, *, url: str = "", **values: str
+) -> None:
+    """Tell the visitor, at the mobile the visit was made with, in the building's language
     (``text``, a message id, is translated there, whatever language the person deciding
-    uses)."""
+    uses): by WeChat when that mobile is linked to a WeChat here (a template message with the
+    visit's facts that opens ``url``), else by SMS. The SMS is the whole ``text``, also when
+    it stands in for a WeChat message that could not be delivered."""
     if not visit.visitor_mobile:
         return
     message = in_building_language(text, **values)
-    send_notification(
+    send_notice(
         actor,
-        channel=Channel.SMS,
-        to=visit.visitor_mobile,
         purpose=purpose,
         text=message,
+        mobile=visit.visitor_mobile,
+        openid=linked_openid(visit_mobile_index(visit)),
+        data=notice_data(visit, reason=values.get("reason", "")),
+        url=url,
         visit=visit,
     )
+
+
+def notice_data(visit: Visit, *, reason: str = "") -> dict[str, str]:
+    """What a WeChat template message about a visit shows: who, where, when, whom to see
+    (names masked: the message passes through WeChat's servers), and a refusal's reason."""
+    building = Building.objects.get(schema_name=current_schema())
+    start, end = local_window(visit, building)
+    until = end.strftime("%H:%M") if end.date() == start.date() else end.strftime("%Y-%m-%d %H:%M")
+    host = ""
+    if visit.host is not None:
+        host = f"{mask_name(visit.host.name)} · {visit.host.company.name}"
+    elif visit.company is not None:
+        host = visit.company.name
+    data = {
+        "visitor": mask_name(visit.visitor_name),
+        "building": building.name,
+        "window": f"{start:%Y-%m-%d %H:%M}–{until}",
+        "host": host,
+    }
+    if reason:
+        data["reason"] = reason
+    return data
+
+
+def local_window(visit: Visit, building: Building | None = None) -> tuple[datetime, datetime]:
+    """The visit's window in the building's time zone."""
+    building = building or Building.objects.get(schema_name=current_schema())
+    try:
+        zone = ZoneInfo(building.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.TIME_ZONE)
+    return timezone.localtime(visit.valid_from, zone), timezone.localtime(visit.valid_until, zone)

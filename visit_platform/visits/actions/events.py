@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kernel.errors import ConflictError, DomainError, GoneError, NotFoundError
-from kernel.privacy import mask_id_number
+from kernel.privacy import blind_index, mask_id_number
 from visit_platform.access.actions import issue_passes, pass_url
 from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.directory.actions import require
@@ -38,7 +38,15 @@ from visit_platform.visits.imports import (
     rows_from_store,
     rows_to_store,
 )
-from visit_platform.visits.models import Attendee, Event, EventImport, Visit, Visitor
+from visit_platform.visits.models import (
+    MOBILE_INDEX,
+    Attendee,
+    Event,
+    EventImport,
+    Visit,
+    Visitor,
+    WeChatLink,
+)
 from visit_platform.visits.queries import watchlisted_visitors
 
 IMPORT_LIFETIME = timedelta(minutes=30)
@@ -276,6 +284,14 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
     by_mobile: dict[str, Visitor] = {}
     for visitor in Visitor.objects.filter(mobile__in=mobiles, id_number_index="").order_by("pk"):
         by_mobile.setdefault(visitor.mobile, visitor)
+    new_indexes = {
+        blind_index(row.values["mobile"], MOBILE_INDEX) for row in rows if row.values["mobile"]
+    }
+    links = dict(
+        WeChatLink.objects.filter(mobile_index__in=new_indexes).values_list(
+            "mobile_index", "openid"
+        )
+    )
     found: dict[int, Visitor] = {}
     new: list[tuple[int, Visitor]] = []
     for row in rows:
@@ -286,12 +302,17 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
             found[row.line] = known
             continue
         birth = values["birth_date"]
+        mobile_index = blind_index(values["mobile"], MOBILE_INDEX) if values["mobile"] else ""
         new.append(
             (
                 row.line,
                 Visitor(
                     name=values["name"],
                     mobile=values["mobile"],
+                    # As register_visitor writes it: My visits and the event's WeChat page
+                    # find an attendee by it.
+                    mobile_index=mobile_index,
+                    wechat_openid=links.get(mobile_index, ""),
                     id_type=values["id_type"],
                     id_number=values["id_number"],
                     id_number_index=index,
