@@ -142,7 +142,8 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
     host_code = request.GET.get("host", "")
     fixed_host = host_by_invite_token(host_code) if host_code else None
     company_id = fixed_host.company_id if fixed_host is not None else _company_id(request)
-    link = wechat_link_of(wechat_openid(request))
+    openid = wechat_openid(request)
+    link = wechat_link_of(openid)
     linked_number = known_mobile(link.mobile_index) if link is not None else ""
     with timezone.override(building_zone(request)):
         try:
@@ -201,6 +202,7 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
             "fixed_host": fixed_host,
             "host_code_invalid": bool(host_code) and fixed_host is None,
             "linked_wechat": link is not None,
+            "can_link_wechat": openid is not None and link is None,
         }
         response = render(request, "forms/visitor_form.html", context)
         response["Cache-Control"] = "no-store"

@@ -57,7 +57,7 @@ CODE_PATTERN = re.compile(r"\d{6}")
 
 
 def _visitor(request: HttpRequest) -> Actor:
-    return Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor (WeChat)")
+    return Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -329,7 +329,13 @@ def invitation_sms(request: HttpRequest, token: str) -> HttpResponse:
         return _invitation_page(
             request, token, found, problem=_("Only the host who invited may do this."), status=403
         )
-    actor = Actor(user=request.user if request.user.is_authenticated else None, label="host")
+    host = found.host
+    assert host is not None  # _is_inviting_host
+    actor = Actor(
+        user=host.user,
+        ip_address=request.META.get("REMOTE_ADDR"),
+        label=f"host {host.name} (WeChat)",
+    )
     try:
         resend_pass_by_sms(actor, found)
     except DomainError as error:

@@ -21,7 +21,8 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.notifications.choices import Purpose
 from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
-from workflows.actions.steps import FLOW_ACTOR, local_window, tell_visitor
+from visit_platform.visits.notices import local_window
+from workflows.actions.steps import FLOW_ACTOR, tell_visitor
 
 # What one run reminds at most per building; the next run takes the rest.
 REMINDER_BATCH = 500

@@ -3,11 +3,9 @@ is one of these actions, which the console's task pages and the host's links cal
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -18,9 +16,6 @@ from kernel.errors import (
     ConflictError,
     DomainError,
 )
-from kernel.privacy import mask_name
-from tenants.db import current_schema
-from tenants.models import Building
 from visit_platform.access.actions import (
     issue_pass,
     pass_url,
@@ -31,6 +26,7 @@ from visit_platform.notifications.choices import Purpose
 from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
 from visit_platform.visits.models import Visit
+from visit_platform.visits.notices import notice_data
 from visit_platform.visits.queries import linked_openid, visit_is_watchlisted, visit_mobile_index
 from workflows.actions.links import send_decision_link, spend_open_links
 from workflows.choices import Approver, LinkOutcome
@@ -242,35 +238,3 @@ def tell_visitor(
         url=url,
         visit=visit,
     )
-
-
-def notice_data(visit: Visit, *, reason: str = "") -> dict[str, str]:
-    """What a WeChat template message about a visit shows: who, where, when, whom to see
-    (names masked: the message passes through WeChat's servers), and a refusal's reason."""
-    building = Building.objects.get(schema_name=current_schema())
-    start, end = local_window(visit, building)
-    until = end.strftime("%H:%M") if end.date() == start.date() else end.strftime("%Y-%m-%d %H:%M")
-    host = ""
-    if visit.host is not None:
-        host = f"{mask_name(visit.host.name)} · {visit.host.company.name}"
-    elif visit.company is not None:
-        host = visit.company.name
-    data = {
-        "visitor": mask_name(visit.visitor_name),
-        "building": building.name,
-        "window": f"{start:%Y-%m-%d %H:%M}–{until}",
-        "host": host,
-    }
-    if reason:
-        data["reason"] = reason
-    return data
-
-
-def local_window(visit: Visit, building: Building | None = None) -> tuple[datetime, datetime]:
-    """The visit's window in the building's time zone."""
-    building = building or Building.objects.get(schema_name=current_schema())
-    try:
-        zone = ZoneInfo(building.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(settings.TIME_ZONE)
-    return timezone.localtime(visit.valid_from, zone), timezone.localtime(visit.valid_until, zone)

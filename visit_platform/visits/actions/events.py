@@ -18,7 +18,9 @@ from django.utils.translation import gettext_noop
 
 from kernel.errors import ConflictError, DomainError, GoneError, NotFoundError
 from kernel.privacy import blind_index, mask_id_number
-from visit_platform.access.actions import issue_passes, pass_url
+from tenants.db import current_schema
+from tenants.models import Building
+from visit_platform.access.actions import IssuedPass, issue_passes, pass_url
 from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.directory.actions import require
 from visit_platform.directory.models import Company
@@ -26,6 +28,7 @@ from visit_platform.directory.roles import ORGANISE_EVENTS
 from visit_platform.notifications.actions import (
     Message,
     in_building_language_for_each,
+    send_notice,
     send_notifications,
 )
 from visit_platform.notifications.choices import Channel, Purpose
@@ -47,6 +50,7 @@ from visit_platform.visits.models import (
     Visitor,
     WeChatLink,
 )
+from visit_platform.visits.notices import notice_data
 from visit_platform.visits.queries import watchlisted_visitors
 
 IMPORT_LIFETIME = timedelta(minutes=30)
@@ -242,15 +246,7 @@ def confirm_attendee_list(actor: Actor, event: Event, import_id: int) -> Confirm
             for one in issued
         ],
     )
-    send_notifications(
-        actor,
-        channel=Channel.SMS,
-        purpose=Purpose.PASS_LINK,
-        messages=[
-            Message(to=visit.visitor_mobile, text=text, visit=visit)
-            for visit, text in zip(visits, texts, strict=True)
-        ],
-    )
+    _send_invitations(actor, visits, issued, texts)
     updated = Event.objects.filter(pk=event.pk, status=EventStatus.DRAFT).update(
         status=EventStatus.INVITED, invited_at=timezone.now()
     )
@@ -270,6 +266,38 @@ def confirm_attendee_list(actor: Actor, event: Event, import_id: int) -> Confirm
     )
     pending.delete()
     return result
+
+
+def _send_invitations(
+    actor: Actor, visits: list[Visit], issued: list[IssuedPass], texts: list[str]
+) -> None:
+    """Each attendee's invitation with their pass: by WeChat to those whose mobile is linked
+    to a WeChat here (a template message that opens the pass, the text should WeChat fail),
+    by SMS to the others, in one batch."""
+    links = dict(
+        WeChatLink.objects.filter(
+            mobile_index__in={visit.visitor.mobile_index for visit in visits}
+        ).values_list("mobile_index", "openid")
+    )
+    building = Building.objects.get(schema_name=current_schema())
+    by_sms = []
+    for visit, one, text in zip(visits, issued, texts, strict=True):
+        openid = links.get(visit.visitor.mobile_index, "") if visit.visitor.mobile_index else ""
+        if not openid:
+            by_sms.append(Message(to=visit.visitor_mobile, text=text, visit=visit))
+            continue
+        send_notice(
+            actor,
+            purpose=Purpose.PASS_LINK,
+            text=text,
+            mobile=visit.visitor_mobile,
+            openid=openid,
+            data=notice_data(visit, building=building),
+            url=pass_url(one.link_code),
+            visit=visit,
+        )
+    if by_sms:
+        send_notifications(actor, channel=Channel.SMS, purpose=Purpose.PASS_LINK, messages=by_sms)
 
 
 def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
