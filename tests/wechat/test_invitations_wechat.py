@@ -208,6 +208,19 @@ def test_the_host_sends_the_pass_by_sms_again_at_most_once_a_minute(
     assert client.get(new_link).status_code == 200
 
 
+def test_the_host_cannot_take_their_own_invitation(
+    alpha: Building, host_user: User, invitation: Visit, wechat_office: WeChatOffice
+) -> None:
+    path = page_path(invitation)
+    client = host_in_wechat(alpha, host_user, wechat_office, path)
+
+    refused = client.post(f"{path}open/")
+
+    assert refused.status_code == 403
+    assert "This is your own invitation" in refused.content.decode()
+    assert not WeChatLink.objects.exists()
+
+
 def test_only_the_inviting_host_sends_the_pass_by_sms(
     alpha: Building, invitation: Visit, wechat_office: WeChatOffice
 ) -> None:

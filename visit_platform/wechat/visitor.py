@@ -275,14 +275,20 @@ def _invitation_page(
             "problem": problem,
             "notice": notice,
             "prove_url": _link_page_url(reverse("wechat:invitation", args=[token])),
-            **_share(
-                request,
-                _("Invitation to %(building)s") % {"building": getattr(building, "name", "")},
-                _("%(host)s invites you on %(day)s. Open it to get your pass.")
-                % {"host": mask_name(host_name) or company_name, "day": f"{start:%Y-%m-%d %H:%M}"},
-                link,
-            ),
         }
+        if is_host:
+            context.update(
+                _share(
+                    request,
+                    _("Invitation to %(building)s") % {"building": getattr(building, "name", "")},
+                    _("%(host)s invites you on %(day)s. Open it to get your pass.")
+                    % {
+                        "host": mask_name(host_name) or company_name,
+                        "day": f"{start:%Y-%m-%d %H:%M}",
+                    },
+                    link,
+                )
+            )
         response = render(request, "wechat/invitation.html", context, status=status)
     return _private(response)
 
@@ -311,6 +317,14 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     found = _invitation_or_problem(request, token)
     if isinstance(found, HttpResponse):
         return found
+    if _is_inviting_host(request, found, _openid(request)):
+        return _invitation_page(
+            request,
+            token,
+            found,
+            problem=_("This is your own invitation: forward it to your visitor."),
+            status=403,
+        )
     try:
         code = open_invitation(_visitor(request), _openid(request), found)
     except DomainError as error:
