@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -158,6 +160,10 @@ def _by_wechat(request: HttpRequest, mobile_index: str) -> bool:
 
 def my_visits(request: HttpRequest) -> HttpResponse:
     mobile_index = signed_in_visitor(request)
+    if mobile_index is None and wechat_openid(request) is not None:
+        # Inside WeChat the code also links the WeChat, so that it is asked for once.
+        link_page = reverse("wechat:link")
+        return _private(redirect(f"{link_page}?{urlencode({'next': request.path})}"))
     if mobile_index is None:
         return _sign_in_page(request)
     return _list_page(request, mobile_index)

@@ -89,6 +89,19 @@ def test_my_visits_opened_directly_in_wechat_signs_the_linked_visitor_in(
     assert shown_visit_ids(client.get("/me/")) == [visit.pk]
 
 
+def test_my_visits_in_wechat_without_a_link_asks_for_the_code_that_links(
+    in_alpha: Building, wechat_office: WeChatOffice
+) -> None:
+    make_visit(status="pending_approval")
+    client = in_wechat(wechat_office, wechat_office.user().openid, "/me/")
+
+    asked = client.get("/me/")
+
+    assert asked.status_code == 302 and asked["Location"] == "/wx/link/?next=%2Fme%2F"
+    assert link_wechat(client)["Location"] == "/me/"
+    assert WeChatLink.objects.count() == 1
+
+
 def test_the_pass_opens_from_my_visits_in_wechat(
     in_alpha: Building, wechat_office: WeChatOffice
 ) -> None:
@@ -216,7 +229,7 @@ def test_stop_using_this_wechat_deletes_the_link_and_signs_out(
     assert not WeChatLink.objects.exists()
     visitor.refresh_from_db()
     assert visitor.wechat_openid == ""
-    assert is_sign_in_page(client.get("/me/"))
+    assert client.get("/me/")["Location"].startswith("/wx/link/")  # the code is asked again
     assert client.get("/wx/me/")["Location"].startswith("/wx/link/")
     assert AuditEntry.objects.filter(verb="visitor.wechat_unlinked").count() == 1
 
