@@ -151,7 +151,7 @@ def provision(remote: SandboxAccount) -> str:
     from tenants.models import OfficialAccount
     from visit_platform.audit.actions import Actor
     from visit_platform.directory.actions import create_company
-    from visit_platform.visits.invite_codes import event_invite_token
+    from visit_platform.visits.invite_tokens import event_invite_token
     from workflows.actions import events as event_actions
 
     call_command("setup_platform", verbosity=0)

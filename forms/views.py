@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +22,15 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from forms import actions
-from forms.choices import PUBLIC_SCENARIOS, VISIT_END, VISIT_START, FieldType, PrivacyClass
+from forms.choices import (
+    HOST_MOBILE,
+    PUBLIC_SCENARIOS,
+    VISIT_END,
+    VISIT_START,
+    VISITOR_MOBILE,
+    FieldType,
+    PrivacyClass,
+)
 from forms.definition import FormDefinitionError, check_fields
 from forms.fields import KINDS
 from forms.models import FormDefinition, FormVersion
@@ -30,7 +39,13 @@ from forms.rendering import RegistrationForm
 from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
 from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
+from kernel.phones import display_mobile
+from kernel.privacy import blind_index
+from tenants.actions import building_url
+from tenants.db import current_schema
+from visit_platform.access.views import qr_svg
 from visit_platform.audit.actions import Actor
+from visit_platform.directory.invite_tokens import host_by_invite_token
 from visit_platform.directory.models import Company, Host
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import (
@@ -39,10 +54,13 @@ from visit_platform.directory.roles import (
     REGISTER_VISITS,
     VIEW_VISIT,
 )
+from visit_platform.notifications.wechat_session import wechat_openid
 from visit_platform.visits.actions import note_id_card_read
 from visit_platform.visits.choices import Scenario
-from visit_platform.visits.models import Visit
-from workflows.actions import submit_request
+from visit_platform.visits.invite_tokens import invitation_token
+from visit_platform.visits.models import MOBILE_INDEX, Visit
+from visit_platform.visits.queries import known_mobile, wechat_link_of
+from workflows.actions import submit_request, usable_pass
 from workflows.policies import policy_snapshot
 from workflows.views import continue_at_desk
 
@@ -109,46 +127,93 @@ def _posted_version(request: HttpRequest, current: FormVersion) -> FormVersion |
 @refuse_large_bodies
 def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
     """A scenario's form on the visitor's phone. A submitted form becomes a visit waiting for
-    approval, routed by the building's policy (the host's decision link, or a pass at once)."""
+    approval, routed by the building's policy (the host's decision link, or a pass at once).
+
+    ``?host=<code>`` (a host's personal invitation code, from their WeChat scene code) opens
+    it with that host chosen: the host is shown by name, not by mobile, and the form goes to
+    them. Inside WeChat, a visitor whose WeChat is linked to a mobile applies with that mobile
+    (filled in when the building knows the number): the visit is theirs in My visits and its
+    notices come to their WeChat. Another number is refused there: the link stands for a
+    proved number, and a request made from it is taken to be that person's (to apply for
+    someone else, stop using this WeChat on My visits, or use the form outside WeChat).
+    """
     if scenario not in PUBLIC_SCENARIOS:
         raise Http404
-    company_id = _company_id(request)
+    host_code = request.GET.get("host", "")
+    fixed_host = host_by_invite_token(host_code) if host_code else None
+    company_id = fixed_host.company_id if fixed_host is not None else _company_id(request)
+    openid = wechat_openid(request)
+    link = wechat_link_of(openid)
+    linked_number = known_mobile(link.mobile_index) if link is not None else ""
     with timezone.override(building_zone(request)):
         try:
             version = current_version(scenario, company_id)
         except DomainError as error:
             raise Http404 from error
         language = _language()
-        form = RegistrationForm(version, language, initial=_initial_window(version))
+        initial = _initial_window(version)
+        if linked_number:
+            initial[VISITOR_MOBILE] = display_mobile(linked_number)
+        form = RegistrationForm(version, language, initial=initial)
         notice = ""
         if request.method == "POST":
             if _posted_version(request, version) is None:
                 notice = _("The form was changed while you filled it in; check your answers.")
                 form = RegistrationForm(version, language, initial=_kept_answers(request, version))
             else:
-                form = RegistrationForm(version, language, request.POST, request.FILES)
+                data = request.POST.copy()
+                if fixed_host is not None:
+                    data[HOST_MOBILE] = fixed_host.mobile
+                form = RegistrationForm(version, language, data, request.FILES)
                 if form.is_valid() and form.validated is not None:
-                    try:
-                        submit_request(
-                            _visitor(request),
-                            form.validated,
-                            submission_id=_submission_id(request.POST.get("submission_id", "")),
+                    if link is not None and not _is_linked_mobile(form, link.mobile_index):
+                        form.add_error(
+                            VISITOR_MOBILE,
+                            _(
+                                "In WeChat you apply with the mobile number linked to this "
+                                "WeChat. To apply for another number, stop using this WeChat "
+                                "on My visits first."
+                            ),
                         )
-                    except DomainError as error:
-                        form.add_domain_error(error)
                     else:
-                        return redirect("forms:visitor_form_sent", scenario=scenario)
+                        try:
+                            submit_request(
+                                _visitor(request),
+                                form.validated,
+                                submission_id=_submission_id(request.POST.get("submission_id", "")),
+                                host=fixed_host,
+                            )
+                        except DomainError as error:
+                            form.add_domain_error(error)
+                        else:
+                            return redirect("forms:visitor_form_sent", scenario=scenario)
+        if linked_number and VISITOR_MOBILE in form.fields:
+            form.fields[VISITOR_MOBILE].widget.attrs["readonly"] = "readonly"
+        rows = form.rows()
+        if fixed_host is not None:
+            rows = [row for row in rows if row.field.name != HOST_MOBILE]
         context = {
             "form": form,
-            "rows": form.rows(),
+            "rows": rows,
             "version": version,
             "scenario_label": Scenario(scenario).label,
             "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
             "notice": notice,
+            "fixed_host": fixed_host,
+            "host_code_invalid": bool(host_code) and fixed_host is None,
+            "linked_wechat": link is not None,
+            "can_link_wechat": openid is not None and link is None,
         }
         response = render(request, "forms/visitor_form.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+def _is_linked_mobile(form: RegistrationForm, mobile_index: str) -> bool:
+    """Whether the form was filled in with the mobile the visitor's WeChat is linked to."""
+    assert form.validated is not None
+    mobile = str(form.validated.values.get(VISITOR_MOBILE, ""))
+    return bool(mobile) and blind_index(mobile, MOBILE_INDEX) == mobile_index
 
 
 def _visitor(request: HttpRequest) -> Actor:
@@ -281,9 +346,13 @@ def invite_form(request: HttpRequest) -> HttpResponse:
                     form.add_domain_error(error)
                 else:
                     messages.success(
-                        request, _("Invitation sent. The visitor receives their pass by SMS.")
+                        request,
+                        _(
+                            "Invitation sent. The visitor receives their pass by SMS, or in "
+                            "WeChat if they use it here."
+                        ),
                     )
-                    return redirect("workflows:visit_timeline", pk=visit.pk)
+                    return redirect("forms:invitation_sent", pk=visit.pk)
         context = {
             "section": "invite",
             "form": form,
@@ -293,6 +362,34 @@ def invite_form(request: HttpRequest) -> HttpResponse:
             "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
         }
         return render(request, "forms/invite_form.html", context)
+
+
+@console_view(INVITE_VISITORS)
+def invitation_sent(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host's invitation, to share: its WeChat page (opened in WeChat, a card to forward),
+    as a link to copy and a QR code to scan with WeChat, and its timeline."""
+    user_id = request.user.pk or 0
+    visit = get_object_or_404(
+        Visit.objects.select_related("visitor", "host__company").filter(
+            Q(invited_by_id=user_id) | Q(host__user_id=user_id), scenario=Scenario.INVITE
+        ),
+        pk=pk,
+    )
+    link = building_url(
+        current_schema(), reverse("wechat:invitation", args=[invitation_token(visit)])
+    )
+    with timezone.override(building_zone(request)):
+        return render(
+            request,
+            "forms/invitation_sent.html",
+            {
+                "section": "invite",
+                "visit": visit,
+                "link": link,
+                "qr": qr_svg(link),
+                "usable": usable_pass(visit) is not None,
+            },
+        )
 
 
 # --- A visit's answers ----------------------------------------------------------------------

@@ -276,6 +276,10 @@ NOTIFICATION_SWEEP_INTERVAL_SECONDS = int(
     os.environ.get("NOTIFICATION_SWEEP_INTERVAL_SECONDS", "30")
 )
 NOTIFICATION_REDELIVERY_SECONDS = int(os.environ.get("NOTIFICATION_REDELIVERY_SECONDS", "60"))
+# Visitors are reminded this many hours before an approved visit starts (0: never), by a
+# periodic job that runs this often (workflows/actions/reminders.py).
+VISITOR_REMINDER_HOURS = float(os.environ.get("VISITOR_REMINDER_HOURS", "2"))
+VISITOR_REMINDER_INTERVAL_SECONDS = int(os.environ.get("VISITOR_REMINDER_INTERVAL_SECONDS", "300"))
 
 VIEWFLOW = {"AUTOREGISTER": False}
 

@@ -1,4 +1,5 @@
-"""Periodic work for the flows: firing viewflow's database timers in every building."""
+"""Periodic work for the flows: firing viewflow's database timers in every building, and
+reminding visitors that their visit is near."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.db import transaction
 
 from tenants.jobs import in_every_building
 from visit_platform.celery import app
+from workflows.actions.reminders import remind_visitors
 
 
 @app.task(ignore_result=True)
@@ -28,3 +30,10 @@ def fire_workflow_timers_task() -> dict[str, str]:
         return output.getvalue().strip()
 
     return in_every_building(fire)
+
+
+@app.task(ignore_result=True)
+def remind_visitors_task() -> dict[str, str]:
+    """Remind, in every building, the visitors whose visit starts within the next few hours
+    (``remind_visitors``). Safe to run twice: each visit is reminded once."""
+    return in_every_building(lambda: f"{remind_visitors()} reminded")

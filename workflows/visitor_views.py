@@ -2,7 +2,8 @@
 building's visits of that mobile, cancel a request still waiting, open an approved visit's pass.
 
 No account: the code proves the number, and a short sign-in in the session (``visitor_session``)
-remembers it for this building only.
+remembers it for this building only. Inside WeChat, a visitor whose WeChat is linked to their
+mobile (``WeChatLink``, made with such a code) is signed in from the link without a code.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,11 +30,17 @@ from kernel.privacy import mask_mobile, mask_name
 from visit_platform.access.actions import renew_pass_link
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
+from visit_platform.notifications.wechat_session import wechat_openid
 from visit_platform.visits.actions import note_own_visits_viewed, note_visitor_signed_in
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
-from visit_platform.visits.queries import visits_of_mobile
-from visit_platform.visits.visitor_session import sign_in, sign_out, signed_in_mobile
+from visit_platform.visits.queries import visits_of_mobile, wechat_link_of
+from visit_platform.visits.visitor_session import (
+    sign_in,
+    sign_in_mobile_index,
+    sign_out,
+    signed_in_mobile,
+)
 from workflows.actions import cancel_request, send_one_time_code, verify_one_time_code
 
 # What a visitor may type into a field: a mobile is under 32 characters, a code 6 digits.
@@ -128,8 +137,33 @@ def _sign_in_page(
     return _private(render(request, "visits/my_sign_in.html", context, status=status))
 
 
-def my_visits(request: HttpRequest) -> HttpResponse:
+def signed_in_visitor(request: HttpRequest) -> str | None:
+    """The keyed hash of the signed-in visitor's mobile: from their sign-in by code, or,
+    inside WeChat, from the link of the WeChat user holding the phone (who is signed in by it
+    then, and audited as a sign-in)."""
     mobile_index = signed_in_mobile(request)
+    if mobile_index is not None:
+        return mobile_index
+    link = wechat_link_of(wechat_openid(request))
+    if link is None:
+        return None
+    sign_in_mobile_index(request, link.mobile_index)
+    note_visitor_signed_in(_visitor(request))
+    return link.mobile_index
+
+
+def _by_wechat(request: HttpRequest, mobile_index: str) -> bool:
+    """Whether the visitor signed in to this mobile is the WeChat user linked to it."""
+    link = wechat_link_of(wechat_openid(request))
+    return link is not None and link.mobile_index == mobile_index
+
+
+def my_visits(request: HttpRequest) -> HttpResponse:
+    mobile_index = signed_in_visitor(request)
+    if mobile_index is None and wechat_openid(request) is not None:
+        # Inside WeChat the code also links the WeChat, so that it is asked for once.
+        link_page = reverse("wechat:link")
+        return _private(redirect(f"{link_page}?{urlencode({'next': request.path})}"))
     if mobile_index is None:
         return _sign_in_page(request)
     return _list_page(request, mobile_index)
@@ -172,6 +206,7 @@ def _list_page(
             "recent": [_row(visit, now, live_passes) for visit in recent],
             "problem": problem,
             "time_zone": timezone.get_current_timezone_name(),
+            "by_wechat": _by_wechat(request, mobile_index),
         }
         response = render(request, "visits/my_visits.html", context, status=status)
     return _private(response)
@@ -248,7 +283,7 @@ def sign_out_view(request: HttpRequest) -> HttpResponse:
 
 
 def _signed_in_or_refused(request: HttpRequest) -> str | HttpResponse:
-    mobile_index = signed_in_mobile(request)
+    mobile_index = signed_in_visitor(request)
     if mobile_index is None:
         return _sign_in_page(
             request,

@@ -176,6 +176,7 @@ class WeChatSandbox:
         self.token_requests: dict[str, int] = {}
         self._tokens: dict[str, _Token] = {}
         self._tickets: dict[str, str] = {}  # QR ticket -> the URL the code carries
+        self.jsapi_tickets: dict[str, list[str]] = {}  # appid -> JS-SDK tickets issued
         self._codes: dict[str, tuple[str, str]] = {}  # OAuth code -> (appid, openid)
         self._failures: list[tuple[str, int]] = []  # (path or "", errcode), oldest first
         self._next_msgid = 1000
@@ -384,16 +385,14 @@ class WeChatSandbox:
         return "200 OK", [("Content-Type", "image/png")], image.getvalue()
 
     def _getticket(self, environ: Environ, query: dict[str, str]) -> _Response:
-        _, errcode = self._authorised(environ, query)
+        appid, errcode = self._authorised(environ, query)
         if errcode:
             return _error(errcode)
+        ticket = secrets.token_urlsafe(32)
+        with self._lock:
+            self.jsapi_tickets.setdefault(appid, []).append(ticket)
         return _json(
-            {
-                "errcode": 0,
-                "errmsg": "ok",
-                "ticket": secrets.token_urlsafe(32),
-                "expires_in": TOKEN_LIFETIME_SECONDS,
-            }
+            {"errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": TOKEN_LIFETIME_SECONDS}
         )
 
     def _authorize(self, environ: Environ, query: dict[str, str]) -> _Response:

@@ -20,8 +20,8 @@ from tests.conftest import admin_of, client_for, member
 from tests.wechat.callback_client import public_client
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
-from visit_platform.directory.invite_codes import host_invite_token
-from visit_platform.visits.invite_codes import event_invite_token
+from visit_platform.directory.invite_tokens import host_invite_token
+from visit_platform.visits.invite_tokens import event_invite_token
 from workflows.actions import events as event_actions
 
 pytestmark = pytest.mark.django_db

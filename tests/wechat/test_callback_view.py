@@ -28,9 +28,9 @@ from tests.wechat.callback_client import (
 from tests.wechat_office import WeChatOffice
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.actions import set_host_active
-from visit_platform.directory.invite_codes import host_invite_token
+from visit_platform.directory.invite_tokens import host_invite_token
 from visit_platform.notifications.wechat_scenes import Scene
-from visit_platform.visits.invite_codes import event_invite_token
+from visit_platform.visits.invite_tokens import event_invite_token
 from visit_platform.visits.models import WeChatLink
 from visit_platform.wechat import handlers
 from workflows.actions import events as event_actions

@@ -98,7 +98,9 @@ def test_sent_from_a_building_still_covers_every_building_and_leaves_its_schema(
 
 def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
     schedule = beat_schedule(
-        WORKFLOW_TIMERS_INTERVAL_SECONDS="45", NOTIFICATION_SWEEP_INTERVAL_SECONDS="20"
+        WORKFLOW_TIMERS_INTERVAL_SECONDS="45",
+        NOTIFICATION_SWEEP_INTERVAL_SECONDS="20",
+        VISITOR_REMINDER_INTERVAL_SECONDS="120",
     )
 
     assert schedule == {
@@ -110,6 +112,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         "sweep-notifications": {
             "task": "visit_platform.notifications.tasks.sweep_notifications_task",
             "every_seconds": 20.0,
+            "registered": True,
+        },
+        "remind-visitors": {
+            "task": "workflows.tasks.remind_visitors_task",
+            "every_seconds": 120.0,
             "registered": True,
         },
     }

@@ -5,8 +5,8 @@ WeChat calls one URL per account, whatever building the person stands in, so "th
 travels in the scene string" (ARCHITECTURE.md). One format for every code:
 
 - ``b:<schema>:apply``: the building's "apply to visit" poster;
-- ``b:<schema>:host:<token>``: a host's personal invitation code (``directory.invite_codes``);
-- ``b:<schema>:event:<token>``: an event's entrance code (``visits.invite_codes``).
+- ``b:<schema>:host:<token>``: a host's personal invitation code (``directory.invite_tokens``);
+- ``b:<schema>:event:<token>``: an event's entrance code (``visits.invite_tokens``).
 
 WeChat allows 64 characters in a permanent code's ``scene_str``.
 """
@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from kernel.references import MAC_LENGTH
+
 SCENE_PREFIX = "b"
 MAX_SCENE_LENGTH = 64
 APPLY: Final = "apply"
@@ -26,10 +28,10 @@ EVENT: Final = "event"
 SceneKind = Literal["apply", "host", "event"]
 
 _SCHEMA = r"[a-z][a-z0-9_]{1,40}"
-_SIGNED_ID = r"[0-9]{1,18}-[0-9a-f]{16}"  # kernel.signed_ids
+_REFERENCE = rf"[0-9]{{1,18}}-[0-9a-f]{{{MAC_LENGTH}}}"  # kernel.references
 _PATTERN = re.compile(
     rf"{SCENE_PREFIX}:(?P<schema>{_SCHEMA}):"
-    rf"(?:(?P<apply>apply)|(?P<kind>host|event):(?P<token>{_SIGNED_ID}))"
+    rf"(?:(?P<apply>apply)|(?P<kind>host|event):(?P<token>{_REFERENCE}))"
 )
 
 

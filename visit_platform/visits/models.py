@@ -141,6 +141,9 @@ class Visit(models.Model):
     )
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    # When the visitor was reminded that the visit is near (once per visit; the periodic
+    # reminder claims a visit by setting it).
+    visitor_reminded_at = models.DateTimeField(_("visitor reminded at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

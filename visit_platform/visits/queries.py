@@ -12,6 +12,7 @@ from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from kernel.privacy import blind_index
 from visit_platform.access.choices import Direction
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.directory.queries import managed_company_ids
@@ -21,7 +22,15 @@ from visit_platform.visits.choices import (
     WATCHLIST_EXPIRED,
     VisitStatus,
 )
-from visit_platform.visits.models import Attendee, Event, Visit, Visitor, WatchlistEntry
+from visit_platform.visits.models import (
+    MOBILE_INDEX,
+    Attendee,
+    Event,
+    Visit,
+    Visitor,
+    WatchlistEntry,
+    WeChatLink,
+)
 
 
 def enforced_watchlist() -> QuerySet[WatchlistEntry]:
@@ -234,3 +243,53 @@ def live_passes_of_mobile(mobile_index: str, now: datetime | None = None) -> Que
         .select_related("visit__host", "visit__company")
         .order_by("valid_from", "pk")
     )
+
+
+# --- Visitors' WeChat -------------------------------------------------------------------------
+
+
+def wechat_link_of(openid: str | None) -> WeChatLink | None:
+    """The visitor's WeChat link of this openid in this building, if any."""
+    if not openid:
+        return None
+    return WeChatLink.objects.filter(openid=openid).first()
+
+
+def visit_mobile_index(visit: Visit) -> str:
+    """The keyed hash of the mobile a visit's texts go to (``Visit.visitor_mobile``): the
+    mobile given for the visit when it differs from the visitor's on file (ADR 0012)."""
+    if visit.has_identity_conflict:
+        return visit.contact_mobile_index
+    visitor = visit.visitor
+    if visitor.mobile_index:
+        return visitor.mobile_index
+    return blind_index(visitor.mobile, MOBILE_INDEX) if visitor.mobile else ""
+
+
+def linked_openid(mobile_index: str) -> str:
+    """The openid of the WeChat linked to this mobile in this building ("" when none), where
+    the visitor's notices go first."""
+    if not mobile_index:
+        return ""
+    link = WeChatLink.objects.filter(mobile_index=mobile_index).order_by("-linked_at").first()
+    return link.openid if link is not None else ""
+
+
+def known_mobile(mobile_index: str) -> str:
+    """The number (E.164) behind a mobile's keyed hash, as a visitor or a visit of this
+    building has it ("" when none has): the link keeps only the hash, and a visitor's
+    own form is filled in with the number they proved."""
+    if not mobile_index:
+        return ""
+    visitor = (
+        Visitor.objects.filter(mobile_index=mobile_index).exclude(mobile="").order_by("-pk").first()
+    )
+    if visitor is not None:
+        return visitor.mobile
+    visit = (
+        Visit.objects.filter(contact_mobile_index=mobile_index)
+        .exclude(contact_mobile="")
+        .order_by("-pk")
+        .first()
+    )
+    return visit.contact_mobile if visit is not None else ""

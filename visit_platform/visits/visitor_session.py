@@ -31,9 +31,16 @@ def _proof(schema: str, mobile_index: str, until: int) -> str:
 def sign_in(request: HttpRequest, number: str) -> None:
     """Sign the visitor with this (verified, E.164) number in, in the current building only.
     A new session key, so that a session planted before the sign-in is worth nothing after."""
+    sign_in_mobile_index(request, blind_index(number, MOBILE_INDEX))
+
+
+def sign_in_mobile_index(request: HttpRequest, mobile_index: str) -> None:
+    """``sign_in`` for a visitor known by the keyed hash of their mobile only: one whose
+    WeChat is linked to it (``WeChatLink``), proved by an SMS code when it was linked."""
+    if len(mobile_index) != 64:
+        raise ValueError("A mobile index is a 64-character keyed hash.")
     request.session.cycle_key()
     schema = current_schema()
-    mobile_index = blind_index(number, MOBILE_INDEX)
     until = int(time.time() + SIGN_IN_LIFETIME.total_seconds())
     request.session[SESSION_KEY] = {
         "schema": schema,

@@ -25,7 +25,7 @@ from tenants.models import OfficialAccount
 from tenants.official_accounts import masked
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
-from visit_platform.directory.invite_codes import host_invite_token
+from visit_platform.directory.invite_tokens import host_invite_token
 from visit_platform.directory.queries import visible_hosts
 from visit_platform.directory.roles import CHANGE_HOST, MANAGE_WECHAT, ORGANISE_EVENTS
 from visit_platform.notifications.choices import Purpose
@@ -40,7 +40,7 @@ from visit_platform.notifications.wechat_accounts import (
     scene_code_png,
 )
 from visit_platform.notifications.wechat_scenes import APPLY, EVENT, HOST, Scene
-from visit_platform.visits.invite_codes import event_invite_token
+from visit_platform.visits.invite_tokens import event_invite_token
 from visit_platform.visits.queries import visible_events
 
 

@@ -23,7 +23,7 @@ from kernel.privacy import mask_name
 from tenants.actions import building_url
 from tenants.models import Building
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.invite_codes import HOST_PARAMETER, host_by_invite_token
+from visit_platform.directory.invite_tokens import HOST_PARAMETER, host_by_invite_token
 from visit_platform.notifications.wechat_accounts import (
     MY_PASSES,
     ServedAccount,
@@ -33,7 +33,7 @@ from visit_platform.notifications.wechat_accounts import (
 )
 from visit_platform.notifications.wechat_scenes import APPLY, HOST, Scene, parse_scene
 from visit_platform.visits.actions import note_own_visits_viewed
-from visit_platform.visits.invite_codes import event_by_invite_token
+from visit_platform.visits.invite_tokens import event_by_invite_token
 from visit_platform.visits.models import WeChatLink
 from visit_platform.visits.queries import live_passes_of_mobile
 

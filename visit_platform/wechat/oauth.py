@@ -3,11 +3,9 @@
 A page that needs the WeChat user (``@wechat_user_required``) sends a browser without a
 WeChat sign-in in this building to ``/wx/start/``, which sends it to WeChat's authorize page;
 WeChat sends it back to ``/wx/oauth/`` with a code, which the platform exchanges for the
-user's openid under the building's Official Account. The session then holds
-``{schema, appid, openid, until, proof}``: honoured only in the building it names, for the
-account that building has now, until its end, and with a keyed proof over the rest, as the
-visitor's SMS sign-in (``visit_platform.visits.visitor_session``) is. So an openid's session
-in one building gives nothing in another, even when one account serves both.
+user's openid under the building's Official Account and signs them in to this building's pages
+(``visit_platform.notifications.wechat_session``: for this building only, even when one
+account serves several).
 
 The OAuth ``state`` is a random value kept in the session, so a code obtained by someone else
 cannot be planted in this browser (login CSRF).
@@ -17,9 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -30,62 +26,29 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from wechatpy.exceptions import WeChatException
 
-from kernel.privacy import blind_index
 from tenants.actions import building_url
 from tenants.db import current_schema
 from visit_platform.notifications.wechat import account_of_building, oauth_for
+from visit_platform.notifications.wechat_session import (
+    SESSION_KEY,
+    SIGN_IN_LIFETIME,
+    remember_openid,
+    wechat_openid,
+)
 
-SESSION_KEY = "wechat_user"
+__all__ = [
+    "SESSION_KEY",
+    "SIGN_IN_LIFETIME",
+    "oauth_return",
+    "remember_openid",
+    "start",
+    "wechat_openid",
+    "wechat_user_required",
+]
+
 STATE_KEY = "wechat_oauth_state"
-SIGN_IN_LIFETIME = timedelta(hours=2)
-PROOF_INDEX = "wechat.session"
 # WeChat's codes and our states are short; anything longer is not one of them.
 MAX_PARAMETER_LENGTH = 128
-
-
-def _proof(schema: str, appid: str, openid: str, until: int) -> str:
-    return blind_index(f"{schema}|{appid}|{openid}|{until}", PROOF_INDEX)
-
-
-def remember_openid(request: HttpRequest, appid: str, openid: str) -> None:
-    """Sign the WeChat user in to the current building's pages (a new session key)."""
-    request.session.cycle_key()
-    schema = current_schema()
-    until = int(time.time() + SIGN_IN_LIFETIME.total_seconds())
-    request.session[SESSION_KEY] = {
-        "schema": schema,
-        "appid": appid,
-        "openid": openid,
-        "until": until,
-        "proof": _proof(schema, appid, openid, until),
-    }
-
-
-def wechat_openid(request: HttpRequest) -> str | None:
-    """The openid of the WeChat user signed in to this building's pages, or None."""
-    data: Any = request.session.get(SESSION_KEY)
-    if not isinstance(data, dict):
-        return None
-    schema, appid, openid, until, proof = (data.get(k) for k in _FIELDS)
-    if not (
-        isinstance(schema, str)
-        and isinstance(appid, str)
-        and isinstance(openid, str)
-        and isinstance(until, int)
-        and isinstance(proof, str)
-    ):
-        return None
-    if schema != current_schema() or until <= time.time():
-        return None
-    if not hmac.compare_digest(proof, _proof(schema, appid, openid, until)):
-        return None
-    account = account_of_building()
-    if account is None or account.appid != appid:
-        return None  # the building's account changed: the openid means nothing here now
-    return openid
-
-
-_FIELDS = ("schema", "appid", "openid", "until", "proof")
 
 
 def wechat_user_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

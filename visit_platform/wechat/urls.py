@@ -3,7 +3,7 @@ WeChat pages (the account, its menu, the QR codes for posters)."""
 
 from django.urls import path
 
-from visit_platform.wechat import account_views, oauth, pages, staff
+from visit_platform.wechat import account_views, oauth, pages, staff, visitor
 
 app_name = "wechat"
 
@@ -22,4 +22,14 @@ urlpatterns = [
     path("settings/wechat/apply-code.png", account_views.apply_code, name="apply_code"),
     path("employees/<int:pk>/wechat-code.png", account_views.host_code, name="host_code"),
     path("events/<int:pk>/wechat-code.png", account_views.event_code, name="event_code"),
+    path("wx/me/", visitor.my_visits, name="me"),
+    path("wx/me/unlink/", visitor.unlink, name="unlink"),
+    path("wx/link/", visitor.link_start, name="link"),
+    path("wx/link/code/", visitor.link_send_code, name="link_send_code"),
+    path("wx/link/check/", visitor.link_check_code, name="link_check_code"),
+    path("wx/invitations/<str:token>/", visitor.invitation, name="invitation"),
+    path("wx/invitations/<str:token>/open/", visitor.invitation_open, name="invitation_open"),
+    path("wx/invitations/<str:token>/sms/", visitor.invitation_sms, name="invitation_sms"),
+    path("wx/events/<str:token>/", visitor.event, name="event"),
+    path("wx/events/<str:token>/pass/", visitor.event_pass, name="event_pass"),
 ]

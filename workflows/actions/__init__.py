@@ -1,13 +1,14 @@
 """Workflow actions, by concern: hosts' decision links (``links``), visitors' one-time codes
 (``codes``), what the flows' nodes do (``steps``), the people's tasks (``tasks``), and a
-request's routing, decision and withdrawal (``requests``), and scenario policies
-(``policies``).
+request's routing, decision and withdrawal (``requests``), scenario policies
+(``policies``), visitors' reminders before their visit (``reminders``), and the pass
+reached from a WeChat invitation or an event's code (``invitations``).
 
 The console's steps on an event (``events``) and on the watchlist (``watchlist``), which
 run those flows' tasks, are reached by their module: ``from workflows.actions import
 watchlist``.
 
-This package re-exports the public names of the first six, so callers write
+This package re-exports the public names of these, so callers write
 ``from workflows.actions import ...`` whichever module holds the name.
 """
 
@@ -21,6 +22,13 @@ from workflows.actions.codes import (
     send_one_time_code,
     verify_one_time_code,
 )
+from workflows.actions.invitations import (
+    attendance_of,
+    open_event_pass,
+    open_invitation,
+    resend_pass_by_sms,
+    usable_pass,
+)
 from workflows.actions.links import (
     ACTION_LINK_LIFETIME,
     MAX_ACTION_CODE_LENGTH,
@@ -33,6 +41,7 @@ from workflows.actions.links import (
     use_action_link,
 )
 from workflows.actions.policies import ensure_default_policies, update_policy
+from workflows.actions.reminders import remind_visitor, remind_visitors
 from workflows.actions.requests import (
     add_to_watchlist,
     approve_watchlist_entry,
@@ -98,6 +107,7 @@ __all__ = [
     "approve_automatically",
     "approve_watchlist_entry",
     "ask_for_approval",
+    "attendance_of",
     "cancel_open_tasks",
     "cancel_request",
     "claim_task",
@@ -114,10 +124,15 @@ __all__ = [
     "needs_approval",
     "open_action_link",
     "open_approval_task",
+    "open_event_pass",
+    "open_invitation",
     "open_tasks_of",
     "refuse_watchlisted",
     "release_task",
     "remind_approver",
+    "remind_visitor",
+    "remind_visitors",
+    "resend_pass_by_sms",
     "review_watchlist_hit",
     "screen_visitor",
     "send_decision_link",
@@ -128,6 +143,7 @@ __all__ = [
     "submit_request",
     "tell_visitor",
     "update_policy",
+    "usable_pass",
     "use_action_link",
     "verify_at_desk",
     "verify_one_time_code",

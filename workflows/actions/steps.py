@@ -21,12 +21,13 @@ from visit_platform.access.actions import (
     pass_url,
 )
 from visit_platform.audit.actions import Actor, record
-from visit_platform.notifications.actions import in_building_language, send_notification
-from visit_platform.notifications.choices import Channel, Purpose
+from visit_platform.notifications.actions import in_building_language, send_notice
+from visit_platform.notifications.choices import Purpose
 from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
 from visit_platform.visits.models import Visit
-from visit_platform.visits.queries import visit_is_watchlisted
+from visit_platform.visits.notices import notice_data
+from visit_platform.visits.queries import linked_openid, visit_is_watchlisted, visit_mobile_index
 from workflows.actions.links import send_decision_link, spend_open_links, tell_queue_in_wechat
 from workflows.choices import Approver, LinkOutcome
 from workflows.models import VisitProcess
@@ -213,28 +214,34 @@ def after_decision(actor: Actor, visit: Visit, *, send_link: bool = True) -> str
     return ""
 
 
+PASS_LINK_TEXT = gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s")
+
+
 def send_pass_link(actor: Actor, visit: Visit, link_code: str) -> None:
-    tell_visitor(
-        actor,
-        visit,
-        Purpose.PASS_LINK,
-        gettext_noop("[%(building)s] Your visit is approved. Your pass: %(link)s"),
-        link=pass_url(link_code),
-    )
+    """The pass to the visitor: a WeChat message that opens the pass page, or the text with
+    its link."""
+    link = pass_url(link_code)
+    tell_visitor(actor, visit, Purpose.PASS_LINK, PASS_LINK_TEXT, url=link, link=link)
 
 
-def tell_visitor(actor: Actor, visit: Visit, purpose: str, text: str, **values: str) -> None:
-    """Text the visitor, at the mobile the visit was made with, in the building's language
+def tell_visitor(
+    actor: Actor, visit: Visit, purpose: str, text: str, *, url: str = "", **values: str
+) -> None:
+    """Tell the visitor, at the mobile the visit was made with, in the building's language
     (``text``, a message id, is translated there, whatever language the person deciding
-    uses)."""
+    uses): by WeChat when that mobile is linked to a WeChat here (a template message with the
+    visit's facts that opens ``url``), else by SMS. The SMS is the whole ``text``, also when
+    it stands in for a WeChat message that could not be delivered."""
     if not visit.visitor_mobile:
         return
     message = in_building_language(text, **values)
-    send_notification(
+    send_notice(
         actor,
-        channel=Channel.SMS,
-        to=visit.visitor_mobile,
         purpose=purpose,
         text=message,
+        mobile=visit.visitor_mobile,
+        openid=linked_openid(visit_mobile_index(visit)),
+        data=notice_data(visit, reason=values.get("reason", "")),
+        url=url,
         visit=visit,
     )

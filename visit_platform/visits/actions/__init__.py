@@ -1,6 +1,7 @@
 """Every write of the visits app, by concern: visitors, visits, identity and the watchlist
-(``visits``), and events with their attendee lists (``events``). This package is the app's
-interface: callers import from ``visit_platform.visits.actions``."""
+(``visits``), events with their attendee lists (``events``), and visitors' WeChat links
+(``wechat``). This package is the app's interface: callers import from
+``visit_platform.visits.actions``."""
 
 from visit_platform.visits.actions import events
 from visit_platform.visits.actions.visits import (
@@ -30,6 +31,11 @@ from visit_platform.visits.actions.visits import (
     reject_watchlist_removal,
     settle_identity,
 )
+from visit_platform.visits.actions.wechat import (
+    link_visitor_wechat,
+    link_wechat_by_invitation,
+    unlink_visitor_wechat,
+)
 
 __all__ = [
     "MAX_REVIEW_REASON",
@@ -47,6 +53,8 @@ __all__ = [
     "decide_visit",
     "enforce_watchlist_entry",
     "events",
+    "link_visitor_wechat",
+    "link_wechat_by_invitation",
     "note_id_card_read",
     "note_own_visits_viewed",
     "note_visitor_signed_in",
@@ -58,4 +66,5 @@ __all__ = [
     "reject_watchlist_entry",
     "reject_watchlist_removal",
     "settle_identity",
+    "unlink_visitor_wechat",
 ]

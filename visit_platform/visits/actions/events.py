@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kernel.errors import ConflictError, DomainError, GoneError, NotFoundError
-from kernel.privacy import mask_id_number
-from visit_platform.access.actions import issue_passes, pass_url
+from kernel.privacy import blind_index, mask_id_number
+from tenants.db import current_schema
+from tenants.models import Building
+from visit_platform.access.actions import IssuedPass, issue_passes, pass_url
 from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.directory.actions import require
 from visit_platform.directory.models import Company
@@ -26,6 +28,7 @@ from visit_platform.directory.roles import ORGANISE_EVENTS
 from visit_platform.notifications.actions import (
     Message,
     in_building_language_for_each,
+    send_notice,
     send_notifications,
 )
 from visit_platform.notifications.choices import Channel, Purpose
@@ -38,7 +41,16 @@ from visit_platform.visits.imports import (
     rows_from_store,
     rows_to_store,
 )
-from visit_platform.visits.models import Attendee, Event, EventImport, Visit, Visitor
+from visit_platform.visits.models import (
+    MOBILE_INDEX,
+    Attendee,
+    Event,
+    EventImport,
+    Visit,
+    Visitor,
+    WeChatLink,
+)
+from visit_platform.visits.notices import notice_data
 from visit_platform.visits.queries import watchlisted_visitors
 
 IMPORT_LIFETIME = timedelta(minutes=30)
@@ -234,15 +246,7 @@ def confirm_attendee_list(actor: Actor, event: Event, import_id: int) -> Confirm
             for one in issued
         ],
     )
-    send_notifications(
-        actor,
-        channel=Channel.SMS,
-        purpose=Purpose.PASS_LINK,
-        messages=[
-            Message(to=visit.visitor_mobile, text=text, visit=visit)
-            for visit, text in zip(visits, texts, strict=True)
-        ],
-    )
+    _send_invitations(actor, visits, issued, texts)
     updated = Event.objects.filter(pk=event.pk, status=EventStatus.DRAFT).update(
         status=EventStatus.INVITED, invited_at=timezone.now()
     )
@@ -264,6 +268,38 @@ def confirm_attendee_list(actor: Actor, event: Event, import_id: int) -> Confirm
     return result
 
 
+def _send_invitations(
+    actor: Actor, visits: list[Visit], issued: list[IssuedPass], texts: list[str]
+) -> None:
+    """Each attendee's invitation with their pass: by WeChat to those whose mobile is linked
+    to a WeChat here (a template message that opens the pass, the text should WeChat fail),
+    by SMS to the others, in one batch."""
+    links = dict(
+        WeChatLink.objects.filter(
+            mobile_index__in={visit.visitor.mobile_index for visit in visits}
+        ).values_list("mobile_index", "openid")
+    )
+    building = Building.objects.get(schema_name=current_schema())
+    by_sms = []
+    for visit, one, text in zip(visits, issued, texts, strict=True):
+        openid = links.get(visit.visitor.mobile_index, "") if visit.visitor.mobile_index else ""
+        if not openid:
+            by_sms.append(Message(to=visit.visitor_mobile, text=text, visit=visit))
+            continue
+        send_notice(
+            actor,
+            purpose=Purpose.PASS_LINK,
+            text=text,
+            mobile=visit.visitor_mobile,
+            openid=openid,
+            data=notice_data(visit, building=building),
+            url=pass_url(one.link_code),
+            visit=visit,
+        )
+    if by_sms:
+        send_notifications(actor, channel=Channel.SMS, purpose=Purpose.PASS_LINK, messages=by_sms)
+
+
 def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
     """The visitor of each row (by line): the one already known by document number or, for
     people without one, by mobile (as ``register_visitor`` finds them), else a new one."""
@@ -276,6 +312,14 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
     by_mobile: dict[str, Visitor] = {}
     for visitor in Visitor.objects.filter(mobile__in=mobiles, id_number_index="").order_by("pk"):
         by_mobile.setdefault(visitor.mobile, visitor)
+    new_indexes = {
+        blind_index(row.values["mobile"], MOBILE_INDEX) for row in rows if row.values["mobile"]
+    }
+    links = dict(
+        WeChatLink.objects.filter(mobile_index__in=new_indexes).values_list(
+            "mobile_index", "openid"
+        )
+    )
     found: dict[int, Visitor] = {}
     new: list[tuple[int, Visitor]] = []
     for row in rows:
@@ -286,12 +330,17 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
             found[row.line] = known
             continue
         birth = values["birth_date"]
+        mobile_index = blind_index(values["mobile"], MOBILE_INDEX) if values["mobile"] else ""
         new.append(
             (
                 row.line,
                 Visitor(
                     name=values["name"],
                     mobile=values["mobile"],
+                    # As register_visitor writes it: My visits and the event's WeChat page
+                    # find an attendee by it.
+                    mobile_index=mobile_index,
+                    wechat_openid=links.get(mobile_index, ""),
                     id_type=values["id_type"],
                     id_number=values["id_number"],
                     id_number_index=index,

@@ -32,7 +32,7 @@ from visit_platform.visits.models import (
     Visitor,
     WatchlistEntry,
 )
-from visit_platform.visits.queries import visitors_matching
+from visit_platform.visits.queries import linked_openid, visitors_matching
 
 MAX_VISIT_DAYS = 366
 
@@ -65,10 +65,12 @@ def register_visitor(
         existing = Visitor.objects.filter(mobile=mobile, id_number_index="").first()
     if existing is not None:
         return existing
+    mobile_index = blind_index(mobile, MOBILE_INDEX) if mobile else ""
     visitor = Visitor.objects.create(
         name=name,
         mobile=mobile,
-        mobile_index=blind_index(mobile, MOBILE_INDEX) if mobile else "",
+        mobile_index=mobile_index,
+        wechat_openid=linked_openid(mobile_index),
         id_type=id_type,
         id_number=number,
         id_number_index=index,
