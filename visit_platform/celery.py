@@ -29,6 +29,10 @@ def _schedule_periodic_jobs(sender: CeleryApp, **kwargs: object) -> None:
             "task": SWEEP_NOTIFICATIONS,
             "schedule": float(settings.NOTIFICATION_SWEEP_INTERVAL_SECONDS),
         },
+        "sweep-arrivals": {
+            "task": "visit_platform.access.tasks.sweep_missed_arrivals_task",
+            "schedule": float(settings.NOTIFICATION_SWEEP_INTERVAL_SECONDS),
+        },
         "remind-visitors": {
             "task": "workflows.tasks.remind_visitors_task",
             "schedule": float(settings.VISITOR_REMINDER_INTERVAL_SECONDS),

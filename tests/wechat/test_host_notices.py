@@ -19,6 +19,7 @@ from tests.notifications.conftest import broker as broker
 from tests.wechat.employees import bound_phone
 from tests.wechat_office import WeChatOffice
 from visit_platform.access.actions import ReportedPassage, decide_scan, record_passage
+from visit_platform.access.actions.arrivals import sweep_missed_arrivals
 from visit_platform.access.models import Gate, Pass
 from visit_platform.access.tasks import tell_host_of_arrival_task
 from visit_platform.notifications.actions import deliver_notification
@@ -230,3 +231,31 @@ def test_a_visit_without_a_host_tells_nobody(alpha: Building, in_alpha: Building
     tell_host_of_arrival_task(visit.pk, make_gate(name="B2").pk, timezone.now().isoformat())
 
     assert not Notification.objects.filter(purpose="arrival").exists()
+
+
+def test_an_arrival_the_broker_never_got_is_told_by_the_sweep_once(
+    alpha: Building,
+    wechat_office: WeChatOffice,
+    broker: RedisServer,
+    gate: Gate,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The gate committed while the broker was away (a real Redis, stopped), so no worker
+    got the notice: the sweep writes it, once, and not before the worker's minute has
+    passed."""
+    host = make_host()
+    phone = bound_phone(alpha, wechat_office, host)
+    pass_record = make_pass(make_visit(host=host))
+    entered_at = timezone.now()
+    broker.stop()
+    assert scan_in(gate, pass_record, django_capture_on_commit_callbacks, now=entered_at)
+
+    too_soon = sweep_missed_arrivals(now=entered_at + timedelta(seconds=10))
+    swept = sweep_missed_arrivals(now=entered_at + timedelta(minutes=2))
+    again = sweep_missed_arrivals(now=entered_at + timedelta(minutes=3))
+    too_late = sweep_missed_arrivals(now=entered_at + timedelta(hours=2))
+
+    assert (too_soon, swept, again, too_late) == (0, 1, 0, 0)
+    [notice] = Notification.objects.filter(purpose="arrival")
+    assert (notice.visit_id, notice.recipient) == (pass_record.visit_id, phone.openid)
+    assert gate.name in notice.text

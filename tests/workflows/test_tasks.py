@@ -119,6 +119,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
             "every_seconds": 120.0,
             "registered": True,
         },
+        "sweep-arrivals": {
+            "task": "visit_platform.access.tasks.sweep_missed_arrivals_task",
+            "every_seconds": 20.0,
+            "registered": True,
+        },
     }
 
 

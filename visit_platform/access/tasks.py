@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from visit_platform.access.actions.arrivals import tell_host_of_arrival
+from tenants.jobs import in_every_building
+from visit_platform.access.actions.arrivals import sweep_missed_arrivals, tell_host_of_arrival
 from visit_platform.celery import app
 
 
@@ -12,3 +13,10 @@ from visit_platform.celery import app
 def tell_host_of_arrival_task(visit_id: int, gate_id: int, arrived_at: str) -> None:
     """Safe to run twice: the host is told once per visit."""
     tell_host_of_arrival(visit_id, gate_id, datetime.fromisoformat(arrived_at))
+
+
+@app.task(ignore_result=True)
+def sweep_missed_arrivals_task() -> dict[str, str]:
+    """Every building's arrival notices that the gate could not hand over (broker away):
+    sent periodically by beat, with the notifications' sweep."""
+    return in_every_building(lambda: f"{sweep_missed_arrivals()} arrival notices")
