@@ -322,6 +322,26 @@ def invite_form(request: HttpRequest) -> HttpResponse:
         .select_related("company")
         .first()
     )
+    return invitation_form_page(
+        request,
+        host,
+        actor=Actor.from_request(request),
+        template="forms/invite_form.html",
+        sent=lambda visit: reverse("forms:invitation_sent", args=[visit.pk]),
+    )
+
+
+def invitation_form_page(
+    request: HttpRequest,
+    host: Host | None,
+    *,
+    actor: Actor,
+    template: str,
+    sent: Callable[[Visit], str],
+) -> HttpResponse:
+    """The invitation form for ``host`` (None: an account that is nobody's employee, told so),
+    in the console or in the employee's WeChat (``visit_platform.wechat.staff``): one form, one
+    flow, whichever page it is shown on. After sending, the host goes to ``sent(visit)``."""
     with timezone.override(building_zone(request)):
         version = current_version(Scenario.INVITE, host.company_id if host else None)
         language = _language()
@@ -334,7 +354,6 @@ def invite_form(request: HttpRequest) -> HttpResponse:
                 )
                 form = RegistrationForm(version, language, initial=_kept_answers(request, version))
             elif form.is_valid() and form.validated is not None:
-                actor = Actor.from_request(request)
                 try:
                     visit, _replayed = submit_request(
                         actor,
@@ -352,7 +371,7 @@ def invite_form(request: HttpRequest) -> HttpResponse:
                             "WeChat if they use it here."
                         ),
                     )
-                    return redirect("forms:invitation_sent", pk=visit.pk)
+                    return redirect(sent(visit))
         context = {
             "section": "invite",
             "form": form,
@@ -361,7 +380,9 @@ def invite_form(request: HttpRequest) -> HttpResponse:
             "host": host,
             "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
         }
-        return render(request, "forms/invite_form.html", context)
+        response = render(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @console_view(INVITE_VISITORS)

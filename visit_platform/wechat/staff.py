@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from forms.views import invitation_form_page, refuse_large_bodies
 from kernel.console import building_zone
 from kernel.errors import ConflictError, DomainError
 from kernel.phones import display_mobile, normalise_mobile
@@ -30,6 +31,7 @@ from visit_platform.directory.actions import unbind_host_wechat
 from visit_platform.directory.models import Host
 from visit_platform.directory.queries import host_of_openid
 from visit_platform.visits.choices import VisitStatus
+from visit_platform.visits.invite_tokens import invitation_token
 from visit_platform.visits.models import Visit
 from visit_platform.wechat.oauth import wechat_openid, wechat_user_required
 from workflows.actions import send_one_time_code
@@ -219,6 +221,24 @@ def unbind(request: HttpRequest) -> HttpResponse:
 
 
 # --- The approval page ----------------------------------------------------------------------
+
+
+@refuse_large_bodies
+@wechat_user_required
+def invite(request: HttpRequest) -> HttpResponse:
+    """A bound employee invites a visitor from WeChat (5.2.1): the building's invitation form,
+    the same as the console's; once sent, the invitation's page, whose card the host forwards
+    to the visitor in WeChat (or whose pass goes by SMS)."""
+    host = host_of_openid(wechat_openid(request) or "")
+    if host is None:
+        return redirect("wechat:staff")
+    return invitation_form_page(
+        request,
+        host,
+        actor=wechat_actor(host, _ip(request)),
+        template="wechat/invite.html",
+        sent=lambda visit: reverse("wechat:invitation", args=[invitation_token(visit)]),
+    )
 
 
 @wechat_user_required

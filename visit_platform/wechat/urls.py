@@ -15,6 +15,7 @@ urlpatterns = [
     path("wx/staff/code/", staff.send_code, name="staff_code"),
     path("wx/staff/bind/", staff.bind, name="staff_bind"),
     path("wx/staff/unbind/", staff.unbind, name="staff_unbind"),
+    path("wx/staff/invite/", staff.invite, name="staff_invite"),
     path("wx/tasks/<int:pk>/", staff.approval, name="approval"),
     path("settings/wechat/", account_views.account_page, name="account"),
     path("settings/wechat/check/", account_views.account_check, name="account_check"),
