@@ -3,7 +3,11 @@ for them only; anyone else is sent to bind first, and bad input changes nothing.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
+from django.test import Client
 
 from tenants.models import Building
 from tests.access.conftest import make_host
@@ -13,6 +17,14 @@ from tests.wechat_office import WeChatOffice
 from visit_platform.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
+
+
+def invitation_data(client: Client, **changes: Any) -> dict[str, Any]:
+    """What the employee's phone posts: the invitation form's current version, a visitor."""
+    page = client.get("/wx/staff/invite/").content.decode()
+    found = re.search(r'name="form_version" value="(\d+)"', page)
+    assert found, page[:2000]
+    return request_form_data(host_mobile=None, form_version=found.group(1), **changes)
 
 
 def test_a_wechat_user_bound_to_nobody_is_sent_to_bind_first(
@@ -48,7 +60,7 @@ def test_malformed_oversized_and_forged_invitations_change_nothing(
     employee = bound_phone(alpha, wechat_office, host)
 
     malformed = employee.client.post(
-        "/wx/staff/invite/", request_form_data(host_mobile=None, visitor_mobile="not a number")
+        "/wx/staff/invite/", invitation_data(employee.client, visitor_mobile="not a number")
     )
     oversized = employee.client.post(
         "/wx/staff/invite/",
@@ -57,9 +69,9 @@ def test_malformed_oversized_and_forged_invitations_change_nothing(
     )
     employee.client.cookies.pop("csrftoken", None)
     employee.client.handler.enforce_csrf_checks = True
-    forged = employee.client.post("/wx/staff/invite/", request_form_data(host_mobile=None))
+    forged = employee.client.post("/wx/staff/invite/", invitation_data(employee.client))
 
-    assert malformed.status_code == 200 and 'id="registration"' in malformed.content.decode()
+    assert malformed.status_code == 200 and 'class="ff-error"' in malformed.content.decode()
     assert oversized.status_code == 413
     assert forged.status_code == 403
     assert not Visit.objects.exists()
@@ -70,7 +82,7 @@ def test_a_replayed_invitation_invites_once(
 ) -> None:
     host = make_host()
     employee = bound_phone(alpha, wechat_office, host)
-    data = request_form_data(host_mobile=None)
+    data = invitation_data(employee.client)
 
     first = employee.client.post("/wx/staff/invite/", data)
     again = employee.client.post("/wx/staff/invite/", data)
