@@ -181,6 +181,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  Both phones side by side: {base_url}/phone/")
         for user in users:
             self.stdout.write(f"  {user.nickname}'s phone: {base_url}/phone/{user.openid}")
+        self.stdout.write(
+            "  On zhang.wei's phone, 员工服务 binds his WeChat to his mobile 13911110001; then the "
+            "visitor's 访客预约 requests a visit that he approves in his chat. The texted codes "
+            "are under Messages in the console (sign in as the property admin)."
+        )
 
     def _gate_site(self, options: dict[str, Any], demo_pass: DemoPass) -> Any:
         """The simulated turnstile and the gate agent, in a thread beside the web server."""
