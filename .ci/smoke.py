@@ -167,6 +167,14 @@ def check(demo: Demo, environment: dict[str, str], data_dir: Path) -> None:
     menu = page_text(phone.group(1))
     assert all(name in menu for name in ("访客预约", "我的通行证", "员工服务")), "no menu"
     say("the WeChat sandbox shows the phones, with the Official Account's menu")
+    # 我的通行证 is a CLICK: WeChat (the sandbox) posts a signed, encrypted event to the
+    # platform's callback on its public host, and the phone shows the account's answer.
+    click = f"{phone.group(1)}/click"
+    clicked = urllib.request.Request(click, data=b"key=MY_PASSES", method="POST")  # noqa: S310
+    with urllib.request.urlopen(clicked, timeout=10) as response:  # noqa: S310 - our own server
+        chat = response.read().decode()
+    assert '<div class="row in">' in chat and "未送达" not in chat, "the callback did not answer"
+    say("a menu click reached the platform's WeChat callback, and its answer shows on the phone")
 
     # Django reads the same embedded servers the demo started, through DATA_DIR.
     os.environ.update(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="visit_platform.settings")
