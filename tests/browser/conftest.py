@@ -8,6 +8,7 @@ dropped again when the module is done; the rolled-back ``alpha`` and ``beta`` st
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
@@ -34,6 +35,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Each module's building gets a name of its own: a process keeps what it learnt of a building
+# by its schema (signing keys, cache and Redis entries), and a new building under a name just
+# dropped would meet the old one's.
+_BUILDING_NUMBERS = itertools.count(1)
 
 
 def chromium_path() -> str:
@@ -60,7 +65,7 @@ def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
     """A committed building with sample data, served by a live server thread."""
     from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
 
-    slug = "browser"
+    slug = f"browser{next(_BUILDING_NUMBERS)}"
     with django_db_blocker.unblock():
         result = create_building(
             slug=slug,

@@ -23,7 +23,7 @@ def sign_in(page: Any, live: LiveBuilding, email: str) -> None:
 def test_property_admin_adds_a_company_in_chinese_ui_and_sees_it_listed(
     page: Any, live_building: LiveBuilding
 ) -> None:
-    sign_in(page, live_building, "admin@browser.example")
+    sign_in(page, live_building, live_building.login_email("admin"))
 
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.goto(f"{live_building.url}/companies/new/")
@@ -38,7 +38,7 @@ def test_property_admin_adds_a_company_in_chinese_ui_and_sees_it_listed(
     screenshot(page, "console-companies-zh")
     from visit_platform.directory.models import Company
 
-    with schema_context("browser"):
+    with schema_context(live_building.building.schema_name):
         assert Company.objects.get(name="晨光咨询有限公司").contact_mobile == "+8613800138099"
 
 
@@ -72,7 +72,7 @@ def test_wrong_password_shows_a_readable_error_and_stays_signed_out(
     page: Any, live_building: LiveBuilding
 ) -> None:
     page.goto(f"{live_building.url}/login/")
-    page.fill("input[name=username]", "admin@browser.example")
+    page.fill("input[name=username]", live_building.login_email("admin"))
     page.fill("input[name=password]", "not the password")
     with page.expect_navigation():
         page.click("button[type=submit]")

@@ -34,7 +34,7 @@ def test_a_field_added_in_the_designer_reaches_the_visitors_phone(
 
     desk = browser.new_context(viewport={"width": 1560, "height": 1000}, locale="zh-CN")
     page = desk.new_page()
-    sign_in(page, live_building, "admin@browser.example")
+    sign_in(page, live_building, live_building.login_email("admin"))
     page.goto(f"{live_building.url}/forms/")
     with page.expect_navigation():
         page.click('#form-list tr[data-scenario="request"] a')
@@ -152,7 +152,7 @@ def test_reception_sees_a_wrong_resident_id_on_its_field_then_registers_the_visi
 
     desk = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
     page = desk.new_page()
-    sign_in(page, live_building, "admin@browser.example")
+    sign_in(page, live_building, live_building.login_email("admin"))
     page.goto(f"{live_building.url}/reception/walk_in/")
     page.fill("#id_visitor_name", "赵敏")
     page.fill("#id_visitor_mobile", "13800138124")
