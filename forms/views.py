@@ -144,7 +144,7 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
     company_id = fixed_host.company_id if fixed_host is not None else _company_id(request)
     openid = wechat_openid(request)
     link = wechat_link_of(openid)
-    linked_number = known_mobile(link.mobile_index) if link is not None else ""
+    linked_number = (link.mobile or known_mobile(link.mobile_index)) if link is not None else ""
     with timezone.override(building_zone(request)):
         try:
             version = current_version(scenario, company_id)

@@ -328,6 +328,25 @@ def test_the_request_form_in_wechat_is_filled_with_the_linked_mobile_and_the_vis
     assert visit.pk in shown_visit_ids(client.get("/me/"))
 
 
+def test_a_first_time_visitor_who_linked_is_not_asked_for_their_number_again(
+    in_alpha: Building, wechat_office: WeChatOffice
+) -> None:
+    """Nobody in the building has the number yet: the link itself keeps it (encrypted)."""
+    make_form_host()
+    user = wechat_office.user()
+    link_wechat(in_wechat(wechat_office, user.openid, "/wx/link/"))
+    client = in_wechat(wechat_office, user.openid, "/visit/request/")
+
+    page = client.get("/visit/request/").content.decode()
+
+    assert not Visitor.objects.exists()
+    assert 'value="138 0000 0001"' in page and "readonly" in page
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT mobile FROM visits_wechatlink")
+        [(stored,)] = cursor.fetchall()
+    assert "13800000001" not in stored
+
+
 def test_the_request_form_in_wechat_refuses_another_number(
     in_alpha: Building, wechat_office: WeChatOffice
 ) -> None:

@@ -65,11 +65,13 @@ class WeChatLink(models.Model):
     asking again, and notices about those visits go to WeChat first.
 
     A link made in one building is worth nothing in another: each building's rows live in its
-    own schema. The number itself is not kept, only its keyed hash.
+    own schema. The number itself is kept encrypted, only to fill in the visitor's forms: a
+    visitor who links before their first visit is not asked to type it again.
     """
 
     openid = models.CharField(max_length=64, unique=True)
     mobile_index = models.CharField(max_length=64, db_index=True)
+    mobile = EncryptedTextField(_("mobile"), blank=True)
     linked_at = models.DateTimeField(_("linked at"), auto_now=True)
 
     class Meta:

@@ -277,8 +277,8 @@ def linked_openid(mobile_index: str) -> str:
 
 def known_mobile(mobile_index: str) -> str:
     """The number (E.164) behind a mobile's keyed hash, as a visitor or a visit of this
-    building has it ("" when none has): the link keeps only the hash, and a visitor's
-    own form is filled in with the number they proved."""
+    building has it ("" when none has): for links made before the link kept the number
+    itself (``WeChatLink.mobile``)."""
     if not mobile_index:
         return ""
     visitor = (

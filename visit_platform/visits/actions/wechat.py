@@ -28,8 +28,8 @@ def link_visitor_wechat(actor: Actor, openid: str, number: str) -> WeChatLink:
     """Link the WeChat user ``openid`` to the mobile ``number``, which they have just proved
     with an SMS code (``verify_one_time_code``): the caller checks the code."""
     _check_openid(openid)
-    mobile_index = blind_index(normalise_mobile(number), MOBILE_INDEX)
-    return _link(actor, openid, mobile_index, via="sms")
+    mobile = normalise_mobile(number)
+    return _link(actor, openid, blind_index(mobile, MOBILE_INDEX), mobile, via="sms")
 
 
 @transaction.atomic
@@ -62,7 +62,9 @@ def link_wechat_by_invitation(actor: Actor, openid: str, visit: Visit) -> WeChat
                 "number with a code to use this WeChat instead."
             ),
         )
-    return _link(actor, openid, mobile_index, via="invitation", visit=visit.pk)
+    return _link(
+        actor, openid, mobile_index, visit.visitor_mobile, via="invitation", visit=visit.pk
+    )
 
 
 @transaction.atomic
@@ -93,7 +95,9 @@ def _lock(openid: str, mobile_index: str) -> None:
         )
 
 
-def _link(actor: Actor, openid: str, mobile_index: str, **detail: object) -> WeChatLink:
+def _link(
+    actor: Actor, openid: str, mobile_index: str, mobile: str, **detail: object
+) -> WeChatLink:
     _lock(openid, mobile_index)
     previous = WeChatLink.objects.filter(openid=openid).first()
     others = WeChatLink.objects.filter(mobile_index=mobile_index).exclude(openid=openid)
@@ -101,7 +105,7 @@ def _link(actor: Actor, openid: str, mobile_index: str, **detail: object) -> WeC
     others.delete()
     Visitor.objects.filter(wechat_openid__in=[openid, *replaced]).update(wechat_openid="")
     link, _created = WeChatLink.objects.update_or_create(
-        openid=openid, defaults={"mobile_index": mobile_index}
+        openid=openid, defaults={"mobile_index": mobile_index, "mobile": mobile}
     )
     Visitor.objects.filter(mobile_index=mobile_index).update(wechat_openid=openid)
     moved = previous is not None and previous.mobile_index != mobile_index
