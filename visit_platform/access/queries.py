@@ -16,7 +16,7 @@ from django.utils import timezone
 from kernel import pass_tokens as tokens
 from kernel.privacy import secret_hash
 from kernel.process_cache import ProcessCache
-from tenants.db import current_schema
+from tenants.db import current_schema, tenant_connection
 from visit_platform.access.choices import Direction, PassState, Reason
 from visit_platform.access.models import (
     AccessEvent,
@@ -39,8 +39,10 @@ AGENT_KEY_PREFIX_LENGTH = 8
 # A deactivated agent's key stops working in other processes within this time.
 AGENT_CACHE_SECONDS = 5
 _agents: ProcessCache[GateAgent] = ProcessCache(AGENT_CACHE_SECONDS, (GateAgent,))
-# Keys never change once created, so processes may keep them: (schema, key id) -> key.
-_public_keys: dict[tuple[str, int], Ed25519PublicKey] = {}
+# Keys never change once created, so processes may keep them: (schema, building id, key id)
+# -> key. The building's id tells a building dropped and made again under the same name (its
+# key ids start at 1 again, with other keys) from the one the process knew.
+_public_keys: dict[tuple[str, object, int], Ed25519PublicKey] = {}
 
 # A visit that was called off takes its passes with it, whatever the pass row says.
 _CANCELLED_VISIT = frozenset({VisitStatus.REJECTED, VisitStatus.CANCELLED})
@@ -53,7 +55,7 @@ def gate_for_scans(gate_id: int) -> Gate | None:
 
 def public_key(key_id: int) -> Ed25519PublicKey | None:
     """The public key ``key_id`` of this building, or None; kept by the process."""
-    cache_key = (current_schema(), key_id)
+    cache_key = (current_schema(), getattr(tenant_connection().tenant, "pk", None), key_id)
     if cache_key not in _public_keys:
         text = SigningKey.objects.filter(key_id=key_id).values_list("public_key", flat=True).first()
         if text is None:

@@ -18,7 +18,7 @@ from visit_platform.audit.actions import Actor, record
 ROTATING_TOKEN_SECONDS = 60
 
 # Keys never change once created, so processes may keep them: (schema, key id) -> key.
-_private_keys: dict[tuple[str, int], Ed25519PrivateKey] = {}
+_private_keys: dict[tuple[str, int, str], Ed25519PrivateKey] = {}
 
 
 @transaction.atomic
@@ -45,7 +45,9 @@ def _signing_key() -> tuple[int, Ed25519PrivateKey]:
     key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-key_id").first()
     if key is None:
         raise DomainError("no_signing_key", _("This building has no signing key."))
-    cache_key = (current_schema(), key.key_id)
+    # The public key names the key pair itself: a building dropped and made again under the
+    # same name starts its key ids at 1 again, with other keys.
+    cache_key = (current_schema(), key.key_id, key.public_key)
     if cache_key not in _private_keys:
         _private_keys[cache_key] = tokens.private_key_from_pem(key.private_key)
     return key.key_id, _private_keys[cache_key]
