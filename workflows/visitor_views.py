@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -25,8 +26,9 @@ from django.views.decorators.http import require_POST
 
 from kernel.console import building_zone
 from kernel.errors import DomainError
-from kernel.phones import display_mobile, normalise_mobile
-from kernel.privacy import mask_mobile, mask_name
+from kernel.mobile_pages import code_page, posted, private
+from kernel.phones import normalise_mobile
+from kernel.privacy import mask_name
 from visit_platform.access.actions import renew_pass_link
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
@@ -43,8 +45,6 @@ from visit_platform.visits.visitor_session import (
 )
 from workflows.actions import cancel_request, send_one_time_code, verify_one_time_code
 
-# What a visitor may type into a field: a mobile is under 32 characters, a code 6 digits.
-MAX_INPUT_LENGTH = 64
 CODE_PATTERN = re.compile(r"\d{6}")
 RECENT_DAYS = 90
 LIST_LIMIT = 20
@@ -105,36 +105,8 @@ def _visitor(request: HttpRequest) -> Actor:
     return Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    """Personal data and a sign-in: never cached, never sent on as a referrer."""
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def _field(request: HttpRequest, name: str) -> str:
-    value = request.POST.get(name, "")
-    return value.strip() if len(value) <= MAX_INPUT_LENGTH else "\x00"
-
-
-def _sign_in_page(
-    request: HttpRequest,
-    *,
-    step: str = "mobile",
-    mobile: str = "",
-    problem: str = "",
-    notice: str = "",
-    status: int = 200,
-) -> HttpResponse:
-    context = {
-        "step": step,
-        "mobile": mobile,
-        "mobile_masked": mask_mobile(display_mobile(mobile)) if mobile else "",
-        "problem": problem,
-        "notice": notice,
-    }
-    return _private(render(request, "visits/my_sign_in.html", context, status=status))
+def _sign_in_page(request: HttpRequest, **step: Any) -> HttpResponse:
+    return code_page(request, "visits/my_sign_in.html", **step)
 
 
 def signed_in_visitor(request: HttpRequest) -> str | None:
@@ -163,7 +135,7 @@ def my_visits(request: HttpRequest) -> HttpResponse:
     if mobile_index is None and wechat_openid(request) is not None:
         # Inside WeChat the code also links the WeChat, so that it is asked for once.
         link_page = reverse("wechat:link")
-        return _private(redirect(f"{link_page}?{urlencode({'next': request.path})}"))
+        return private(redirect(f"{link_page}?{urlencode({'next': request.path})}"))
     if mobile_index is None:
         return _sign_in_page(request)
     return _list_page(request, mobile_index)
@@ -209,7 +181,7 @@ def _list_page(
             "by_wechat": _by_wechat(request, mobile_index),
         }
         response = render(request, "visits/my_visits.html", context, status=status)
-    return _private(response)
+    return private(response)
 
 
 def _row(visit: Visit, now: datetime, live_passes: set[int]) -> OwnVisit:
@@ -231,7 +203,7 @@ def _row(visit: Visit, now: datetime, live_passes: set[int]) -> OwnVisit:
 @require_POST
 def send_code(request: HttpRequest) -> HttpResponse:
     """Step one: text a code to the number given."""
-    typed = _field(request, "mobile")
+    typed = posted(request, "mobile")
     try:
         number = normalise_mobile(typed)
     except DomainError as error:
@@ -252,10 +224,10 @@ def send_code(request: HttpRequest) -> HttpResponse:
 def check_code(request: HttpRequest) -> HttpResponse:
     """Step two: the code proves the number; the visitor is signed in for a short while."""
     try:
-        number = normalise_mobile(_field(request, "mobile"))
+        number = normalise_mobile(posted(request, "mobile"))
     except DomainError as error:
         return _sign_in_page(request, problem=error.message, status=error.status)
-    code = _field(request, "code")
+    code = posted(request, "code")
     if not CODE_PATTERN.fullmatch(code):
         return _sign_in_page(
             request,
@@ -273,13 +245,13 @@ def check_code(request: HttpRequest) -> HttpResponse:
         )
     sign_in(request, verified)
     note_visitor_signed_in(_visitor(request))
-    return _private(redirect("visits:my_visits"))
+    return private(redirect("visits:my_visits"))
 
 
 @require_POST
 def sign_out_view(request: HttpRequest) -> HttpResponse:
     sign_out(request)
-    return _private(redirect("visits:my_visits"))
+    return private(redirect("visits:my_visits"))
 
 
 def _signed_in_or_refused(request: HttpRequest) -> str | HttpResponse:
@@ -311,7 +283,7 @@ def cancel_visit(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         return _list_page(request, mobile_index, problem=error.message, status=error.status)
     messages.success(request, _("Your request was cancelled."))
-    return _private(redirect("visits:my_visits"))
+    return private(redirect("visits:my_visits"))
 
 
 @require_POST
@@ -335,4 +307,4 @@ def open_pass(request: HttpRequest, pk: int) -> HttpResponse:
             status=409,
         )
     code = renew_pass_link(_visitor(request), pass_record)
-    return _private(redirect("pass_page", code=code))
+    return private(redirect("pass_page", code=code))

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from wechatpy.exceptions import WeChatException
 
+from kernel.mobile_pages import local_path
 from tenants.actions import building_url
 from tenants.db import current_schema
 from visit_platform.notifications.wechat import account_of_building, oauth_for
@@ -67,9 +68,7 @@ def wechat_user_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
 def _local_path(value: str) -> str:
     """``next`` only ever leads to a page of this site."""
-    if value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 1000:
-        return value
-    return reverse("wechat:home")
+    return local_path(value, reverse("wechat:home"))
 
 
 def _problem(request: HttpRequest, message: str, status: int) -> HttpResponse:

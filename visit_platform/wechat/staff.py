@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from forms.views import invitation_form_page, refuse_large_bodies
 from kernel.console import building_zone
 from kernel.errors import ConflictError, DomainError
+from kernel.mobile_pages import code_page, posted, private
 from kernel.phones import display_mobile, normalise_mobile
 from kernel.privacy import mask_mobile, mask_name
 from visit_platform.audit.actions import Actor
@@ -44,23 +45,8 @@ from workflows.actions.hosts import (
 )
 from workflows.queries import may_see_in_wechat, visits_waiting_for, wechat_decider
 
-# A mobile is under 32 characters, a code 6 digits, a reason 200 characters.
-MAX_INPUT_LENGTH = 64
 MAX_REASON_LENGTH = 1000
 CODE_PATTERN = re.compile(r"\d{6}")
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    """An employee's pages: personal data, never cached, never sent on as a referrer."""
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def _field(request: HttpRequest, name: str, limit: int = MAX_INPUT_LENGTH) -> str:
-    value = request.POST.get(name, "")
-    return value.strip() if len(value) <= limit else "\x00"
 
 
 def _wechat_user(request: HttpRequest) -> Actor:
@@ -82,7 +68,7 @@ def _signed_out(request: HttpRequest) -> HttpResponse:
 def _problem(
     request: HttpRequest, message: str, status: int, *, to_staff: bool = True
 ) -> HttpResponse:
-    return _private(
+    return private(
         render(
             request,
             "wechat/staff_problem.html",
@@ -116,7 +102,7 @@ def _staff_page(request: HttpRequest, host: Host) -> HttpResponse:
             "time_zone": timezone.get_current_timezone_name(),
         }
         response = render(request, "wechat/staff.html", context)
-    return _private(response)
+    return private(response)
 
 
 def _waiting_row(visit: Visit) -> dict[str, Any]:
@@ -131,23 +117,8 @@ def _waiting_row(visit: Visit) -> dict[str, Any]:
     }
 
 
-def _binding_page(
-    request: HttpRequest,
-    *,
-    step: str = "mobile",
-    mobile: str = "",
-    problem: str = "",
-    notice: str = "",
-    status: int = 200,
-) -> HttpResponse:
-    context = {
-        "step": step,
-        "mobile": mobile,
-        "mobile_masked": mask_mobile(display_mobile(mobile)) if mobile else "",
-        "problem": problem,
-        "notice": notice,
-    }
-    return _private(render(request, "wechat/staff_bind.html", context, status=status))
+def _binding_page(request: HttpRequest, **step: Any) -> HttpResponse:
+    return code_page(request, "wechat/staff_bind.html", **step)
 
 
 @require_POST
@@ -158,7 +129,7 @@ def send_code(request: HttpRequest) -> HttpResponse:
     if wechat_openid(request) is None:
         return _signed_out(request)
     try:
-        number = normalise_mobile(_field(request, "mobile"))
+        number = normalise_mobile(posted(request, "mobile"))
     except DomainError as error:
         return _binding_page(request, problem=error.message, status=error.status)
     try:
@@ -181,10 +152,10 @@ def bind(request: HttpRequest) -> HttpResponse:
     if openid is None:
         return _signed_out(request)
     try:
-        number = normalise_mobile(_field(request, "mobile"))
+        number = normalise_mobile(posted(request, "mobile"))
     except DomainError as error:
         return _binding_page(request, problem=error.message, status=error.status)
-    code = _field(request, "code")
+    code = posted(request, "code")
     if not CODE_PATTERN.fullmatch(code):
         return _binding_page(
             request,
@@ -206,7 +177,7 @@ def bind(request: HttpRequest) -> HttpResponse:
         _("Your WeChat is now bound to %(name)s of %(company)s.")
         % {"name": mask_name(host.name), "company": host.company.name},
     )
-    return _private(redirect("wechat:staff"))
+    return private(redirect("wechat:staff"))
 
 
 @require_POST
@@ -217,7 +188,7 @@ def unbind(request: HttpRequest) -> HttpResponse:
         return _signed_out(request)
     unbind_host_wechat(wechat_actor(host, _ip(request)), host)
     messages.success(request, _("Your WeChat is no longer bound. Notices go to you by SMS."))
-    return _private(redirect("wechat:staff"))
+    return private(redirect("wechat:staff"))
 
 
 # --- The approval page ----------------------------------------------------------------------
@@ -277,7 +248,7 @@ def approval(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as error:
             problem = error.message
         else:
-            return _private(render(request, "wechat/approval_done.html", {"visit": visit}))
+            return private(render(request, "wechat/approval_done.html", {"visit": visit}))
     else:
         note_approval_viewed(actor, visit)
     company = visit.company or (visit.host.company if visit.host else None)
@@ -291,7 +262,7 @@ def approval(request: HttpRequest, pk: int) -> HttpResponse:
             "reason": request.POST.get("reason", "")[:200],
         }
         response = render(request, "wechat/approval.html", context, status=400 if problem else 200)
-    return _private(response)
+    return private(response)
 
 
 def _decided(request: HttpRequest, visit: Visit) -> HttpResponse:

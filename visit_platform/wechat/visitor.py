@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from kernel.console import building_zone
 from kernel.errors import DomainError
+from kernel.mobile_pages import code_page, local_path, posted, private
 from kernel.phones import display_mobile, normalise_mobile
 from kernel.privacy import mask_mobile, mask_name
 from tenants.actions import building_url
@@ -51,8 +52,6 @@ from workflows.actions import (
     verify_one_time_code,
 )
 
-# A mobile is under 32 characters, a code 6 digits; anything longer is not one of them.
-MAX_INPUT_LENGTH = 64
 CODE_PATTERN = re.compile(r"\d{6}")
 
 
@@ -60,16 +59,8 @@ def _visitor(request: HttpRequest) -> Actor:
     return Actor(user=None, ip_address=request.META.get("REMOTE_ADDR"), label="visitor")
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    """Personal data and sign-ins: never cached, never sent on as a referrer."""
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def _problem(request: HttpRequest, message: str, status: int) -> HttpResponse:
-    return _private(render(request, "wechat/problem.html", {"problem": message}, status=status))
+    return private(render(request, "wechat/problem.html", {"problem": message}, status=status))
 
 
 def _openid(request: HttpRequest) -> str:
@@ -77,16 +68,9 @@ def _openid(request: HttpRequest) -> str:
     return wechat_openid(request) or ""
 
 
-def _field(request: HttpRequest, name: str) -> str:
-    value = request.POST.get(name, "")
-    return value.strip() if len(value) <= MAX_INPUT_LENGTH else "\x00"
-
-
 def _next_path(value: str) -> str:
     """Where linking leads afterwards: a page of this site only, My visits by default."""
-    if value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 1000:
-        return value
-    return reverse("visits:my_visits")
+    return local_path(value, reverse("visits:my_visits"))
 
 
 def _link_page_url(next_path: str) -> str:
@@ -96,26 +80,9 @@ def _link_page_url(next_path: str) -> str:
 # --- Linking a WeChat to a mobile -------------------------------------------------------------
 
 
-def _link_page(
-    request: HttpRequest,
-    *,
-    next_path: str,
-    step: str = "mobile",
-    mobile: str = "",
-    problem: str = "",
-    notice: str = "",
-    status: int = 200,
-) -> HttpResponse:
-    context = {
-        "step": step,
-        "next": next_path,
-        "mobile": mobile,
-        "mobile_masked": mask_mobile(display_mobile(mobile)) if mobile else "",
-        "problem": problem,
-        "notice": notice,
-        "linked": wechat_link_of(_openid(request)) is not None,
-    }
-    return _private(render(request, "wechat/link.html", context, status=status))
+def _link_page(request: HttpRequest, *, next_path: str, **step: Any) -> HttpResponse:
+    linked = wechat_link_of(_openid(request)) is not None
+    return code_page(request, "wechat/link.html", next=next_path, linked=linked, **step)
 
 
 @wechat_user_required
@@ -128,9 +95,9 @@ def link_start(request: HttpRequest) -> HttpResponse:
 @wechat_user_required
 def link_send_code(request: HttpRequest) -> HttpResponse:
     """Text a code to the number given (the codes of My visits, with their limits)."""
-    next_path = _next_path(_field(request, "next") if "next" in request.POST else "")
+    next_path = _next_path(posted(request, "next") if "next" in request.POST else "")
     try:
-        number = normalise_mobile(_field(request, "mobile"))
+        number = normalise_mobile(posted(request, "mobile"))
     except DomainError as error:
         return _link_page(request, next_path=next_path, problem=error.message, status=error.status)
     try:
@@ -154,12 +121,12 @@ def link_send_code(request: HttpRequest) -> HttpResponse:
 def link_check_code(request: HttpRequest) -> HttpResponse:
     """The code proves the number: this WeChat is linked to it (moved from another number it
     was linked to), the visitor is signed in, and goes where they were going."""
-    next_path = _next_path(_field(request, "next") if "next" in request.POST else "")
+    next_path = _next_path(posted(request, "next") if "next" in request.POST else "")
     try:
-        number = normalise_mobile(_field(request, "mobile"))
+        number = normalise_mobile(posted(request, "mobile"))
     except DomainError as error:
         return _link_page(request, next_path=next_path, problem=error.message, status=error.status)
-    code = _field(request, "code")
+    code = posted(request, "code")
     if not CODE_PATTERN.fullmatch(code):
         return _link_page(
             request,
@@ -184,7 +151,7 @@ def link_check_code(request: HttpRequest) -> HttpResponse:
     link_visitor_wechat(_visitor(request), _openid(request), verified)
     sign_in(request, verified)
     note_visitor_signed_in(_visitor(request))
-    return _private(redirect(next_path))
+    return private(redirect(next_path))
 
 
 # --- My visits --------------------------------------------------------------------------------
@@ -195,10 +162,10 @@ def my_visits(request: HttpRequest) -> HttpResponse:
     """My visits from the account's menu: signed in from the link, or linked first."""
     link = wechat_link_of(_openid(request))
     if link is None:
-        return _private(redirect(_link_page_url(reverse("visits:my_visits"))))
+        return private(redirect(_link_page_url(reverse("visits:my_visits"))))
     sign_in_mobile_index(request, link.mobile_index)
     note_visitor_signed_in(_visitor(request))
-    return _private(redirect("visits:my_visits"))
+    return private(redirect("visits:my_visits"))
 
 
 @require_POST
@@ -213,7 +180,7 @@ def unlink(request: HttpRequest) -> HttpResponse:
         )
     unlink_visitor_wechat(_visitor(request), openid)
     sign_out(request)
-    return _private(render(request, "wechat/unlinked.html"))
+    return private(render(request, "wechat/unlinked.html"))
 
 
 # --- A host's invitation ----------------------------------------------------------------------
@@ -290,7 +257,7 @@ def _invitation_page(
                 )
             )
         response = render(request, "wechat/invitation.html", context, status=status)
-    return _private(response)
+    return private(response)
 
 
 def _invitation_or_problem(request: HttpRequest, token: str) -> Visit | HttpResponse:
@@ -329,7 +296,7 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
         code = open_invitation(_visitor(request), _openid(request), found)
     except DomainError as error:
         return _invitation_page(request, token, found, problem=error.message, status=error.status)
-    return _private(redirect("pass_page", code=code))
+    return private(redirect("pass_page", code=code))
 
 
 @require_POST
@@ -377,7 +344,7 @@ def _event_page(
             "prove_url": _link_page_url(reverse("wechat:event", args=[token])),
         }
         response = render(request, "wechat/event.html", context, status=status)
-    return _private(response)
+    return private(response)
 
 
 def _event_or_problem(request: HttpRequest, token: str) -> Event | HttpResponse:
@@ -395,7 +362,7 @@ def event(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     if wechat_link_of(_openid(request)) is None:
-        return _private(redirect(_link_page_url(request.path)))
+        return private(redirect(_link_page_url(request.path)))
     return _event_page(request, token, found)
 
 
@@ -408,9 +375,9 @@ def event_pass(request: HttpRequest, token: str) -> HttpResponse:
         return found
     link = wechat_link_of(_openid(request))
     if link is None:
-        return _private(redirect(_link_page_url(reverse("wechat:event", args=[token]))))
+        return private(redirect(_link_page_url(reverse("wechat:event", args=[token]))))
     try:
         code = open_event_pass(_visitor(request), found, link.mobile_index)
     except DomainError as error:
         return _event_page(request, token, found, problem=error.message, status=error.status)
-    return _private(redirect("pass_page", code=code))
+    return private(redirect("pass_page", code=code))
