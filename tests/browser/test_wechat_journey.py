@@ -229,7 +229,10 @@ def test_an_employee_binds_a_visitor_applies_the_host_approves_and_the_pass_open
     expect(visitor.locator("#linked-wechat")).to_be_visible()
     expect(visitor.locator("#fixed-host")).to_contain_text("张伟")
     visitor.fill("#id_visitor_name", VISITOR_NAME)
-    visitor.fill("#id_visitor_mobile", VISITOR_MOBILE)
+    # The number just proved is filled in, and stays the one the visit is made with.
+    mobile = visitor.locator("#id_visitor_mobile")
+    expect(mobile).to_have_value("138 0013 8777")
+    expect(mobile).not_to_be_editable()
     visitor.select_option("#id_purpose", "business")
     # From now (in the building's time), so that the pass is valid at once and shows its code.
     now = datetime.now(ZoneInfo(journey.live.building.time_zone))
