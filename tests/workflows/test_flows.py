@@ -243,6 +243,85 @@ def test_the_escalation_target_approves_in_the_console(
     assert admitted(visit)
 
 
+def assert_flow_finished(visit: Visit) -> None:
+    """The visit's process is DONE and nothing of it waits: no person's task, no timer."""
+    process = VisitProcess.objects.get(visit=visit)
+    waiting = Task.objects.filter(
+        process=process,
+        status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.SCHEDULED, STATUS.STARTED],
+    )
+    assert [(task.flow_task.name, task.status) for task in waiting] == []
+    assert process.status == STATUS.DONE
+
+
+# The reminder two hours in (the default) not fired yet when the deadline comes, as when the
+# job was down; and no reminder at all (its timer is armed for a time that never comes).
+REMINDERS = pytest.mark.parametrize("reminder_hours", [2, 0])
+
+
+@REMINDERS
+def test_after_an_escalation_the_targets_approval_finishes_the_flow(
+    alpha: Building, host: Any, company_admin: User, reminder_hours: int
+) -> None:
+    set_policy(Scenario.REQUEST, reminder_hours=reminder_hours)
+    visit = submit_request(alpha)
+    fire_timers("approve__timeout_2")  # the deadline: escalation to the company admin
+    escalated = open_task(visit, "approve_escalated")
+
+    response = client_for(alpha, company_admin).post(
+        f"/tasks/{escalated.pk}/", {"decision": "approve"}
+    )
+
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == "approved"
+    assert_flow_finished(visit)
+    assert fire_workflow_timers_task()["alpha"].startswith("0 timer(s) fired")
+
+
+@REMINDERS
+def test_a_request_expired_at_the_deadline_finishes_the_flow(
+    alpha: Building, host: Any, reminder_hours: int
+) -> None:
+    set_policy(Scenario.REQUEST, reminder_hours=reminder_hours, escalate_to="")
+    visit = submit_request(alpha)
+
+    fire_timers("approve__timeout_2")  # the deadline: nobody to escalate to
+
+    visit.refresh_from_db()
+    assert visit.status == "expired"
+    assert_flow_finished(visit)
+
+
+@REMINDERS
+def test_a_request_expired_after_its_escalation_finishes_the_flow(
+    alpha: Building, host: Any, company_admin: User, reminder_hours: int
+) -> None:
+    set_policy(Scenario.REQUEST, reminder_hours=reminder_hours)
+    visit = submit_request(alpha)
+    fire_timers("approve__timeout_2")
+
+    fire_timers("approve_escalated__timeout")  # the escalation target did not decide either
+
+    visit.refresh_from_db()
+    assert visit.status == "expired"
+    assert_flow_finished(visit)
+
+
+@REMINDERS
+def test_a_request_approved_before_its_timers_finishes_the_flow(
+    alpha: Building, host: Any, reminder_hours: int
+) -> None:
+    set_policy(Scenario.REQUEST, reminder_hours=reminder_hours)
+    visit = submit_request(alpha)
+
+    response = client_for(alpha).post(link_in("approval_request", "/a/"), {"decision": "approve"})
+
+    assert response.status_code == 200
+    assert_flow_finished(visit)
+    assert fire_workflow_timers_task()["alpha"].startswith("0 timer(s) fired")
+
+
 def test_two_approvers_at_once_one_wins_and_the_other_is_told(
     alpha: Building, host: Any, company_admin: User, property_admin: User
 ) -> None:

@@ -20,6 +20,8 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.models import Task
+from viewflow.workflow.nodes import TimerBoundary
+from viewflow.workflow.signals import task_finished
 from viewflow.workflow.status import STATUS
 
 from visit_platform.audit.actions import Actor
@@ -32,7 +34,8 @@ from workflows.models import VisitProcess
 from workflows.policies import policy_snapshot
 from workflows.views import task_page
 
-# A reminder due at or after the deadline never comes: the deadline cancels it first.
+# A reminder due at or after the deadline never comes: the deadline cancels it first
+# (``_Boundaries``).
 NEVER = timedelta(days=3650)
 
 
@@ -83,10 +86,20 @@ def _approver_user(activation: Activation) -> Any:
     return host.user if host is not None and host.user_id else None
 
 
-class _OwnBoundaries:
-    """Viewflow copies each node into every flow class with ``copy.copy``, so copies of a
-    node from a shared mixin share its list of boundary events, and every flow would arm the
-    other flows' timers too. Each copy keeps only its own flow's."""
+class _Boundaries:
+    """Two gaps in viewflow's boundary events (timers on a task), closed for every visit flow.
+
+    Viewflow copies each node into every flow class with ``copy.copy``, so copies of a node
+    from a shared mixin share its list of boundary events, and every flow would arm the other
+    flows' timers too. Each copy keeps only its own flow's.
+
+    Viewflow cancels the timers left on a task when the task is done (``task_finished``), but
+    an interrupting timer cancels its task without that signal, so the task's other timers
+    stay scheduled: after the approval's deadline the reminder would wait on (for ever when
+    the policy has none, see ``NEVER``), and viewflow's ``End`` finishes a process only when
+    none of its tasks is left unfinished, so the visit's process never got DONE. A fired
+    interrupting timer therefore disarms the timers left on the task it cancelled.
+    """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,6 +107,18 @@ class _OwnBoundaries:
             node._boundary_events = [
                 event for event in node._boundary_events if event.flow_class is cls
             ]
+        task_finished.connect(_disarm_interrupted_task, sender=cls)
+
+
+def _disarm_interrupted_task(task: Task, **kwargs: Any) -> None:
+    """When an interrupting timer has fired, cancel what else is armed on the task it
+    cancelled, as viewflow does for a task that is done (``_on_host_finished``)."""
+    node = task.flow_task
+    if not isinstance(node, TimerBoundary) or not node._interrupting:
+        return
+    for interrupted in task.previous.filter(status=STATUS.CANCELED):
+        for boundary in interrupted.flow_task._boundary_events:
+            boundary._on_host_finished(task=interrupted)
 
 
 class _Start:
@@ -271,7 +296,7 @@ class _PassByText:
         actions.after_decision(actions.FLOW_ACTOR, _process(activation).visit)
 
 
-class InviteFlow(_OwnBoundaries, _Start, _Screening, _Approval, _PassByText, flow.Flow):
+class InviteFlow(_Boundaries, _Start, _Screening, _Approval, _PassByText, flow.Flow):
     """Invitation (邀请访客, 5.2.1)
 
     A host or company admin invites a visitor; the watchlist is checked; where the policy
@@ -283,7 +308,7 @@ class InviteFlow(_OwnBoundaries, _Start, _Screening, _Approval, _PassByText, flo
     lock_impl = lock.select_for_update_lock
 
 
-class RequestFlow(_OwnBoundaries, _Start, _Screening, _Approval, _PassByText, flow.Flow):
+class RequestFlow(_Boundaries, _Start, _Screening, _Approval, _PassByText, flow.Flow):
     """Visit request (预约登记, 5.2.2)
 
     A visitor applies on their phone naming the host by mobile number; the watchlist is
@@ -333,7 +358,7 @@ class _Desk(_Expiry):
         actions.after_decision(actions.FLOW_ACTOR, _process(activation).visit, send_link=False)
 
 
-class WalkInFlow(_OwnBoundaries, _Start, _Screening, _Desk, flow.Flow):
+class WalkInFlow(_Boundaries, _Start, _Screening, _Desk, flow.Flow):
     """Walk-in with ID (现场登记, 5.2.3)
 
     Reception registers the visitor from the ID-card reader; the watchlist is checked; the
@@ -345,7 +370,7 @@ class WalkInFlow(_OwnBoundaries, _Start, _Screening, _Desk, flow.Flow):
     lock_impl = lock.select_for_update_lock
 
 
-class NoIdFlow(_OwnBoundaries, _Start, _Screening, _Desk, flow.Flow):
+class NoIdFlow(_Boundaries, _Start, _Screening, _Desk, flow.Flow):
     """Walk-in without ID (无证件/外籍访客, 5.2.4)
 
     Reception confirms with the company, types the visitor in and takes a photo; the pass
