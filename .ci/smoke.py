@@ -32,6 +32,7 @@ SETUP_DEADLINE = 600  # a fresh machine migrates every app and provisions the de
 STEP_DEADLINE = 60
 SCAN = re.compile(r"scan_at_gate --building (\S+) --gate (\d+) --pass (\d+)")
 LINK = re.compile(r"https?://\S+")
+EMBEDDED_SERVER = re.compile(r"pginstall/bin/postgres|redis-server")
 PHONES = re.compile(r"phones side by side: (http://\S+)")
 PHONE = re.compile(r"zhang\.wei's phone: (http://\S+)")
 
@@ -115,18 +116,28 @@ class Demo:
             raise SystemExit(f"smoke: FAILED: the demo exited with {self.process.returncode}")
         return next(filter(None, map(pattern.search, self.output)), None)
 
-    def stop(self) -> None:
-        """The whole process group: the demo and every server it started, even if the demo
-        itself has already exited (its children must not outlive the smoke run)."""
+    def stop(self) -> list[str]:
+        """Stop the demo as ``kill`` would (SIGTERM to the demo's own process only), then the
+        whole process group, so nothing outlives the smoke run. Returns what the demo left
+        running once it had exited, besides the embedded servers (which outlive it by design):
+        its worker and its gate API's server must stop with it, or a second `make demo`
+        finds their ports taken."""
+        left: list[str] = []
         try:
-            os.killpg(self.process.pid, signal.SIGINT)
+            self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=30)
-            time.sleep(1)
+            time.sleep(2)
+            group = ["pgrep", "-a", "-g", str(self.process.pid)]  # our own process group
+            found = subprocess.run(group, capture_output=True, text=True)  # noqa: S603
+            listed = found.stdout.splitlines()
+            left = [line for line in listed if not EMBEDDED_SERVER.search(line)]
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass  # the group is gone
         except subprocess.TimeoutExpired:
+            left = ["the demo itself: it did not exit within 30 s of SIGTERM"]
             os.killpg(self.process.pid, signal.SIGKILL)
+        return left
 
 
 def main() -> int:
@@ -143,12 +154,15 @@ def main() -> int:
     ports = {name: free_port() for name in names}
     say(f"fresh data folder {data_dir}, ports {ports}")
     demo = Demo(environment, ports)
+    left: list[str] = []
     try:
         check(demo, environment, data_dir)
     finally:
-        demo.stop()
+        left = demo.stop()
         stop_embedded_servers(data_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
+    assert not left, "still running after the demo stopped:\n" + "\n".join(left)
+    say("the demo stopped on SIGTERM, and its worker and gate API server with it")
     say("PASSED")
     return 0
 

@@ -121,7 +121,10 @@ class Command(BaseCommand):
         children: list[subprocess.Popen[bytes]] = []
         site = None
         threads = ExitStack()
-        # Whatever fails on the way (a port taken, Ctrl+C), nothing started here outlives it.
+        # Whatever fails on the way (a port taken, Ctrl+C, a `kill`), nothing started here
+        # outlives it. uvicorn hands a SIGTERM it caught back to the process's own handler when
+        # it has shut down: the default one would end the process before ``finally``.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             # First, so that the worker started below learns where WeChat is.
             self._wechat(threads, options["wechat_port"], wechat_account)
@@ -226,3 +229,9 @@ def _wait_until_listening(port: int, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise CommandError(f"The gate API server did not start on port {port}.")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """``kill`` (SIGTERM) stops the demo as Ctrl+C does: through ``finally``, which stops the
+    worker and the gate API's server."""
+    raise SystemExit(128 + signum)
