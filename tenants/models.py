@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,6 +76,22 @@ class Building(TenantMixin):
         default=False,
         help_text=_("Refuse a second entry on the same pass until it has exited."),
     )
+    overstay_grace_minutes = models.PositiveIntegerField(
+        _("overstay grace (minutes)"),
+        default=30,
+        help_text=_(
+            "A visitor still inside this long after their visit's window has ended is an "
+            "overstay: their host is told."
+        ),
+    )
+    day_end_time = models.TimeField(
+        _("end of day"),
+        default=time(23, 0),
+        help_text=_(
+            "Local time at which visits whose window has ended that day, and who were not seen "
+            "leaving, are checked out."
+        ),
+    )
     wechat_account = models.ForeignKey(
         OfficialAccount,
         verbose_name=_("WeChat Official Account"),
@@ -108,6 +124,17 @@ class Building(TenantMixin):
         except (ZoneInfoNotFoundError, ValueError):
             zone = timezone.get_default_timezone()
         return timezone.localtime(moment, zone)
+
+    def last_day_end(self, moment: datetime) -> datetime:
+        """The latest moment at or before ``moment`` when the building's clock read its
+        ``day_end_time``: the end of the last day that is over."""
+        local = self.local_time(moment)
+        end = datetime.combine(local.date(), self.day_end_time, tzinfo=local.tzinfo)
+        if end > local:
+            end = datetime.combine(
+                local.date() - timedelta(days=1), self.day_end_time, tzinfo=local.tzinfo
+            )
+        return end
 
 
 class Domain(DomainMixin):

@@ -21,7 +21,15 @@ from integrations.wechat.sandbox import SandboxAccount, SandboxUser, WeChatSandb
 from tenants.models import Building, OfficialAccount
 
 # The notices an account has templates for (notification purposes).
-NOTICES = ("approval_request", "pass_link", "decision", "reminder", "escalation", "arrival")
+NOTICES = (
+    "approval_request",
+    "pass_link",
+    "decision",
+    "reminder",
+    "escalation",
+    "arrival",
+    "overstay",
+)
 
 
 @dataclass

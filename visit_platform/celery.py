@@ -37,6 +37,10 @@ def _schedule_periodic_jobs(sender: CeleryApp, **kwargs: object) -> None:
             "task": "workflows.tasks.remind_visitors_task",
             "schedule": float(settings.VISITOR_REMINDER_INTERVAL_SECONDS),
         },
+        "check-overstays": {
+            "task": "visit_platform.access.tasks.check_overstays_task",
+            "schedule": float(settings.OVERSTAY_CHECK_INTERVAL_SECONDS),
+        },
     }
 
 

@@ -280,6 +280,9 @@ NOTIFICATION_REDELIVERY_SECONDS = int(os.environ.get("NOTIFICATION_REDELIVERY_SE
 # periodic job that runs this often (workflows/actions/reminders.py).
 VISITOR_REMINDER_HOURS = float(os.environ.get("VISITOR_REMINDER_HOURS", "2"))
 VISITOR_REMINDER_INTERVAL_SECONDS = int(os.environ.get("VISITOR_REMINDER_INTERVAL_SECONDS", "300"))
+# How often the periodic job looks for overstays and, past a building's end of day, checks out
+# the visits not seen leaving (visit_platform/access/actions/overstays.py).
+OVERSTAY_CHECK_INTERVAL_SECONDS = int(os.environ.get("OVERSTAY_CHECK_INTERVAL_SECONDS", "300"))
 
 VIEWFLOW = {"AUTOREGISTER": False}
 

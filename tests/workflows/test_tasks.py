@@ -101,6 +101,7 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         WORKFLOW_TIMERS_INTERVAL_SECONDS="45",
         NOTIFICATION_SWEEP_INTERVAL_SECONDS="20",
         VISITOR_REMINDER_INTERVAL_SECONDS="120",
+        OVERSTAY_CHECK_INTERVAL_SECONDS="90",
     )
 
     assert schedule == {
@@ -122,6 +123,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         "sweep-arrivals": {
             "task": "visit_platform.access.tasks.sweep_missed_arrivals_task",
             "every_seconds": 20.0,
+            "registered": True,
+        },
+        "check-overstays": {
+            "task": "visit_platform.access.tasks.check_overstays_task",
+            "every_seconds": 90.0,
             "registered": True,
         },
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tenants.jobs import in_every_building
+from visit_platform.access.actions import check_overstays
 from visit_platform.access.actions.arrivals import sweep_missed_arrivals, tell_host_of_arrival
 from visit_platform.celery import app
 
@@ -20,3 +21,10 @@ def sweep_missed_arrivals_task() -> dict[str, str]:
     """Every building's arrival notices that the gate could not hand over (broker away):
     sent periodically by beat, with the notifications' sweep."""
     return in_every_building(lambda: f"{sweep_missed_arrivals()} arrival notices")
+
+
+@app.task(ignore_result=True)
+def check_overstays_task() -> dict[str, str]:
+    """Every building's overstays noted (hosts told once) and, past its end of day, the
+    visits not seen leaving checked out: sent periodically by beat."""
+    return in_every_building(check_overstays)

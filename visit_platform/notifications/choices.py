@@ -20,6 +20,7 @@ class Purpose(models.TextChoices):
     REMINDER = "reminder", _("Reminder")
     ESCALATION = "escalation", _("Escalation")
     ARRIVAL = "arrival", _("Arrival told to a host")
+    OVERSTAY = "overstay", _("Overstay told to a host")
 
 
 class Status(models.TextChoices):

@@ -34,6 +34,7 @@ DEMO_TEMPLATES = {
     Purpose.REMINDER: ("demo-reminder", "访问提醒 Visit reminder"),
     Purpose.ESCALATION: ("demo-escalation", "审批超时 Approval overdue"),
     Purpose.ARRIVAL: ("demo-arrival", "访客到达通知 Visitor arrived"),
+    Purpose.OVERSTAY: ("demo-overstay", "访客逾时逗留 Visitor still inside"),
 }
 
 

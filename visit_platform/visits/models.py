@@ -143,6 +143,11 @@ class Visit(models.Model):
     )
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    # When the visitor was first seen inside past their window plus the building's grace (an
+    # overstay); the periodic check claims a visit by setting it, so the host is told once.
+    overstay_noted_at = models.DateTimeField(_("overstay noted at"), null=True, blank=True)
+    # Checked out by the end-of-day sweep, not by a passage at a gate: "not seen leaving".
+    left_unseen = models.BooleanField(_("not seen leaving"), default=False)
     # When the visitor was reminded that the visit is near (once per visit; the periodic
     # reminder claims a visit by setting it).
     visitor_reminded_at = models.DateTimeField(_("visitor reminded at"), null=True, blank=True)

@@ -32,6 +32,12 @@ from visit_platform.access.actions.keys import (
     pass_token,
     rotate_signing_key,
 )
+from visit_platform.access.actions.overstays import (
+    check_out_at_day_end,
+    check_overstays,
+    find_overstays,
+    note_overstays,
+)
 from visit_platform.access.actions.passages import (
     AlertReport,
     InvalidBatchError,
@@ -70,15 +76,19 @@ __all__ = [
     "ReportedAlert",
     "ReportedPassage",
     "ScannedPass",
+    "check_out_at_day_end",
+    "check_overstays",
     "claim_controllers",
     "claim_gate_commands",
     "create_gate",
     "create_gate_agent",
     "deactivate_gate_agents",
     "decide_scan",
+    "find_overstays",
     "finish_gate_command",
     "issue_pass",
     "issue_passes",
+    "note_overstays",
     "note_slip_printed",
     "pass_token",
     "pass_url",
