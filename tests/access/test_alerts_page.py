@@ -334,3 +334,13 @@ def test_acknowledging_needs_a_post_and_an_existing_alert(
     assert guard.post("/alerts/999999/acknowledge/", {"note": "x"}).status_code == 404
     alert.refresh_from_db()
     assert alert.acknowledged_at is None
+
+
+def test_the_page_speaks_chinese_by_default(alpha: Building, security: User) -> None:
+    with schema_context("alpha"):
+        report()
+
+    page = page_of(client_for(alpha, security).get("/alerts/"))
+
+    assert "<h1>警报</h1>" in page
+    assert ">确认</button>" in page
