@@ -179,6 +179,8 @@ def test_filters_by_kind_gate_state_and_local_dates(
         ("kind=meteor", "Unknown alert kind"),
         ("gate=abc", "No such gate"),
         ("gate=999999", "No such gate"),
+        ("gate=99999999999999999999999", "No such gate"),
+        ("gate=١٢", "No such gate"),
         ("state=closed", "Unknown state"),
         ("from=2026-13-45", "is not a date"),
         ("to=yesterday", "is not a date"),

@@ -593,7 +593,9 @@ class AlertFilters:
             filters.problems.append(str(_("Unknown alert kind: showing every kind.")))
         gate = request.GET.get("gate", "")
         if gate:
-            found = Gate.objects.filter(pk=int(gate)).first() if gate.isdigit() else None
+            # ASCII digits only: str.isdigit also accepts other scripts' digits, which int reads.
+            number = gate.isascii() and gate.isdigit() and len(gate) <= 12
+            found = Gate.objects.filter(pk=int(gate)).first() if number else None
             if found is None:
                 filters.problems.append(str(_("No such gate: showing every gate.")))
             filters.gate = found
