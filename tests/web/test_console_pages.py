@@ -80,6 +80,7 @@ PAGES = [
     (Role.PROPERTY_ADMIN, "/watchlist/", "Watchlist"),
     (Role.PROPERTY_ADMIN, "/watchlist/new/", "Propose a watchlist entry"),
     (Role.PROPERTY_ADMIN, "/settings/wechat/", "WeChat account"),
+    (Role.PROPERTY_ADMIN, "/alerts/", "Alerts"),
     (Role.COMPANY_ADMIN, "/", "Overview"),
     (Role.COMPANY_ADMIN, "/companies/", "Companies"),
     (Role.COMPANY_ADMIN, "/employees/", "Employees"),
@@ -95,6 +96,7 @@ PAGES = [
     (Role.SECURITY, "/companies/", "Companies"),
     (Role.SECURITY, "/watchlist/", "Watchlist"),
     (Role.SECURITY, "/watchlist/new/", "Propose a watchlist entry"),
+    (Role.SECURITY, "/alerts/", "Alerts"),
 ]
 
 
@@ -130,6 +132,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Watchlist",
                 "Visit policies",
                 "Gates",
+                "Alerts",
                 "Messages",
                 "WeChat account",
                 "Audit log",
@@ -154,7 +157,7 @@ def test_page_renders_for_a_role_that_may_open_it(
             Role.RECEPTION,
             ["Overview", "Tasks", "Visits", "Register a visitor", "Companies", "Employees"],
         ),
-        (Role.SECURITY, ["Overview", "Tasks", "Visits", "Companies", "Watchlist"]),
+        (Role.SECURITY, ["Overview", "Tasks", "Visits", "Companies", "Watchlist", "Alerts"]),
     ],
 )
 def test_navigation_shows_the_pages_of_the_role(

@@ -274,6 +274,11 @@ class Alert(models.Model):
     occurred_at = models.DateTimeField(_("time"), db_index=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = actor_field(_("acknowledged by"))
+    # What the person did about it, in their words: the alert stays open until someone says.
+    acknowledgement_note = models.TextField(
+        _("acknowledgement note"), max_length=500, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("alert")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import qrcode
@@ -14,10 +14,13 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
+from django.core.paginator import Paginator
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -33,21 +36,28 @@ from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from kernel.privacy import mask_name, secret_hash
 from visit_platform.access.actions import (
+    MAX_ACKNOWLEDGEMENT_NOTE,
     ControllerFields,
     GateFields,
+    acknowledge_alert,
     note_slip_printed,
     pass_token,
     request_gate_pulse,
     save_controller,
     save_gate,
 )
-from visit_platform.access.choices import PRINTABLE_STATES, PassState
+from visit_platform.access.choices import PRINTABLE_STATES, AlertKind, PassState
 from visit_platform.access.forms import ControllerForm, GateForm, generic_map_text
-from visit_platform.access.models import Controller, Gate, GateAgent, GateCommand, Pass
+from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand, Pass
 from visit_platform.access.queries import pass_state
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.forms import add_domain_error
-from visit_platform.directory.roles import MANAGE_GATES, PRINT_SLIP
+from visit_platform.directory.roles import (
+    ACKNOWLEDGE_ALERTS,
+    MANAGE_GATES,
+    PRINT_SLIP,
+    VIEW_ALERTS,
+)
 
 # Link codes are 24 characters (secrets.token_urlsafe(18)); anything much longer is not one.
 MAX_LINK_CODE_LENGTH = 64
@@ -549,3 +559,153 @@ def gate_pulse(request: HttpRequest, pk: int) -> HttpResponse:
             % {"name": gate.name},
         )
     return redirect("access:gate_list")
+
+
+# --- Console: alerts ------------------------------------------------------------------------
+
+ALERTS_PAGE_SIZE = 25
+ALERT_STATES = {
+    "all": _("Open and acknowledged"),
+    "open": _("Open"),
+    "acknowledged": _("Acknowledged"),
+}
+
+
+@dataclass
+class AlertFilters:
+    """The list's filters as read from the query string; a value that makes no sense is
+    dropped and named in ``problems`` so the page says why it shows more than asked."""
+
+    kind: str = ""
+    gate: Gate | None = None
+    state: str = "all"
+    date_from: date | None = None
+    date_to: date | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> AlertFilters:
+        filters = cls()
+        kind = request.GET.get("kind", "")
+        if kind in AlertKind.values:
+            filters.kind = kind
+        elif kind:
+            filters.problems.append(str(_("Unknown alert kind: showing every kind.")))
+        gate = request.GET.get("gate", "")
+        if gate:
+            # ASCII digits only: str.isdigit also accepts other scripts' digits, which int reads.
+            number = gate.isascii() and gate.isdigit() and len(gate) <= 12
+            found = Gate.objects.filter(pk=int(gate)).first() if number else None
+            if found is None:
+                filters.problems.append(str(_("No such gate: showing every gate.")))
+            filters.gate = found
+        state = request.GET.get("state", "") or "all"
+        if state in ALERT_STATES:
+            filters.state = state
+        else:
+            filters.problems.append(str(_("Unknown state: showing open and acknowledged alerts.")))
+        filters.date_from = filters._day(request.GET.get("from", ""), _("From"))
+        filters.date_to = filters._day(request.GET.get("to", ""), _("To"))
+        if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+            filters.problems.append(
+                str(_("The start date is after the end date: showing no date limit."))
+            )
+            filters.date_from = filters.date_to = None
+        return filters
+
+    def _day(self, text: str, label: object) -> date | None:
+        if not text:
+            return None
+        try:
+            day = parse_date(text[:20])
+        except ValueError:
+            day = None
+        if day is None:
+            self.problems.append(
+                str(_("%(field)s is not a date (YYYY-MM-DD): ignored.") % {"field": label})
+            )
+        return day
+
+    def apply(self, alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+        """Narrow ``alerts``; days are the building's local days (call under its zone)."""
+        if self.kind:
+            alerts = alerts.filter(kind=self.kind)
+        if self.gate is not None:
+            alerts = alerts.filter(gate=self.gate)
+        if self.state == "open":
+            alerts = alerts.filter(acknowledged_at__isnull=True)
+        elif self.state == "acknowledged":
+            alerts = alerts.filter(acknowledged_at__isnull=False)
+        zone = timezone.get_current_timezone()
+        if self.date_from:
+            alerts = alerts.filter(
+                occurred_at__gte=datetime.combine(self.date_from, time.min, zone)
+            )
+        if self.date_to:
+            end = datetime.combine(self.date_to + timedelta(days=1), time.min, zone)
+            alerts = alerts.filter(occurred_at__lt=end)
+        return alerts
+
+
+def _alert_page(
+    request: HttpRequest,
+    errors: dict[int, str] | None = None,
+    notes: dict[int, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    filters = AlertFilters.from_request(request)
+    alerts = (
+        Alert.objects.select_related("gate", "controller", "acknowledged_by")
+        .annotate(
+            is_open=ExpressionWrapper(Q(acknowledged_at__isnull=True), output_field=BooleanField())
+        )
+        .order_by("-is_open", "-occurred_at", "-id")
+    )
+    with timezone.override(building_zone(request)):
+        page = Paginator(filters.apply(alerts), ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {
+            "section": "alerts",
+            "filters": filters,
+            "kinds": AlertKind.choices,
+            "gates": Gate.objects.order_by("name"),
+            "states": list(ALERT_STATES.items()),
+            "page": page,
+            "rows": [
+                {
+                    "alert": alert,
+                    "error": (errors or {}).get(alert.pk, ""),
+                    "note": (notes or {}).get(alert.pk, ""),
+                }
+                for alert in page.object_list
+            ],
+            "can_acknowledge": request.user.has_perm(ACKNOWLEDGE_ALERTS),
+            "query": request.GET.urlencode(),
+            "time_zone": timezone.get_current_timezone_name(),
+        }
+        return render(request, "access/alert_list.html", context, status=status)
+
+
+@console_view(VIEW_ALERTS)
+def alert_list(request: HttpRequest) -> HttpResponse:
+    """Alerts the gates reported, open ones first, so security sees what still needs a person."""
+    return _alert_page(request)
+
+
+@require_POST
+@console_view(ACKNOWLEDGE_ALERTS)
+def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Acknowledge one alert with a note; a refusal shows the list again with the reason
+    beside that alert (409 when someone else was first), and changes nothing."""
+    alert = Alert.objects.filter(pk=pk).first()
+    if alert is None:
+        raise Http404
+    try:
+        acknowledge_alert(Actor.from_request(request), alert, request.POST.get("note", ""))
+    except DomainError as error:
+        note = request.POST.get("note", "")[: MAX_ACKNOWLEDGEMENT_NOTE * 2]
+        return _alert_page(
+            request, errors={alert.pk: error.message}, notes={alert.pk: note}, status=error.status
+        )
+    messages.success(request, _("Alert acknowledged."))
+    query = request.GET.urlencode()
+    return redirect(reverse("access:alert_list") + (f"?{query}" if query else ""))

@@ -38,6 +38,10 @@ APPROVE_WATCHLIST = "visits.approve_watchlistentry"
 # viewflow lists a flow's tasks (Task.objects.queue/inbox) only to users who may view its
 # processes; each task then asks for its own permission (the watchlist review: APPROVE_WATCHLIST).
 VIEW_FLOW_PROCESSES = "viewflow.view_process"
+# Alerts from the gates (door forced, alarm): security and property admins see them and
+# acknowledge them with a note.
+VIEW_ALERTS = "access.view_alert"
+ACKNOWLEDGE_ALERTS = "access.acknowledge_alert"
 
 _PROPERTY = frozenset(
     {
@@ -67,6 +71,8 @@ _PROPERTY = frozenset(
         PROPOSE_WATCHLIST,
         APPROVE_WATCHLIST,
         VIEW_FLOW_PROCESSES,
+        VIEW_ALERTS,
+        ACKNOWLEDGE_ALERTS,
     }
 )
 
@@ -104,6 +110,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_TASKS,
             VIEW_WATCHLIST,
             PROPOSE_WATCHLIST,
+            VIEW_ALERTS,
+            ACKNOWLEDGE_ALERTS,
         }
     ),
 }

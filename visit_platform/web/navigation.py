@@ -17,6 +17,7 @@ from visit_platform.directory.roles import (
     MANAGE_WECHAT,
     ORGANISE_EVENTS,
     REGISTER_VISITS,
+    VIEW_ALERTS,
     VIEW_AUDIT,
     VIEW_COMPANY,
     VIEW_HOST,
@@ -61,6 +62,7 @@ NAVIGATION = (
     NavItem("watchlist", _("Watchlist"), "visits:watchlist_list", VIEW_WATCHLIST, "shield"),
     NavItem("policies", _("Visit policies"), "workflows:policy_list", MANAGE_POLICIES, "key"),
     NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
+    NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
     NavItem(
         "notifications",
         _("Messages"),

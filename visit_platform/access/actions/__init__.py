@@ -1,10 +1,11 @@
 """The access package's interface for changes: import actions from here
 (``from visit_platform.access.actions import issue_pass``), not from the modules, which are
 split by concern and may move. Every change to passes, gates, controllers, gate agents and
-signing keys, the gate decision, reported passages and alerts, and gate commands is one of
-these functions. Reads are in ``visit_platform.access.queries``.
+signing keys, the gate decision, reported passages and alerts (and their acknowledgement),
+and gate commands is one of these functions. Reads are in ``visit_platform.access.queries``.
 """
 
+from visit_platform.access.actions.alerts import MAX_ACKNOWLEDGEMENT_NOTE, acknowledge_alert
 from visit_platform.access.actions.commands import (
     COMMAND_LIFETIME,
     claim_gate_commands,
@@ -63,6 +64,7 @@ from visit_platform.access.actions.passes import (
 
 __all__ = [
     "COMMAND_LIFETIME",
+    "MAX_ACKNOWLEDGEMENT_NOTE",
     "MAX_POLL_INTERVAL_MS",
     "MIN_POLL_INTERVAL_MS",
     "ROTATING_TOKEN_SECONDS",
@@ -76,6 +78,7 @@ __all__ = [
     "ReportedAlert",
     "ReportedPassage",
     "ScannedPass",
+    "acknowledge_alert",
     "check_out_at_day_end",
     "check_overstays",
     "claim_controllers",
