@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
@@ -566,7 +567,7 @@ def gate_pulse(request: HttpRequest, pk: int) -> HttpResponse:
 ALERTS_PAGE_SIZE = 25
 ALERT_STATES = {
     "all": _("Open and acknowledged"),
-    "open": _("Open"),
+    "open": pgettext_lazy("alert state", "Open"),
     "acknowledged": _("Acknowledged"),
 }
 
