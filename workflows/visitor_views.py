@@ -8,7 +8,7 @@ mobile (``WeChatLink``, made with such a code) is signed in from the link withou
 
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,8 +26,7 @@ from django.views.decorators.http import require_POST
 
 from kernel.console import building_zone
 from kernel.errors import DomainError
-from kernel.mobile_pages import code_page, posted, private
-from kernel.phones import normalise_mobile
+from kernel.mobile_pages import code_page, private
 from kernel.privacy import mask_name
 from visit_platform.access.actions import renew_pass_link
 from visit_platform.access.models import Pass
@@ -43,9 +42,9 @@ from visit_platform.visits.visitor_session import (
     sign_out,
     signed_in_mobile,
 )
-from workflows.actions import cancel_request, send_one_time_code, verify_one_time_code
+from workflows.actions import cancel_request, verify_one_time_code
+from workflows.code_pages import text_a_code, typed_code
 
-CODE_PATTERN = re.compile(r"\d{6}")
 RECENT_DAYS = 90
 LIST_LIMIT = 20
 
@@ -203,41 +202,17 @@ def _row(visit: Visit, now: datetime, live_passes: set[int]) -> OwnVisit:
 @require_POST
 def send_code(request: HttpRequest) -> HttpResponse:
     """Step one: text a code to the number given."""
-    typed = posted(request, "mobile")
-    try:
-        number = normalise_mobile(typed)
-    except DomainError as error:
-        return _sign_in_page(request, problem=error.message, status=error.status)
-    try:
-        send_one_time_code(_visitor(request), number)
-    except DomainError as error:
-        if error.code == "code_too_soon":
-            # The code sent a moment ago still works: let them type it.
-            return _sign_in_page(
-                request, step="code", mobile=number, notice=error.message, status=error.status
-            )
-        return _sign_in_page(request, problem=error.message, status=error.status)
-    return _sign_in_page(request, step="code", mobile=number)
+    return text_a_code(request, _visitor(request), functools.partial(_sign_in_page, request))
 
 
 @require_POST
 def check_code(request: HttpRequest) -> HttpResponse:
     """Step two: the code proves the number; the visitor is signed in for a short while."""
+    typed = typed_code(request, functools.partial(_sign_in_page, request))
+    if isinstance(typed, HttpResponse):
+        return typed
+    number, code = typed
     try:
-        number = normalise_mobile(posted(request, "mobile"))
-    except DomainError as error:
-        return _sign_in_page(request, problem=error.message, status=error.status)
-    code = posted(request, "code")
-    if not CODE_PATTERN.fullmatch(code):
-        return _sign_in_page(
-            request,
-            step="code",
-            mobile=number,
-            problem=_("Enter the 6 digits of the code."),
-            status=400,
-        )
-    try:
-        # Outside a transaction: a wrong guess stays counted (see verify_one_time_code).
         verified = verify_one_time_code(number, code)
     except DomainError as error:
         return _sign_in_page(

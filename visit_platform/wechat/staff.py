@@ -9,7 +9,7 @@ that binding, in this building only.
 
 from __future__ import annotations
 
-import re
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,8 +24,8 @@ from django.views.decorators.http import require_POST
 from forms.views import invitation_form_page, refuse_large_bodies
 from kernel.console import building_zone
 from kernel.errors import ConflictError, DomainError
-from kernel.mobile_pages import code_page, posted, private
-from kernel.phones import display_mobile, normalise_mobile
+from kernel.mobile_pages import code_page, private
+from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.actions import unbind_host_wechat
@@ -35,7 +35,6 @@ from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.invite_tokens import invitation_token
 from visit_platform.visits.models import Visit
 from visit_platform.wechat.oauth import wechat_openid, wechat_user_required
-from workflows.actions import send_one_time_code
 from workflows.actions.hosts import (
     bind_employee_wechat,
     decide_in_wechat,
@@ -43,10 +42,10 @@ from workflows.actions.hosts import (
     note_staff_page_viewed,
     wechat_actor,
 )
+from workflows.code_pages import text_a_code, typed_code
 from workflows.queries import may_see_in_wechat, visits_waiting_for, wechat_decider
 
 MAX_REASON_LENGTH = 1000
-CODE_PATTERN = re.compile(r"\d{6}")
 
 
 def _wechat_user(request: HttpRequest) -> Actor:
@@ -128,20 +127,7 @@ def send_code(request: HttpRequest) -> HttpResponse:
     read the code."""
     if wechat_openid(request) is None:
         return _signed_out(request)
-    try:
-        number = normalise_mobile(posted(request, "mobile"))
-    except DomainError as error:
-        return _binding_page(request, problem=error.message, status=error.status)
-    try:
-        send_one_time_code(_wechat_user(request), number)
-    except DomainError as error:
-        if error.code == "code_too_soon":
-            # The code sent a moment ago still works: let them type it.
-            return _binding_page(
-                request, step="code", mobile=number, notice=error.message, status=error.status
-            )
-        return _binding_page(request, problem=error.message, status=error.status)
-    return _binding_page(request, step="code", mobile=number)
+    return text_a_code(request, _wechat_user(request), functools.partial(_binding_page, request))
 
 
 @require_POST
@@ -151,19 +137,10 @@ def bind(request: HttpRequest) -> HttpResponse:
     openid = wechat_openid(request)
     if openid is None:
         return _signed_out(request)
-    try:
-        number = normalise_mobile(posted(request, "mobile"))
-    except DomainError as error:
-        return _binding_page(request, problem=error.message, status=error.status)
-    code = posted(request, "code")
-    if not CODE_PATTERN.fullmatch(code):
-        return _binding_page(
-            request,
-            step="code",
-            mobile=number,
-            problem=_("Enter the 6 digits of the code."),
-            status=400,
-        )
+    typed = typed_code(request, functools.partial(_binding_page, request))
+    if isinstance(typed, HttpResponse):
+        return typed
+    number, code = typed
     try:
         # Not in a transaction: a wrong guess stays counted (see verify_one_time_code).
         host = bind_employee_wechat(_wechat_user(request), mobile=number, code=code, openid=openid)

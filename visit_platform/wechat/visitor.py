@@ -10,7 +10,7 @@ WeChat. A host's invitation is the authority for its own visit's mobile, as a pa
 
 from __future__ import annotations
 
-import re
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from kernel.console import building_zone
 from kernel.errors import DomainError
 from kernel.mobile_pages import code_page, local_path, posted, private
-from kernel.phones import display_mobile, normalise_mobile
+from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
 from tenants.actions import building_url
 from tenants.db import current_schema
@@ -47,12 +47,10 @@ from workflows.actions import (
     open_event_pass,
     open_invitation,
     resend_pass_by_sms,
-    send_one_time_code,
     usable_pass,
     verify_one_time_code,
 )
-
-CODE_PATTERN = re.compile(r"\d{6}")
+from workflows.code_pages import text_a_code, typed_code
 
 
 def _visitor(request: HttpRequest) -> Actor:
@@ -96,24 +94,8 @@ def link_start(request: HttpRequest) -> HttpResponse:
 def link_send_code(request: HttpRequest) -> HttpResponse:
     """Text a code to the number given (the codes of My visits, with their limits)."""
     next_path = _next_path(posted(request, "next") if "next" in request.POST else "")
-    try:
-        number = normalise_mobile(posted(request, "mobile"))
-    except DomainError as error:
-        return _link_page(request, next_path=next_path, problem=error.message, status=error.status)
-    try:
-        send_one_time_code(_visitor(request), number)
-    except DomainError as error:
-        step = "code" if error.code == "code_too_soon" else "mobile"
-        return _link_page(
-            request,
-            next_path=next_path,
-            step=step,
-            mobile=number,
-            notice=error.message if step == "code" else "",
-            problem=error.message if step == "mobile" else "",
-            status=error.status,
-        )
-    return _link_page(request, next_path=next_path, step="code", mobile=number)
+    show = functools.partial(_link_page, request, next_path=next_path)
+    return text_a_code(request, _visitor(request), show)
 
 
 @require_POST
@@ -122,22 +104,11 @@ def link_check_code(request: HttpRequest) -> HttpResponse:
     """The code proves the number: this WeChat is linked to it (moved from another number it
     was linked to), the visitor is signed in, and goes where they were going."""
     next_path = _next_path(posted(request, "next") if "next" in request.POST else "")
+    typed = typed_code(request, functools.partial(_link_page, request, next_path=next_path))
+    if isinstance(typed, HttpResponse):
+        return typed
+    number, code = typed
     try:
-        number = normalise_mobile(posted(request, "mobile"))
-    except DomainError as error:
-        return _link_page(request, next_path=next_path, problem=error.message, status=error.status)
-    code = posted(request, "code")
-    if not CODE_PATTERN.fullmatch(code):
-        return _link_page(
-            request,
-            next_path=next_path,
-            step="code",
-            mobile=number,
-            problem=_("Enter the 6 digits of the code."),
-            status=400,
-        )
-    try:
-        # Outside a transaction: a wrong guess stays counted (see verify_one_time_code).
         verified = verify_one_time_code(number, code)
     except DomainError as error:
         return _link_page(
