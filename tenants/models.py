@@ -92,6 +92,33 @@ class Building(TenantMixin):
             "leaving, are checked out."
         ),
     )
+    overstay_escalation_minutes = models.PositiveIntegerField(
+        _("overstay escalation (minutes)"),
+        default=30,
+        help_text=_(
+            "If an overstay is still open this long after the host was told (the visitor has "
+            "not left, nobody extended the visit), it becomes an alert for security."
+        ),
+    )
+    overstay_tells_visitor = models.BooleanField(
+        _("tell the visitor of an overstay"),
+        default=False,
+        help_text=_("Besides the host, text the visitor that their visit has ended."),
+    )
+    gate_silence_seconds = models.PositiveIntegerField(
+        _("gate silence alert (seconds)"),
+        default=120,
+        help_text=_(
+            "A gate agent not heard from, or a controller its agent cannot reach, for this "
+            "long raises an alert."
+        ),
+    )
+    denial_burst_count = models.PositiveIntegerField(
+        _("refusals that make a burst"),
+        default=5,
+        help_text=_("This many refusals at one gate within the burst window raise an alert."),
+    )
+    denial_burst_seconds = models.PositiveIntegerField(_("burst window (seconds)"), default=60)
     wechat_account = models.ForeignKey(
         OfficialAccount,
         verbose_name=_("WeChat Official Account"),

@@ -333,6 +333,9 @@ def test_alerts_are_stored_once_by_event_id(
     [
         (b"{not json", 400, "malformed_json"),
         ({"alerts": [alert(kind="fire")]}, 422, "invalid_request"),
+        # The platform's own kinds are never taken from an agent.
+        ({"alerts": [alert(kind="watchlist_hit")]}, 422, "invalid_request"),
+        ({"alerts": [alert(kind="agent_offline")]}, 422, "invalid_request"),
         ({"alerts": [alert(occurred_at="2026-03-02T09:15:00")]}, 422, "invalid_request"),
         ({"alerts": [alert(occurred_at="1970-01-01T00:00:00+00:00")]}, 422, "invalid_request"),
         ({"alerts": [alert(gate_id=987654)]}, 422, "invalid_alerts"),

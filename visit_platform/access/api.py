@@ -36,7 +36,7 @@ from visit_platform.access.actions import (
     record_passages,
     touch_agent,
 )
-from visit_platform.access.choices import AlertKind, Direction, Mode, Reason
+from visit_platform.access.choices import AgentAlertKind, Direction, Mode, Reason
 from visit_platform.access.models import GateAgent
 from visit_platform.access.queries import (
     agent_controllers,
@@ -332,7 +332,7 @@ def watchlist(request: HttpRequest, response: HttpResponse) -> Any:
 
 class AlertIn(Schema):
     event_id: uuid.UUID
-    kind: AlertKind
+    kind: AgentAlertKind
     controller_id: DatabaseId | None = None
     gate_id: DatabaseId | None = None
     occurred_at: AwareDatetime
@@ -349,7 +349,7 @@ class AlertsIn(Schema):
 
 class AlertOut(Schema):
     event_id: uuid.UUID
-    kind: AlertKind
+    kind: AgentAlertKind
     replayed: bool
 
 

@@ -51,9 +51,30 @@ class Reason(models.TextChoices):
 
 
 class AlertKind(models.TextChoices):
+    """What security is alerted to. The first three come from a controller, through its gate
+    agent (``AGENT_ALERT_KINDS``); the others the platform raises itself (``raise_alert``)."""
+
     DOOR_FORCED = "door_forced", _("Door forced open")
     ALARM = "alarm", _("Turnstile alarm")
     COUNTER_RESET = "counter_reset", _("Turnstile counter reset")
+    WATCHLIST_HIT = "watchlist_hit", _("Watchlisted person at a gate")
+    DENIAL_BURST = "denial_burst", _("Many refusals at one gate")
+    AGENT_OFFLINE = "agent_offline", _("Gate agent silent")
+    CONTROLLER_OFFLINE = "controller_offline", _("Controller unreachable")
+    OVERSTAY = "overstay", _("Visitor overstaying")
+
+
+class AgentAlertKind(models.TextChoices):
+    """The alerts a gate agent may report: what its controllers signal. The platform's own
+    kinds (a watchlist hit, an agent offline...) are never taken from an agent."""
+
+    DOOR_FORCED = AlertKind.DOOR_FORCED.value, AlertKind.DOOR_FORCED.label
+    ALARM = AlertKind.ALARM.value, AlertKind.ALARM.label
+    COUNTER_RESET = AlertKind.COUNTER_RESET.value, AlertKind.COUNTER_RESET.label
+
+
+# Alerts the security screen shows in red with a sound: someone may be in danger or getting in.
+URGENT_ALERT_KINDS = frozenset({AlertKind.DOOR_FORCED, AlertKind.ALARM, AlertKind.WATCHLIST_HIT})
 
 
 class CommandStatus(models.TextChoices):

@@ -240,13 +240,16 @@ class AccessEvent(models.Model):
 
 
 class Alert(models.Model):
-    """Something a controller signalled (door forced, alarm), reported by a gate agent.
+    """Something security must look at: a controller's signal (door forced, alarm) reported by
+    a gate agent, or what the platform noticed itself (a watchlist hit, a burst of refusals,
+    an agent or controller gone silent, an overstay).
 
-    Idempotent by ``event_id``; kept for the security screen, which acknowledges them.
+    Idempotent by ``event_id``; it stays open on the security screen until a person
+    acknowledges it with a note.
     """
 
     event_id = models.UUIDField(_("event id"), unique=True)
-    kind = models.CharField(_("kind"), max_length=16, choices=AlertKind.choices)
+    kind = models.CharField(_("kind"), max_length=24, choices=AlertKind.choices)
     controller = models.ForeignKey(
         Controller,
         verbose_name=_("controller"),
@@ -271,6 +274,17 @@ class Alert(models.Model):
         on_delete=models.SET_NULL,
         related_name="alerts",
     )
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+    # What the screen says besides the kind (a count of refusals, how long an agent has been
+    # silent); never personal data, which is read from the visit when shown.
+    details = models.JSONField(_("details"), default=dict, blank=True)
     occurred_at = models.DateTimeField(_("time"), db_index=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
@@ -284,6 +298,14 @@ class Alert(models.Model):
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         ordering = ["-occurred_at", "-id"]
+        indexes = [
+            # The security screen's snapshot reads the open ones; they are few among many.
+            models.Index(
+                fields=["-occurred_at"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="alert_open",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%H:%M:%S} {self.kind} {self.gate or self.controller}"

@@ -5,7 +5,13 @@ signing keys, the gate decision, reported passages and alerts (and their acknowl
 and gate commands is one of these functions. Reads are in ``visit_platform.access.queries``.
 """
 
-from visit_platform.access.actions.alerts import MAX_ACKNOWLEDGEMENT_NOTE, acknowledge_alert
+from visit_platform.access.actions.alerts import (
+    MAX_ACKNOWLEDGEMENT_NOTE,
+    acknowledge_alert,
+    alert_payload,
+    publish_alert,
+    raise_alert,
+)
 from visit_platform.access.actions.commands import (
     COMMAND_LIFETIME,
     claim_gate_commands,
@@ -79,6 +85,7 @@ __all__ = [
     "ReportedPassage",
     "ScannedPass",
     "acknowledge_alert",
+    "alert_payload",
     "check_out_at_day_end",
     "check_overstays",
     "claim_controllers",
@@ -96,6 +103,8 @@ __all__ = [
     "pass_token",
     "pass_url",
     "payload_of",
+    "publish_alert",
+    "raise_alert",
     "record_alert",
     "record_alerts",
     "record_passage",

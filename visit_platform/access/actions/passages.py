@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kernel.errors import DomainError
-from visit_platform.access.actions._common import publish_on_commit
+from visit_platform.access.actions.alerts import publish_alert
 from visit_platform.access.actions.arrivals import announce_arrival
 from visit_platform.access.actions.decision import (
     Decision,
@@ -26,7 +26,13 @@ from visit_platform.access.actions.decision import (
     _record,
     _Replayed,
 )
-from visit_platform.access.choices import PASSAGE_REASONS, AlertKind, Direction, Mode, Reason
+from visit_platform.access.choices import (
+    PASSAGE_REASONS,
+    AgentAlertKind,
+    Direction,
+    Mode,
+    Reason,
+)
 from visit_platform.access.models import AccessEvent, Alert, Controller, Gate, GateAgent, Pass
 from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
@@ -199,7 +205,7 @@ class ReportedAlert:
 
 def record_alert(alert: ReportedAlert, agent: GateAgent | None = None) -> tuple[Alert, bool]:
     """Store an alert once (idempotent by event id); returns it and whether it was a replay."""
-    if alert.kind not in AlertKind.values:
+    if alert.kind not in AgentAlertKind.values:
         raise DomainError("kind_invalid", _("Unknown alert kind."), field="kind")
     existing = Alert.objects.filter(event_id=alert.event_id).first()
     if existing is not None:
@@ -219,14 +225,7 @@ def record_alert(alert: ReportedAlert, agent: GateAgent | None = None) -> tuple[
         if existing is None:
             raise
         return existing, True
-    payload = {
-        "type": "alert",
-        "event_id": str(stored.event_id),
-        "kind": stored.kind,
-        "gate": stored.gate.name if stored.gate else None,
-        "occurred_at": stored.occurred_at.isoformat(),
-    }
-    publish_on_commit(payload)
+    publish_alert(stored)
     return stored, False
 
 
