@@ -1,4 +1,5 @@
-"""URLs of the console's gate pages (controllers, gates, the "test" pulse) and alerts."""
+"""URLs of the console's gate pages (controllers, gates, the "test" pulse), alerts and the
+security screen."""
 
 from django.urls import path
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("gates/<int:pk>/pulse/", views.gate_pulse, name="gate_pulse"),
     path("gates/controllers/new/", views.controller_edit, name="controller_create"),
     path("gates/controllers/<int:pk>/", views.controller_edit, name="controller_edit"),
+    path("security/", views.security_screen, name="security_screen"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
 ]

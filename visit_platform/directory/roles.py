@@ -42,6 +42,9 @@ VIEW_FLOW_PROCESSES = "viewflow.view_process"
 # acknowledge them with a note.
 VIEW_ALERTS = "access.view_alert"
 ACKNOWLEDGE_ALERTS = "access.acknowledge_alert"
+# The security screen (live occupancy, overstays, open alerts, gate health): security and
+# property admins. Reception may watch the occupancy socket but has no screen of its own.
+VIEW_SECURITY_SCREEN = "access.view_security_screen"
 
 _PROPERTY = frozenset(
     {
@@ -73,6 +76,7 @@ _PROPERTY = frozenset(
         VIEW_FLOW_PROCESSES,
         VIEW_ALERTS,
         ACKNOWLEDGE_ALERTS,
+        VIEW_SECURITY_SCREEN,
     }
 )
 
@@ -112,6 +116,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             PROPOSE_WATCHLIST,
             VIEW_ALERTS,
             ACKNOWLEDGE_ALERTS,
+            VIEW_SECURITY_SCREEN,
         }
     ),
 }
