@@ -393,3 +393,97 @@ def test_an_alert_someone_else_acknowledged_first_says_so(screen: Screen, commit
 
     item.wait_for(state="detached", timeout=5000)
     assert committed(lambda: Alert.objects.get(pk=alert.pk)).acknowledgement_note == "first"
+
+
+# --- Screenshots ----------------------------------------------------------------------------
+
+NAMES = ["韩梅梅", "王强", "李娜", "周杰", "陈静", "刘洋", "杨帆", "赵磊", "黄蕾", "吴昊", "徐婷", "孙鹏"]
+COMPANIES = [("张伟", "星河科技有限公司"), ("李晓燕", "远景律师事务所"), ("陈刚", "华信咨询")]
+GATES = [(1, "A1 闸机", "大堂"), (2, "8F 门禁", "8F"), (3, "12F 门禁", "12F")]
+
+
+def busy_snapshot() -> dict[str, Any]:
+    """A working afternoon: a dozen visitors inside, one overstaying, gates and alerts."""
+    now = timezone.now()
+    inside = []
+    for index, name in enumerate(NAMES):
+        host, company = COMPANIES[index % 3]
+        gate_id, gate, zone = GATES[index % 3]
+        inside.append(
+            person(
+                100 + index,
+                name,
+                host=host,
+                company=company,
+                companions=[0, 2, 0, 1][index % 4],
+                since=iso(now - timedelta(minutes=9 + 17 * index)),
+                gate=gate,
+                gate_id=gate_id,
+                zone=zone,
+                valid_until=iso(now + timedelta(minutes=50 - 40 * (index == 7) * 3)),
+            )
+        )
+    gates = [
+        {"id": gate_id, "name": gate, "zone": zone, "direction": "both", "online": True, "controller": "控制器 1"}
+        for gate_id, gate, zone in GATES
+    ] + [{"id": 4, "name": "B1 车库", "zone": "B1", "direction": "both", "online": False, "controller": "控制器 2"}]
+    return snapshot(
+        seq=40,
+        inside=inside,
+        arrived_today=list(range(100, 131)),
+        left_today=list(range(112, 131)),
+        expected=[
+            {"visit_id": 200 + i, "name": "访客", "host": "张伟", "company": "星河科技有限公司", "companions": 0,
+             "valid_from": iso(now + timedelta(hours=1)), "valid_until": iso(now + timedelta(hours=3))}
+            for i in range(6)
+        ],
+        anonymous={"entries": 14, "exits": 11},
+        gates=gates,
+        zones=["大堂", "8F", "12F", "B1"],
+        alerts=[
+            {"type": "alert", "id": 501, "event_id": "e-501", "kind": "controller_offline", "urgent": False,
+             "gate": None, "gate_id": None, "zone": None, "controller": "控制器 2", "agent": "大堂网关",
+             "visit_id": None, "visitor": None, "details": {}, "occurred_at": iso(now - timedelta(minutes=12)),
+             "acknowledged_at": None},
+        ],
+    )
+
+
+URGENT_ALERT = {
+    "type": "alert", "seq": 41, "id": 502, "event_id": "e-502", "kind": "watchlist_hit", "urgent": True,
+    "gate": "A1 闸机", "gate_id": 1, "zone": "大堂", "controller": None, "agent": None, "visit_id": 300,
+    "visitor": "钱推销", "details": {}, "acknowledged_at": None,
+}
+
+
+def test_screenshots_of_the_desk_the_phone_and_an_alert(
+    browser: Any, live_building: LiveBuilding
+) -> None:
+    for screen in open_screen(
+        browser, live_building, language="zh-hans", viewport={"width": 1920, "height": 1080}
+    ):
+        screen.open(busy_snapshot())
+        screen.wait_text("count-inside", "21")
+        screenshot(screen.page, "security-screen-desktop", full_page=False)
+
+    for screen in open_screen(
+        browser,
+        live_building,
+        language="zh-hans",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    ):
+        screen.open(busy_snapshot())
+        screen.wait_text("count-inside", "21")
+        width = screen.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing sticks out sideways on a phone
+        screenshot(screen.page, "security-screen-phone")
+
+    for screen in open_screen(browser, live_building, language="zh-hans"):
+        screen.open(busy_snapshot())
+        screen.receive(URGENT_ALERT | {"occurred_at": iso(timezone.now())})
+        screen.page.locator("#alerts li.urgent").wait_for(timeout=2000)
+        screen.page.locator("#alerts li.urgent textarea").fill("已通知保安前往大堂")
+        screenshot(screen.page, "security-screen-alert", full_page=False)
