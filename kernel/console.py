@@ -68,7 +68,5 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A post without a valid CSRF token (forged, or a page left open past its session): a
     script asking for JSON gets ``{"code", "message"}``, a browser Django's page."""
     if wants_json(request):
-        return json_error(
-            "csrf_failed", _("The page has expired: reload it and try again."), 403
-        )
+        return json_error("csrf_failed", _("The page has expired: reload it and try again."), 403)
     return html_csrf_failure(request, reason)

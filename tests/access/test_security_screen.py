@@ -63,9 +63,7 @@ def guard(alpha: Building, security: User) -> Client:
 
 
 @pytest.mark.parametrize("role", [Role.SECURITY, Role.PROPERTY_ADMIN, Role.OPERATOR])
-def test_security_property_admins_and_operators_open_the_screen(
-    alpha: Building, role: str
-) -> None:
+def test_security_property_admins_and_operators_open_the_screen(alpha: Building, role: str) -> None:
     client = english(client_for(alpha, member(alpha, f"{role}@alpha.example", role)))
 
     response = client.get("/security/")
@@ -97,7 +95,7 @@ def test_the_page_speaks_chinese_by_default(alpha: Building, security: User) -> 
     page = client_for(alpha, security).get("/security/").content.decode()
 
     assert "<h1>安保大屏</h1>" in page
-    assert "在场人数" in page
+    assert "当前在场" in page
 
 
 @pytest.mark.parametrize("role", [Role.RECEPTION, Role.HOST, Role.COMPANY_ADMIN])
@@ -151,7 +149,9 @@ def test_acknowledging_for_the_screen_answers_json_and_is_audited(
     assert body["acknowledged_at"]
     alert.refresh_from_db()
     assert alert.acknowledged_by == security
-    assert AuditEntry.objects.filter(verb="alert.acknowledged", object_id=str(alert.pk)).count() == 1
+    assert (
+        AuditEntry.objects.filter(verb="alert.acknowledged", object_id=str(alert.pk)).count() == 1
+    )
 
 
 @pytest.mark.parametrize(

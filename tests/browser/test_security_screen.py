@@ -79,7 +79,14 @@ def snapshot(seq: int = 10, **fields: Any) -> dict[str, Any]:
         "grace_minutes": 15,
         "inside": [
             person(1, "韩梅梅", companions=2),
-            person(2, "王强", valid_until=iso(now - timedelta(hours=1)), zone="8F", gate="8F 门禁", gate_id=2),
+            person(
+                2,
+                "王强",
+                valid_until=iso(now - timedelta(hours=1)),
+                zone="8F",
+                gate="8F 门禁",
+                gate_id=2,
+            ),
         ],
         "arrived_today": [1, 2, 3],
         "left_today": [3],
@@ -97,15 +104,38 @@ def snapshot(seq: int = 10, **fields: Any) -> dict[str, Any]:
         "anonymous": {"entries": 5, "exits": 3},
         "alerts": [],
         "gates": [
-            {"id": 1, "name": "A1 闸机", "zone": "大堂", "direction": "in", "online": True, "controller": "大堂控制器"},
-            {"id": 2, "name": "8F 门禁", "zone": "8F", "direction": "both", "online": True, "controller": "8F 控制器"},
-            {"id": 3, "name": "B1 车库", "zone": "B1", "direction": "both", "online": None, "controller": None},
+            {
+                "id": 1,
+                "name": "A1 闸机",
+                "zone": "大堂",
+                "direction": "in",
+                "online": True,
+                "controller": "大堂控制器",
+            },
+            {
+                "id": 2,
+                "name": "8F 门禁",
+                "zone": "8F",
+                "direction": "both",
+                "online": True,
+                "controller": "8F 控制器",
+            },
+            {
+                "id": 3,
+                "name": "B1 车库",
+                "zone": "B1",
+                "direction": "both",
+                "online": None,
+                "controller": None,
+            },
         ],
         "zones": ["大堂", "8F", "B1"],
     } | fields
 
 
-def entry(seq: int, visit_id: int | None, name: str = "", direction: str = "in", **fields: Any) -> dict[str, Any]:
+def entry(
+    seq: int, visit_id: int | None, name: str = "", direction: str = "in", **fields: Any
+) -> dict[str, Any]:
     return {
         "type": "access_event",
         "seq": seq,
@@ -329,9 +359,20 @@ def test_a_new_urgent_alert_appears_in_red_and_is_announced(screen: Screen) -> N
     assert page.evaluate("window.securityScreen.state.beeps") == 1
     screen.receive(alert | {"seq": 12, "id": 78, "kind": "agent_offline", "urgent": False})
     page.locator("#alerts li[data-alert='78']").wait_for(timeout=2000)
-    assert "urgent" not in (page.locator("#alerts li[data-alert='78']").get_attribute("class") or "")
+    assert "urgent" not in (
+        page.locator("#alerts li[data-alert='78']").get_attribute("class") or ""
+    )
     assert page.evaluate("window.securityScreen.state.beeps") == 1  # only urgent ones sound
-    screen.receive({"type": "alert_acknowledged", "seq": 13, "id": 77, "by": "x", "note": "ok", "acknowledged_at": iso(timezone.now())})
+    screen.receive(
+        {
+            "type": "alert_acknowledged",
+            "seq": 13,
+            "id": 77,
+            "by": "x",
+            "note": "ok",
+            "acknowledged_at": iso(timezone.now()),
+        }
+    )
     item.wait_for(state="detached", timeout=2000)
     assert screen.text("alerts-count") == "1"
 
@@ -397,7 +438,20 @@ def test_an_alert_someone_else_acknowledged_first_says_so(screen: Screen, commit
 
 # --- Screenshots ----------------------------------------------------------------------------
 
-NAMES = ["韩梅梅", "王强", "李娜", "周杰", "陈静", "刘洋", "杨帆", "赵磊", "黄蕾", "吴昊", "徐婷", "孙鹏"]
+NAMES = [
+    "韩梅梅",
+    "王强",
+    "李娜",
+    "周杰",
+    "陈静",
+    "刘洋",
+    "杨帆",
+    "赵磊",
+    "黄蕾",
+    "吴昊",
+    "徐婷",
+    "孙鹏",
+]
 COMPANIES = [("张伟", "星河科技有限公司"), ("李晓燕", "远景律师事务所"), ("陈刚", "华信咨询")]
 GATES = [(1, "A1 闸机", "大堂"), (2, "8F 门禁", "8F"), (3, "12F 门禁", "12F")]
 
@@ -424,35 +478,83 @@ def busy_snapshot() -> dict[str, Any]:
             )
         )
     gates = [
-        {"id": gate_id, "name": gate, "zone": zone, "direction": "both", "online": True, "controller": "控制器 1"}
+        {
+            "id": gate_id,
+            "name": gate,
+            "zone": zone,
+            "direction": "both",
+            "online": True,
+            "controller": "控制器 1",
+        }
         for gate_id, gate, zone in GATES
-    ] + [{"id": 4, "name": "B1 车库", "zone": "B1", "direction": "both", "online": False, "controller": "控制器 2"}]
+    ] + [
+        {
+            "id": 4,
+            "name": "B1 车库",
+            "zone": "B1",
+            "direction": "both",
+            "online": False,
+            "controller": "控制器 2",
+        }
+    ]
     return snapshot(
         seq=40,
         inside=inside,
         arrived_today=list(range(100, 131)),
         left_today=list(range(112, 131)),
         expected=[
-            {"visit_id": 200 + i, "name": "访客", "host": "张伟", "company": "星河科技有限公司", "companions": 0,
-             "valid_from": iso(now + timedelta(hours=1)), "valid_until": iso(now + timedelta(hours=3))}
+            {
+                "visit_id": 200 + i,
+                "name": "访客",
+                "host": "张伟",
+                "company": "星河科技有限公司",
+                "companions": 0,
+                "valid_from": iso(now + timedelta(hours=1)),
+                "valid_until": iso(now + timedelta(hours=3)),
+            }
             for i in range(6)
         ],
         anonymous={"entries": 14, "exits": 11},
         gates=gates,
         zones=["大堂", "8F", "12F", "B1"],
         alerts=[
-            {"type": "alert", "id": 501, "event_id": "e-501", "kind": "controller_offline", "urgent": False,
-             "gate": None, "gate_id": None, "zone": None, "controller": "控制器 2", "agent": "大堂网关",
-             "visit_id": None, "visitor": None, "details": {}, "occurred_at": iso(now - timedelta(minutes=12)),
-             "acknowledged_at": None},
+            {
+                "type": "alert",
+                "id": 501,
+                "event_id": "e-501",
+                "kind": "controller_offline",
+                "urgent": False,
+                "gate": None,
+                "gate_id": None,
+                "zone": None,
+                "controller": "控制器 2",
+                "agent": "大堂网关",
+                "visit_id": None,
+                "visitor": None,
+                "details": {},
+                "occurred_at": iso(now - timedelta(minutes=12)),
+                "acknowledged_at": None,
+            },
         ],
     )
 
 
 URGENT_ALERT = {
-    "type": "alert", "seq": 41, "id": 502, "event_id": "e-502", "kind": "watchlist_hit", "urgent": True,
-    "gate": "A1 闸机", "gate_id": 1, "zone": "大堂", "controller": None, "agent": None, "visit_id": 300,
-    "visitor": "钱推销", "details": {}, "acknowledged_at": None,
+    "type": "alert",
+    "seq": 41,
+    "id": 502,
+    "event_id": "e-502",
+    "kind": "watchlist_hit",
+    "urgent": True,
+    "gate": "A1 闸机",
+    "gate_id": 1,
+    "zone": "大堂",
+    "controller": None,
+    "agent": None,
+    "visit_id": 300,
+    "visitor": "钱推销",
+    "details": {},
+    "acknowledged_at": None,
 }
 
 

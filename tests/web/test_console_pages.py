@@ -132,6 +132,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Watchlist",
                 "Visit policies",
                 "Gates",
+                "Security screen",
                 "Alerts",
                 "Messages",
                 "WeChat account",
@@ -157,7 +158,10 @@ def test_page_renders_for_a_role_that_may_open_it(
             Role.RECEPTION,
             ["Overview", "Tasks", "Visits", "Register a visitor", "Companies", "Employees"],
         ),
-        (Role.SECURITY, ["Overview", "Tasks", "Visits", "Companies", "Watchlist", "Alerts"]),
+        (
+            Role.SECURITY,
+            ["Overview", "Tasks", "Visits", "Companies", "Watchlist", "Security screen", "Alerts"],
+        ),
     ],
 )
 def test_navigation_shows_the_pages_of_the_role(

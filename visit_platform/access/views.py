@@ -749,7 +749,6 @@ SCREEN_TEXTS = {
     "online": _("Online"),
     "offline": _("Offline"),
     "unknown": _("No report"),
-    "people": _("people"),
     "visits": _("%(count)s visits"),
     "no_zone": _("No zone"),
     "nobody_inside": _("Nobody is inside."),
@@ -759,17 +758,13 @@ SCREEN_TEXTS = {
     "note_placeholder": _("What was done about it"),
     "acknowledge": _("Acknowledge"),
     "acknowledging": _("Sending…"),
-    "acknowledged": _("Acknowledged"),
     "network_error": _("Could not reach the server; try again."),
     "sound_on": _("Sound on"),
     "sound_off": _("Turn sound on"),
     "sound_blocked": _("Click to allow sound"),
-    "urgent": _("Urgent"),
     "visitor": _("Visitor"),
     "controller": _("Controller"),
     "agent": _("Gate agent"),
-    "entries": _("in"),
-    "exits": _("out"),
 }
 
 
