@@ -20,10 +20,10 @@ from tests.access.conftest import SYSTEM, VALID_RESIDENT_ID, make_agent, make_pa
 from visit_platform.access.actions import (
     Decision,
     PassageReport,
+    bursts,
     decide_scan,
     record_passages,
 )
-from visit_platform.access.actions import bursts
 from visit_platform.access.choices import AlertKind, Mode, Reason
 from visit_platform.access.models import AccessEvent, Alert, Gate, Pass
 from workflows.actions import add_to_watchlist
