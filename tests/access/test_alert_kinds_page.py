@@ -126,3 +126,16 @@ def test_a_silent_agent_is_named(in_alpha: Building, guard: Client) -> None:
     page = guard.get("/alerts/").content.decode()
 
     assert "Gate agent silent" in page and "north lobby agent" in page
+
+
+def test_a_burst_reads_in_chinese_by_default(in_alpha: Building, alpha: Building) -> None:
+    raise_alert(
+        AlertKind.DENIAL_BURST,
+        key="burst:4",
+        gate=make_gate("西门"),
+        details={"count": 5, "window_seconds": 60, "reasons": ["expired"]},
+    )
+
+    page = client_for(alpha, admin_of(alpha)).get("/alerts/").content.decode()
+
+    assert "60 秒内拒绝通行 5 次" in page
