@@ -156,16 +156,16 @@ def _count(schema: str, gate: Gate, event: AccessEvent) -> None:
 
 
 def _raise_burst(
-    gate: Gate, started: datetime, count: int, seconds: int, members: list[bytes]
+    gate: Gate, reached_at: datetime, count: int, seconds: int, members: list[bytes]
 ) -> None:
     reasons = sorted({member.decode().rpartition("|")[2] for member in members})
     # One alert per burst: the key is the gate and the refusal that reached the threshold.
     raise_alert(
         AlertKind.DENIAL_BURST,
-        key=f"denial-burst:{gate.pk}:{int(started.timestamp() * 1000)}",
+        key=f"denial-burst:{gate.pk}:{int(reached_at.timestamp() * 1000)}",
         gate=gate,
         details={"count": count, "window_seconds": seconds, "reasons": reasons},
-        occurred_at=started,
+        occurred_at=reached_at,
     )
 
 
