@@ -41,17 +41,19 @@ from visit_platform.access.actions import (
     ControllerFields,
     GateFields,
     acknowledge_alert,
+    note_alert_visitors_viewed,
     note_slip_printed,
     pass_token,
     request_gate_pulse,
     save_controller,
     save_gate,
 )
-from visit_platform.access.choices import PRINTABLE_STATES, AlertKind, PassState
+from visit_platform.access.choices import PRINTABLE_STATES, AlertKind, PassState, Reason
 from visit_platform.access.forms import ControllerForm, GateForm, generic_map_text
 from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand, Pass
 from visit_platform.access.queries import pass_state
 from visit_platform.audit.actions import Actor
+from visit_platform.directory.choices import Role
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import (
     ACKNOWLEDGE_ALERTS,
@@ -649,6 +651,23 @@ class AlertFilters:
         return alerts
 
 
+def _alert_visitor(alert: Alert, full_name: bool) -> str:
+    """The visitor an alert is about (a watchlist hit, an overstay), masked unless
+    ``full_name``."""
+    if alert.visit is None:
+        return ""
+    name = alert.visit.visitor_name
+    return name if full_name else mask_name(name)
+
+
+def _burst_reasons(alert: Alert) -> list[str]:
+    """The refusals a burst saw, as people read them."""
+    if alert.kind != AlertKind.DENIAL_BURST:
+        return []
+    codes = alert.details.get("reasons") or []
+    return [str(Reason(code).label) for code in codes if code in Reason.values]
+
+
 def _alert_page(
     request: HttpRequest,
     errors: dict[int, str] | None = None,
@@ -657,14 +676,22 @@ def _alert_page(
 ) -> HttpResponse:
     filters = AlertFilters.from_request(request)
     alerts = (
-        Alert.objects.select_related("gate", "controller", "acknowledged_by")
+        Alert.objects.select_related(
+            "gate", "controller", "agent", "visit__visitor", "acknowledged_by"
+        )
         .annotate(
             is_open=ExpressionWrapper(Q(acknowledged_at__isnull=True), output_field=BooleanField())
         )
         .order_by("-is_open", "-occurred_at", "-id")
     )
+    # Security sees the full names (they must recognise who is at a gate); each such view is
+    # audited. Everyone else sees the masks.
+    full_names = any(m.role == Role.SECURITY for m in request.memberships)  # type: ignore[attr-defined]
     with timezone.override(building_zone(request)):
         page = Paginator(filters.apply(alerts), ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
+        shown_visits = sorted({alert.visit_id for alert in page.object_list if alert.visit_id})
+        if full_names and shown_visits:
+            note_alert_visitors_viewed(Actor.from_request(request), visits=shown_visits)
         context = {
             "section": "alerts",
             "filters": filters,
@@ -675,6 +702,8 @@ def _alert_page(
             "rows": [
                 {
                     "alert": alert,
+                    "visitor": _alert_visitor(alert, full_names),
+                    "reasons": _burst_reasons(alert),
                     "error": (errors or {}).get(alert.pk, ""),
                     "note": (notes or {}).get(alert.pk, ""),
                 }

@@ -58,6 +58,7 @@ VERB_LABELS: dict[str, Promise] = {
     "gate.created": _("Gate created"),
     "alert.raised": _("Alert raised"),
     "alert.acknowledged": _("Alert acknowledged"),
+    "alerts.visitors_viewed": _("Alerts viewed with visitors' full names"),
     "visit.overstay_noted": _("Overstay noted"),
     "visit.checked_out_unseen": _("Checked out at day end (not seen leaving)"),
     "gate_agent.created": _("Gate agent registered"),

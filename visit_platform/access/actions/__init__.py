@@ -9,8 +9,10 @@ from visit_platform.access.actions.alerts import (
     MAX_ACKNOWLEDGEMENT_NOTE,
     acknowledge_alert,
     alert_payload,
+    note_alert_visitors_viewed,
     publish_alert,
     raise_alert,
+    raise_watchlist_hit,
 )
 from visit_platform.access.actions.commands import (
     COMMAND_LIFETIME,
@@ -98,6 +100,7 @@ __all__ = [
     "finish_gate_command",
     "issue_pass",
     "issue_passes",
+    "note_alert_visitors_viewed",
     "note_overstays",
     "note_slip_printed",
     "pass_token",
@@ -105,6 +108,7 @@ __all__ = [
     "payload_of",
     "publish_alert",
     "raise_alert",
+    "raise_watchlist_hit",
     "record_alert",
     "record_alerts",
     "record_passage",

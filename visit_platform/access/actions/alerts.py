@@ -20,7 +20,7 @@ from kernel.errors import ConflictError, NotFoundError
 from tenants.db import current_schema
 from visit_platform.access.actions._common import invalid, publish_on_commit
 from visit_platform.access.choices import URGENT_ALERT_KINDS, AlertKind
-from visit_platform.access.models import Alert, Controller, Gate, GateAgent
+from visit_platform.access.models import AccessEvent, Alert, Controller, Gate, GateAgent
 from visit_platform.audit.actions import Actor, record
 from visit_platform.visits.models import Visit
 
@@ -70,6 +70,26 @@ def raise_alert(
     return alert, False
 
 
+def raise_watchlist_hit(event: AccessEvent) -> Alert:
+    """Alert security that a watchlisted person was refused at a gate: once per access event,
+    so a replayed scan or an agent's journal sent again raises it once."""
+    visit = (
+        Visit.objects.select_related("visitor").filter(pk=event.visit_id).first()
+        if event.visit_id
+        else None
+    )
+    alert, _replayed = raise_alert(
+        AlertKind.WATCHLIST_HIT,
+        key=f"watchlist-hit:{event.event_id}",
+        gate=event.gate,
+        agent=event.agent,
+        visit=visit,
+        details={"event_id": str(event.event_id), "mode": event.mode},
+        occurred_at=event.occurred_at,
+    )
+    return alert
+
+
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """What the live screens are told of an alert. ``visitor`` is the full name: the screen's
     consumer masks it for the roles that see masks."""
@@ -96,6 +116,11 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
 def publish_alert(alert: Alert) -> None:
     """Tell the building's screens of a new or acknowledged alert, after commit."""
     publish_on_commit(alert_payload(alert))
+
+
+def note_alert_visitors_viewed(actor: Actor, *, visits: list[int]) -> None:
+    """Audit that someone saw the full names of the visitors these alerts are about."""
+    record(actor, "alerts.visitors_viewed", None, visits=visits)
 
 
 MAX_ACKNOWLEDGEMENT_NOTE = 500

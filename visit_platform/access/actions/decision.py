@@ -21,7 +21,9 @@ from django.utils import timezone
 from kernel import pass_tokens as tokens
 from tenants.db import current_schema
 from visit_platform.access.actions._common import publish_on_commit
+from visit_platform.access.actions.alerts import raise_watchlist_hit
 from visit_platform.access.actions.arrivals import announce_arrival
+from visit_platform.access.actions.bursts import count_refusal
 from visit_platform.access.choices import PASSAGE_REASONS, Direction, GateDirection, Mode, Reason
 from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass
 from visit_platform.access.queries import public_key
@@ -125,9 +127,20 @@ def decide_scan(
                     now,
                     denial.reason,
                 )
-                return _record(event)
+                decision = _record(event)
+                note_refusal(decision.event)
+                return decision
     except _Replayed:
         return _first_answer(event_id)
+
+
+def note_refusal(event: AccessEvent) -> None:
+    """What a refusal just recorded means beyond the gate's answer: a watchlisted person
+    raises an alert (in the decision's transaction, once per event), and every refusal counts
+    towards a burst at its gate (after commit). Never called for a granted scan."""
+    if event.reason == Reason.WATCHLISTED:
+        raise_watchlist_hit(event)
+    count_refusal(event)
 
 
 def _resolve_direction(gate: Gate, requested: str | None) -> Direction:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kernel.errors import DomainError
-from visit_platform.access.actions.alerts import publish_alert
+from visit_platform.access.actions.alerts import publish_alert, raise_watchlist_hit
 from visit_platform.access.actions.arrivals import announce_arrival
 from visit_platform.access.actions.decision import (
     Decision,
@@ -136,7 +136,11 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
                 reason,
                 passage.mode,
             )
-            return _record(event)
+            decision = _record(event)
+            if reason == Reason.WATCHLISTED:
+                # Bursts are not counted here: a journal arrives too late for that alert.
+                raise_watchlist_hit(decision.event)
+            return decision
     except _Replayed:
         return _first_answer(passage.event_id)
 
