@@ -13,14 +13,16 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.db import connection
 from django.test.testcases import LiveServerThread
 from django_tenants.utils import schema_context
 
@@ -28,6 +30,7 @@ from tenants.actions import create_building
 from tenants.models import Building
 from tests.conftest import end_other_database_sessions
 
+T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
@@ -217,6 +220,22 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+def run_committed(live: LiveBuilding, django_db_blocker: Any, function: Callable[[], T]) -> T:
+    """Run ``function`` in the live building and commit what it writes: the live server sees
+    committed rows only, and a browser test's own connection sits in a transaction that is
+    rolled back. A thread has a connection of its own, in autocommit."""
+
+    def in_thread() -> T:
+        try:
+            with schema_context(live.building.schema_name):
+                return function()
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock(), ThreadPoolExecutor(1) as pool:
+        return pool.submit(in_thread).result()
 
 
 def screenshot(page: Any, name: str, full_page: bool = True) -> Path:

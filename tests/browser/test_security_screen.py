@@ -8,16 +8,13 @@ sends, so these tests need no occupancy consumer. Acknowledging goes to the real
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
-from tests.browser.conftest import LiveBuilding, screenshot
+from tests.browser.conftest import LiveBuilding, run_committed, screenshot
 from visit_platform.access.actions import raise_alert
 from visit_platform.access.actions.alerts import alert_payload
 from visit_platform.access.choices import AlertKind
@@ -215,23 +212,8 @@ def screen(browser: Any, live_building: LiveBuilding) -> Iterator[Screen]:
 
 
 @pytest.fixture
-def committed(live_building: LiveBuilding, django_db_blocker: Any) -> Iterator[Any]:
-    """Run code in the live building and commit it: the live server sees committed rows only,
-    and the test's own connection sits in a transaction that is rolled back. A thread has a
-    connection of its own, in autocommit."""
-
-    def in_thread(function: Any) -> Any:
-        try:
-            with schema_context(live_building.building.schema_name):
-                return function()
-        finally:
-            connection.close()
-
-    def run(function: Any) -> Any:
-        with django_db_blocker.unblock(), ThreadPoolExecutor(1) as pool:
-            return pool.submit(in_thread, function).result()
-
-    yield run
+def committed(live_building: LiveBuilding, django_db_blocker: Any) -> Any:
+    return lambda function: run_committed(live_building, django_db_blocker, function)
 
 
 def test_the_snapshot_fills_the_numbers_the_list_and_the_gates(screen: Screen) -> None:
