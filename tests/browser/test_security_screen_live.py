@@ -65,7 +65,7 @@ def open_live_screen(page: Any, live: LiveBuilding) -> None:
 def test_a_scan_decided_at_a_gate_appears_on_the_open_screen_within_a_second(
     guard: Any, live_asgi_building: LiveBuilding, committed: Any
 ) -> None:
-    gate = committed(lambda: make_gate("东门闸机", zone="大堂", direction="in"))
+    gate = committed(lambda: make_gate("8F 闸机", zone="8", direction="in"))
     pass_record = committed(
         lambda: make_pass(make_visit(visitor=make_visitor("韩梅梅", "13800990001", "")))
     )
@@ -80,7 +80,7 @@ def test_a_scan_decided_at_a_gate_appears_on_the_open_screen_within_a_second(
     assert decision.granted
     row.wait_for(timeout=1_000)
     assert "韩梅梅" in row.inner_text()  # security sees full names
-    assert "东门闸机" in row.inner_text()
+    assert "8F 闸机" in row.inner_text()
     assert guard.evaluate("window.__loadedOnce") is True  # no reload
 
 
