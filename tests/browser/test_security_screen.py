@@ -193,7 +193,11 @@ class Screen:
 
 
 def open_screen(
-    browser: Any, live: LiveBuilding, language: str = "en", **context: Any
+    browser: Any,
+    live: LiveBuilding,
+    language: str = "en",
+    fake_clock: bool = False,
+    **context: Any,
 ) -> Iterator[Screen]:
     options = {"viewport": {"width": 1360, "height": 820}} | context
     browser_context = browser.new_context(**options)
@@ -201,6 +205,8 @@ def open_screen(
     browser_context.add_cookies([{"name": "django_language", "value": language, "url": live.url}])
     page = browser_context.new_page()
     sign_in(page, live)
+    if fake_clock:  # the page's timers then run only when the test moves the clock
+        page.clock.install(time=timezone.now())
     page.goto(f"{live.url}/security/")
     yield Screen(page)
     browser_context.close()
@@ -370,6 +376,90 @@ def test_the_sound_switch_is_remembered(screen: Screen) -> None:
     page.reload()
 
     assert page.locator("#sound-toggle").get_attribute("aria-pressed") == "true"
+
+
+def test_a_long_day_of_messages_leaves_every_collection_bounded(screen: Screen) -> None:
+    """Thousands of passages by the same people, hundreds of alerts: the maps stay keyed,
+    the DOM has one row per key, nothing waits in the gap buffer."""
+    page = screen.page
+    screen.open(snapshot(seq=0, inside=[], arrived_today=[], left_today=[], expected=[]))
+
+    page.evaluate(
+        """() => {
+        const now = new Date().toISOString();
+        let seq = 0;
+        for (let round = 0; round < 40; round++) {
+          for (let visit = 1; visit <= 50; visit++) {
+            for (const direction of ["in", "out"]) {
+              seq += 1;
+              window.securityScreen.apply({type: "access_event", seq, event_id: `e-${seq}`,
+                gate: "A1", gate_id: 1, zone: "大堂", direction, granted: true,
+                reason: "granted", occurred_at: now, visit_id: visit, first_entry: round === 0,
+                person: direction === "in" ? {visit_id: visit, name: `v${visit}`, host: "h",
+                  company: "c", companions: 0, since: now, gate: "A1", gate_id: 1, zone: "大堂",
+                  valid_until: now, overstay: false} : null});
+            }
+          }
+        }
+        for (let id = 1; id <= 300; id++) {
+          seq += 1;
+          window.securityScreen.apply({type: "alert", seq, id, kind: "alarm", urgent: false,
+            occurred_at: new Date(Date.now() + id * 1000).toISOString(), acknowledged_at: null});
+        }
+        for (let visit = 1; visit <= 10; visit++) {
+          seq += 1;
+          window.securityScreen.apply({type: "access_event", seq, event_id: `last-${visit}`,
+            gate: "A1", gate_id: 1, zone: "大堂", direction: "in", granted: true,
+            reason: "granted", occurred_at: now, visit_id: visit, first_entry: false,
+            person: {visit_id: visit, name: `v${visit}`, host: "h", company: "c", companions: 0,
+              since: now, gate: "A1", gate_id: 1, zone: "大堂", valid_until: now,
+              overstay: false}});
+        }
+      }"""
+    )
+    screen.wait_text("count-inside", "10")
+
+    state = page.evaluate(
+        """() => { const s = window.securityScreen;
+        return {inside: s.state.inside.size, arrived: s.state.arrived.size,
+          left: s.state.left.size, alerts: s.state.alerts.size, pending: s.pendingCount,
+          seq: s.state.seq}; }"""
+    )
+    assert state == {
+        "inside": 10,
+        "arrived": 50,
+        "left": 40,
+        "alerts": 200,
+        "pending": 0,
+        "seq": 40 * 100 + 300 + 10,
+    }
+    assert page.locator("#people-rows tr").count() == 10
+    assert page.locator("#alerts li").count() == 200
+    assert page.locator("#alerts li").first.get_attribute("data-alert") == "300"  # newest kept
+
+
+def test_overstays_come_due_and_the_screen_resyncs_every_ten_minutes_and_at_midnight(
+    browser: Any, live_building: LiveBuilding
+) -> None:
+    now = timezone.now()
+    for screen in open_screen(browser, live_building, fake_clock=True):
+        # The building's next midnight is 25 minutes away.
+        screen.open(
+            snapshot(
+                inside=[person(1, "韩梅梅", valid_until=iso(now + timedelta(minutes=5)))],
+                day_start=iso(now - timedelta(hours=23, minutes=35)),
+            )
+        )
+        screen.page.clock.run_for(1000)
+        assert screen.text("count-overstay") == "0"
+
+        screen.page.clock.run_for("21:00")  # past the window and the 15 minutes' grace
+        assert screen.text("count-overstay") == "1"
+        assert "overstay" in (screen.page.locator("#people-rows tr").get_attribute("class") or "")
+        assert screen.sent() == [{"type": "resync"}] * 2  # at 10 and 20 minutes
+
+        screen.page.clock.run_for("05:00")  # midnight
+        assert screen.sent() == [{"type": "resync"}] * 3
 
 
 def test_an_alert_is_acknowledged_with_a_note_from_the_screen(
