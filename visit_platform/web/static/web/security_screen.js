@@ -326,6 +326,10 @@
       if (opened !== socket) return;
       socket = null;
       opened.onopen = opened.onmessage = opened.onclose = opened.onerror = null;
+      // The next connection starts with a snapshot: deltas before it wait for it.
+      state.seq = null;
+      pending = new Map();
+      clearGapTimer();
       setConnection(event && event.code === 4403 ? "not_allowed" : "reconnecting");
       scheduleReconnect();
     };
