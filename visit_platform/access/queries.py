@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -179,6 +180,28 @@ def watchlisted_passes(now: datetime | None = None) -> RevocationList:
             "pk", flat=True
         )
     )
+
+
+@dataclass(frozen=True)
+class PassZones:
+    """Open passes limited to some zones, with their zones: what an agent needs to apply the
+    zone rule offline (``kernel.zones``). A pass not listed opens every zone."""
+
+    passes: list[tuple[int, list[str]]]
+    version: str
+
+
+def zoned_passes(now: datetime | None = None) -> PassZones:
+    now = now or timezone.now()
+    rows = (
+        Pass.objects.filter(revoked_at__isnull=True, valid_until__gt=now)
+        .exclude(zones=[])
+        .order_by("pk")
+        .values_list("pk", "zones")
+    )
+    passes = [(pass_id, list(zones)) for pass_id, zones in rows]
+    digest = hashlib.sha256(json.dumps(passes, ensure_ascii=False).encode()).hexdigest()[:32]
+    return PassZones(passes, digest)
 
 
 def _pass_list(pass_ids: Iterable[int]) -> RevocationList:
