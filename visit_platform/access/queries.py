@@ -115,6 +115,13 @@ class Presence:
     def since(self) -> datetime:
         return self.event.occurred_at
 
+    @property
+    def party(self) -> int:
+        """The people this entry let in: the visitor and their companions, who enter on the
+        visitor's pass (ADR 0021)."""
+        visit = self.event.visit
+        return 1 + (visit.companions if visit is not None else 0)
+
 
 @dataclass(frozen=True)
 class Occupancy:
@@ -124,7 +131,13 @@ class Occupancy:
 
     @property
     def known(self) -> int:
+        """Passes inside: one per visitor who scanned in."""
         return len(self.people)
+
+    @property
+    def headcount(self) -> int:
+        """People inside on a pass, companions included (what an evacuation must find)."""
+        return sum(presence.party for presence in self.people)
 
     @property
     def unmatched_exits(self) -> int:
