@@ -79,7 +79,7 @@ def default_zones(visit: Visit) -> list[str]:
     """The zones a visitor may enter unless told otherwise: those of the company they visit
     (its zone and floors, ``kernel.zones.company_zones``), or else the host's company, as
     the slip says. No company, or a company with no zone and no floors: every zone."""
-    company = visit.company or (visit.host.company if visit.host_id else None)
+    company = visit.company or (visit.host.company if visit.host else None)
     if company is None:
         return []
     return company_zones(company.zone, company.floors)
