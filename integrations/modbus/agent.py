@@ -407,12 +407,12 @@ class GateAgent:
 
     def _apply_list(self, name: str, body: dict[str, Any]) -> None:
         ids = frozenset(int(pass_id) for pass_id in body.get("pass_ids", []))
-        if name == "zones":
-            self.state.pass_zones = _pass_zones(body)
-        elif name == "revocations":
+        if name == "revocations":
             self.state.revoked = ids
-        else:
+        elif name == "watchlist":
             self.state.watchlisted = ids
+        else:
+            self.state.pass_zones = _pass_zones(body)
         if body.get("etag"):
             self._etags[name] = body["etag"]
 
