@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from integrations.modbus.agent import reader_message
+from integrations.modbus.agent import _pass_zones, reader_message
 from integrations.modbus.offline import (
     NO_USES_SEEN,
     OfflineDecision,
@@ -168,3 +168,17 @@ def test_a_pass_in_the_wrong_zone_is_refused_entry_offline_but_may_leave() -> No
 
     assert decide(token(), cached, zone="9").reason == "wrong_zone"
     assert decide(token(), cached, zone="9", direction="out").granted  # nobody is trapped
+
+
+def test_malformed_zone_items_from_the_platform_are_skipped_not_fatal() -> None:
+    """A bad item must not stop the sync; its pass opens every zone offline, as before."""
+    body = {
+        "passes": [
+            {"pass_id": 7, "zones": ["8"]},
+            {"pass_id": "x", "zones": ["8"]},
+            {"zones": ["9"]},
+            {"pass_id": 9, "zones": None},
+        ]
+    }
+
+    assert _pass_zones(body) == {7: ("8",)}
