@@ -345,6 +345,7 @@ class GateAgent:
             requested_direction=direction,
             now=int(time.time()),
             uses_of=self.journal.pass_uses,
+            gate_zone=binding.zone,
         )
         payload = {
             "event_id": event_id,
@@ -386,7 +387,7 @@ class GateAgent:
         keys = self.journal.get_state("keys")
         if keys:
             self._apply_keys(keys)
-        for name in ("revocations", "watchlist"):
+        for name in ("revocations", "watchlist", "zones"):
             cached = self.journal.get_state(name)
             if cached:
                 self._apply_list(name, cached)
@@ -408,8 +409,10 @@ class GateAgent:
         ids = frozenset(int(pass_id) for pass_id in body.get("pass_ids", []))
         if name == "revocations":
             self.state.revoked = ids
-        else:
+        elif name == "watchlist":
             self.state.watchlisted = ids
+        else:
+            self.state.pass_zones = _pass_zones(body)
         if body.get("etag"):
             self._etags[name] = body["etag"]
 
@@ -447,7 +450,11 @@ class GateAgent:
         keys = (await self.platform.get("/keys")).body or {}
         self._apply_keys(keys)
         self.journal.set_state("keys", keys)
-        for name, path in (("revocations", "/revocations"), ("watchlist", "/watchlist")):
+        for name, path in (
+            ("revocations", "/revocations"),
+            ("watchlist", "/watchlist"),
+            ("zones", "/zones"),
+        ):
             response = await self.platform.get(path, etag=self._etags.get(name))
             if response.status == 304 or response.body is None:
                 continue
@@ -549,3 +556,15 @@ class GateAgent:
             )
         except (PlatformUnavailableError, PlatformRefusedError) as error:
             logger.warning("could not report command %s: %s", command.get("id"), error)
+
+
+def _pass_zones(body: dict[str, Any]) -> dict[int, tuple[str, ...]]:
+    """The platform's ``/zones`` list as pass id -> zones; a malformed item is skipped (its
+    pass then opens every zone offline, as before zones were synced)."""
+    zones: dict[int, tuple[str, ...]] = {}
+    for item in body.get("passes", []):
+        try:
+            zones[int(item["pass_id"])] = tuple(str(zone) for zone in item["zones"])
+        except (KeyError, TypeError, ValueError):
+            logger.warning("ignored a malformed pass zone from the platform")
+    return zones

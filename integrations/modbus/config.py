@@ -27,6 +27,7 @@ class GateBinding:
     lane: int
     direction: str = "both"
     is_active: bool = True
+    zone: str = ""  # empty: a common area every pass may use (kernel.zones)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def controllers_from_data(items: Any) -> list[ControllerConfig]:
                 lane=int(gate["lane"]),
                 direction=str(gate.get("direction", "both")),
                 is_active=bool(gate.get("is_active", True)),
+                zone=str(gate.get("zone") or ""),
             )
             for gate in item.get("gates", [])
         )

@@ -54,6 +54,7 @@ def make_visit(
     status: str = VisitStatus.APPROVED,
     starts: datetime | None = None,
     hours: int = 4,
+    companions: int = 0,
 ) -> Visit:
     start = starts or timezone.now() - timedelta(minutes=30)
     return create_visit(
@@ -64,6 +65,7 @@ def make_visit(
         valid_from=start,
         valid_until=start + timedelta(hours=hours),
         status=status,
+        companions=companions,
     )
 
 

@@ -668,6 +668,7 @@ def test_the_openapi_schema_describes_every_endpoint(in_alpha: Building) -> None
         "/api/gate/revocations",
         "/api/gate/scans",
         "/api/gate/watchlist",
+        "/api/gate/zones",
     ]
     assert schema["components"]["securitySchemes"]["AgentKey"] == {
         "type": "http",

@@ -45,6 +45,7 @@ from visit_platform.access.queries import (
     public_keys,
     revocation_list,
     watchlisted_passes,
+    zoned_passes,
 )
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,16 @@ class KeysOut(Schema):
 class RevocationsOut(Schema):
     version: str
     pass_ids: list[int]
+
+
+class PassZonesOut(Schema):
+    pass_id: int
+    zones: list[str]
+
+
+class ZonesOut(Schema):
+    version: str
+    passes: list[PassZonesOut]
 
 
 class ErrorOut(Schema):
@@ -328,6 +339,29 @@ def watchlist(request: HttpRequest, response: HttpResponse) -> Any:
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return {"version": listing.version, "pass_ids": listing.pass_ids}
+
+
+@api.get(
+    "/zones",
+    response={200: ZonesOut, 304: None, **ANY_CALL_ERRORS},
+    summary="Zones of open passes",
+)
+def zones(request: HttpRequest, response: HttpResponse) -> Any:
+    """Open passes limited to some zones, with their zones, so that an offline gate refuses
+    a pass in the wrong zone as the platform would (a pass not listed opens every zone).
+    ETag as for revocations."""
+    listing = zoned_passes()
+    etag = f'"{listing.version}"'
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        return not_modified
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return {
+        "version": listing.version,
+        "passes": [{"pass_id": pass_id, "zones": names} for pass_id, names in listing.passes],
+    }
 
 
 class AlertIn(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,6 +115,13 @@ class Presence:
     def since(self) -> datetime:
         return self.event.occurred_at
 
+    @property
+    def party(self) -> int:
+        """The people this entry let in: the visitor and their companions, who enter on the
+        visitor's pass (ADR 0021)."""
+        visit = self.event.visit
+        return 1 + (visit.companions if visit is not None else 0)
+
 
 @dataclass(frozen=True)
 class Occupancy:
@@ -123,7 +131,13 @@ class Occupancy:
 
     @property
     def known(self) -> int:
+        """Passes inside: one per visitor who scanned in."""
         return len(self.people)
+
+    @property
+    def headcount(self) -> int:
+        """People inside on a pass, companions included (what an evacuation must find)."""
+        return sum(presence.party for presence in self.people)
 
     @property
     def unmatched_exits(self) -> int:
@@ -179,6 +193,28 @@ def watchlisted_passes(now: datetime | None = None) -> RevocationList:
             "pk", flat=True
         )
     )
+
+
+@dataclass(frozen=True)
+class PassZones:
+    """Open passes limited to some zones, with their zones: what an agent needs to apply the
+    zone rule offline (``kernel.zones``). A pass not listed opens every zone."""
+
+    passes: list[tuple[int, list[str]]]
+    version: str
+
+
+def zoned_passes(now: datetime | None = None) -> PassZones:
+    now = now or timezone.now()
+    rows = (
+        Pass.objects.filter(revoked_at__isnull=True, valid_until__gt=now)
+        .exclude(zones=[])
+        .order_by("pk")
+        .values_list("pk", "zones")
+    )
+    passes = [(pass_id, list(zones)) for pass_id, zones in rows]
+    digest = hashlib.sha256(json.dumps(passes, ensure_ascii=False).encode()).hexdigest()[:32]
+    return PassZones(passes, digest)
 
 
 def _pass_list(pass_ids: Iterable[int]) -> RevocationList:

@@ -226,6 +226,7 @@ class SlipContent:
     host_name: str
     company_name: str
     floor: str
+    zones: str  # the pass's zones ("" : every zone), shown instead of the floor when any
     window: str
     entries: str
     issued_by: str
@@ -264,6 +265,7 @@ def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
         host_name=visit.host.name if visit.host else "—",
         company_name=company.name if company else "—",
         floor=(company.floors if company else "") or "—",
+        zones="、".join(pass_record.zones),
         window=_format_window(pass_record.valid_from, pass_record.valid_until),
         entries="不限 / unlimited"
         if uses_left is None
@@ -346,7 +348,7 @@ def render_slip(content: SlipContent) -> bytes:
     rows = [
         ("被访人 Host", content.host_name),
         ("公司 Company", content.company_name),
-        ("楼层 Floor", content.floor),
+        ("区域 Zones", content.zones) if content.zones else ("楼层 Floor", content.floor),
         ("有效期 Valid", content.window),
         ("可用次数 Entries", content.entries),
         ("签发人 Issued by", content.issued_by),
