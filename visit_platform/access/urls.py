@@ -1,4 +1,5 @@
-"""URLs of the console's gate pages (controllers, gates, the "test" pulse) and alerts."""
+"""URLs of the console's gate pages (controllers, gates, the "test" pulse), alerts and the
+security settings, and the host's answer to an overstay (``/o/<code>/``, no login)."""
 
 from django.urls import path
 
@@ -15,4 +16,6 @@ urlpatterns = [
     path("gates/controllers/<int:pk>/", views.controller_edit, name="controller_edit"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    path("settings/security/", views.security_settings, name="security_settings"),
+    path("o/<str:code>/", views.overstay_page, name="overstay_page"),
 ]

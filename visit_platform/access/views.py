@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -35,21 +35,33 @@ from reportlab.pdfgen.canvas import Canvas
 from kernel import pass_tokens as tokens
 from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
+from kernel.mobile_pages import posted, private
 from kernel.privacy import mask_name, secret_hash
 from visit_platform.access.actions import (
     MAX_ACKNOWLEDGEMENT_NOTE,
     ControllerFields,
     GateFields,
+    SecuritySettings,
     acknowledge_alert,
+    change_security_settings,
+    extend_by_link,
+    extension_choices,
+    left_by_link,
     note_alert_visitors_viewed,
     note_slip_printed,
+    open_overstay_link,
     pass_token,
     request_gate_pulse,
     save_controller,
     save_gate,
 )
 from visit_platform.access.choices import PRINTABLE_STATES, AlertKind, PassState, Reason
-from visit_platform.access.forms import ControllerForm, GateForm, generic_map_text
+from visit_platform.access.forms import (
+    ControllerForm,
+    GateForm,
+    SecuritySettingsForm,
+    generic_map_text,
+)
 from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand, Pass
 from visit_platform.access.queries import pass_state
 from visit_platform.audit.actions import Actor
@@ -58,6 +70,7 @@ from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import (
     ACKNOWLEDGE_ALERTS,
     MANAGE_GATES,
+    MANAGE_SECURITY_SETTINGS,
     PRINT_SLIP,
     VIEW_ALERTS,
 )
@@ -741,3 +754,89 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, _("Alert acknowledged."))
     query = request.GET.urlencode()
     return redirect(reverse("access:alert_list") + (f"?{query}" if query else ""))
+
+
+# --- The host's answer to an overstay (no login: the signed link is the authority) ----------
+
+
+def _overstay_closed(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return private(
+        render(
+            request, "access/overstay_closed.html", {"message": error.message}, status=error.status
+        )
+    )
+
+
+def overstay_page(request: HttpRequest, code: str) -> HttpResponse:
+    """What the overstay notice links to: extend the visit a little, or say the visitor has
+    left. A spent, expired or forged link, or a visitor no longer inside, gets a page saying
+    so and changes nothing."""
+    try:
+        visit = open_overstay_link(code)
+    except DomainError as error:
+        return _overstay_closed(request, error)
+    problem = ""
+    if request.method == "POST":
+        answer = posted(request, "answer")
+        ip_address = request.META.get("REMOTE_ADDR")
+        try:
+            if answer == "left":
+                visit = left_by_link(code, ip_address=ip_address)
+            elif answer == "extend":
+                minutes = posted(request, "minutes")
+                visit = extend_by_link(
+                    code, int(minutes) if minutes.isdigit() else 0, ip_address=ip_address
+                )
+            else:
+                raise DomainError("answer_invalid", str(_("Choose one of the answers.")))
+        except DomainError as error:
+            if error.status != 400:
+                return _overstay_closed(request, error)
+            problem = error.message
+        else:
+            with timezone.override(building_zone(request)):
+                response = render(request, "access/overstay_done.html", {"visit": visit})
+            return private(response)
+    with timezone.override(building_zone(request)):
+        response = render(
+            request,
+            "access/overstay_page.html",
+            {
+                "visit": visit,
+                "visitor_name": mask_name(visit.visitor_name),
+                "choices": sorted(extension_choices(visit).items()),
+                "problem": problem,
+            },
+            status=400 if problem else 200,
+        )
+    return private(response)
+
+
+# --- The security desk's building settings ----------------------------------------------------
+
+
+@console_view(MANAGE_SECURITY_SETTINGS)
+def security_settings(request: HttpRequest) -> HttpResponse:
+    """The building's overstay, end-of-day and gate-alert settings, for property admins."""
+    building = request.tenant  # type: ignore[attr-defined]
+    current = SecuritySettings.of(building)
+    form = SecuritySettingsForm(request.POST or None, initial=asdict(current))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = change_security_settings(
+                Actor.from_request(request), SecuritySettings(**form.cleaned_data)
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changed:
+                messages.success(request, _("The security settings are saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("access:security_settings")
+    return render(
+        request,
+        "access/security_settings.html",
+        {"section": "security_settings", "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -42,6 +42,8 @@ VIEW_FLOW_PROCESSES = "viewflow.view_process"
 # acknowledge them with a note.
 VIEW_ALERTS = "access.view_alert"
 ACKNOWLEDGE_ALERTS = "access.acknowledge_alert"
+# The security desk's building settings (overstays, end of day, gate alerts): property admins.
+MANAGE_SECURITY_SETTINGS = "access.change_security_settings"
 
 _PROPERTY = frozenset(
     {
@@ -73,6 +75,7 @@ _PROPERTY = frozenset(
         VIEW_FLOW_PROCESSES,
         VIEW_ALERTS,
         ACKNOWLEDGE_ALERTS,
+        MANAGE_SECURITY_SETTINGS,
     }
 )
 

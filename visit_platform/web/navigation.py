@@ -14,6 +14,7 @@ from visit_platform.directory.roles import (
     INVITE_VISITORS,
     MANAGE_GATES,
     MANAGE_POLICIES,
+    MANAGE_SECURITY_SETTINGS,
     MANAGE_WECHAT,
     ORGANISE_EVENTS,
     REGISTER_VISITS,
@@ -71,6 +72,13 @@ NAVIGATION = (
         "message",
     ),
     NavItem("wechat", _("WeChat account"), "wechat:account", MANAGE_WECHAT, "message"),
+    NavItem(
+        "security_settings",
+        _("Security settings"),
+        "access:security_settings",
+        MANAGE_SECURITY_SETTINGS,
+        "shield",
+    ),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 

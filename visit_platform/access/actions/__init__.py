@@ -41,9 +41,18 @@ from visit_platform.access.actions.keys import (
     pass_token,
     rotate_signing_key,
 )
+from visit_platform.access.actions.overstay_links import (
+    EXTENSION_MINUTES,
+    extend_by_link,
+    extension_choices,
+    left_by_link,
+    open_overstay_link,
+    overstay_url,
+)
 from visit_platform.access.actions.overstays import (
     check_out_at_day_end,
     check_overstays,
+    escalate_overstays,
     find_overstays,
     note_overstays,
 )
@@ -69,9 +78,12 @@ from visit_platform.access.actions.passes import (
     revoke_pass,
     revoke_passes_of_visitors,
 )
+from visit_platform.access.actions.settings import SecuritySettings, change_security_settings
+from visit_platform.access.actions.stays import check_out_on_word, extend_visit
 
 __all__ = [
     "COMMAND_LIFETIME",
+    "EXTENSION_MINUTES",
     "MAX_ACKNOWLEDGEMENT_NOTE",
     "MAX_POLL_INTERVAL_MS",
     "MIN_POLL_INTERVAL_MS",
@@ -86,9 +98,12 @@ __all__ = [
     "ReportedAlert",
     "ReportedPassage",
     "ScannedPass",
+    "SecuritySettings",
     "acknowledge_alert",
     "alert_payload",
+    "change_security_settings",
     "check_out_at_day_end",
+    "check_out_on_word",
     "check_overstays",
     "claim_controllers",
     "claim_gate_commands",
@@ -96,13 +111,20 @@ __all__ = [
     "create_gate_agent",
     "deactivate_gate_agents",
     "decide_scan",
+    "escalate_overstays",
+    "extend_by_link",
+    "extend_visit",
+    "extension_choices",
     "find_overstays",
     "finish_gate_command",
     "issue_pass",
     "issue_passes",
+    "left_by_link",
     "note_alert_visitors_viewed",
     "note_overstays",
     "note_slip_printed",
+    "open_overstay_link",
+    "overstay_url",
     "pass_token",
     "pass_url",
     "payload_of",
