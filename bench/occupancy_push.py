@@ -292,13 +292,12 @@ async def run_screens(plan: dict[str, Any]) -> None:
 
     async def screen(slug: str, connected: asyncio.Event) -> None:
         host = f"{slug}.localhost"
-        headers = {
-            "Host": host,
-            "Origin": f"http://{host}:{port}",
-            "Cookie": f"sessionid={plan['session']}",
-        }
+        headers = {"Origin": f"http://{host}:{port}", "Cookie": f"sessionid={plan['session']}"}
+        # The building's name in the URL (the Host header), the loopback address to connect to.
         async with websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/occupancy/",
+            f"ws://{host}:{port}/ws/occupancy/",
+            host="127.0.0.1",
+            port=port,
             additional_headers=headers,
             max_size=2**24,
             open_timeout=120,
@@ -326,7 +325,16 @@ async def run_screens(plan: dict[str, Any]) -> None:
             events.append(connected)
             tasks.append(asyncio.create_task(screen(slug, connected)))
             await asyncio.sleep(0.005)  # a wall of screens switched on, not one burst
-    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in events)), 300)
+    all_connected = asyncio.gather(*(event.wait() for event in events))
+    done, _ = await asyncio.wait(
+        [asyncio.ensure_future(all_connected), *tasks],
+        timeout=300,
+        return_when=asyncio.FIRST_COMPLETED,
+    )
+    for finished in done:
+        if finished in tasks:  # a screen that could not connect ends the run
+            print(f"failed {finished.exception()!r}", flush=True)
+            return
     print(f"ready {len(tasks)}", flush=True)
     started = time.time()
     await asyncio.sleep(plan["seconds"])
