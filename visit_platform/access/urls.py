@@ -1,8 +1,9 @@
-"""URLs of the console's gate pages (controllers, gates, the "test" pulse) and alerts."""
+"""URLs of the console's gate pages (controllers, gates, the "test" pulse), alerts and
+evacuation roll calls."""
 
 from django.urls import path
 
-from visit_platform.access import views
+from visit_platform.access import roll_call_views, views
 
 app_name = "access"
 
@@ -15,4 +16,14 @@ urlpatterns = [
     path("gates/controllers/<int:pk>/", views.controller_edit, name="controller_edit"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    path("roll-call/", roll_call_views.roll_call_home, name="roll_call_home"),
+    path("roll-call/start/", roll_call_views.roll_call_start, name="roll_call_start"),
+    path("roll-call/<int:pk>/", roll_call_views.roll_call_page, name="roll_call"),
+    path(
+        "roll-call/<int:pk>/entries/<int:entry_pk>/",
+        roll_call_views.roll_call_mark,
+        name="roll_call_mark",
+    ),
+    path("roll-call/<int:pk>/close/", roll_call_views.roll_call_close, name="roll_call_close"),
+    path("roll-call/<int:pk>/roll-call.pdf", roll_call_views.roll_call_pdf, name="roll_call_pdf"),
 ]

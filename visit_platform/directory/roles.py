@@ -42,6 +42,10 @@ VIEW_FLOW_PROCESSES = "viewflow.view_process"
 # acknowledge them with a note.
 VIEW_ALERTS = "access.view_alert"
 ACKNOWLEDGE_ALERTS = "access.acknowledge_alert"
+# Evacuation roll calls: security and property admins start, run, print and close them and
+# mark anyone; a host marks their own visitors only (``ROLL_CALL_OWN_VISITORS_ONLY``).
+RUN_ROLL_CALLS = "access.run_rollcall"
+MARK_ROLL_CALL = "access.mark_rollcallentry"
 
 _PROPERTY = frozenset(
     {
@@ -73,6 +77,8 @@ _PROPERTY = frozenset(
         VIEW_FLOW_PROCESSES,
         VIEW_ALERTS,
         ACKNOWLEDGE_ALERTS,
+        RUN_ROLL_CALLS,
+        MARK_ROLL_CALL,
     }
 )
 
@@ -98,7 +104,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # A host sees their own approvals in their inbox, not the company's list; they invite
     # visitors to themselves.
-    Role.HOST: frozenset({INVITE_VISITORS, VIEW_TASKS}),
+    Role.HOST: frozenset({INVITE_VISITORS, VIEW_TASKS, MARK_ROLL_CALL}),
     Role.RECEPTION: frozenset(
         {VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS, VIEW_TASKS}
     ),
@@ -112,6 +118,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             PROPOSE_WATCHLIST,
             VIEW_ALERTS,
             ACKNOWLEDGE_ALERTS,
+            RUN_ROLL_CALLS,
+            MARK_ROLL_CALL,
         }
     ),
 }
