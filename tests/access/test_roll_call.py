@@ -19,8 +19,15 @@ from django.test import Client
 from kernel.errors import ConflictError, PermissionDeniedError
 from tenants.actions import building_domain
 from tenants.models import Building, User
-from tests.access.conftest import make_agent, make_gate, make_host, make_pass, make_visit
-from tests.access.conftest import make_visitor, slip_token
+from tests.access.conftest import (
+    make_agent,
+    make_gate,
+    make_host,
+    make_pass,
+    make_visit,
+    make_visitor,
+    slip_token,
+)
 from tests.conftest import client_for, member
 from visit_platform.access.actions import (
     close_roll_call,
