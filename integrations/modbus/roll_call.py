@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 UNASSIGNED_ZONE = "未分区 No zone"
@@ -72,12 +73,20 @@ def adjusted_list(
         if direction == "out":
             inside.pop(pass_id, None)
         elif direction == "in" and pass_id not in inside:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(seen_at))
+            when = datetime.fromtimestamp(seen_at).astimezone().isoformat()
             inside[pass_id] = known.get(pass_id) or PersonInside(
                 pass_id, "", "", "", 0, "", when, unknown=True
             )
     people = sorted(inside.values(), key=lambda person: (person.zone, person.name, person.pass_id))
     return OfflineRollCall(people, synced_at, len(sightings))
+
+
+def _local_time(text: str) -> str:
+    """An ISO time from the platform in the agent's local time, to the minute."""
+    try:
+        return datetime.fromisoformat(text).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return text[:16]
 
 
 def render_page(roll_call: OfflineRollCall, building: str = "") -> str:
@@ -103,7 +112,7 @@ def render_page(roll_call: OfflineRollCall, building: str = "") -> str:
                 host=escape(person.host) or "—",
                 company=escape(person.company) or "—",
                 companions=person.companions,
-                since=escape(person.since[:16].replace("T", " ")),
+                since=escape(_local_time(person.since)),
                 pass_id=person.pass_id,
             )
             for person in people
