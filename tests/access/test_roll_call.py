@@ -343,7 +343,7 @@ def test_a_host_sees_and_marks_only_their_own_visitors_on_the_page(
     )
 
     assert "韩梅梅" in page and "王五" not in page
-    assert "Close the roll call" not in page and "关闭点名" not in page
+    assert "Close the roll call" not in page and "结束点名" not in page
     assert (own.status_code, own.json()["status"]) == (200, "safe")
     assert (other.status_code, other.json()["code"]) == (403, "not_your_visitor")
     assert entry_of(roll_call, "王五").status == "unaccounted"
