@@ -110,8 +110,9 @@ def test_two_marshals_phones_show_each_others_marks_live(
         assert first.locator(".rc-zone h2").all_inner_texts() == ["A座大堂", "地下车库"]
         assert first.locator("#count-unaccounted").inner_text() == "5"
 
-        hanmeimei = roll_call.entries.get(name="韩梅梅").pk
-        wangwu = roll_call.entries.get(name="王五").pk
+        with schema_context(live_building.building.schema_name):
+            hanmeimei = roll_call.entries.get(name="韩梅梅").pk
+            wangwu = roll_call.entries.get(name="王五").pk
         first.locator(f"#entry-{hanmeimei} button.to-safe").tap()
         second.locator(f"#entry-{wangwu} button.to-missing").tap()
 
