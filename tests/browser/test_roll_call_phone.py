@@ -18,8 +18,7 @@ from django_tenants.utils import schema_context
 
 from tests.access.conftest import make_pass, make_visit, make_visitor, slip_token
 from tests.browser.conftest import LiveBuilding, screenshot
-from visit_platform.access.actions import close_roll_call, create_gate, decide_scan
-from visit_platform.access.actions import start_roll_call
+from visit_platform.access.actions import close_roll_call, create_gate, decide_scan, start_roll_call
 from visit_platform.access.models import RollCall
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.models import Host

@@ -44,7 +44,8 @@ def _own_hosts(request: HttpRequest) -> list[Host] | None:
     records of the user, whose visitors are all they see and mark."""
     if request.user.has_perm(RUN_ROLL_CALLS):
         return None
-    return list(Host.objects.filter(user=request.user, is_active=True))
+    user_id: int = request.user.pk or 0
+    return list(Host.objects.filter(user_id=user_id, is_active=True))
 
 
 def _entries(roll_call: RollCall, hosts: list[Host] | None) -> QuerySet[RollCallEntry]:
