@@ -519,3 +519,23 @@ def test_the_gate_api_list_needs_an_agent_key_of_this_building(
         assert (refused.status_code, refused.json()["code"]) == (401, "unauthorized")
         assert "韩梅梅" not in refused.content.decode()
     assert weird_etag.status_code == 200
+
+
+def test_the_console_page_offers_the_start_to_security_and_the_open_roll_call_to_hosts(
+    lobby: Gate, alpha: Building
+) -> None:
+    security = client_for(alpha, member(alpha, "guard6@alpha.example", Role.SECURITY))
+    company = make_host().company
+    host = client_for(alpha, member(alpha, "host-home@alpha.example", Role.HOST, company))
+    receptionist = client_for(alpha, member(alpha, "desk@alpha.example", Role.RECEPTION))
+
+    before = security.get("/roll-call/").content.decode()
+    host_before = host.get("/roll-call/").content.decode()
+    roll_call = start_roll_call(SYSTEM)
+    host_during = host.get("/roll-call/").content.decode()
+
+    assert 'name="confirm"' in before
+    assert 'name="confirm"' not in host_before and "当前没有进行中的点名" in host_before
+    assert f'href="/roll-call/{roll_call.pk}/"' in host_during
+    assert f"/roll-call/{roll_call.pk}/roll-call.pdf" not in host_during
+    assert receptionist.get("/roll-call/").status_code == 403
