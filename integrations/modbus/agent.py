@@ -26,6 +26,7 @@ from integrations.modbus.platform_client import (
     PlatformUnavailableError,
 )
 from integrations.modbus.reader import ReaderInputError, ReaderServer, ScanOutcome
+from integrations.modbus.roll_call import adjusted_list, render_page
 from kernel import pass_tokens as tokens
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class GateAgent:
             self.sync_now,
             http_tokens=[token for token in (config.http_token, config.agent_key) if token],
             line_timeout=config.line_timeout,
+            roll_call=self.roll_call_page,
         )
         self.links: dict[int, ControllerLink] = {}
         self.gates: dict[int, tuple[ControllerLink, GateBinding]] = {}
@@ -294,7 +296,13 @@ class GateAgent:
             str(answer.get("direction") or "in"),
         )
         self._remember_uses(token, answer, outcome)
+        self._note_passage(answer.get("pass_id"), outcome)
         return outcome
+
+    def _note_passage(self, pass_id: Any, outcome: ScanOutcome) -> None:
+        """Keep a granted passage of a known pass for the offline roll call."""
+        if outcome.granted and isinstance(pass_id, int) and not isinstance(pass_id, bool):
+            self.journal.add_sighting(pass_id, outcome.direction)
 
     def _remember_uses(self, token: str, answer: dict[str, Any], outcome: ScanOutcome) -> None:
         """Keep what an online answer says of the pass's uses, for offline decisions later:
@@ -360,6 +368,8 @@ class GateAgent:
         counts_entry = decision.granted and decision.direction == "in" and decision.pass_id
         self.journal.record_offline_decision(payload, bool(counts_entry), self._uses_expiry(token))
         self._upload_wanted.set()
+        if decision.granted and decision.pass_id:
+            self.journal.add_sighting(int(decision.pass_id), decision.direction)
         if decision.reason == offline.UNKNOWN_KEY:
             # Perhaps a key rotated since the last sync: fetch the keys (in the background;
             # this visitor has their answer) so the next scan can be checked.
@@ -391,6 +401,9 @@ class GateAgent:
             cached = self.journal.get_state(name)
             if cached:
                 self._apply_list(name, cached)
+        roll_call = self.journal.get_state("roll_call")
+        if roll_call and roll_call.get("etag"):
+            self._etags["roll_call"] = roll_call["etag"]
         settings = self.journal.get_state("settings")
         if settings:
             self._apply_settings(settings)
@@ -461,9 +474,39 @@ class GateAgent:
             body = {**response.body, "etag": response.etag}
             self._apply_list(name, body)
             self.journal.set_state(name, body)
+        await self._sync_roll_call()
         self._synced_once = True
         # The journal may hold events from an outage: now is a good time to send them.
         self._upload_wanted.set()
+
+    async def _sync_roll_call(self) -> None:
+        """Fetch who is inside, for the offline roll call page. A platform without the
+        endpoint (older) leaves the page saying it never synced; the gates go on."""
+        try:
+            response = await self.platform.get("/roll-call", etag=self._etags.get("roll_call"))
+        except PlatformRefusedError as error:
+            logger.warning("the list of people inside was refused: %s", error)
+            return
+        if response.status != 304 and response.body is not None:
+            body = {**response.body, "etag": response.etag}
+            self.journal.set_state("roll_call", body)
+            if response.etag:
+                self._etags["roll_call"] = response.etag
+        # Unchanged (304) is news too: the list is as of now.
+        self.journal.set_state("roll_call_synced_at", time.time())
+
+    def roll_call_page(self) -> str:
+        """The read-only roll call page (the reader's ``GET /roll-call``): the last list
+        synced, adjusted by the passages seen since."""
+        synced_at = self.journal.get_state("roll_call_synced_at")
+        since = float(synced_at) if synced_at is not None else 0.0
+        listing = adjusted_list(
+            self.journal.get_state("roll_call"),
+            float(synced_at) if synced_at is not None else None,
+            self.journal.sightings_since(since),
+        )
+        settings = self.journal.get_state("settings") or {}
+        return render_page(listing, str(settings.get("building", "")))
 
     # --- journal upload ---------------------------------------------------------------------
 

@@ -666,6 +666,7 @@ def test_the_openapi_schema_describes_every_endpoint(in_alpha: Building) -> None
         "/api/gate/keys",
         "/api/gate/passages",
         "/api/gate/revocations",
+        "/api/gate/roll-call",
         "/api/gate/scans",
         "/api/gate/watchlist",
         "/api/gate/zones",

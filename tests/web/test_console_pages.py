@@ -134,6 +134,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visit policies",
                 "Gates",
                 "Alerts",
+                "Roll call",
                 "Messages",
                 "WeChat account",
                 "Security settings",
@@ -154,12 +155,15 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "People &amp; roles",
             ],
         ),
-        (Role.HOST, ["Overview", "Tasks", "Invite a visitor"]),
+        (Role.HOST, ["Overview", "Tasks", "Invite a visitor", "Roll call"]),
         (
             Role.RECEPTION,
             ["Overview", "Tasks", "Visits", "Register a visitor", "Companies", "Employees"],
         ),
-        (Role.SECURITY, ["Overview", "Tasks", "Visits", "Companies", "Watchlist", "Alerts"]),
+        (
+            Role.SECURITY,
+            ["Overview", "Tasks", "Visits", "Companies", "Watchlist", "Alerts", "Roll call"],
+        ),
     ],
 )
 def test_navigation_shows_the_pages_of_the_role(

@@ -42,6 +42,7 @@ from visit_platform.access.queries import (
     agent_controllers,
     authenticate_agent,
     gate_for_scans,
+    people_inside_for_agents,
     public_keys,
     revocation_list,
     watchlisted_passes,
@@ -277,6 +278,42 @@ def revocations(request: HttpRequest, response: HttpResponse) -> Any:
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return {"version": listing.version, "pass_ids": listing.pass_ids}
+
+
+class PersonInsideOut(Schema):
+    pass_id: int
+    name: str
+    host: str
+    company: str
+    companions: int
+    zone: str
+    since: datetime
+
+
+class PeopleInsideOut(Schema):
+    version: str
+    people: list[PersonInsideOut]
+
+
+@api.get(
+    "/roll-call",
+    response={200: PeopleInsideOut, 304: None, **ANY_CALL_ERRORS},
+    summary="People inside, for the offline roll call",
+)
+def roll_call(request: HttpRequest, response: HttpResponse) -> Any:
+    """Who is inside now, for the agent's read-only roll call page when the platform cannot
+    be reached: pass number, full name, host, company, companions, zone of the entry gate and
+    since when. Nothing else about a person leaves the platform (ADR 0020). ETag as for
+    revocations."""
+    listing = people_inside_for_agents()
+    etag = f'"{listing.version}"'
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        return not_modified
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-store"
+    return {"version": listing.version, "people": listing.people}
 
 
 def _etag_matches(header: str, etag: str) -> bool:

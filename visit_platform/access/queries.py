@@ -165,7 +165,7 @@ def people_inside(since: datetime | None = None, now: datetime | None = None) ->
     )
     entries = (
         AccessEvent.objects.filter(pk__in=Subquery(latest), direction=Direction.IN)
-        .select_related("gate", "visit__visitor", "visit__host", "visit__company")
+        .select_related("gate", "visit__visitor", "visit__host__company", "visit__company")
         .order_by("occurred_at")
     )
     # A passage on the console's test pulse is someone testing the gate, not a visitor.
@@ -271,3 +271,39 @@ def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
     if now < pass_record.valid_from or status not in ADMITTING_STATUSES:
         return PassState.NOT_YET_VALID
     return PassState.VALID
+
+
+@dataclass(frozen=True)
+class PeopleInsideList:
+    """Who is inside, for the gate agents' offline roll call page. ``version`` changes
+    whenever the list does (an agent's ETag)."""
+
+    people: list[dict[str, object]]
+    version: str
+
+
+def people_inside_for_agents() -> PeopleInsideList:
+    """The people inside with only what a marshal needs at the assembly point: pass number,
+    name, host, company, companions, zone, since. No mobile, ID number or photo leaves the
+    platform (ADR 0020)."""
+    people: list[dict[str, object]] = []
+    for presence in people_inside().people:
+        event = presence.event
+        visit = event.visit
+        if visit is None or event.pass_record_id is None:
+            continue
+        company = visit.company or (visit.host.company if visit.host else None)
+        people.append(
+            {
+                "pass_id": event.pass_record_id,
+                "name": visit.visitor_name,
+                "host": visit.host.name if visit.host else "",
+                "company": company.name if company else "",
+                "companions": visit.companions,
+                "zone": event.gate.zone,
+                "since": event.occurred_at.isoformat(),
+            }
+        )
+    people.sort(key=lambda person: int(str(person["pass_id"])))
+    text = json.dumps(people, sort_keys=True, ensure_ascii=False)
+    return PeopleInsideList(people, hashlib.sha256(text.encode()).hexdigest()[:32])

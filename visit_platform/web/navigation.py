@@ -16,6 +16,7 @@ from visit_platform.directory.roles import (
     MANAGE_POLICIES,
     MANAGE_SECURITY_SETTINGS,
     MANAGE_WECHAT,
+    MARK_ROLL_CALL,
     ORGANISE_EVENTS,
     REGISTER_VISITS,
     VIEW_ALERTS,
@@ -64,6 +65,7 @@ NAVIGATION = (
     NavItem("policies", _("Visit policies"), "workflows:policy_list", MANAGE_POLICIES, "key"),
     NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
     NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
+    NavItem("roll_call", _("Roll call"), "access:roll_call_home", MARK_ROLL_CALL, "users"),
     NavItem(
         "notifications",
         _("Messages"),
