@@ -2,7 +2,8 @@
 (``from visit_platform.access.actions import issue_pass``), not from the modules, which are
 split by concern and may move. Every change to passes, gates, controllers, gate agents and
 signing keys, the gate decision, reported passages and alerts (and their acknowledgement),
-and gate commands is one of these functions. Reads are in ``visit_platform.access.queries``.
+gate commands, and gate health (heartbeats, the silence check) is one of these functions.
+Reads are in ``visit_platform.access.queries``.
 """
 
 from visit_platform.access.actions.alerts import (
@@ -33,6 +34,14 @@ from visit_platform.access.actions.gates import (
     touch_agent,
     update_gate,
     wire_gate,
+)
+from visit_platform.access.actions.health import (
+    ControllerLinkReport,
+    HeartbeatReport,
+    InvalidHeartbeatError,
+    check_gate_silence,
+    gate_health_payload,
+    record_heartbeat,
 )
 from visit_platform.access.actions.keys import (
     ROTATING_TOKEN_SECONDS,
@@ -76,9 +85,12 @@ __all__ = [
     "ROTATING_TOKEN_SECONDS",
     "AlertReport",
     "ControllerFields",
+    "ControllerLinkReport",
     "Decision",
     "GateFields",
+    "HeartbeatReport",
     "InvalidBatchError",
+    "InvalidHeartbeatError",
     "IssuedPass",
     "PassageReport",
     "ReportedAlert",
@@ -86,6 +98,7 @@ __all__ = [
     "ScannedPass",
     "acknowledge_alert",
     "alert_payload",
+    "check_gate_silence",
     "check_out_at_day_end",
     "check_overstays",
     "claim_controllers",
@@ -96,6 +109,7 @@ __all__ = [
     "decide_scan",
     "find_overstays",
     "finish_gate_command",
+    "gate_health_payload",
     "issue_pass",
     "issue_passes",
     "note_overstays",
@@ -107,6 +121,7 @@ __all__ = [
     "raise_alert",
     "record_alert",
     "record_alerts",
+    "record_heartbeat",
     "record_passage",
     "record_passages",
     "refresh_pass_link",
