@@ -83,9 +83,10 @@ def test_the_agent_reports_a_controller_that_drops_and_comes_back_at_once(
                 # No scheduled heartbeat during the test: what arrives came with a change.
                 site.config_overrides = {"heartbeat_interval": 600.0}
                 controller = site.controller
-                ours: Callable[[dict[str, Any]], bool] = lambda payload: (
-                    payload["agent_id"] == controller.agent_id
-                )
+
+                def ours(payload: dict[str, Any]) -> bool:
+                    return bool(payload["agent_id"] == controller.agent_id)
+
                 await site.start_agent()
                 await wait_until(lambda: link_up(controller) is True, "the platform hears: up")
                 agent = GateAgent.objects.get(pk=controller.agent_id)
@@ -142,7 +143,7 @@ def test_the_agent_sends_a_heartbeat_on_schedule_without_any_change(
             # Other calls count as contact at most every 15 s: only heartbeats move it on.
             for _ in range(2):
                 seen = last_seen()
-                await wait_until(lambda: last_seen() > seen, "the next heartbeat")
+                await wait_until(lambda seen=seen: last_seen() > seen, "the next heartbeat")
 
     run(scenario())
 
