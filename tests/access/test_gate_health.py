@@ -592,3 +592,17 @@ def test_the_console_speaks_chinese_by_default(
 
     assert "秒前" in row(page, f'data-agent="{agent.pk}"')
     assert "在线" in row(page, f'data-controller="{controller.pk}"')
+
+
+def test_an_offline_agent_comes_back_only_when_heard_from_not_when_the_limit_grows(
+    alpha: Building, agent: GateAgent
+) -> None:
+    silent_since(agent, timezone.now() - timedelta(minutes=10))
+    check_gate_silence()
+    Building.objects.filter(pk=alpha.pk).update(gate_silence_seconds=3600)
+
+    check_gate_silence()
+
+    agent.refresh_from_db()
+    assert agent.offline_since is not None
+    assert not AuditEntry.objects.filter(verb="gate_agent.back_online").exists()

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -201,8 +202,9 @@ def check_gate_silence(now: datetime | None = None) -> str:
         is_active=True, offline_since__isnull=True, last_seen_at__lt=cutoff
     )
     went_offline = sum(1 for agent in silent if mark_agent_offline(agent, now))
-    back = GateAgent.objects.filter(is_active=True, offline_since__isnull=False).exclude(
-        last_seen_at__lt=cutoff
+    # Heard from since its outage began (any call counts: see touch_agent).
+    back = GateAgent.objects.filter(
+        is_active=True, offline_since__isnull=False, last_seen_at__gt=F("offline_since")
     )
     came_back = sum(1 for agent in back if mark_agent_online(agent))
     down = Controller.objects.select_related("agent").filter(
