@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from integrations.modbus import offline
+from integrations.modbus import AGENT_VERSION, offline
 from integrations.modbus.config import (
     AgentConfig,
     ControllerConfig,
@@ -87,6 +87,8 @@ class GateAgent:
         self._tasks: list[asyncio.Task[Any]] = []
         self._controller_tasks: dict[int, asyncio.Task[None]] = {}
         self._upload_wanted = asyncio.Event()
+        self._heartbeat_wanted = asyncio.Event()
+        self._started_at = time.monotonic()
         self._etags: dict[str, str] = {}
         self._synced_once = False
         self._platform_answered = False
@@ -114,6 +116,7 @@ class GateAgent:
             asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._upload_loop()),
             asyncio.create_task(self._every(self.config.command_interval, self._run_commands)),
+            asyncio.create_task(self._heartbeat_loop()),
         ]
         self.started = True
 
@@ -164,6 +167,7 @@ class GateAgent:
                 reconnect_initial=self.config.reconnect_initial,
                 reconnect_max=self.config.reconnect_max,
                 on_events=self._upload_wanted.set,
+                on_link_change=self._heartbeat_wanted.set,
                 counter_allowance=self.config.counter_jump_allowance,
                 counter_rate=self.config.counter_max_rate,
             )
@@ -227,6 +231,68 @@ class GateAgent:
             "offline_ready": self.state.is_ready,
             "started": self.started,
         }
+
+    def heartbeat_report(self) -> dict[str, Any]:
+        """What the heartbeat tells the platform: each controller's link (those tried at
+        least once: a link still connecting is neither up nor down), the journal's depth,
+        this agent's version and uptime."""
+        return {
+            "version": AGENT_VERSION,
+            "uptime_seconds": round(time.monotonic() - self._started_at, 3),
+            "journal_depth": self.journal.depth(),
+            "controllers": [
+                {
+                    "id": link.config.id,
+                    "connected": link.connected,
+                    "since_seconds": round(link.link_state_seconds(), 3),
+                    "last_error": link.last_error[:500],
+                }
+                for link in self.links.values()
+                if link.attempted
+            ],
+        }
+
+    async def send_heartbeat(self) -> bool:
+        """Send one heartbeat; returns whether the platform recorded it. Never raises and
+        never waits longer than the heartbeat timeout: it must not disturb anything else
+        (scans decide with their own calls, and a failed heartbeat does not send them
+        offline)."""
+        try:
+            await asyncio.wait_for(
+                self.platform.request(
+                    "POST",
+                    "/heartbeat",
+                    self.heartbeat_report(),
+                    timeout=self.config.heartbeat_timeout,
+                ),
+                # The request's socket timeout bounds each read; this bounds the whole call.
+                self.config.heartbeat_timeout * 2,
+            )
+        except PlatformRefusedError as error:
+            logger.warning("heartbeat refused: %s", error)
+            if error.code == "unknown_controller":
+                # The platform moved a controller away from this agent: fetch the new config.
+                self._sync_soon()
+            return False
+        except (PlatformUnavailableError, TimeoutError) as error:
+            logger.info("heartbeat not delivered: %s", error)
+            return False
+        except Exception:
+            logger.exception("heartbeat failed")
+            return False
+        self._heard_from_platform()
+        return True
+
+    async def _heartbeat_loop(self) -> None:
+        """A heartbeat now, then every ``heartbeat_interval``, and at once when a
+        controller's link changes (several changes close together make one heartbeat)."""
+        while True:
+            self._heartbeat_wanted.clear()
+            await self.send_heartbeat()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._heartbeat_wanted.wait(), self.config.heartbeat_interval
+                )
 
     @property
     def platform_reachable(self) -> bool:

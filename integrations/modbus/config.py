@@ -101,6 +101,10 @@ class AgentConfig:
     sync_interval: float = 60.0
     upload_interval: float = 2.0
     command_interval: float = 2.0
+    # A heartbeat (controllers' links, journal depth) this often, and at once when a
+    # controller's link changes; a heartbeat the platform does not answer in time is dropped.
+    heartbeat_interval: float = 15.0
+    heartbeat_timeout: float = 5.0
     # After a failed call the agent decides offline at once for this long, instead of making
     # every visitor wait for a timeout, while a background probe looks for the platform.
     offline_hold: float = 5.0

@@ -663,6 +663,7 @@ def test_the_openapi_schema_describes_every_endpoint(in_alpha: Building) -> None
         "/api/gate/commands/claim",
         "/api/gate/commands/{command_id}/done",
         "/api/gate/config",
+        "/api/gate/heartbeat",
         "/api/gate/keys",
         "/api/gate/passages",
         "/api/gate/revocations",

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, StrictBool, field_validator
+from pydantic import AwareDatetime, StrictBool, StrictFloat, StrictInt, field_validator
 
 from kernel import pass_tokens as tokens
 from kernel.errors import NotFoundError
@@ -26,6 +26,8 @@ from kernel.json_api import error_response, json_api
 from tenants.db import current_schema
 from visit_platform.access.actions import (
     AlertReport,
+    ControllerLinkReport,
+    HeartbeatReport,
     PassageReport,
     claim_controllers,
     claim_gate_commands,
@@ -33,6 +35,7 @@ from visit_platform.access.actions import (
     finish_gate_command,
     payload_of,
     record_alerts,
+    record_heartbeat,
     record_passages,
     touch_agent,
 )
@@ -487,3 +490,60 @@ def command_done(
         _agent(request), command_id, ok=payload.ok, message=payload.message
     )
     return {"id": command.pk, "status": command.status}
+
+
+# --- Heartbeats (gate health, ADR 0019) -----------------------------------------------------
+
+# An agent drives a handful of controllers; a report of hundreds is not an agent's.
+MAX_HEARTBEAT_CONTROLLERS = 200
+# Durations beyond a year are a broken clock, not an agent's uptime.
+MAX_REPORTED_SECONDS = 366 * 24 * 3600
+
+
+class ControllerLinkIn(Schema):
+    id: DatabaseId
+    connected: StrictBool
+    since_seconds: StrictFloat = Field(
+        0,
+        ge=0,
+        le=MAX_REPORTED_SECONDS,
+        description="For how long the link has been in this state, by the agent's clock.",
+    )
+    last_error: str = Field("", max_length=500)
+
+
+class HeartbeatIn(Schema):
+    version: str = Field("", max_length=40)
+    uptime_seconds: StrictFloat = Field(0, ge=0, le=MAX_REPORTED_SECONDS)
+    journal_depth: StrictInt = Field(0, ge=0, le=2**31 - 1)
+    controllers: list[ControllerLinkIn] = Field(max_length=MAX_HEARTBEAT_CONTROLLERS)
+
+    @field_validator("controllers")
+    @classmethod
+    def _each_once(cls, value: list[ControllerLinkIn]) -> list[ControllerLinkIn]:
+        if len({item.id for item in value}) != len(value):
+            raise ValueError("each controller may be reported once")
+        return value
+
+
+class HeartbeatOut(Schema):
+    recorded_at: datetime
+    controllers: int = Field(description="How many controllers' links were recorded.")
+
+
+@api.post(
+    "/heartbeat", response={200: HeartbeatOut, **BODY_ERRORS}, summary="Report the agent's health"
+)
+def heartbeat(request: HttpRequest, payload: HeartbeatIn) -> dict[str, Any]:
+    """Sent every few seconds, and at once when a controller's link changes: the links of the
+    controllers this agent drives (each at most once; a controller it does not drive refuses
+    the whole report with `unknown_controller`), its journal depth, version and uptime.
+    Sending the same report again changes nothing."""
+    report = HeartbeatReport(
+        version=payload.version,
+        uptime_seconds=payload.uptime_seconds,
+        journal_depth=payload.journal_depth,
+        controllers=[ControllerLinkReport(**item.model_dump()) for item in payload.controllers],
+    )
+    stored = record_heartbeat(_agent(request), report)
+    return {"recorded_at": stored.last_seen_at, "controllers": len(report.controllers)}

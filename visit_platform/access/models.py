@@ -70,6 +70,13 @@ class Controller(models.Model):
     )
     is_active = models.BooleanField(_("in service"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Its link as its agent last reported it (heartbeats, ADR 0019): null until reported.
+    link_up = models.BooleanField(_("link up"), null=True, blank=True)
+    # When the link entered its present state: the start of an outage when it is down.
+    link_changed_at = models.DateTimeField(_("link changed at"), null=True, blank=True)
+    # When its agent last reported it connected.
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True, default="")
 
     class Meta:
         verbose_name = _("controller")
@@ -138,7 +145,15 @@ class GateAgent(models.Model):
     key_prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64)
     is_active = models.BooleanField(_("active"), default=True)
+    # Any authenticated call counts as contact (heartbeats, scans, syncs, uploads).
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # Set by the silence check when the agent has been silent too long (the outage began at
+    # this last contact); cleared when it is heard from again.
+    offline_since = models.DateTimeField(_("offline since"), null=True, blank=True)
+    # What its last heartbeat said of itself.
+    version = models.CharField(_("version"), max_length=40, blank=True, default="")
+    started_at = models.DateTimeField(_("running since"), null=True, blank=True)
+    journal_depth = models.PositiveIntegerField(_("journal depth"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -18,6 +18,7 @@ from kernel import pass_tokens as tokens
 from kernel.privacy import secret_hash
 from kernel.process_cache import ProcessCache
 from tenants.db import current_schema, tenant_connection
+from tenants.models import Building
 from visit_platform.access.choices import Direction, PassState, Reason
 from visit_platform.access.models import (
     AccessEvent,
@@ -307,3 +308,34 @@ def people_inside_for_agents() -> PeopleInsideList:
     people.sort(key=lambda person: int(str(person["pass_id"])))
     text = json.dumps(people, sort_keys=True, ensure_ascii=False)
     return PeopleInsideList(people, hashlib.sha256(text.encode()).hexdigest()[:32])
+
+
+# --- Gate health (ADR 0019) -----------------------------------------------------------------
+
+
+def silence_limit() -> timedelta:
+    """How long this building lets an agent or a controller be silent before an alert."""
+    seconds = (
+        Building.objects.filter(schema_name=current_schema())
+        .values_list("gate_silence_seconds", flat=True)
+        .first()
+    )
+    return timedelta(seconds=seconds or 120)
+
+
+def agent_is_online(agent: GateAgent, now: datetime, silence: timedelta) -> bool | None:
+    """Online (heard from within the silence limit), offline, or None: never heard from."""
+    if agent.last_seen_at is None:
+        return None
+    return agent.offline_since is None and now - agent.last_seen_at <= silence
+
+
+def controller_is_online(controller: Controller, now: datetime, silence: timedelta) -> bool | None:
+    """Its link as its agent last reported it, while that agent is online; offline when its
+    agent is not (nobody drives its gates then); None when nobody has reported it yet."""
+    agent = controller.agent
+    if controller.link_up is None or agent is None or not agent.is_active:
+        return None
+    if not agent_is_online(agent, now, silence):
+        return False
+    return controller.link_up

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -63,7 +64,12 @@ from visit_platform.access.forms import (
     generic_map_text,
 )
 from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand, Pass
-from visit_platform.access.queries import pass_state
+from visit_platform.access.queries import (
+    agent_is_online,
+    controller_is_online,
+    pass_state,
+    silence_limit,
+)
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
 from visit_platform.directory.forms import add_domain_error
@@ -477,9 +483,51 @@ def pass_slip(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Console: controllers and gates ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ControllerRow:
+    """A controller on the gate console, with its link as its agent last reported it."""
+
+    controller: Controller
+    online: bool | None
+    last_contact: str
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """A gate agent on the gate console: heard from lately or not, and what it said."""
+
+    agent: GateAgent
+    online: bool | None
+    last_contact: str
+
+
+def contact_text(when: datetime | None, now: datetime) -> str:
+    """ "12 s ago", "3 min ago", or the date and time when it is longer ago than an hour."""
+    if when is None:
+        return str(_("never"))
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return str(_("%(seconds)d s ago") % {"seconds": seconds})
+    if seconds < 3600:
+        return str(_("%(minutes)d min ago") % {"minutes": seconds // 60})
+    return date_format(timezone.localtime(when), "SHORT_DATETIME_FORMAT")
+
+
 @console_view(MANAGE_GATES)
 def gate_list(request: HttpRequest) -> HttpResponse:
-    controllers = Controller.objects.select_related("agent").prefetch_related("gates")
+    now, silence = timezone.now(), silence_limit()
+    controllers = [
+        ControllerRow(
+            controller,
+            controller_is_online(controller, now, silence),
+            contact_text(controller.last_contact_at, now),
+        )
+        for controller in Controller.objects.select_related("agent").prefetch_related("gates")
+    ]
+    agents = [
+        AgentRow(agent, agent_is_online(agent, now, silence), contact_text(agent.last_seen_at, now))
+        for agent in GateAgent.objects.filter(is_active=True).order_by("name")
+    ]
     gates = Gate.objects.select_related("controller").order_by("name")
     commands = GateCommand.objects.select_related("gate")[:10]
     return render(
@@ -490,7 +538,8 @@ def gate_list(request: HttpRequest) -> HttpResponse:
             "controllers": controllers,
             "gates": gates,
             "commands": commands,
-            "agents": GateAgent.objects.filter(is_active=True).order_by("name"),
+            "agents": agents,
+            "silence_seconds": int(silence.total_seconds()),
         },
     )
 

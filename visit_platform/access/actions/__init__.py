@@ -2,7 +2,8 @@
 (``from visit_platform.access.actions import issue_pass``), not from the modules, which are
 split by concern and may move. Every change to passes, gates, controllers, gate agents and
 signing keys, the gate decision, reported passages and alerts (and their acknowledgement),
-and gate commands is one of these functions. Reads are in ``visit_platform.access.queries``.
+gate commands, and gate health (heartbeats, the silence check) is one of these functions.
+Reads are in ``visit_platform.access.queries``.
 """
 
 from visit_platform.access.actions.alerts import (
@@ -35,6 +36,14 @@ from visit_platform.access.actions.gates import (
     touch_agent,
     update_gate,
     wire_gate,
+)
+from visit_platform.access.actions.health import (
+    ControllerLinkReport,
+    HeartbeatReport,
+    InvalidHeartbeatError,
+    check_gate_silence,
+    gate_health_payload,
+    record_heartbeat,
 )
 from visit_platform.access.actions.keys import (
     ROTATING_TOKEN_SECONDS,
@@ -101,9 +110,12 @@ __all__ = [
     "ROTATING_TOKEN_SECONDS",
     "AlertReport",
     "ControllerFields",
+    "ControllerLinkReport",
     "Decision",
     "GateFields",
+    "HeartbeatReport",
     "InvalidBatchError",
+    "InvalidHeartbeatError",
     "IssuedPass",
     "PassageReport",
     "ReportedAlert",
@@ -113,6 +125,7 @@ __all__ = [
     "acknowledge_alert",
     "alert_payload",
     "change_security_settings",
+    "check_gate_silence",
     "check_out_at_day_end",
     "check_out_on_word",
     "check_overstays",
@@ -131,6 +144,7 @@ __all__ = [
     "extension_choices",
     "find_overstays",
     "finish_gate_command",
+    "gate_health_payload",
     "issue_pass",
     "issue_passes",
     "left_by_link",
@@ -149,6 +163,7 @@ __all__ = [
     "raise_watchlist_hit",
     "record_alert",
     "record_alerts",
+    "record_heartbeat",
     "record_passage",
     "record_passages",
     "refresh_pass_link",

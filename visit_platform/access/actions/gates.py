@@ -114,10 +114,18 @@ def deactivate_gate_agents(actor: Actor, *, name: str) -> int:
     return len(agents)
 
 
+# How finely any call (not only a heartbeat) keeps an agent's last contact: one UPDATE per
+# agent this often, however many scans it sends, and well inside any sensible silence limit.
+CONTACT_RESOLUTION = timedelta(seconds=15)
+
+
 def touch_agent(agent: GateAgent) -> None:
-    """Note that the agent was heard from (for health screens), at most once a minute."""
+    """Note that the agent was heard from (every authenticated call counts as contact), at
+    most once per ``CONTACT_RESOLUTION``: the gate path pays one small UPDATE now and then.
+    An agent marked offline is marked online again by its next heartbeat or the next silence
+    check (ADR 0019), not here."""
     now = timezone.now()
-    if agent.last_seen_at is None or now - agent.last_seen_at > timedelta(minutes=1):
+    if agent.last_seen_at is None or now - agent.last_seen_at > CONTACT_RESOLUTION:
         GateAgent.objects.filter(pk=agent.pk).update(last_seen_at=now)
         agent.last_seen_at = now
 
