@@ -27,6 +27,13 @@ def zone_admits(pass_zones: Iterable[str], gate_zone: str) -> bool:
     return not zones or not gate_zone or gate_zone in zones
 
 
+def checked_zone(gate_zone: str, checks_zone: bool) -> str:
+    """The zone a gate checks passes against: its zone when it checks one, else none (a
+    common area). A gate's zone also says where it is, for screens and roll calls, so naming
+    the lobby's zone must not make the lobby refuse passes limited to a company's floors."""
+    return gate_zone if checks_zone else ""
+
+
 def company_zones(zone: str, floors: str) -> list[str]:
     """The zones a company's visitors may enter by default: the company's zone and each of
     its floors, as written in the directory ("12-15" is floors 12 to 15). Gates are named

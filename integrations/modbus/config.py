@@ -11,6 +11,7 @@ from typing import Any
 from integrations.modbus.journal import DEFAULT_USE_RETENTION
 from integrations.modbus.reader import LINE_TIMEOUT
 from integrations.modbus.register_map import RegisterMap, RegisterMapError, parse_register_map
+from kernel.zones import checked_zone
 
 # A counter step beyond allowance + rate x seconds since the last reading is not traffic but
 # a controller reset or replaced: it becomes an alert and a new baseline, not passages.
@@ -27,7 +28,9 @@ class GateBinding:
     lane: int
     direction: str = "both"
     is_active: bool = True
-    zone: str = ""  # empty: a common area every pass may use (kernel.zones)
+    # The zone the gate checks passes against; empty for a common area every pass may use
+    # (``kernel.zones.checked_zone``: the platform sends ``checks_zone`` with the zone).
+    zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def controllers_from_data(items: Any) -> list[ControllerConfig]:
                 lane=int(gate["lane"]),
                 direction=str(gate.get("direction", "both")),
                 is_active=bool(gate.get("is_active", True)),
-                zone=str(gate.get("zone") or ""),
+                zone=checked_zone(str(gate.get("zone") or ""), bool(gate.get("checks_zone"))),
             )
             for gate in item.get("gates", [])
         )

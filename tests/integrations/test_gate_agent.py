@@ -334,7 +334,7 @@ def test_offline_the_agent_refuses_a_pass_at_a_gate_of_another_zone_as_the_platf
     async def scenario() -> None:
         async with running_site(committed, tmp_path) as site:
             gate = site.gates[1]
-            Gate.objects.filter(pk=gate.pk).update(zone="9")
+            Gate.objects.filter(pk=gate.pk).update(zone="9", checks_zone=True)
             await site.start_agent()
             assert site.agent.state.pass_zones.get(floor_eight.pk) == ("8",)
 
@@ -635,6 +635,7 @@ def test_an_agent_is_told_the_active_controllers_it_drives_and_their_wired_gates
             "lane": 2,
             "direction": "both",
             "zone": "",
+            "checks_zone": False,
             "is_active": True,
         }
     ]

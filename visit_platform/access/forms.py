@@ -64,6 +64,14 @@ class ControllerForm(forms.Form):
 class GateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     zone = forms.CharField(label=_("Zone"), max_length=100, required=False)
+    checks_zone = forms.BooleanField(
+        label=_("Only passes for this zone"),
+        required=False,
+        help_text=_(
+            "Ticked: only passes that name this zone open the gate (a floor's turnstile). "
+            "Unticked: a common area (lobby, car park) that every valid pass opens."
+        ),
+    )
     direction = forms.ChoiceField(label=_("Direction"), choices=GateDirection.choices)
     is_active = forms.BooleanField(label=_("In service"), required=False, initial=True)
     controller = forms.ModelChoiceField(

@@ -106,6 +106,17 @@ class Gate(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     zone = models.CharField(_("zone"), max_length=100, blank=True)
+    # Zones name where a gate is (the security screen and the roll call group people by it);
+    # only a gate that checks its zone refuses passes for other zones. Off by default, so that
+    # naming the lobby's zone "大堂" does not lock out every pass limited to its floors.
+    checks_zone = models.BooleanField(
+        _("only passes for this zone"),
+        default=False,
+        help_text=_(
+            "Ticked: only passes that name this zone open the gate (a floor's turnstile). "
+            "Unticked: a common area (lobby, car park) that every valid pass opens."
+        ),
+    )
     direction = models.CharField(
         _("direction"), max_length=8, choices=GateDirection.choices, default=GateDirection.BOTH
     )

@@ -249,6 +249,7 @@ def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:
                     "lane": gate.lane,
                     "direction": gate.direction,
                     "zone": gate.zone,
+                    "checks_zone": gate.checks_zone,
                     "is_active": gate.is_active,
                 }
                 for gate in sorted(controller.gates.all(), key=lambda gate: gate.pk)

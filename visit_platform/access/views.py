@@ -589,6 +589,7 @@ def gate_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         initial = {
             "name": gate.name,
             "zone": gate.zone,
+            "checks_zone": gate.checks_zone,
             "direction": gate.direction,
             "is_active": gate.is_active,
             "controller": gate.controller,

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kernel import pass_tokens as tokens
-from kernel.zones import zone_admits
+from kernel.zones import checked_zone, zone_admits
 from tenants.db import current_schema
 from visit_platform.access.actions._common import publish_on_commit
 from visit_platform.access.actions.alerts import raise_watchlist_hit
@@ -206,7 +206,7 @@ def _check_entry(scanned: ScannedPass, not_after: int, gate: Gate, now: datetime
         raise _Denied(Reason.EXPIRED, scanned)
     if not_after < int(now.timestamp()):
         raise _Denied(Reason.TOKEN_EXPIRED, scanned)
-    if not zone_admits(scanned.zones, gate.zone):
+    if not zone_admits(scanned.zones, checked_zone(gate.zone, gate.checks_zone)):
         raise _Denied(Reason.WRONG_ZONE, scanned)
 
 
