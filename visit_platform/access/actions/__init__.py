@@ -5,6 +5,7 @@ signing keys, the gate decision, reported passages and alerts (and their acknowl
 and gate commands is one of these functions. Reads are in ``visit_platform.access.queries``.
 """
 
+from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.actions.alerts import (
     MAX_ACKNOWLEDGEMENT_NOTE,
     acknowledge_alert,
@@ -78,6 +79,7 @@ from visit_platform.access.actions.passes import (
     revoke_pass,
     revoke_passes_of_visitors,
 )
+from visit_platform.access.actions.screens import note_occupancy_viewed
 from visit_platform.access.actions.settings import SecuritySettings, change_security_settings
 from visit_platform.access.actions.stays import check_out_on_word, extend_visit
 
@@ -121,6 +123,7 @@ __all__ = [
     "issue_passes",
     "left_by_link",
     "note_alert_visitors_viewed",
+    "note_occupancy_viewed",
     "note_overstays",
     "note_slip_printed",
     "open_overstay_link",
@@ -129,6 +132,7 @@ __all__ = [
     "pass_url",
     "payload_of",
     "publish_alert",
+    "publish_visit_change",
     "raise_alert",
     "raise_watchlist_hit",
     "record_alert",
