@@ -1,4 +1,4 @@
-"""What the live screens are told (ADR 0018), read off the building's group on the Redis
+"""What the live screens are told (ADR 0022), read off the building's group on the Redis
 channel layer: a passage carries the person as the screen lists them, read by the gate's own
 statements (no extra round trip); changes not seen at a gate (a pass issued for today, an
 overstay, the end-of-day checkout, a cancellation) are told as ``visit`` messages."""
@@ -30,19 +30,27 @@ from tests.access.conftest import (
 from visit_platform.access.actions import (
     ReportedPassage,
     check_out_at_day_end,
+    check_out_on_word,
     decide_scan,
+    extend_visit,
     issue_pass,
     note_overstays,
     record_passage,
     revoke_pass,
 )
-from visit_platform.access.models import Gate
-from visit_platform.visits.choices import VisitStatus
+from visit_platform.access.models import Gate, Pass
+from visit_platform.visits.choices import LeftOnWordOf, VisitStatus
 from visit_platform.visits.models import Visit
 from workflows.actions import cancel_request
 
 Capture = Callable[..., Any]
 DEADLINE = 10
+
+
+def any_zone_pass(visit: Visit | None = None) -> Pass:
+    """A pass for every zone: these tests are about the screens, not the zone rule
+    (ADR 0021), and their gates are named for the screens."""
+    return make_pass(visit, zones=[])
 
 
 class Screen:
@@ -88,7 +96,7 @@ def test_a_granted_entry_tells_the_screens_who_came_in_where(
 ) -> None:
     visit = make_visit(visitor=make_visitor(name="韩梅梅", id_number=""))
     Visit.objects.filter(pk=visit.pk).update(companions=3)
-    pass_record = make_pass(Visit.objects.get(pk=visit.pk))
+    pass_record = any_zone_pass(Visit.objects.get(pk=visit.pk))
     screen = Screen()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -130,10 +138,10 @@ def test_a_granted_entry_tells_the_screens_who_came_in_where(
 def test_a_second_entry_is_no_first_entry_and_a_refusal_carries_no_person(
     lobby: Gate, django_capture_on_commit_callbacks: Capture
 ) -> None:
-    pass_record = make_pass()
+    pass_record = any_zone_pass()
     decide_scan(gate=lobby, token=slip_token(pass_record))
     decide_scan(gate=lobby, token=slip_token(pass_record), direction="out")
-    revoked = make_pass(make_visit(visitor=make_visitor(name="王五", mobile="13800000002")))
+    revoked = any_zone_pass(make_visit(visitor=make_visitor(name="王五", mobile="13800000002")))
     revoke_pass(SYSTEM, revoked, "test")
     screen = Screen()
 
@@ -151,7 +159,7 @@ def test_a_second_entry_is_no_first_entry_and_a_refusal_carries_no_person(
 def test_the_screens_cost_a_granted_entry_no_extra_statement(lobby: Gate) -> None:
     """The person's display fields come with the statement that reads the pass: a granted
     entry is still the pass read plus the one entry statement (savepoints aside)."""
-    pass_record = make_pass()
+    pass_record = any_zone_pass()
     token = slip_token(pass_record)
 
     with CaptureQueriesContext(connection) as queries:
@@ -164,7 +172,7 @@ def test_the_screens_cost_a_granted_entry_no_extra_statement(lobby: Gate) -> Non
 def test_a_reported_passage_on_a_pass_tells_the_screens_who_it_was(
     lobby: Gate, django_capture_on_commit_callbacks: Capture
 ) -> None:
-    pass_record = make_pass(make_visit(visitor=make_visitor(name="韩梅梅", id_number="")))
+    pass_record = any_zone_pass(make_visit(visitor=make_visitor(name="韩梅梅", id_number="")))
     anonymous_id = uuid.uuid4()
     screen = Screen()
 
@@ -230,7 +238,7 @@ def test_an_overstay_and_the_day_end_checkout_are_told(
     lobby: Gate, django_capture_on_commit_callbacks: Capture
 ) -> None:
     start = timezone.now() - timedelta(days=1, hours=6)
-    pass_record = make_pass(make_visit(starts=start, hours=2))
+    pass_record = any_zone_pass(make_visit(starts=start, hours=2))
     decide_scan(gate=lobby, token=slip_token(pass_record), now=start + timedelta(minutes=10))
     screen = Screen()
 
@@ -249,7 +257,7 @@ def test_a_cancelled_request_and_a_revoked_expected_pass_are_told(
     in_alpha: Building, django_capture_on_commit_callbacks: Capture
 ) -> None:
     waiting = make_visit(status=VisitStatus.PENDING_APPROVAL)
-    expected = make_pass(make_visit(visitor=make_visitor(name="王五", mobile="13800000002")))
+    expected = any_zone_pass(make_visit(visitor=make_visitor(name="王五", mobile="13800000002")))
     screen = Screen()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -264,3 +272,36 @@ def test_a_cancelled_request_and_a_revoked_expected_pass_are_told(
         (waiting.pk, "cancelled"),
         (expected.visit_id, "cancelled"),
     ]
+
+
+def test_a_visit_extended_or_checked_out_on_a_hosts_word_is_told(
+    lobby: Gate, django_capture_on_commit_callbacks: Capture
+) -> None:
+    staying = any_zone_pass(make_visit(visitor=make_visitor(name="韩梅梅", id_number=""), hours=1))
+    leaving = any_zone_pass(make_visit(visitor=make_visitor(name="王五", mobile="13800000002")))
+    decide_scan(gate=lobby, token=slip_token(staying))
+    decide_scan(gate=lobby, token=slip_token(leaving))
+    visit = Visit.objects.get(pk=staying.visit_id)
+    new_end = min(visit.valid_until + timedelta(minutes=30), lobby_day_end())
+    screen = Screen()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        extend_visit(SYSTEM, visit, new_end)
+        check_out_on_word(SYSTEM, Visit.objects.get(pk=leaving.visit_id), word_of=LeftOnWordOf.HOST)
+    extended, left = screen.payloads(
+        lambda p: p["type"] == "visit" and p["visit_id"] in (visit.pk, leaving.visit_id),
+        count=2,
+    )
+
+    assert (extended["change"], extended["person"]["name"]) == ("extended", "韩梅梅")
+    assert extended["person"]["valid_until"] == new_end.isoformat()
+    assert (left["visit_id"], left["change"], left["person"]) == (
+        leaving.visit_id,
+        "checked_out",
+        None,
+    )
+
+
+def lobby_day_end() -> Any:
+    building = Building.objects.get(schema_name=connection.schema_name)
+    return building.next_day_end(timezone.now())

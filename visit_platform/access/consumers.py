@@ -1,4 +1,4 @@
-"""Live occupancy over WebSockets (ADR 0018): a staff screen gets a snapshot of
+"""Live occupancy over WebSockets (ADR 0022): a staff screen gets a snapshot of
 its building when it connects or asks (``{"type": "resync"}``), then every event that actions
 publish after commit, numbered (``seq``). Delivering an event runs no query: names are masked
 here, by a pure function, for every role but security."""

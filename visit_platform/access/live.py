@@ -13,7 +13,7 @@ one ``group_send`` per event cost a third of the server's CPU (docs/performance.
 Each message is numbered as it goes out: ``seq``, one counter per group in Redis, taken for a
 whole flush with one INCRBY per group, all groups in one round trip. A screen reads the counter
 before its snapshot (``current_seq``) and applies the messages numbered after it; a number that
-never arrives tells it that it missed something (ADR 0018).
+never arrives tells it that it missed something (ADR 0022).
 """
 
 from __future__ import annotations

@@ -425,7 +425,7 @@ def expected_today(now: datetime, day_end: datetime) -> Any:
 
 def screen_snapshot(now: datetime | None = None) -> dict[str, Any]:
     """What the security screen shows of the current building, read in seven queries whatever
-    the number of people (ADR 0018): who is inside (with host, company, companions and the
+    the number of people (ADR 0022): who is inside (with host, company, companions and the
     gate and zone of their latest passage), the visits that arrived and left today (the
     building's day), those still expected today, anonymous passages, open alerts, gates and
     zones. Names are full: the consumer masks them for the roles that see masks. The
