@@ -24,6 +24,7 @@ VERB_LABELS: dict[str, Promise] = {
     "directory.companies_imported": _("Companies imported"),
     "directory.hosts_imported": _("Employees imported"),
     "visits.viewed": _("Visits viewed"),
+    "occupancy.viewed": _("Security screen viewed with full names"),
     "visit.viewed_in_wechat": _("Visit viewed on the WeChat approval page"),
     "visitor.registered": _("Visitor registered"),
     "visit.created": _("Visit created"),

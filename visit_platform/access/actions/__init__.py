@@ -6,6 +6,7 @@ gate commands, and gate health (heartbeats, the silence check) is one of these f
 Reads are in ``visit_platform.access.queries``.
 """
 
+from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.actions.alerts import (
     MAX_ACKNOWLEDGEMENT_NOTE,
     acknowledge_alert,
@@ -98,6 +99,7 @@ from visit_platform.access.actions.roll_calls import (
     roll_call_host_group,
     start_roll_call,
 )
+from visit_platform.access.actions.screens import note_occupancy_viewed
 from visit_platform.access.actions.settings import SecuritySettings, change_security_settings
 from visit_platform.access.actions.stays import check_out_on_word, extend_visit
 
@@ -150,6 +152,7 @@ __all__ = [
     "left_by_link",
     "mark_roll_call_entry",
     "note_alert_visitors_viewed",
+    "note_occupancy_viewed",
     "note_overstays",
     "note_roll_call_viewed",
     "note_slip_printed",
@@ -159,6 +162,7 @@ __all__ = [
     "pass_url",
     "payload_of",
     "publish_alert",
+    "publish_visit_change",
     "raise_alert",
     "raise_watchlist_hit",
     "record_alert",

@@ -31,10 +31,12 @@ from django.utils.translation import gettext_noop
 from kernel.privacy import mask_name
 from tenants.db import current_schema
 from tenants.models import Building
+from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.actions.alerts import raise_alert
 from visit_platform.access.actions.overstay_links import overstay_url
 from visit_platform.access.choices import AlertKind
 from visit_platform.access.models import Alert, Pass
+from visit_platform.access.queries import visit_inside
 from visit_platform.audit.actions import Actor, record
 from visit_platform.notifications.actions import in_building_language, send_notice
 from visit_platform.notifications.choices import Purpose
@@ -98,9 +100,10 @@ def note_overstay(visit_id: int, now: datetime) -> bool:
     ).update(overstay_noted_at=now)
     if not claimed:
         return False
-    visit = Visit.objects.select_related("visitor", "host").get(pk=visit_id)
+    visit = Visit.objects.select_related("visitor", "host", "company").get(pk=visit_id)
     ended = building.local_time(visit.valid_until)
     record(OVERSTAY_ACTOR, "visit.overstay_noted", visit, window_ended=ended.isoformat())
+    publish_visit_change(visit_id, "overstay", visit_inside(visit))
     _tell_of_overstay(visit, building, ended)
     return True
 
@@ -171,6 +174,7 @@ def check_out_at_day_end(now: datetime | None = None) -> int:
             day_end=last_day_end.isoformat(),
             window_ended=building.local_time(visit.valid_until).isoformat(),
         )
+        publish_visit_change(visit.pk, "checked_out")
     return len(ids)
 
 

@@ -17,10 +17,12 @@ from kernel.privacy import secret_hash
 from kernel.zones import company_zones
 from tenants.actions import building_url
 from tenants.db import current_schema
+from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.models import Pass
+from visit_platform.access.queries import expected_person, is_expected_today
 from visit_platform.audit.actions import Actor, record, record_many
 from visit_platform.directory.models import Company
-from visit_platform.visits.choices import ADMITTING_STATUSES
+from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import visit_is_watchlisted, watchlisted_visitors
 
@@ -72,6 +74,8 @@ def issue_pass(
         max_uses=max_uses,
         zones=pass_record.zones,
     )
+    if is_expected_today(visit, pass_record):
+        publish_visit_change(visit.pk, "expected", expected_person(visit))
     return IssuedPass(pass_record, code)
 
 
@@ -159,6 +163,10 @@ def revoke_pass(actor: Actor, pass_record: Pass, reason: str) -> Pass:
     pass_record.refresh_from_db()
     if updated:
         record(actor, "pass.revoked", pass_record, reason=reason[:200])
+        # A visit that has not arrived is no longer expected on the screens (another pass of
+        # the same visit, a rare case, shows again at the screen's next snapshot).
+        if pass_record.visit.status == VisitStatus.APPROVED:
+            publish_visit_change(pass_record.visit_id, "cancelled")
     return pass_record
 
 

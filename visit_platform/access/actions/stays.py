@@ -1,5 +1,6 @@
 """A visitor's stay, changed by a person rather than a gate: a visit extended while the visitor
-is inside, and a visit checked out on someone's word (their host says they left)."""
+is inside, and a visit checked out on someone's word (their host says they left). The live
+screens hear of both."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from django.utils.translation import gettext as _
 from kernel.errors import DomainError, GoneError
 from tenants.db import current_schema
 from tenants.models import Building
+from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.models import Pass
+from visit_platform.access.queries import visit_inside
 from visit_platform.audit.actions import Actor, record
 from visit_platform.visits.choices import LeftOnWordOf, VisitStatus
 from visit_platform.visits.models import Visit
@@ -57,6 +60,7 @@ def extend_visit(actor: Actor, visit: Visit, until: datetime) -> Visit:
         new_end=until.isoformat(),
         overstay_noted_at=noted.isoformat() if noted else None,
     )
+    publish_visit_change(locked.pk, "extended", visit_inside(locked))
     return locked
 
 
@@ -74,4 +78,5 @@ def check_out_on_word(actor: Actor, visit: Visit, *, word_of: LeftOnWordOf) -> V
     Pass.objects.filter(visit_id=visit.pk, is_inside=True).update(is_inside=False)
     visit.refresh_from_db()
     record(actor, "visit.checked_out_on_word", visit, word_of=word_of)
+    publish_visit_change(visit.pk, "checked_out")
     return visit
