@@ -43,3 +43,28 @@ def referenced_pk(purpose: str, schema: str, reference: str) -> int | None:
     if not hmac.compare_digest(match.group(2), _mac(purpose, schema, pk)):
         return None
     return pk
+
+
+# A stamped reference: ``<pk>-<stamp>-<mac>``, the stamp a moment in whole seconds.
+_STAMPED = re.compile(rf"([1-9][0-9]{{0,17}})-([0-9]{{1,12}})-([0-9a-f]{{{MAC_LENGTH}}})")
+
+
+def stamped_reference_for(purpose: str, schema: str, pk: int, stamp: int) -> str:
+    """A reference to row ``pk`` in one of its successive states, named by ``stamp`` (say the
+    moment the row entered it): the holder can tell a forged reference (refused) from one to
+    a state the row has since left (whose page says what happened since)."""
+    return f"{pk}-{stamp}-{_mac(f'{purpose}@{stamp}', schema, pk)}"
+
+
+def stamped_referenced(purpose: str, schema: str, reference: str) -> tuple[int, int] | None:
+    """The key and stamp a reference names, if it was made by ``stamped_reference_for`` for
+    this purpose and building; None for anything else."""
+    if not isinstance(reference, str) or len(reference) > 64:
+        return None
+    match = _STAMPED.fullmatch(reference)
+    if match is None:
+        return None
+    pk, stamp = int(match.group(1)), int(match.group(2))
+    if not hmac.compare_digest(match.group(3), _mac(f"{purpose}@{stamp}", schema, pk)):
+        return None
+    return pk, stamp

@@ -163,6 +163,14 @@ class Building(TenantMixin):
             )
         return end
 
+    def next_day_end(self, moment: datetime) -> datetime:
+        """The first moment after ``moment`` when the building's clock reads its
+        ``day_end_time``: the end of the day that is running."""
+        last = self.last_day_end(moment)
+        return datetime.combine(
+            last.date() + timedelta(days=1), self.day_end_time, tzinfo=last.tzinfo
+        )
+
 
 class Domain(DomainMixin):
     """A host name that routes to a building (``<slug>.<BASE_DOMAIN>``)."""

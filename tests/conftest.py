@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import channels.db
 import pytest
 from django.db import connection
 from django.test import Client
@@ -68,6 +69,14 @@ def _back_to_public() -> Iterator[None]:
     """Every test starts and ends in the public schema, whatever the previous one did."""
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture
+def keep_the_test_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """channels closes "old" connections around every ``database_sync_to_async`` call. Inside
+    the test's transaction (autocommit off) that closes the connection and loses the test's
+    rows. Django's test ``Client`` turns off the same clean-up for HTTP requests."""
+    monkeypatch.setattr(channels.db, "close_old_connections", lambda **kwargs: None)
 
 
 def end_other_database_sessions() -> None:

@@ -96,6 +96,15 @@ class ScenarioPolicy(models.Model):
         _("default entries"), null=True, blank=True, help_text=_("Empty: no limit.")
     )
     companions_allowed = models.PositiveSmallIntegerField(_("companions allowed"), default=5)
+    zones = models.CharField(
+        _("zones"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "The zones this scenario's passes open, separated by commas. Empty: the zones "
+            "of the company visited. *: every zone."
+        ),
+    )
     watchlist_hit = models.CharField(
         _("on a watchlist match"),
         max_length=16,
@@ -131,6 +140,7 @@ POLICY_FIELDS = (
     "default_window_hours",
     "default_uses",
     "companions_allowed",
+    "zones",
     "watchlist_hit",
 )
 

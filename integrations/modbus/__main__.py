@@ -55,8 +55,17 @@ def parse_arguments(argv: list[str] | None = None) -> AgentConfig:
         default=COUNTER_MAX_RATE,
         help="passages per second a lane can count one way, for the same bound",
     )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=AgentConfig.heartbeat_interval,
+        help="seconds between heartbeats to the platform (also sent when a controller's "
+        "link changes)",
+    )
     parser.add_argument("--verbose", action="store_true")
     arguments = parser.parse_args(argv)
+    if not arguments.heartbeat > 0:
+        parser.error("--heartbeat must be a positive number of seconds")
     key = os.environ.get("GATE_AGENT_KEY", "")
     if not key:
         parser.error("set GATE_AGENT_KEY to the agent key (manage.py create_gate_agent)")
@@ -79,6 +88,7 @@ def parse_arguments(argv: list[str] | None = None) -> AgentConfig:
         line_timeout=arguments.line_timeout,
         counter_jump_allowance=arguments.counter_allowance,
         counter_max_rate=arguments.counter_rate,
+        heartbeat_interval=arguments.heartbeat,
     )
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from integrations.modbus import offline
+from integrations.modbus import AGENT_VERSION, offline
 from integrations.modbus.config import (
     AgentConfig,
     ControllerConfig,
@@ -26,6 +26,7 @@ from integrations.modbus.platform_client import (
     PlatformUnavailableError,
 )
 from integrations.modbus.reader import ReaderInputError, ReaderServer, ScanOutcome
+from integrations.modbus.roll_call import adjusted_list, render_page
 from kernel import pass_tokens as tokens
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class GateAgent:
             self.sync_now,
             http_tokens=[token for token in (config.http_token, config.agent_key) if token],
             line_timeout=config.line_timeout,
+            roll_call=self.roll_call_page,
         )
         self.links: dict[int, ControllerLink] = {}
         self.gates: dict[int, tuple[ControllerLink, GateBinding]] = {}
@@ -85,6 +87,8 @@ class GateAgent:
         self._tasks: list[asyncio.Task[Any]] = []
         self._controller_tasks: dict[int, asyncio.Task[None]] = {}
         self._upload_wanted = asyncio.Event()
+        self._heartbeat_wanted = asyncio.Event()
+        self._started_at = time.monotonic()
         self._etags: dict[str, str] = {}
         self._synced_once = False
         self._platform_answered = False
@@ -112,6 +116,7 @@ class GateAgent:
             asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._upload_loop()),
             asyncio.create_task(self._every(self.config.command_interval, self._run_commands)),
+            asyncio.create_task(self._heartbeat_loop()),
         ]
         self.started = True
 
@@ -162,6 +167,7 @@ class GateAgent:
                 reconnect_initial=self.config.reconnect_initial,
                 reconnect_max=self.config.reconnect_max,
                 on_events=self._upload_wanted.set,
+                on_link_change=self._heartbeat_wanted.set,
                 counter_allowance=self.config.counter_jump_allowance,
                 counter_rate=self.config.counter_max_rate,
             )
@@ -225,6 +231,68 @@ class GateAgent:
             "offline_ready": self.state.is_ready,
             "started": self.started,
         }
+
+    def heartbeat_report(self) -> dict[str, Any]:
+        """What the heartbeat tells the platform: each controller's link (those tried at
+        least once: a link still connecting is neither up nor down), the journal's depth,
+        this agent's version and uptime."""
+        return {
+            "version": AGENT_VERSION,
+            "uptime_seconds": round(time.monotonic() - self._started_at, 3),
+            "journal_depth": self.journal.depth(),
+            "controllers": [
+                {
+                    "id": link.config.id,
+                    "connected": link.connected,
+                    "since_seconds": round(link.link_state_seconds(), 3),
+                    "last_error": link.last_error[:500],
+                }
+                for link in self.links.values()
+                if link.attempted
+            ],
+        }
+
+    async def send_heartbeat(self) -> bool:
+        """Send one heartbeat; returns whether the platform recorded it. Never raises and
+        never waits longer than the heartbeat timeout: it must not disturb anything else
+        (scans decide with their own calls, and a failed heartbeat does not send them
+        offline)."""
+        try:
+            await asyncio.wait_for(
+                self.platform.request(
+                    "POST",
+                    "/heartbeat",
+                    self.heartbeat_report(),
+                    timeout=self.config.heartbeat_timeout,
+                ),
+                # The request's socket timeout bounds each read; this bounds the whole call.
+                self.config.heartbeat_timeout * 2,
+            )
+        except PlatformRefusedError as error:
+            logger.warning("heartbeat refused: %s", error)
+            if error.code == "unknown_controller":
+                # The platform moved a controller away from this agent: fetch the new config.
+                self._sync_soon()
+            return False
+        except (PlatformUnavailableError, TimeoutError) as error:
+            logger.info("heartbeat not delivered: %s", error)
+            return False
+        except Exception:
+            logger.exception("heartbeat failed")
+            return False
+        self._heard_from_platform()
+        return True
+
+    async def _heartbeat_loop(self) -> None:
+        """A heartbeat now, then every ``heartbeat_interval``, and at once when a
+        controller's link changes (several changes close together make one heartbeat)."""
+        while True:
+            self._heartbeat_wanted.clear()
+            await self.send_heartbeat()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._heartbeat_wanted.wait(), self.config.heartbeat_interval
+                )
 
     @property
     def platform_reachable(self) -> bool:
@@ -294,7 +362,13 @@ class GateAgent:
             str(answer.get("direction") or "in"),
         )
         self._remember_uses(token, answer, outcome)
+        self._note_passage(answer.get("pass_id"), outcome)
         return outcome
+
+    def _note_passage(self, pass_id: Any, outcome: ScanOutcome) -> None:
+        """Keep a granted passage of a known pass for the offline roll call."""
+        if outcome.granted and isinstance(pass_id, int) and not isinstance(pass_id, bool):
+            self.journal.add_sighting(pass_id, outcome.direction)
 
     def _remember_uses(self, token: str, answer: dict[str, Any], outcome: ScanOutcome) -> None:
         """Keep what an online answer says of the pass's uses, for offline decisions later:
@@ -345,6 +419,7 @@ class GateAgent:
             requested_direction=direction,
             now=int(time.time()),
             uses_of=self.journal.pass_uses,
+            gate_zone=binding.zone,
         )
         payload = {
             "event_id": event_id,
@@ -359,6 +434,8 @@ class GateAgent:
         counts_entry = decision.granted and decision.direction == "in" and decision.pass_id
         self.journal.record_offline_decision(payload, bool(counts_entry), self._uses_expiry(token))
         self._upload_wanted.set()
+        if decision.granted and decision.pass_id:
+            self.journal.add_sighting(int(decision.pass_id), decision.direction)
         if decision.reason == offline.UNKNOWN_KEY:
             # Perhaps a key rotated since the last sync: fetch the keys (in the background;
             # this visitor has their answer) so the next scan can be checked.
@@ -386,10 +463,13 @@ class GateAgent:
         keys = self.journal.get_state("keys")
         if keys:
             self._apply_keys(keys)
-        for name in ("revocations", "watchlist"):
+        for name in ("revocations", "watchlist", "zones"):
             cached = self.journal.get_state(name)
             if cached:
                 self._apply_list(name, cached)
+        roll_call = self.journal.get_state("roll_call")
+        if roll_call and roll_call.get("etag"):
+            self._etags["roll_call"] = roll_call["etag"]
         settings = self.journal.get_state("settings")
         if settings:
             self._apply_settings(settings)
@@ -408,8 +488,10 @@ class GateAgent:
         ids = frozenset(int(pass_id) for pass_id in body.get("pass_ids", []))
         if name == "revocations":
             self.state.revoked = ids
-        else:
+        elif name == "watchlist":
             self.state.watchlisted = ids
+        else:
+            self.state.pass_zones = _pass_zones(body)
         if body.get("etag"):
             self._etags[name] = body["etag"]
 
@@ -447,16 +529,50 @@ class GateAgent:
         keys = (await self.platform.get("/keys")).body or {}
         self._apply_keys(keys)
         self.journal.set_state("keys", keys)
-        for name, path in (("revocations", "/revocations"), ("watchlist", "/watchlist")):
+        for name, path in (
+            ("revocations", "/revocations"),
+            ("watchlist", "/watchlist"),
+            ("zones", "/zones"),
+        ):
             response = await self.platform.get(path, etag=self._etags.get(name))
             if response.status == 304 or response.body is None:
                 continue
             body = {**response.body, "etag": response.etag}
             self._apply_list(name, body)
             self.journal.set_state(name, body)
+        await self._sync_roll_call()
         self._synced_once = True
         # The journal may hold events from an outage: now is a good time to send them.
         self._upload_wanted.set()
+
+    async def _sync_roll_call(self) -> None:
+        """Fetch who is inside, for the offline roll call page. A platform without the
+        endpoint (older) leaves the page saying it never synced; the gates go on."""
+        try:
+            response = await self.platform.get("/roll-call", etag=self._etags.get("roll_call"))
+        except PlatformRefusedError as error:
+            logger.warning("the list of people inside was refused: %s", error)
+            return
+        if response.status != 304 and response.body is not None:
+            body = {**response.body, "etag": response.etag}
+            self.journal.set_state("roll_call", body)
+            if response.etag:
+                self._etags["roll_call"] = response.etag
+        # Unchanged (304) is news too: the list is as of now.
+        self.journal.set_state("roll_call_synced_at", time.time())
+
+    def roll_call_page(self) -> str:
+        """The read-only roll call page (the reader's ``GET /roll-call``): the last list
+        synced, adjusted by the passages seen since."""
+        synced_at = self.journal.get_state("roll_call_synced_at")
+        since = float(synced_at) if synced_at is not None else 0.0
+        listing = adjusted_list(
+            self.journal.get_state("roll_call"),
+            float(synced_at) if synced_at is not None else None,
+            self.journal.sightings_since(since),
+        )
+        settings = self.journal.get_state("settings") or {}
+        return render_page(listing, str(settings.get("building", "")))
 
     # --- journal upload ---------------------------------------------------------------------
 
@@ -549,3 +665,15 @@ class GateAgent:
             )
         except (PlatformUnavailableError, PlatformRefusedError) as error:
             logger.warning("could not report command %s: %s", command.get("id"), error)
+
+
+def _pass_zones(body: dict[str, Any]) -> dict[int, tuple[str, ...]]:
+    """The platform's ``/zones`` list as pass id -> zones; a malformed item is skipped (its
+    pass then opens every zone offline, as before zones were synced)."""
+    zones: dict[int, tuple[str, ...]] = {}
+    for item in body.get("passes", []):
+        try:
+            zones[int(item["pass_id"])] = tuple(str(zone) for zone in item["zones"])
+        except (KeyError, TypeError, ValueError):
+            logger.warning("ignored a malformed pass zone from the platform")
+    return zones

@@ -11,6 +11,7 @@ from typing import Any
 from integrations.modbus.journal import DEFAULT_USE_RETENTION
 from integrations.modbus.reader import LINE_TIMEOUT
 from integrations.modbus.register_map import RegisterMap, RegisterMapError, parse_register_map
+from kernel.zones import checked_zone
 
 # A counter step beyond allowance + rate x seconds since the last reading is not traffic but
 # a controller reset or replaced: it becomes an alert and a new baseline, not passages.
@@ -27,6 +28,9 @@ class GateBinding:
     lane: int
     direction: str = "both"
     is_active: bool = True
+    # The zone the gate checks passes against; empty for a common area every pass may use
+    # (``kernel.zones.checked_zone``: the platform sends ``checks_zone`` with the zone).
+    zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ def controllers_from_data(items: Any) -> list[ControllerConfig]:
                 lane=int(gate["lane"]),
                 direction=str(gate.get("direction", "both")),
                 is_active=bool(gate.get("is_active", True)),
+                zone=checked_zone(str(gate.get("zone") or ""), bool(gate.get("checks_zone"))),
             )
             for gate in item.get("gates", [])
         )
@@ -99,6 +104,10 @@ class AgentConfig:
     sync_interval: float = 60.0
     upload_interval: float = 2.0
     command_interval: float = 2.0
+    # A heartbeat (controllers' links, journal depth) this often, and at once when a
+    # controller's link changes; a heartbeat the platform does not answer in time is dropped.
+    heartbeat_interval: float = 15.0
+    heartbeat_timeout: float = 5.0
     # After a failed call the agent decides offline at once for this long, instead of making
     # every visitor wait for a timeout, while a background probe looks for the platform.
     offline_hold: float = 5.0

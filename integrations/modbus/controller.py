@@ -61,6 +61,7 @@ class ControllerLink:
         on_events: Callable[[], None] | None = None,
         counter_allowance: int = COUNTER_JUMP_ALLOWANCE,
         counter_rate: float = COUNTER_MAX_RATE,
+        on_link_change: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.journal = journal
@@ -68,9 +69,14 @@ class ControllerLink:
         self.reconnect_initial = reconnect_initial
         self.reconnect_max = reconnect_max
         self.on_events = on_events or (lambda: None)
+        self.on_link_change = on_link_change or (lambda: None)
         self.counter_allowance = counter_allowance
         self.counter_rate = counter_rate
-        self.connected = False
+        self._connected = False
+        # Whether a connection has been tried yet: until then the link is neither up nor down.
+        self.attempted = False
+        # When the link entered its present state (time.monotonic()), for the heartbeat.
+        self.link_changed_at = time.monotonic()
         self.connects = 0
         self.polls = 0
         self.last_error = ""
@@ -80,6 +86,21 @@ class ControllerLink:
         self._read_at: dict[tuple[int, str], float] = {}
 
     # --- connection -------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @connected.setter
+    def connected(self, value: bool) -> None:
+        if value != self._connected:
+            self._connected = value
+            self.link_changed_at = time.monotonic()
+            self.on_link_change()
+
+    def link_state_seconds(self) -> float:
+        """For how long the link has been up (or down)."""
+        return max(0.0, time.monotonic() - self.link_changed_at)
 
     async def run(self) -> None:
         """Connect, poll, and reconnect with exponential backoff, until cancelled."""
@@ -100,6 +121,7 @@ class ControllerLink:
                 # Whatever a lost connection or a crashed agent left on goes off before the
                 # link counts as connected (and before any scan can pulse).
                 await self._switch_off_every_coil(client)
+                self.attempted = True
                 self.connected = True
                 self.connects += 1
                 delay = self.reconnect_initial
@@ -117,6 +139,10 @@ class ControllerLink:
                 self.connected = False
                 self._client = None
                 client.close()
+            if not self.attempted:  # the first try failed: the link is known to be down
+                self.attempted = True
+                self.link_changed_at = time.monotonic()
+                self.on_link_change()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.reconnect_max)
 

@@ -1,7 +1,7 @@
 """The agent's local journal (SQLite): events waiting for upload, the last counter readings,
 the last input states, coils waiting to be released, the passages already accounted for by a
-scan or a test pulse, the uses of each pass the agent has seen, and the cached keys and lists
-for offline decisions.
+scan or a test pulse, the uses of each pass the agent has seen, the cached keys and lists
+for offline decisions, and the passages of known passes for the offline roll call.
 
 One file, written in small transactions: a counter reading and the events it produced are
 committed together, so an agent that dies between the two can neither lose nor repeat a
@@ -23,6 +23,9 @@ from integrations.modbus.offline import NO_USES_SEEN, PassUses
 # How long the uses of a pass are remembered when its expiry is not known (a rotating code
 # lasts a minute, its pass may last weeks): a month, longer than most visits.
 DEFAULT_USE_RETENTION = 31 * 24 * 3600.0
+# Passages are kept for the offline roll call for a day: a visit lasts a day at most, and a
+# list synced longer ago than that says little about who is inside anyway.
+SIGHTING_RETENTION = 24 * 3600.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -75,6 +78,15 @@ CREATE TABLE IF NOT EXISTS pass_uses (
     answered INTEGER NOT NULL,     -- 1 once the platform said how many uses were left
     expires_at REAL NOT NULL
 );
+-- Granted passages of known passes the agent decided or was told of, for the offline roll
+-- call page (the last synced list of people inside, adjusted by what happened since).
+CREATE TABLE IF NOT EXISTS sightings (
+    id INTEGER PRIMARY KEY,
+    pass_id INTEGER NOT NULL,
+    direction TEXT NOT NULL,       -- 'in' or 'out'
+    seen_at REAL NOT NULL          -- time.time()
+);
+CREATE INDEX IF NOT EXISTS sightings_seen ON sightings (seen_at);
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -389,6 +401,27 @@ class Journal:
 
     def _forget_expired(self) -> None:
         self._db.execute("DELETE FROM pass_uses WHERE expires_at < ?", (time.time(),))
+
+    # --- passages for the offline roll call ------------------------------------------------
+
+    def add_sighting(self, pass_id: int, direction: str, seen_at: float | None = None) -> None:
+        """A granted entry or exit of ``pass_id`` (forgotten after ``SIGHTING_RETENTION``)."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute("DELETE FROM sightings WHERE seen_at < ?", (now - SIGHTING_RETENTION,))
+            self._db.execute(
+                "INSERT INTO sightings (pass_id, direction, seen_at) VALUES (?,?,?)",
+                (pass_id, direction, now if seen_at is None else seen_at),
+            )
+
+    def sightings_since(self, since: float) -> list[tuple[int, str, float]]:
+        """Passages seen after ``since``, oldest first: (pass id, direction, time)."""
+        rows = self._db.execute(
+            "SELECT pass_id, direction, seen_at FROM sightings WHERE seen_at > ? "
+            "ORDER BY seen_at, id",
+            (since,),
+        ).fetchall()
+        return [(int(row[0]), str(row[1]), float(row[2])) for row in rows]
 
     # --- cached state -----------------------------------------------------------------------
 

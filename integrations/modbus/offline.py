@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kernel import pass_tokens as tokens
+from kernel.zones import zone_admits
 
 # The platform's reason codes (visit_platform.access.choices.Reason), repeated here because
 # the agent must run without Django. tests/integrations checks that they exist there.
@@ -32,6 +33,7 @@ WATCHLISTED = "watchlisted"
 USES_EXHAUSTED = "uses_exhausted"
 WRONG_DIRECTION = "wrong_direction"
 GATE_INACTIVE = "gate_inactive"
+WRONG_ZONE = "wrong_zone"
 OFFLINE_REASONS = (
     GRANTED,
     INVALID_TOKEN,
@@ -44,6 +46,7 @@ OFFLINE_REASONS = (
     USES_EXHAUSTED,
     WRONG_DIRECTION,
     GATE_INACTIVE,
+    WRONG_ZONE,
 )
 # Until the platform has sent its own wording, readers show the code itself.
 DEFAULT_ENTRIES_PER_PASS = 1
@@ -91,6 +94,9 @@ class OfflineState:
     # How many entries one pass gets offline without a word from the platform: a small fixed
     # allowance bounds what a copied slip can do during an outage.
     entries_per_pass: int = DEFAULT_ENTRIES_PER_PASS
+    # The zones of open passes limited to some zones (the platform's ``/zones``); a pass not
+    # listed opens every zone.
+    pass_zones: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def is_ready(self) -> bool:
@@ -106,11 +112,13 @@ def decide_offline(
     requested_direction: str | None,
     now: int,
     uses_of: Callable[[int], PassUses],
+    gate_zone: str = "",
 ) -> OfflineDecision:
     """The same order as the platform's decision (docs/pass-token.md), minus what needs the
     database: gate, format, building, key, signature, watchlist, revocation, token window,
-    the uses the agent has seen (``PassUses.allows_entry``). Exits are let through on any
-    genuine pass, as online."""
+    zone (``kernel.zones.zone_admits``, the platform's own rule, on the synced zones), the
+    uses the agent has seen (``PassUses.allows_entry``). Exits are let through on any genuine
+    pass, as online."""
     if not gate_is_active:
         return OfflineDecision(False, GATE_INACTIVE, requested_direction or "in")
     if gate_direction == "both":
@@ -145,6 +153,8 @@ def decide_offline(
         return OfflineDecision(False, REVOKED, direction, pass_id)
     if claims.not_after < now:
         return OfflineDecision(False, TOKEN_EXPIRED, direction, pass_id)
+    if not zone_admits(state.pass_zones.get(pass_id, ()), gate_zone):
+        return OfflineDecision(False, WRONG_ZONE, direction, pass_id)
     if not uses_of(pass_id).allows_entry(state.entries_per_pass):
         return OfflineDecision(False, USES_EXHAUSTED, direction, pass_id)
     return OfflineDecision(True, GRANTED, direction, pass_id)

@@ -9,9 +9,11 @@ Line protocol (UTF-8, one request per line, LF or CRLF)::
 The token may contain spaces (base45 has one), so only the first space separates it.
 
 HTTP: ``POST /scan`` with ``{"gate_id", "token", "direction"?}``, ``GET /health``,
-``POST /sync``. Errors are ``{"code", "message"}`` with a 4xx, as on the platform. Health and
-sync tell and do things a reader has no business with: they need ``Authorization: Bearer
-<token>`` (the agent's HTTP token or its key).
+``POST /sync``, ``GET /roll-call``. Errors are ``{"code", "message"}`` with a 4xx, as on the
+platform. Health and sync tell and do things a reader has no business with: they need
+``Authorization: Bearer <token>`` (the agent's HTTP token or its key). The roll call is a
+read-only HTML page of people's names for marshals' phones, which cannot set a header: it
+takes the HTTP token as ``?token=`` too (ADR 0020).
 
 Readers are untrusted input: anything malformed is answered with an error and never stops
 the agent; a line or body that is too long closes that one connection, and so does a line
@@ -28,6 +30,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ MAX_BODY_BYTES = 8 * 1024
 MAX_HEADER_LINES = 50
 READ_TIMEOUT = 30.0
 LINE_TIMEOUT = 5.0
-PROTECTED_PATHS = ("/health", "/sync")
+PROTECTED_PATHS = ("/health", "/sync", "/roll-call")
 _GATE_PART = re.compile(r"(?P<gate>[0-9]{1,18})(?::(?P<direction>in|out))?")
 
 
@@ -92,8 +95,10 @@ class ReaderServer:
         *,
         http_tokens: list[str],
         line_timeout: float = LINE_TIMEOUT,
+        roll_call: Callable[[], str] | None = None,
     ) -> None:
         self.handle_scan = handle_scan
+        self.roll_call = roll_call
         self.health = health
         self.sync = sync
         self.http_tokens = [token.encode() for token in http_tokens if token]
@@ -197,12 +202,22 @@ class ReaderServer:
         except Exception:
             logger.exception("reader HTTP request failed")
             status, body = 500, {"code": "agent_error", "message": "the agent failed"}
-        payload = json.dumps(body, ensure_ascii=False).encode()
+        if isinstance(body, str):
+            # A page of names: never cached, never sent on as a referrer (the token is in
+            # its address), never framed.
+            payload = body.encode()
+            kind = (
+                "text/html; charset=utf-8\r\nCache-Control: no-store\r\n"
+                "Referrer-Policy: no-referrer\r\nX-Frame-Options: DENY"
+            )
+        else:
+            payload = json.dumps(body, ensure_ascii=False).encode()
+            kind = "application/json; charset=utf-8"
         challenge = 'WWW-Authenticate: Bearer realm="gate-agent"\r\n' if status == 401 else ""
         head = (
             f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
             f"{challenge}"
-            "Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Type: {kind}\r\n"
             f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
         )
         try:
@@ -213,7 +228,9 @@ class ReaderServer:
         finally:
             writer.close()
 
-    async def _http_exchange(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
+    async def _http_exchange(
+        self, reader: asyncio.StreamReader
+    ) -> tuple[int, dict[str, Any] | str]:
         try:
             request_line = (await reader.readuntil(b"\r\n")).decode("latin-1").strip()
         except asyncio.LimitOverrunError as error:
@@ -221,7 +238,7 @@ class ReaderServer:
         parts = request_line.split(" ")
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             raise ReaderInputError("malformed_request", "not an HTTP/1.1 request")
-        method, path = parts[0], parts[1].split("?", 1)[0]
+        method, (path, _mark, query) = parts[0], parts[1].partition("?")
         length = 0
         authorization = ""
         for _ in range(MAX_HEADER_LINES):
@@ -246,16 +263,22 @@ class ReaderServer:
         if length > MAX_BODY_BYTES:
             raise ReaderInputError("too_large", f"the body is over {MAX_BODY_BYTES} bytes", 413)
         body = await reader.readexactly(length) if length else b""
-        return await self._route(method, path, body, authorization)
+        return await self._route(method, path, body, authorization, query)
 
     async def _route(
-        self, method: str, path: str, body: bytes, authorization: str = ""
-    ) -> tuple[int, dict[str, Any]]:
-        routes = {"/scan": "POST", "/health": "GET", "/sync": "POST"}
+        self, method: str, path: str, body: bytes, authorization: str = "", query: str = ""
+    ) -> tuple[int, dict[str, Any] | str]:
+        routes = {"/scan": "POST", "/health": "GET", "/sync": "POST", "/roll-call": "GET"}
         if path not in routes:
             raise ReaderInputError("not_found", f"no such path: {path[:100]}", 404)
         if method != routes[path]:
             raise ReaderInputError("method_not_allowed", f"use {routes[path]}", 405)
+        if path == "/roll-call" and not authorization:
+            try:
+                tokens = parse_qs(query, max_num_fields=5).get("token", [])
+            except ValueError as error:
+                raise ReaderInputError("malformed_request", "too many query fields") from error
+            authorization = f"Bearer {tokens[0]}" if tokens else ""
         if path in PROTECTED_PATHS and not self._authorized(authorization):
             raise ReaderInputError(
                 "unauthorized",
@@ -266,6 +289,10 @@ class ReaderServer:
             return 200, self.health()
         if path == "/sync":
             return 200, await self.sync()
+        if path == "/roll-call":
+            if self.roll_call is None:
+                raise ReaderInputError("not_found", "this agent keeps no roll call", 404)
+            return 200, self.roll_call()
         gate_id, token, direction = _scan_body(body)
         outcome = await self.handle_scan(gate_id, token, direction)
         return 200, {

@@ -54,6 +54,7 @@ def make_visit(
     status: str = VisitStatus.APPROVED,
     starts: datetime | None = None,
     hours: int = 4,
+    companions: int = 0,
 ) -> Visit:
     start = starts or timezone.now() - timedelta(minutes=30)
     return create_visit(
@@ -64,6 +65,7 @@ def make_visit(
         valid_from=start,
         valid_until=start + timedelta(hours=hours),
         status=status,
+        companions=companions,
     )
 
 
@@ -71,8 +73,12 @@ def make_pass(visit: Visit | None = None, **options: Any) -> Pass:
     return actions.issue_pass(SYSTEM, visit or make_visit(), **options).pass_record
 
 
-def make_gate(name: str = "A1 闸机", zone: str = "", direction: str = "both") -> Gate:
-    return actions.create_gate(SYSTEM, name=name, zone=zone, direction=direction)
+def make_gate(
+    name: str = "A1 闸机", zone: str = "", direction: str = "both", checks_zone: bool = False
+) -> Gate:
+    return actions.create_gate(
+        SYSTEM, name=name, zone=zone, direction=direction, checks_zone=checks_zone
+    )
 
 
 def make_agent(name: str = "lobby agent") -> tuple[GateAgent, str]:

@@ -663,11 +663,14 @@ def test_the_openapi_schema_describes_every_endpoint(in_alpha: Building) -> None
         "/api/gate/commands/claim",
         "/api/gate/commands/{command_id}/done",
         "/api/gate/config",
+        "/api/gate/heartbeat",
         "/api/gate/keys",
         "/api/gate/passages",
         "/api/gate/revocations",
+        "/api/gate/roll-call",
         "/api/gate/scans",
         "/api/gate/watchlist",
+        "/api/gate/zones",
     ]
     assert schema["components"]["securitySchemes"]["AgentKey"] == {
         "type": "http",

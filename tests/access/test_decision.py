@@ -18,6 +18,7 @@ from tests.access.conftest import (
     SYSTEM,
     VALID_RESIDENT_ID,
     make_gate,
+    make_host,
     make_pass,
     make_visit,
     make_visitor,
@@ -34,6 +35,7 @@ from visit_platform.access.actions import (
 from visit_platform.access.choices import Reason
 from visit_platform.access.models import AccessEvent, Gate, Pass, SigningKey
 from visit_platform.access.queries import authenticate_agent
+from visit_platform.directory.models import Company
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import is_watchlisted
 from workflows.actions import add_to_watchlist
@@ -276,7 +278,7 @@ def test_the_decision_and_is_watchlisted_agree_on_who_is_watchlisted(
 
 
 def test_pass_for_other_zones_is_denied_as_wrong_zone(in_alpha: Building) -> None:
-    gate = make_gate(zone="B座")
+    gate = make_gate(zone="B座", checks_zone=True)
     pass_record = make_pass(zones=["A座"])
 
     assert scan(gate, slip_token(pass_record)) == (False, "wrong_zone")
@@ -289,21 +291,21 @@ def test_pass_for_other_zones_is_denied_as_wrong_zone(in_alpha: Building) -> Non
         ([], "", (True, "granted")),
         (["A座", "B座"], "B座", (True, "granted")),
         (["A座东"], "A座", (False, "wrong_zone")),
-        (["A座"], "", (False, "wrong_zone")),
+        (["A座"], "", (True, "granted")),
     ],
-    ids=["no zones: any gate", "no zones, no zone", "one of its zones", "a longer name", "no zone"],
+    ids=["no zones: any gate", "no zones, no zone", "one of its zones", "a longer name", "common"],
 )
 def test_zones_are_matched_whole(
     in_alpha: Building, pass_zones: list[str], gate_zone: str, expected: tuple[bool, str]
 ) -> None:
-    gate = make_gate(zone=gate_zone)
+    gate = make_gate(zone=gate_zone, checks_zone=True)
     pass_record = make_pass(zones=pass_zones)
 
     assert scan(gate, slip_token(pass_record)) == expected
 
 
 def test_pass_for_the_gate_s_zone_is_granted(in_alpha: Building) -> None:
-    gate = make_gate(zone="A座")
+    gate = make_gate(zone="A座", checks_zone=True)
     pass_record = make_pass(zones=["A座", "B座"])
 
     assert scan(gate, slip_token(pass_record)) == (True, "granted")
@@ -441,3 +443,32 @@ def test_create_gate_agent_command_prints_a_key_that_authenticates(
     assert agent is not None and agent.name == "Lobby"
     assert key.split(".", 1)[1] not in agent.key_hash
     assert authenticate_agent(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+
+
+def test_a_pass_opens_the_zones_of_the_company_visited_by_default(in_alpha: Building) -> None:
+    """Without zones from a policy, a pass opens its company's floors and the common gates,
+    not the rest of the building (the test host's company is on floor 8)."""
+    pass_record = make_pass()
+    assert pass_record.zones == ["8"]
+
+    assert scan(make_gate(name="9F", zone="9", checks_zone=True), slip_token(pass_record)) == (
+        False,
+        "wrong_zone",
+    )
+    assert scan(make_gate(name="大堂", zone=""), slip_token(pass_record)) == (True, "granted")
+    # A lobby that names its zone for the screens but does not check it is still common.
+    assert scan(make_gate(name="大堂 2", zone="大堂"), slip_token(pass_record)) == (True, "granted")
+    assert scan(make_gate(name="8F", zone="8", checks_zone=True), slip_token(pass_record)) == (
+        True,
+        "granted",
+    )
+
+
+def test_a_company_with_no_floors_or_zone_gives_passes_for_every_zone(in_alpha: Building) -> None:
+    host = make_host()
+    Company.objects.filter(pk=host.company_id).update(floors="", zone="")
+    host.company.refresh_from_db()
+    pass_record = make_pass(make_visit(host=host))
+
+    assert pass_record.zones == []
+    assert scan(make_gate(zone="9", checks_zone=True), slip_token(pass_record)) == (True, "granted")

@@ -71,3 +71,20 @@ def test_a_passage_on_a_test_pulse_is_not_an_anonymous_entry(gate: Gate) -> None
     occupancy = people_inside()
 
     assert (occupancy.anonymous_entries, occupancy.anonymous_exits) == (1, 0)
+
+
+def test_companions_count_as_people_inside_on_the_visitors_pass(gate: Gate) -> None:
+    """Companions enter with the visitor on one scan (ADR 0021): the head count an evacuation
+    must find is the visitor plus their companions, while the passes inside stay one each."""
+    group = make_pass(make_visit(companions=2))
+    alone = make_pass(
+        make_visit(visitor=make_visitor(name="王五", mobile="13800000002", id_number=""))
+    )
+    decide_scan(gate=gate, token=slip_token(group))
+    decide_scan(gate=gate, token=slip_token(alone))
+
+    occupancy = people_inside()
+
+    assert (occupancy.known, occupancy.headcount) == (2, 4)
+    decide_scan(gate=gate, token=slip_token(group), direction="out")
+    assert (people_inside().known, people_inside().headcount) == (1, 1)

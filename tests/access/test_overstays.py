@@ -21,6 +21,7 @@ from visit_platform.access.actions import (
     decide_scan,
     find_overstays,
     note_overstays,
+    overstay_url,
 )
 from visit_platform.access.models import Gate, Pass
 from visit_platform.access.tasks import check_overstays_task
@@ -109,9 +110,13 @@ def test_an_overstay_is_flagged_once_and_the_bound_host_told_once_in_wechat(
         phone.openid,
         visit.pk,
     )
-    assert notice.text == f"【Alpha Tower】韩** 仍在楼内，其访问已于 {local} 结束。"
+    assert notice.text == (
+        f"【Alpha Tower】韩** 仍在楼内，其访问已于 {local} 结束。"
+        f"延长访问或告知访客已离开：{overstay_url(visit)}"
+    )
     assert delivered is not None and delivered.status == "sent"
     assert message.template_id == "tpl-overstay"
+    assert message.url == overstay_url(visit)  # the template opens the host's answer page
     assert {key: value["value"] for key, value in message.data.items()} == {
         "visitor": "韩**",
         "time": local,
@@ -251,8 +256,8 @@ def test_the_periodic_job_notes_overstays_and_checks_out_in_every_building(
     reports = check_overstays_task.apply().get()
     again = check_overstays_task.apply().get()
 
-    done = "1 overstay(s) noted, 1 visit(s) checked out at day end"
-    nothing = "0 overstay(s) noted, 0 visit(s) checked out at day end"
+    done = "1 overstay(s) noted, 0 escalated to security, 1 visit(s) checked out at day end"
+    nothing = "0 overstay(s) noted, 0 escalated to security, 0 visit(s) checked out at day end"
     assert (reports["alpha"], reports["beta"]) == (done, done)
     assert (again["alpha"], again["beta"]) == (nothing, nothing)
     for building, pass_record in ((alpha, in_alpha), (beta, in_beta)):

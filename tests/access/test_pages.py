@@ -343,6 +343,35 @@ def test_visits_page_lists_who_is_inside_with_gate(alpha: Building, in_alpha: Bu
     assert '<div class="value num" id="inside-count">1</div>' in page
 
 
+def test_visits_page_counts_companions_among_the_people_inside(
+    alpha: Building, in_alpha: Building
+) -> None:
+    """One scan admits a visitor and their companions: the count is of people, and the row
+    says how many came with the visitor."""
+    visit = make_visit(
+        visitor=make_visitor(name="李小龙", mobile="13800000021", id_number=""), companions=2
+    )
+    pass_record = actions.issue_pass(SYSTEM, visit).pass_record
+    assert actions.decide_scan(gate=make_gate("北门"), token=slip_token(pass_record)).granted
+
+    page = text(english(client_for(alpha, admin_of(alpha))).get("/visits/"))
+
+    assert '<div class="value num" id="inside-count">3</div>' in page
+    assert "1 pass" in page
+    inside = page.split('id="inside"', 1)[1].split('id="events"', 1)[0]
+    assert "+2 companions" in inside
+
+
+def test_pass_page_shows_the_zones_the_pass_opens(
+    in_alpha: Building, visitor_client: Client
+) -> None:
+    _pass_record, code = issue(zones=["A座", "8"])
+
+    page = text(visitor_client.get(f"/p/{code}/"))
+
+    assert '<dd id="pass-zones">8、A座</dd>' in page
+
+
 def test_visits_page_filters_by_status_scenario_and_text(
     alpha: Building, in_alpha: Building
 ) -> None:

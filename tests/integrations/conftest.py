@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -162,8 +163,13 @@ class Site:
     journal: Path
     agent: GateAgent | None = None
     extra_agents: list[GateAgent] = field(default_factory=list)
+    # AgentConfig fields a test sets otherwise (say, a heartbeat interval).
+    config_overrides: dict[str, Any] = field(default_factory=dict)
 
     def agent_config(self) -> AgentConfig:
+        return dataclasses.replace(self._agent_config(), **self.config_overrides)
+
+    def _agent_config(self) -> AgentConfig:
         return AgentConfig(
             platform_url=f"http://127.0.0.1:{self.relay.port}",
             platform_host=self.platform.host,

@@ -324,6 +324,30 @@ def test_while_the_platform_is_unreachable_scans_are_decided_offline_and_uploade
     run(scenario())
 
 
+def test_offline_the_agent_refuses_a_pass_at_a_gate_of_another_zone_as_the_platform_does(
+    committed: LivePlatform, tmp_path: Path
+) -> None:
+    """The agent syncs the zones of open passes (``/zones``) and its gates' zones, and applies
+    the platform's own rule offline: a pass for floor 8 is refused at a floor 9 lane."""
+    floor_eight = make_pass(zones=["8"])
+
+    async def scenario() -> None:
+        async with running_site(committed, tmp_path) as site:
+            gate = site.gates[1]
+            Gate.objects.filter(pk=gate.pk).update(zone="9", checks_zone=True)
+            await site.start_agent()
+            assert site.agent.state.pass_zones.get(floor_eight.pk) == ("8",)
+
+            online = await site.scan(gate, slip_token(floor_eight))
+            await site.relay.stop()
+            offline = await site.scan(gate, slip_token(floor_eight))
+
+            assert online.split(" ")[:2] == ["DENY", "wrong_zone"]
+            assert offline.split(" ")[:2] == ["DENY", "wrong_zone"]
+
+    run(scenario())
+
+
 def test_an_agent_that_never_reached_the_platform_refuses_rather_than_guesses(
     committed: LivePlatform, tmp_path: Path
 ) -> None:
@@ -611,6 +635,7 @@ def test_an_agent_is_told_the_active_controllers_it_drives_and_their_wired_gates
             "lane": 2,
             "direction": "both",
             "zone": "",
+            "checks_zone": False,
             "is_active": True,
         }
     ]

@@ -501,3 +501,21 @@ def test_the_demo_wires_its_gates_to_a_simulated_controller_and_replaces_its_age
     assert [(gate.controller.port, gate.lane) for gate in gates] == [(15999, 1), (15999, 2)]
     assert first.agent_key != second.agent_key
     assert GateAgent.objects.filter(name=DEMO_AGENT, is_active=True).count() == 1
+
+
+def test_the_zones_list_gives_open_passes_limited_to_zones_with_an_etag(
+    client: Client, in_alpha: Building
+) -> None:
+    """What an offline gate needs to refuse a wrong zone: passes with zones, and theirs;
+    a pass for every zone and a revoked pass are not listed."""
+    zoned = make_pass(zones=["A座", "8"])
+    make_pass(make_visit(visitor=make_visitor("张三", "13900000078", "")), zones=[])
+    revoked = make_pass(make_visit(visitor=make_visitor("李四", "13900000079", "")))
+    actions.revoke_pass(SYSTEM, revoked, "测试")
+
+    first = client.get(f"{API}/zones")
+    unchanged = client.get(f"{API}/zones", HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first.json()["passes"] == [{"pass_id": zoned.pk, "zones": ["8", "A座"]}]
+    assert unchanged.status_code == 304
+    assert_error(Client(HTTP_HOST=ALPHA_HOST).get(f"{API}/zones"), 401, "unauthorized")

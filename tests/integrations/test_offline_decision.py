@@ -3,9 +3,10 @@ the database, with the platform's own token code."""
 
 from __future__ import annotations
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from integrations.modbus.agent import reader_message
+from integrations.modbus.agent import _pass_zones, reader_message
 from integrations.modbus.offline import (
     NO_USES_SEEN,
     OfflineDecision,
@@ -14,6 +15,7 @@ from integrations.modbus.offline import (
     decide_offline,
 )
 from kernel.pass_tokens import TokenClaims, TokenKind, building_tag, sign_token
+from kernel.zones import zone_admits
 
 NOW = 1_800_000_000
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))  # the documented test key
@@ -47,6 +49,7 @@ def decide(
     direction: str | None = None,
     active: bool = True,
     uses: PassUses = NO_USES_SEEN,
+    zone: str = "",
 ) -> OfflineDecision:
     return decide_offline(
         cached or state(),
@@ -56,6 +59,7 @@ def decide(
         requested_direction=direction,
         now=NOW,
         uses_of=lambda pass_id: uses,
+        gate_zone=zone,
     )
 
 
@@ -136,3 +140,45 @@ def test_a_reader_shows_words_not_a_reason_code_before_the_first_sync() -> None:
     assert reader_message({}, "unknown_key") == "请到前台 Please see reception"
     assert reader_message({}, "granted") == "已放行 Welcome"
     assert reader_message(synced, "uses_exhausted") == "通行证次数已用完"
+
+
+@pytest.mark.parametrize(
+    ("pass_zones", "gate_zone"),
+    [(None, "A座"), (("A座",), "A座"), (("A座",), "B座"), (("A座东",), "A座"), (("A座",), "")],
+    ids=["unlisted pass", "its zone", "another zone", "names match whole", "common gate"],
+)
+def test_offline_zones_follow_the_platforms_rule(
+    pass_zones: tuple[str, ...] | None, gate_zone: str
+) -> None:
+    """The agent applies kernel.zones.zone_admits, the function the platform's decision
+    runs, to the zones it synced: a wrong zone is refused offline as online, and a gate
+    without a zone (the lobby) admits every pass."""
+    cached = state(pass_zones={} if pass_zones is None else {7: pass_zones})
+    admits = zone_admits(pass_zones or (), gate_zone)
+
+    decision = decide(token(), cached, zone=gate_zone)
+
+    assert (decision.granted, decision.reason) == (
+        (True, "granted") if admits else (False, "wrong_zone")
+    )
+
+
+def test_a_pass_in_the_wrong_zone_is_refused_entry_offline_but_may_leave() -> None:
+    cached = state(pass_zones={7: ("8",)})
+
+    assert decide(token(), cached, zone="9").reason == "wrong_zone"
+    assert decide(token(), cached, zone="9", direction="out").granted  # nobody is trapped
+
+
+def test_malformed_zone_items_from_the_platform_are_skipped_not_fatal() -> None:
+    """A bad item must not stop the sync; its pass opens every zone offline, as before."""
+    body = {
+        "passes": [
+            {"pass_id": 7, "zones": ["8"]},
+            {"pass_id": "x", "zones": ["8"]},
+            {"zones": ["9"]},
+            {"pass_id": 9, "zones": None},
+        ]
+    }
+
+    assert _pass_zones(body) == {7: ("8",)}

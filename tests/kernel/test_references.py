@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from kernel.references import MAC_LENGTH, reference_for, referenced_pk
+from kernel.references import (
+    MAC_LENGTH,
+    reference_for,
+    referenced_pk,
+    stamped_reference_for,
+    stamped_referenced,
+)
 
 
 def test_a_reference_names_its_row() -> None:
@@ -53,3 +59,16 @@ def test_a_tampered_mac_is_nothing() -> None:
     last = "0" if reference[-1] != "0" else "1"
 
     assert referenced_pk("host", "alpha", reference[:-1] + last) is None
+
+
+def test_a_stamped_reference_names_its_row_and_moment_and_nothing_else() -> None:
+    reference = stamped_reference_for("overstay", "alpha", 42, 1_765_000_000)
+    pk, stamp, mac = reference.split("-")
+
+    assert stamped_referenced("overstay", "alpha", reference) == (42, 1_765_000_000)
+    assert stamped_referenced("overstay", "beta", reference) is None
+    assert stamped_referenced("host", "alpha", reference) is None
+    assert stamped_referenced("overstay", "alpha", f"{pk}-{int(stamp) + 1}-{mac}") is None
+    assert stamped_referenced("overstay", "alpha", f"{pk}-{mac}") is None
+    assert stamped_referenced("overstay", "alpha", reference + "0" * 100) is None
+    assert referenced_pk("overstay", "alpha", reference) is None  # not a plain reference

@@ -6,47 +6,23 @@ import asyncio
 import uuid
 from typing import Any
 
-import channels.db
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connection
-from django.test import Client
 from django_tenants.utils import schema_context
 
 from tenants.actions import building_domain
 from tenants.models import Building, User
 from tests.conftest import admin_of, member
+from tests.sockets import DEADLINE, session_cookie, socket, watcher
 from visit_platform.asgi import application
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.actions import create_company
 from visit_platform.directory.choices import Role
 
-# A deadline for each step, not a speed requirement: Redis and the database answer in
-# milliseconds, but a busy CI machine should not turn a slow answer into a failure.
-DEADLINE = 10
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
-    """channels closes "old" connections around every ``database_sync_to_async`` call. Inside
-    the test's transaction (autocommit off) that closes the connection and loses the test's
-    rows. Django's test ``Client`` turns off the same clean-up for HTTP requests."""
-    monkeypatch.setattr(channels.db, "close_old_connections", lambda **kwargs: None)
-
-
-def session_cookie(user: User) -> str:
-    client = Client()
-    client.force_login(user, backend="visit_platform.directory.backends.MembershipBackend")
-    return client.cookies["sessionid"].value
-
-
-def socket(host: str, user: User | None = None, origin: str | None = None) -> Any:
-    headers = [(b"host", host.encode()), (b"origin", (origin or f"http://{host}").encode())]
-    if user is not None:
-        headers.append((b"cookie", f"sessionid={session_cookie(user)}".encode()))
-    return WebsocketCommunicator(application, "/ws/occupancy/", headers=headers)
+pytestmark = pytest.mark.usefixtures("keep_the_test_transaction")
 
 
 @async_to_sync
@@ -69,9 +45,10 @@ async def events_after_sends(
     idle_seconds: float = 0,
     batched: bool = False,
 ) -> list[Any]:
-    """Connect, read the greeting, stay idle for ``idle_seconds``, ``group_send`` each
-    (group, payload) in order, then read until the last payload arrives. Returns the greeting
-    and what this run received.
+    """Connect, read the snapshot, stay idle for ``idle_seconds``, ``group_send`` each
+    (group, payload) in order, then read until the last payload arrives. Returns the
+    snapshot's type and building, then what this run received (without ``seq``, which the
+    publisher gives and these sends lack).
 
     Other test runs may share the Redis server and the building groups, so messages without
     this run's ``run`` id are not counted.
@@ -80,7 +57,8 @@ async def events_after_sends(
     try:
         connected, _ = await communicator.connect(timeout=DEADLINE)
         assert connected
-        received = [await communicator.receive_json_from(timeout=DEADLINE)]
+        snapshot = await communicator.receive_json_from(timeout=DEADLINE)
+        received = [{"type": snapshot["type"], "building": snapshot["building"]}]
         await asyncio.sleep(idle_seconds)
         messages = [(group, {"type": "occupancy.event", "payload": p}) for group, p in sends]
         if batched:  # as visit_platform.access.live sends events that came together
@@ -92,14 +70,11 @@ async def events_after_sends(
         while received[-1] != last:
             message = await communicator.receive_json_from(timeout=DEADLINE)
             if message.get("run") == run:
+                assert message.pop("seq") is None
                 received.append(message)
         return received
     finally:
         await communicator.disconnect(timeout=DEADLINE)
-
-
-def watcher(building: Building, role: str = Role.SECURITY) -> User:
-    return member(building, f"{role}-{uuid.uuid4().hex[:8]}@{building.schema_name}.example", role)
 
 
 def test_socket_on_an_unknown_host_is_refused_with_4404(alpha: Building) -> None:
@@ -181,7 +156,7 @@ def test_watcher_receives_the_occupancy_events_of_their_building(alpha: Building
         socket(building_domain("alpha"), user), [("occupancy.alpha", event)], run
     )
 
-    assert received == [{"type": "hello", "building": "Alpha Tower"}, event]
+    assert received == [{"type": "snapshot", "building": "Alpha Tower"}, event]
 
 
 def test_watcher_receives_each_event_of_a_batch_in_order(alpha: Building) -> None:
@@ -196,7 +171,7 @@ def test_watcher_receives_each_event_of_a_batch_in_order(alpha: Building) -> Non
         batched=True,
     )
 
-    assert received == [{"type": "hello", "building": "Alpha Tower"}, *events]
+    assert received == [{"type": "snapshot", "building": "Alpha Tower"}, *events]
 
 
 def test_watcher_does_not_receive_the_occupancy_events_of_another_building(
@@ -214,7 +189,7 @@ def test_watcher_does_not_receive_the_occupancy_events_of_another_building(
         run,
     )
 
-    assert received == [{"type": "hello", "building": "Alpha Tower"}, in_alpha]
+    assert received == [{"type": "snapshot", "building": "Alpha Tower"}, in_alpha]
 
 
 def test_watcher_still_receives_events_after_idling_longer_than_a_blocking_read(
@@ -233,4 +208,4 @@ def test_watcher_still_receives_events_after_idling_longer_than_a_blocking_read(
         idle_seconds=get_channel_layer().brpop_timeout + 1,
     )
 
-    assert received == [{"type": "hello", "building": "Alpha Tower"}, event]
+    assert received == [{"type": "snapshot", "building": "Alpha Tower"}, event]

@@ -21,6 +21,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from forms.queries import current_version
+from kernel.zones import company_zones
 from tenants.models import Building, User
 from tests.access.conftest import make_gate, slip_token
 from tests.conftest import client_for, member
@@ -451,6 +452,29 @@ def test_an_invitation_sends_a_pass_limited_by_the_policy_which_is_used_up(
     decide_scan(gate=gate, token=token, direction="out", now=when + timedelta(minutes=1))
     again = decide_scan(gate=gate, token=token, direction="in", now=when + timedelta(minutes=2))
     assert (entry.granted, again.granted, again.reason) == (True, False, "uses_exhausted")
+
+
+@pytest.mark.parametrize(
+    ("setting", "zones"),
+    [("会议中心, 大堂", ["会议中心", "大堂"]), ("*", []), ("", "company")],
+    ids=["listed", "every zone", "the company's"],
+)
+def test_an_invitations_pass_opens_the_zones_the_policy_names(
+    alpha: Building, host: Any, setting: str, zones: list[str] | str
+) -> None:
+    """A property admin sets a scenario's zones; left empty, the pass opens the zones of the
+    company visited (its zone and floors)."""
+    set_policy(Scenario.INVITE, zones=setting)
+    user = member(alpha, "host@company.example", Role.HOST, host.company)
+    host.user = user
+    host.save()
+
+    invite(alpha, user)
+
+    pass_record = Pass.objects.get(visit__scenario="invite")
+    company = host.company
+    expected = company_zones(company.zone, company.floors) if zones == "company" else zones
+    assert sorted(pass_record.zones) == sorted(expected)
 
 
 def test_an_invitation_for_a_watchlisted_visitor_is_refused(alpha: Building, host: Any) -> None:

@@ -59,6 +59,8 @@ def test_a_change_applies_to_new_visits_and_a_started_visit_keeps_its_snapshot(
         ({"companions_allowed": 99}, "companions_allowed"),
         ({"approver": "the janitor"}, "approver"),
         ({"watchlist_hit": "ignore"}, "watchlist_hit"),
+        ({"zones": "区" * 201}, "zones"),
+        ({"zones": ["A座"]}, "zones"),
         ({"is_superuser": True}, "is_superuser"),
     ],
 )

@@ -102,6 +102,7 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         NOTIFICATION_SWEEP_INTERVAL_SECONDS="20",
         VISITOR_REMINDER_INTERVAL_SECONDS="120",
         OVERSTAY_CHECK_INTERVAL_SECONDS="90",
+        GATE_SILENCE_CHECK_INTERVAL_SECONDS="15",
     )
 
     assert schedule == {
@@ -128,6 +129,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         "check-overstays": {
             "task": "visit_platform.access.tasks.check_overstays_task",
             "every_seconds": 90.0,
+            "registered": True,
+        },
+        "check-gate-silence": {
+            "task": "visit_platform.access.tasks.check_gate_silence_task",
+            "every_seconds": 15.0,
             "registered": True,
         },
     }

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, StrictBool, field_validator
+from pydantic import AwareDatetime, StrictBool, StrictFloat, StrictInt, field_validator
 
 from kernel import pass_tokens as tokens
 from kernel.errors import NotFoundError
@@ -26,6 +26,8 @@ from kernel.json_api import error_response, json_api
 from tenants.db import current_schema
 from visit_platform.access.actions import (
     AlertReport,
+    ControllerLinkReport,
+    HeartbeatReport,
     PassageReport,
     claim_controllers,
     claim_gate_commands,
@@ -33,6 +35,7 @@ from visit_platform.access.actions import (
     finish_gate_command,
     payload_of,
     record_alerts,
+    record_heartbeat,
     record_passages,
     touch_agent,
 )
@@ -42,9 +45,11 @@ from visit_platform.access.queries import (
     agent_controllers,
     authenticate_agent,
     gate_for_scans,
+    people_inside_for_agents,
     public_keys,
     revocation_list,
     watchlisted_passes,
+    zoned_passes,
 )
 
 logger = logging.getLogger(__name__)
@@ -140,6 +145,16 @@ class KeysOut(Schema):
 class RevocationsOut(Schema):
     version: str
     pass_ids: list[int]
+
+
+class PassZonesOut(Schema):
+    pass_id: int
+    zones: list[str]
+
+
+class ZonesOut(Schema):
+    version: str
+    passes: list[PassZonesOut]
 
 
 class ErrorOut(Schema):
@@ -268,6 +283,42 @@ def revocations(request: HttpRequest, response: HttpResponse) -> Any:
     return {"version": listing.version, "pass_ids": listing.pass_ids}
 
 
+class PersonInsideOut(Schema):
+    pass_id: int
+    name: str
+    host: str
+    company: str
+    companions: int
+    zone: str
+    since: datetime
+
+
+class PeopleInsideOut(Schema):
+    version: str
+    people: list[PersonInsideOut]
+
+
+@api.get(
+    "/roll-call",
+    response={200: PeopleInsideOut, 304: None, **ANY_CALL_ERRORS},
+    summary="People inside, for the offline roll call",
+)
+def roll_call(request: HttpRequest, response: HttpResponse) -> Any:
+    """Who is inside now, for the agent's read-only roll call page when the platform cannot
+    be reached: pass number, full name, host, company, companions, zone of the entry gate and
+    since when. Nothing else about a person leaves the platform (ADR 0020). ETag as for
+    revocations."""
+    listing = people_inside_for_agents()
+    etag = f'"{listing.version}"'
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        return not_modified
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-store"
+    return {"version": listing.version, "people": listing.people}
+
+
 def _etag_matches(header: str, etag: str) -> bool:
     # If-None-Match compares weakly (RFC 9110, 13.1.2).
     candidates = parse_etags(header)
@@ -328,6 +379,29 @@ def watchlist(request: HttpRequest, response: HttpResponse) -> Any:
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return {"version": listing.version, "pass_ids": listing.pass_ids}
+
+
+@api.get(
+    "/zones",
+    response={200: ZonesOut, 304: None, **ANY_CALL_ERRORS},
+    summary="Zones of open passes",
+)
+def zones(request: HttpRequest, response: HttpResponse) -> Any:
+    """Open passes limited to some zones, with their zones, so that an offline gate refuses
+    a pass in the wrong zone as the platform would (a pass not listed opens every zone).
+    ETag as for revocations."""
+    listing = zoned_passes()
+    etag = f'"{listing.version}"'
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        return not_modified
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return {
+        "version": listing.version,
+        "passes": [{"pass_id": pass_id, "zones": names} for pass_id, names in listing.passes],
+    }
 
 
 class AlertIn(Schema):
@@ -416,3 +490,60 @@ def command_done(
         _agent(request), command_id, ok=payload.ok, message=payload.message
     )
     return {"id": command.pk, "status": command.status}
+
+
+# --- Heartbeats (gate health, ADR 0019) -----------------------------------------------------
+
+# An agent drives a handful of controllers; a report of hundreds is not an agent's.
+MAX_HEARTBEAT_CONTROLLERS = 200
+# Durations beyond a year are a broken clock, not an agent's uptime.
+MAX_REPORTED_SECONDS = 366 * 24 * 3600
+
+
+class ControllerLinkIn(Schema):
+    id: DatabaseId
+    connected: StrictBool
+    since_seconds: StrictFloat = Field(
+        0,
+        ge=0,
+        le=MAX_REPORTED_SECONDS,
+        description="For how long the link has been in this state, by the agent's clock.",
+    )
+    last_error: str = Field("", max_length=500)
+
+
+class HeartbeatIn(Schema):
+    version: str = Field("", max_length=40)
+    uptime_seconds: StrictFloat = Field(0, ge=0, le=MAX_REPORTED_SECONDS)
+    journal_depth: StrictInt = Field(0, ge=0, le=2**31 - 1)
+    controllers: list[ControllerLinkIn] = Field(max_length=MAX_HEARTBEAT_CONTROLLERS)
+
+    @field_validator("controllers")
+    @classmethod
+    def _each_once(cls, value: list[ControllerLinkIn]) -> list[ControllerLinkIn]:
+        if len({item.id for item in value}) != len(value):
+            raise ValueError("each controller may be reported once")
+        return value
+
+
+class HeartbeatOut(Schema):
+    recorded_at: datetime
+    controllers: int = Field(description="How many controllers' links were recorded.")
+
+
+@api.post(
+    "/heartbeat", response={200: HeartbeatOut, **BODY_ERRORS}, summary="Report the agent's health"
+)
+def heartbeat(request: HttpRequest, payload: HeartbeatIn) -> dict[str, Any]:
+    """Sent every few seconds, and at once when a controller's link changes: the links of the
+    controllers this agent drives (each at most once; a controller it does not drive refuses
+    the whole report with `unknown_controller`), its journal depth, version and uptime.
+    Sending the same report again changes nothing."""
+    report = HeartbeatReport(
+        version=payload.version,
+        uptime_seconds=payload.uptime_seconds,
+        journal_depth=payload.journal_depth,
+        controllers=[ControllerLinkReport(**item.model_dump()) for item in payload.controllers],
+    )
+    stored = record_heartbeat(_agent(request), report)
+    return {"recorded_at": stored.last_seen_at, "controllers": len(report.controllers)}

@@ -96,3 +96,16 @@ class PassState(models.TextChoices):
 
 # States in which a slip still gets someone in (not yet valid: printed ahead of the visit).
 PRINTABLE_STATES = frozenset({PassState.VALID, PassState.NOT_YET_VALID})
+
+
+class RollCallStatus(models.TextChoices):
+    """Where a person stands in an evacuation roll call."""
+
+    UNACCOUNTED = "unaccounted", _("Not yet accounted for")
+    SAFE = "safe", _("Safe")
+    MISSING = "missing", _("Missing")
+
+
+class RollCallPersonKind(models.TextChoices):
+    VISITOR = "visitor", _("Visitor")
+    EMPLOYEE = "employee", _("Employee")

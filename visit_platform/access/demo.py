@@ -26,6 +26,8 @@ from visit_platform.directory.models import Host
 from visit_platform.visits.actions import create_visit, register_visitor
 from visit_platform.visits.choices import Scenario, VisitStatus
 
+# The lobby's lanes name their zone for the security screen and the roll call but do not check
+# it: a common area every pass opens (ADR 0021), whichever floors a visitor's pass is for.
 DEMO_GATES = [("大堂 1 号闸机", "大堂", "in"), ("大堂 2 号闸机", "大堂", "out")]
 DEMO_CONTROLLER = "大堂闸机控制器（模拟）"
 DEMO_AGENT = "演示闸机代理"

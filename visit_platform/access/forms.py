@@ -64,6 +64,14 @@ class ControllerForm(forms.Form):
 class GateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     zone = forms.CharField(label=_("Zone"), max_length=100, required=False)
+    checks_zone = forms.BooleanField(
+        label=_("Only passes for this zone"),
+        required=False,
+        help_text=_(
+            "Ticked: only passes that name this zone open the gate (a floor's turnstile). "
+            "Unticked: a common area (lobby, car park) that every valid pass opens."
+        ),
+    )
     direction = forms.ChoiceField(label=_("Direction"), choices=GateDirection.choices)
     is_active = forms.BooleanField(label=_("In service"), required=False, initial=True)
     controller = forms.ModelChoiceField(
@@ -82,3 +90,37 @@ class GateForm(forms.Form):
         if cleaned.get("controller") is not None and cleaned.get("lane") is None:
             self.add_error("lane", _("Choose the lane this gate is wired to."))
         return cleaned
+
+
+class SecuritySettingsForm(forms.Form):
+    """The security desk's building settings; ``change_security_settings`` checks the ranges."""
+
+    overstay_grace_minutes = forms.IntegerField(
+        label=_("Overstay grace (minutes)"),
+        help_text=_("A visitor still inside this long after their visit ended is an overstay."),
+    )
+    overstay_escalation_minutes = forms.IntegerField(
+        label=_("Alert security after (minutes)"),
+        help_text=_(
+            "An overstay nobody answered (visitor still inside, visit not extended) this long "
+            "after the host was told becomes an alert for security."
+        ),
+    )
+    overstay_tells_visitor = forms.BooleanField(
+        label=_("Also text the visitor that their visit has ended"), required=False
+    )
+    day_end_time = forms.TimeField(
+        label=_("End of day"),
+        input_formats=["%H:%M"],
+        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+        help_text=_("Visitors not seen leaving are checked out at this local time."),
+    )
+    gate_silence_seconds = forms.IntegerField(
+        label=_("Gate silence alert (seconds)"),
+        help_text=_("A gate agent or controller silent this long raises an alert."),
+    )
+    denial_burst_count = forms.IntegerField(
+        label=_("Refusals that make a burst"),
+        help_text=_("This many refusals at one gate within the burst window raise an alert."),
+    )
+    denial_burst_seconds = forms.IntegerField(label=_("Burst window (seconds)"))

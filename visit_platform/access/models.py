@@ -15,7 +15,10 @@ from visit_platform.access.choices import (
     GateDirection,
     Mode,
     Reason,
+    RollCallPersonKind,
+    RollCallStatus,
 )
+from visit_platform.directory.models import Host
 from visit_platform.visits.models import Visit
 
 
@@ -67,6 +70,13 @@ class Controller(models.Model):
     )
     is_active = models.BooleanField(_("in service"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Its link as its agent last reported it (heartbeats, ADR 0019): null until reported.
+    link_up = models.BooleanField(_("link up"), null=True, blank=True)
+    # When the link entered its present state: the start of an outage when it is down.
+    link_changed_at = models.DateTimeField(_("link changed at"), null=True, blank=True)
+    # When its agent last reported it connected.
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True, default="")
 
     class Meta:
         verbose_name = _("controller")
@@ -96,6 +106,17 @@ class Gate(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     zone = models.CharField(_("zone"), max_length=100, blank=True)
+    # Zones name where a gate is (the security screen and the roll call group people by it);
+    # only a gate that checks its zone refuses passes for other zones. Off by default, so that
+    # naming the lobby's zone "大堂" does not lock out every pass limited to its floors.
+    checks_zone = models.BooleanField(
+        _("only passes for this zone"),
+        default=False,
+        help_text=_(
+            "Ticked: only passes that name this zone open the gate (a floor's turnstile). "
+            "Unticked: a common area (lobby, car park) that every valid pass opens."
+        ),
+    )
     direction = models.CharField(
         _("direction"), max_length=8, choices=GateDirection.choices, default=GateDirection.BOTH
     )
@@ -135,7 +156,15 @@ class GateAgent(models.Model):
     key_prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64)
     is_active = models.BooleanField(_("active"), default=True)
+    # Any authenticated call counts as contact (heartbeats, scans, syncs, uploads).
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # Set by the silence check when the agent has been silent too long (the outage began at
+    # this last contact); cleared when it is heard from again.
+    offline_since = models.DateTimeField(_("offline since"), null=True, blank=True)
+    # What its last heartbeat said of itself.
+    version = models.CharField(_("version"), max_length=40, blank=True, default="")
+    started_at = models.DateTimeField(_("running since"), null=True, blank=True)
+    journal_depth = models.PositiveIntegerField(_("journal depth"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -348,3 +377,88 @@ class GateCommand(models.Model):
 
     def __str__(self) -> str:
         return f"pulse {self.gate} ({self.status})"
+
+
+class RollCall(models.Model):
+    """An evacuation roll call: who was inside when it started, each marked safe or missing by
+    the marshals (and hosts, for their own visitors) until someone closes it.
+
+    At most one is open in a building at a time (``is_open``); the counts at closing are kept
+    in ``summary`` and in the audit log."""
+
+    started_by = actor_field(_("started by"))
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    closed_by = actor_field(_("closed by"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    is_open = models.BooleanField(_("open"), default=True)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("roll call")
+        verbose_name_plural = _("roll calls")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_open"], condition=models.Q(is_open=True), name="roll_call_one_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"roll call {self.pk}"
+
+
+class RollCallEntry(models.Model):
+    """One person (a visitor with their companions, or an employee the gates know) in a roll
+    call, in the zone of the gate they last came in through.
+
+    The name, host and company are copied when the roll call starts: the list must read the
+    same to every marshal even if the visit changes meanwhile. ``version`` grows with every
+    mark, so screens that hear of two marks out of order keep the later one."""
+
+    roll_call = models.ForeignKey(
+        RollCall, verbose_name=_("roll call"), on_delete=models.CASCADE, related_name="entries"
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=10,
+        choices=RollCallPersonKind.choices,
+        default=RollCallPersonKind.VISITOR,
+    )
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    pass_record = models.ForeignKey(
+        Pass, verbose_name=_("pass"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # The visited host for a visitor; the employee themself for an employee.
+    host = models.ForeignKey(
+        Host, verbose_name=_("host"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    name = models.CharField(_("name"), max_length=200)
+    host_name = models.CharField(_("host"), max_length=100, blank=True)
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    companions = models.PositiveSmallIntegerField(_("companions"), default=0)
+    zone = models.CharField(_("zone"), max_length=100, blank=True)
+    since = models.DateTimeField(_("inside since"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=RollCallStatus.choices,
+        default=RollCallStatus.UNACCOUNTED,
+    )
+    marked_by = actor_field(_("marked by"))
+    marked_at = models.DateTimeField(_("marked at"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("roll call entry")
+        verbose_name_plural = _("roll call entries")
+        ordering = ["zone", "name", "id"]
+
+    def __str__(self) -> str:
+        return f"roll call {self.roll_call_id} · entry {self.pk}"
+
+    @property
+    def people(self) -> int:
+        """How many people this entry stands for: the person and their companions."""
+        return 1 + self.companions

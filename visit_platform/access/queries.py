@@ -1,25 +1,29 @@
 """Reads for gates and screens: keys, agents and revocations for agents, the gate a scan
-names, and who is inside now."""
+names, who is inside now, and the security screen's snapshot."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from kernel import pass_tokens as tokens
 from kernel.privacy import secret_hash
 from kernel.process_cache import ProcessCache
 from tenants.db import current_schema, tenant_connection
+from tenants.models import Building
 from visit_platform.access.choices import Direction, PassState, Reason
 from visit_platform.access.models import (
     AccessEvent,
+    Alert,
     Controller,
     Gate,
     GateAgent,
@@ -27,6 +31,7 @@ from visit_platform.access.models import (
     SigningKey,
 )
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
+from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import watchlisted_visitors
 
 # Anonymous entries and exits (a turnstile's count without a scan) are compared over this
@@ -114,6 +119,13 @@ class Presence:
     def since(self) -> datetime:
         return self.event.occurred_at
 
+    @property
+    def party(self) -> int:
+        """The people this entry let in: the visitor and their companions, who enter on the
+        visitor's pass (ADR 0021)."""
+        visit = self.event.visit
+        return 1 + (visit.companions if visit is not None else 0)
+
 
 @dataclass(frozen=True)
 class Occupancy:
@@ -123,7 +135,13 @@ class Occupancy:
 
     @property
     def known(self) -> int:
+        """Passes inside: one per visitor who scanned in."""
         return len(self.people)
+
+    @property
+    def headcount(self) -> int:
+        """People inside on a pass, companions included (what an evacuation must find)."""
+        return sum(presence.party for presence in self.people)
 
     @property
     def unmatched_exits(self) -> int:
@@ -134,7 +152,8 @@ class Occupancy:
 
 def people_inside(since: datetime | None = None, now: datetime | None = None) -> Occupancy:
     """Who is in the building now, derived from access events: for each pass, its latest
-    granted passage; the pass holder is inside when that passage was an entry.
+    granted passage; the pass holder is inside when that passage was an entry, unless the
+    visit was checked out after it (at the end of the day: "not seen leaving").
 
     Anonymous passages are counted over the last ``ANONYMOUS_WINDOW`` only: counted all-time,
     a building with a free exit (people leave without scanning, every day) would warn of
@@ -151,7 +170,8 @@ def people_inside(since: datetime | None = None, now: datetime | None = None) ->
     )
     entries = (
         AccessEvent.objects.filter(pk__in=Subquery(latest), direction=Direction.IN)
-        .select_related("gate", "visit__visitor", "visit__host", "visit__company")
+        .exclude(visit__status=VisitStatus.CHECKED_OUT, visit__checked_out_at__gt=F("occurred_at"))
+        .select_related("gate", "visit__visitor", "visit__host__company", "visit__company")
         .order_by("occurred_at")
     )
     # A passage on the console's test pulse is someone testing the gate, not a visitor.
@@ -179,6 +199,28 @@ def watchlisted_passes(now: datetime | None = None) -> RevocationList:
             "pk", flat=True
         )
     )
+
+
+@dataclass(frozen=True)
+class PassZones:
+    """Open passes limited to some zones, with their zones: what an agent needs to apply the
+    zone rule offline (``kernel.zones``). A pass not listed opens every zone."""
+
+    passes: list[tuple[int, list[str]]]
+    version: str
+
+
+def zoned_passes(now: datetime | None = None) -> PassZones:
+    now = now or timezone.now()
+    rows = (
+        Pass.objects.filter(revoked_at__isnull=True, valid_until__gt=now)
+        .exclude(zones=[])
+        .order_by("pk")
+        .values_list("pk", "zones")
+    )
+    passes = [(pass_id, list(zones)) for pass_id, zones in rows]
+    digest = hashlib.sha256(json.dumps(passes, ensure_ascii=False).encode()).hexdigest()[:32]
+    return PassZones(passes, digest)
 
 
 def _pass_list(pass_ids: Iterable[int]) -> RevocationList:
@@ -212,6 +254,7 @@ def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:
                     "lane": gate.lane,
                     "direction": gate.direction,
                     "zone": gate.zone,
+                    "checks_zone": gate.checks_zone,
                     "is_active": gate.is_active,
                 }
                 for gate in sorted(controller.gates.all(), key=lambda gate: gate.pk)
@@ -235,3 +278,296 @@ def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
     if now < pass_record.valid_from or status not in ADMITTING_STATUSES:
         return PassState.NOT_YET_VALID
     return PassState.VALID
+
+
+@dataclass(frozen=True)
+class PeopleInsideList:
+    """Who is inside, for the gate agents' offline roll call page. ``version`` changes
+    whenever the list does (an agent's ETag)."""
+
+    people: list[dict[str, object]]
+    version: str
+
+
+def people_inside_for_agents() -> PeopleInsideList:
+    """The people inside with only what a marshal needs at the assembly point: pass number,
+    name, host, company, companions, zone, since. No mobile, ID number or photo leaves the
+    platform (ADR 0020)."""
+    people: list[dict[str, object]] = []
+    for presence in people_inside().people:
+        event = presence.event
+        visit = event.visit
+        if visit is None or event.pass_record_id is None:
+            continue
+        company = visit.company or (visit.host.company if visit.host else None)
+        people.append(
+            {
+                "pass_id": event.pass_record_id,
+                "name": visit.visitor_name,
+                "host": visit.host.name if visit.host else "",
+                "company": company.name if company else "",
+                "companions": visit.companions,
+                "zone": event.gate.zone,
+                "since": event.occurred_at.isoformat(),
+            }
+        )
+    people.sort(key=lambda person: int(str(person["pass_id"])))
+    text = json.dumps(people, sort_keys=True, ensure_ascii=False)
+    return PeopleInsideList(people, hashlib.sha256(text.encode()).hexdigest()[:32])
+
+
+# --- Gate health (ADR 0019) -----------------------------------------------------------------
+
+
+def silence_limit() -> timedelta:
+    """How long this building lets an agent or a controller be silent before an alert."""
+    seconds = (
+        Building.objects.filter(schema_name=current_schema())
+        .values_list("gate_silence_seconds", flat=True)
+        .first()
+    )
+    return timedelta(seconds=seconds or 120)
+
+
+def agent_is_online(agent: GateAgent, now: datetime, silence: timedelta) -> bool | None:
+    """Online (heard from within the silence limit), offline, or None: never heard from."""
+    if agent.last_seen_at is None:
+        return None
+    return agent.offline_since is None and now - agent.last_seen_at <= silence
+
+
+def controller_is_online(controller: Controller, now: datetime, silence: timedelta) -> bool | None:
+    """Its link as its agent last reported it, while that agent is online; offline when its
+    agent is not (nobody drives its gates then); None when nobody has reported it yet."""
+    agent = controller.agent
+    if controller.link_up is None or agent is None or not agent.is_active:
+        return None
+    if not agent_is_online(agent, now, silence):
+        return False
+    return controller.link_up
+
+
+# The open alerts a snapshot carries at most, newest first (the alerts page lists them all).
+SNAPSHOT_ALERTS = 200
+
+
+@dataclass(frozen=True)
+class PassHolder:
+    """What the live screens show of a pass's holder. The gate decision reads it in its own
+    statement that reads the pass (``HOLDER_COLUMNS``, ``HOLDER_JOINS``), a reported passage in
+    its own read of the pass: telling the screens costs the gate no round trip."""
+
+    visit_id: int
+    name: str
+    host: str | None
+    company: str | None
+    companions: int
+    valid_until: datetime
+    overstay: bool
+
+    @classmethod
+    def of(cls, visit: Visit) -> PassHolder:
+        return cls(
+            visit.pk,
+            visit.visitor_name,
+            visit.host.name if visit.host else None,
+            visit.company.name if visit.company else None,
+            visit.companions,
+            visit.valid_until,
+            visit.overstay_noted_at is not None,
+        )
+
+    def on_screen(self, *, pass_id: int | None, since: datetime, gate: Gate) -> dict[str, Any]:
+        """The holder as a person inside (PROTOCOL ``Person``), since ``since`` through
+        ``gate``. The name is the full one: the screen's consumer masks it for the roles that
+        see masks."""
+        return {
+            "visit_id": self.visit_id,
+            "pass_id": pass_id,
+            "name": self.name,
+            "host": self.host,
+            "company": self.company,
+            "companions": self.companions,
+            "since": since.isoformat(),
+            "gate": gate.name,
+            "gate_id": gate.pk,
+            "zone": gate.zone,
+            "valid_until": self.valid_until.isoformat(),
+            "overstay": self.overstay,
+        }
+
+
+# PassHolder's fields after its visit id, for a statement that joins ``visits_visit visit`` and
+# ``visits_visitor visitor`` (the visit's name when one was given for it: ADR 0012).
+HOLDER_COLUMNS = """COALESCE(NULLIF(visit.contact_name, ''), visitor.name), host.name,
+    company.name, visit.companions, visit.valid_until, visit.overstay_noted_at IS NOT NULL"""
+HOLDER_JOINS = """LEFT JOIN directory_host host ON host.id = visit.host_id
+    LEFT JOIN directory_company company ON company.id = visit.company_id"""
+# The same fields through the ORM, from a pass.
+HOLDER_PASS_FIELDS = (
+    "visit__contact_name",
+    "visit__visitor__name",
+    "visit__host__name",
+    "visit__company__name",
+    "visit__companions",
+    "visit__valid_until",
+    "visit__overstay_noted_at",
+)
+
+
+def holder_from_pass_fields(visit_id: int, values: tuple[Any, ...]) -> PassHolder:
+    """A PassHolder from the values of ``HOLDER_PASS_FIELDS``, in order."""
+    contact_name, visitor_name, host, company, companions, valid_until, overstay_noted_at = values
+    return PassHolder(
+        visit_id,
+        contact_name or visitor_name,
+        host,
+        company,
+        companions,
+        valid_until,
+        overstay_noted_at is not None,
+    )
+
+
+def expected_person(visit: Visit) -> dict[str, Any]:
+    """A visit due today that has not arrived, as the live screens show it (``Expected``)."""
+    return {
+        "visit_id": visit.pk,
+        "name": visit.visitor_name,
+        "host": visit.host.name if visit.host else None,
+        "company": visit.company.name if visit.company else None,
+        "companions": visit.companions,
+        "valid_from": visit.valid_from.isoformat(),
+        "valid_until": visit.valid_until.isoformat(),
+    }
+
+
+def building_day(building: Building, now: datetime) -> tuple[datetime, datetime]:
+    """The building's day around ``now``, on its clock: its midnight and the next."""
+    local = building.local_time(now)
+    start = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
+    return start, datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
+
+
+def current_building() -> Building:
+    return Building.objects.get(schema_name=current_schema())
+
+
+def is_expected_today(visit: Visit, pass_record: Pass, now: datetime | None = None) -> bool:
+    """Whether this pass makes its visit one the screens expect today (``expected_today``):
+    the visit has not arrived and the pass admits later today."""
+    now = now or timezone.now()
+    if visit.status != VisitStatus.APPROVED or pass_record.revoked_at is not None:
+        return False
+    _start, day_end = building_day(current_building(), now)
+    return pass_record.valid_from < day_end and pass_record.valid_until > now
+
+
+def visit_inside(visit: Visit) -> dict[str, Any] | None:
+    """The visit as a person inside (PROTOCOL ``Person``) if its latest granted passage was an
+    entry, else None: for the few changes told outside the gate path (an overstay)."""
+    latest = (
+        AccessEvent.objects.filter(visit=visit, granted=True, pass_record__isnull=False)
+        .select_related("gate")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    if latest is None or latest.direction != Direction.IN:
+        return None
+    return PassHolder.of(visit).on_screen(
+        pass_id=latest.pass_record_id, since=latest.occurred_at, gate=latest.gate
+    )
+
+
+def expected_today(now: datetime, day_end: datetime) -> Any:
+    """Approved visits not yet arrived with a pass that admits them later today."""
+    usable_pass = Pass.objects.filter(
+        visit=OuterRef("pk"), revoked_at__isnull=True, valid_from__lt=day_end, valid_until__gt=now
+    )
+    return (
+        Visit.objects.filter(Exists(usable_pass), status=VisitStatus.APPROVED)
+        .select_related("visitor", "host", "company")
+        .order_by("valid_from", "pk")
+    )
+
+
+def screen_snapshot(now: datetime | None = None) -> dict[str, Any]:
+    """What the security screen shows of the current building, read in seven queries whatever
+    the number of people (ADR 0022): who is inside (with host, company, companions and the
+    gate and zone of their latest passage), the visits that arrived and left today (the
+    building's day), those still expected today, anonymous passages, open alerts, gates and
+    zones. Names are full: the consumer masks them for the roles that see masks. The
+    consumer adds ``type``, ``seq`` and ``names``."""
+    from visit_platform.access.actions.alerts import alert_payload  # actions import this module
+
+    now = now or timezone.now()
+    building = current_building()
+    day_start, day_end = building_day(building, now)
+
+    occupancy = people_inside(now=now)
+    inside = [
+        PassHolder.of(presence.event.visit).on_screen(
+            pass_id=presence.event.pass_record_id, since=presence.since, gate=presence.event.gate
+        )
+        for presence in occupancy.people
+        if presence.event.visit is not None
+    ]
+    inside_ids = {person["visit_id"] for person in inside}
+    arrived_today: list[int] = []
+    left_today: list[int] = []
+    today = Visit.objects.filter(
+        Q(checked_in_at__gte=day_start)
+        | Q(status=VisitStatus.CHECKED_OUT, checked_out_at__gte=day_start)
+    ).order_by("pk")
+    for visit_id, checked_in_at, status, checked_out_at in today.values_list(
+        "pk", "checked_in_at", "status", "checked_out_at"
+    ):
+        if checked_in_at is not None and checked_in_at >= day_start:
+            arrived_today.append(visit_id)
+        left = checked_out_at is not None and checked_out_at >= day_start
+        if left and status == VisitStatus.CHECKED_OUT and visit_id not in inside_ids:
+            left_today.append(visit_id)
+    alerts = (
+        Alert.objects.filter(acknowledged_at__isnull=True)
+        .select_related("gate", "controller", "agent", "visit__visitor")
+        .order_by("-occurred_at", "-id")[:SNAPSHOT_ALERTS]
+    )
+    gates = list(
+        Gate.objects.filter(is_active=True).select_related("controller__agent").order_by("name")
+    )
+    silence = timedelta(seconds=building.gate_silence_seconds)
+    return {
+        "building": building.name,
+        "now": now.isoformat(),
+        "day_start": day_start.isoformat(),
+        "grace_minutes": building.overstay_grace_minutes,
+        "inside": inside,
+        "arrived_today": arrived_today,
+        "left_today": left_today,
+        "expected": [expected_person(visit) for visit in expected_today(now, day_end)],
+        "anonymous": {
+            "entries": occupancy.anonymous_entries,
+            "exits": occupancy.anonymous_exits,
+        },
+        "alerts": [alert_payload(alert) for alert in alerts],
+        "gates": [_screen_gate(gate, now, silence) for gate in gates],
+        "zones": sorted({gate.zone for gate in gates if gate.zone}),
+    }
+
+
+def _screen_gate(gate: Gate, now: datetime, silence: timedelta) -> dict[str, Any]:
+    """A gate on the screen. Online is its agent heard from within the building's silence
+    limit; unknown (None) for a gate no agent drives."""
+    controller = gate.controller
+    agent = controller.agent if controller is not None else None
+    online = None
+    if agent is not None and agent.is_active:
+        online = agent.last_seen_at is not None and now - agent.last_seen_at <= silence
+    return {
+        "id": gate.pk,
+        "name": gate.name,
+        "zone": gate.zone,
+        "direction": gate.direction,
+        "online": online,
+        "controller": controller.name if controller is not None else None,
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tenants.jobs import in_every_building
-from visit_platform.access.actions import check_overstays
+from visit_platform.access.actions import check_gate_silence, check_overstays
 from visit_platform.access.actions.arrivals import sweep_missed_arrivals, tell_host_of_arrival
 from visit_platform.celery import app
 
@@ -28,3 +28,10 @@ def check_overstays_task() -> dict[str, str]:
     """Every building's overstays noted (hosts told once) and, past its end of day, the
     visits not seen leaving checked out: sent periodically by beat."""
     return in_every_building(check_overstays)
+
+
+@app.task(ignore_result=True)
+def check_gate_silence_task() -> dict[str, str]:
+    """Every building's silent gate agents and unreachable controllers: one alert per outage
+    (safe to run twice, or two at once), sent periodically by beat."""
+    return in_every_building(check_gate_silence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -35,29 +36,47 @@ from reportlab.pdfgen.canvas import Canvas
 from kernel import pass_tokens as tokens
 from kernel.console import building_zone, console_view, json_error, wants_json
 from kernel.errors import DomainError
+from kernel.mobile_pages import posted, private
 from kernel.privacy import mask_name, secret_hash
 from visit_platform.access.actions import (
     MAX_ACKNOWLEDGEMENT_NOTE,
     ControllerFields,
     GateFields,
+    SecuritySettings,
     acknowledge_alert,
+    change_security_settings,
+    extend_by_link,
+    extension_choices,
+    left_by_link,
     note_alert_visitors_viewed,
     note_slip_printed,
+    open_overstay_link,
     pass_token,
     request_gate_pulse,
     save_controller,
     save_gate,
 )
 from visit_platform.access.choices import PRINTABLE_STATES, AlertKind, PassState, Reason
-from visit_platform.access.forms import ControllerForm, GateForm, generic_map_text
+from visit_platform.access.forms import (
+    ControllerForm,
+    GateForm,
+    SecuritySettingsForm,
+    generic_map_text,
+)
 from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand, Pass
-from visit_platform.access.queries import pass_state
+from visit_platform.access.queries import (
+    agent_is_online,
+    controller_is_online,
+    pass_state,
+    silence_limit,
+)
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.roles import (
     ACKNOWLEDGE_ALERTS,
     MANAGE_GATES,
+    MANAGE_SECURITY_SETTINGS,
     PRINT_SLIP,
     VIEW_ALERTS,
     VIEW_SECURITY_SCREEN,
@@ -227,6 +246,7 @@ class SlipContent:
     host_name: str
     company_name: str
     floor: str
+    zones: str  # the pass's zones ("" : every zone), shown instead of the floor when any
     window: str
     entries: str
     issued_by: str
@@ -265,6 +285,7 @@ def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
         host_name=visit.host.name if visit.host else "—",
         company_name=company.name if company else "—",
         floor=(company.floors if company else "") or "—",
+        zones="、".join(pass_record.zones),
         window=_format_window(pass_record.valid_from, pass_record.valid_until),
         entries="不限 / unlimited"
         if uses_left is None
@@ -347,7 +368,7 @@ def render_slip(content: SlipContent) -> bytes:
     rows = [
         ("被访人 Host", content.host_name),
         ("公司 Company", content.company_name),
-        ("楼层 Floor", content.floor),
+        ("区域 Zones", content.zones) if content.zones else ("楼层 Floor", content.floor),
         ("有效期 Valid", content.window),
         ("可用次数 Entries", content.entries),
         ("签发人 Issued by", content.issued_by),
@@ -463,9 +484,51 @@ def pass_slip(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Console: controllers and gates ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ControllerRow:
+    """A controller on the gate console, with its link as its agent last reported it."""
+
+    controller: Controller
+    online: bool | None
+    last_contact: str
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """A gate agent on the gate console: heard from lately or not, and what it said."""
+
+    agent: GateAgent
+    online: bool | None
+    last_contact: str
+
+
+def contact_text(when: datetime | None, now: datetime) -> str:
+    """ "12 s ago", "3 min ago", or the date and time when it is longer ago than an hour."""
+    if when is None:
+        return str(_("never"))
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return str(_("%(seconds)d s ago") % {"seconds": seconds})
+    if seconds < 3600:
+        return str(_("%(minutes)d min ago") % {"minutes": seconds // 60})
+    return date_format(timezone.localtime(when), "SHORT_DATETIME_FORMAT")
+
+
 @console_view(MANAGE_GATES)
 def gate_list(request: HttpRequest) -> HttpResponse:
-    controllers = Controller.objects.select_related("agent").prefetch_related("gates")
+    now, silence = timezone.now(), silence_limit()
+    controllers = [
+        ControllerRow(
+            controller,
+            controller_is_online(controller, now, silence),
+            contact_text(controller.last_contact_at, now),
+        )
+        for controller in Controller.objects.select_related("agent").prefetch_related("gates")
+    ]
+    agents = [
+        AgentRow(agent, agent_is_online(agent, now, silence), contact_text(agent.last_seen_at, now))
+        for agent in GateAgent.objects.filter(is_active=True).order_by("name")
+    ]
     gates = Gate.objects.select_related("controller").order_by("name")
     commands = GateCommand.objects.select_related("gate")[:10]
     return render(
@@ -476,7 +539,8 @@ def gate_list(request: HttpRequest) -> HttpResponse:
             "controllers": controllers,
             "gates": gates,
             "commands": commands,
-            "agents": GateAgent.objects.filter(is_active=True).order_by("name"),
+            "agents": agents,
+            "silence_seconds": int(silence.total_seconds()),
         },
     )
 
@@ -526,6 +590,7 @@ def gate_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         initial = {
             "name": gate.name,
             "zone": gate.zone,
+            "checks_zone": gate.checks_zone,
             "direction": gate.direction,
             "is_active": gate.is_active,
             "controller": gate.controller,
@@ -814,4 +879,90 @@ def security_screen(request: HttpRequest) -> HttpResponse:
         request,
         "access/security_screen.html",
         {"section": "security", "config": config, "time_zone": zone.key},
+    )
+
+
+# --- The host's answer to an overstay (no login: the signed link is the authority) ----------
+
+
+def _overstay_closed(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return private(
+        render(
+            request, "access/overstay_closed.html", {"message": error.message}, status=error.status
+        )
+    )
+
+
+def overstay_page(request: HttpRequest, code: str) -> HttpResponse:
+    """What the overstay notice links to: extend the visit a little, or say the visitor has
+    left. A spent, expired or forged link, or a visitor no longer inside, gets a page saying
+    so and changes nothing."""
+    try:
+        visit = open_overstay_link(code)
+    except DomainError as error:
+        return _overstay_closed(request, error)
+    problem = ""
+    if request.method == "POST":
+        answer = posted(request, "answer")
+        ip_address = request.META.get("REMOTE_ADDR")
+        try:
+            if answer == "left":
+                visit = left_by_link(code, ip_address=ip_address)
+            elif answer == "extend":
+                minutes = posted(request, "minutes")
+                visit = extend_by_link(
+                    code, int(minutes) if minutes.isdigit() else 0, ip_address=ip_address
+                )
+            else:
+                raise DomainError("answer_invalid", str(_("Choose one of the answers.")))
+        except DomainError as error:
+            if error.status != 400:
+                return _overstay_closed(request, error)
+            problem = error.message
+        else:
+            with timezone.override(building_zone(request)):
+                response = render(request, "access/overstay_done.html", {"visit": visit})
+            return private(response)
+    with timezone.override(building_zone(request)):
+        response = render(
+            request,
+            "access/overstay_page.html",
+            {
+                "visit": visit,
+                "visitor_name": mask_name(visit.visitor_name),
+                "choices": sorted(extension_choices(visit).items()),
+                "problem": problem,
+            },
+            status=400 if problem else 200,
+        )
+    return private(response)
+
+
+# --- The security desk's building settings ----------------------------------------------------
+
+
+@console_view(MANAGE_SECURITY_SETTINGS)
+def security_settings(request: HttpRequest) -> HttpResponse:
+    """The building's overstay, end-of-day and gate-alert settings, for property admins."""
+    building = request.tenant  # type: ignore[attr-defined]
+    current = SecuritySettings.of(building)
+    form = SecuritySettingsForm(request.POST or None, initial=asdict(current))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = change_security_settings(
+                Actor.from_request(request), SecuritySettings(**form.cleaned_data)
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changed:
+                messages.success(request, _("The security settings are saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("access:security_settings")
+    return render(
+        request,
+        "access/security_settings.html",
+        {"section": "security_settings", "form": form},
+        status=400 if form.errors else 200,
     )

@@ -45,6 +45,12 @@ ACKNOWLEDGE_ALERTS = "access.acknowledge_alert"
 # The security screen (live occupancy, overstays, open alerts, gate health): security and
 # property admins. Reception may watch the occupancy socket but has no screen of its own.
 VIEW_SECURITY_SCREEN = "access.view_security_screen"
+# The security desk's building settings (overstays, end of day, gate alerts): property admins.
+MANAGE_SECURITY_SETTINGS = "access.change_security_settings"
+# Evacuation roll calls: security and property admins start, run, print and close them and
+# mark anyone; a host marks their own visitors only (``ROLL_CALL_OWN_VISITORS_ONLY``).
+RUN_ROLL_CALLS = "access.run_rollcall"
+MARK_ROLL_CALL = "access.mark_rollcallentry"
 
 _PROPERTY = frozenset(
     {
@@ -77,6 +83,9 @@ _PROPERTY = frozenset(
         VIEW_ALERTS,
         ACKNOWLEDGE_ALERTS,
         VIEW_SECURITY_SCREEN,
+        MANAGE_SECURITY_SETTINGS,
+        RUN_ROLL_CALLS,
+        MARK_ROLL_CALL,
     }
 )
 
@@ -102,7 +111,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # A host sees their own approvals in their inbox, not the company's list; they invite
     # visitors to themselves.
-    Role.HOST: frozenset({INVITE_VISITORS, VIEW_TASKS}),
+    Role.HOST: frozenset({INVITE_VISITORS, VIEW_TASKS, MARK_ROLL_CALL}),
     Role.RECEPTION: frozenset(
         {VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS, VIEW_TASKS}
     ),
@@ -117,6 +126,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_ALERTS,
             ACKNOWLEDGE_ALERTS,
             VIEW_SECURITY_SCREEN,
+            RUN_ROLL_CALLS,
+            MARK_ROLL_CALL,
         }
     ),
 }

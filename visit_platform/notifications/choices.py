@@ -21,6 +21,7 @@ class Purpose(models.TextChoices):
     ESCALATION = "escalation", _("Escalation")
     ARRIVAL = "arrival", _("Arrival told to a host")
     OVERSTAY = "overstay", _("Overstay told to a host")
+    OVERSTAY_VISITOR = "overstay_visitor", _("Overstay told to a visitor")
 
 
 class Status(models.TextChoices):

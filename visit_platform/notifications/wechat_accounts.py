@@ -42,8 +42,13 @@ from visit_platform.notifications.choices import Purpose
 from visit_platform.notifications.wechat import client_for
 from visit_platform.notifications.wechat_scenes import MAX_SCENE_LENGTH, Scene
 
-# The notices an account can have a template for; one-time codes always go by SMS.
-NOTICES = tuple(purpose for purpose in Purpose.values if purpose != Purpose.ONE_TIME_CODE)
+# The notices an account can have a template for; one-time codes and the polite text to a
+# visitor who overstayed (whose WeChat the building may not know) always go by SMS.
+NOTICES = tuple(
+    purpose
+    for purpose in Purpose.values
+    if purpose not in (Purpose.ONE_TIME_CODE, Purpose.OVERSTAY_VISITOR)
+)
 
 
 # The pages the menu's buttons open, by the name the building picker knows them by:

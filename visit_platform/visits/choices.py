@@ -23,6 +23,13 @@ class VisitStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+class LeftOnWordOf(models.TextChoices):
+    """Who said a visitor had left, when the gate did not see them go."""
+
+    HOST = "host", _("Their host")
+    STAFF = "staff", _("Staff")
+
+
 # A pass admits its holder only while its visit is in one of these states.
 ADMITTING_STATUSES = frozenset(
     {VisitStatus.APPROVED, VisitStatus.CHECKED_IN, VisitStatus.CHECKED_OUT}

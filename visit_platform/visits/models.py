@@ -12,6 +12,7 @@ from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
     DocumentType,
     EventStatus,
+    LeftOnWordOf,
     Scenario,
     VisitStatus,
     WatchlistStatus,
@@ -148,6 +149,11 @@ class Visit(models.Model):
     overstay_noted_at = models.DateTimeField(_("overstay noted at"), null=True, blank=True)
     # Checked out by the end-of-day sweep, not by a passage at a gate: "not seen leaving".
     left_unseen = models.BooleanField(_("not seen leaving"), default=False)
+    # Checked out because someone said the visitor had left (their host, answering an
+    # overstay notice; a member of staff): who, by role. Blank for the gate and the day end.
+    left_on_word_of = models.CharField(
+        _("left, on the word of"), max_length=16, choices=LeftOnWordOf.choices, blank=True
+    )
     # When the visitor was reminded that the visit is near (once per visit; the periodic
     # reminder claims a visit by setting it).
     visitor_reminded_at = models.DateTimeField(_("visitor reminded at"), null=True, blank=True)

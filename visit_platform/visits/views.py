@@ -165,6 +165,8 @@ def _presence_rows(people: list[Presence], company_ids: set[int] | None) -> list
                 "visitor_name": mask_name(visit.visitor_name) if visit else "",
                 "host_name": visit.host.name if visit and visit.host else "",
                 "company_name": visit.company.name if visit and visit.company else "",
+                "companions": visit.companions if visit else 0,
+                "party": presence.party,
             }
         )
     return rows
@@ -216,6 +218,8 @@ def visit_list(request: HttpRequest) -> HttpResponse:
             "event_limit": EVENT_LIMIT,
             "today": timezone.localdate(),
             "inside": inside,
+            # Companions enter on the visitor's pass: they count as people inside (ADR 0021).
+            "inside_people": sum(row["party"] for row in inside),
             # Exits a turnstile counted without a pass: only the building as a whole has them.
             "unmatched_exits": occupancy.unmatched_exits if company_ids is None else 0,
             "denied_url": "?" + _query_string(request, denied="1"),

@@ -14,7 +14,9 @@ from visit_platform.directory.roles import (
     INVITE_VISITORS,
     MANAGE_GATES,
     MANAGE_POLICIES,
+    MANAGE_SECURITY_SETTINGS,
     MANAGE_WECHAT,
+    MARK_ROLL_CALL,
     ORGANISE_EVENTS,
     REGISTER_VISITS,
     VIEW_ALERTS,
@@ -67,6 +69,7 @@ NAVIGATION = (
         "security", _("Security screen"), "access:security_screen", VIEW_SECURITY_SCREEN, "shield"
     ),
     NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
+    NavItem("roll_call", _("Roll call"), "access:roll_call_home", MARK_ROLL_CALL, "users"),
     NavItem(
         "notifications",
         _("Messages"),
@@ -75,6 +78,13 @@ NAVIGATION = (
         "message",
     ),
     NavItem("wechat", _("WeChat account"), "wechat:account", MANAGE_WECHAT, "message"),
+    NavItem(
+        "security_settings",
+        _("Security settings"),
+        "access:security_settings",
+        MANAGE_SECURITY_SETTINGS,
+        "shield",
+    ),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 

@@ -66,5 +66,7 @@ def _check(policy: ScenarioPolicy) -> None:
         refuse("default_uses", _("Allow between 1 and 1,000 entries, or leave it empty."))
     if not 0 <= policy.companions_allowed <= 50:
         refuse("companions_allowed", _("Allow between 0 and 50 companions."))
+    if not isinstance(policy.zones, str) or len(policy.zones) > 200:
+        refuse("zones", _("List the zones in at most 200 characters."))
     if policy.watchlist_hit not in WatchlistHitAction.values:
         refuse("watchlist_hit", _("Choose what a watchlist match does."))

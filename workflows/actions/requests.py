@@ -14,6 +14,7 @@ from forms.validation import ValidatedAnswers
 from kernel.errors import (
     DomainError,
 )
+from visit_platform.access.actions import publish_visit_change
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.visits import actions as visit_actions
@@ -64,9 +65,10 @@ def withdraw_request(actor: Actor, visit: Visit) -> int:
 def cancel_request(actor: Actor, visit: Visit) -> Visit:
     """The visitor calls off a visit that still waits for approval (the visits' action of the
     same name), and whatever still waits for a decision on it, the host's link and the
-    flow's task, is withdrawn in the same transaction."""
+    flow's task, is withdrawn in the same transaction. The live screens hear of it."""
     visit = visit_actions.cancel_request(actor, visit)
     withdraw_request(actor, visit)
+    publish_visit_change(visit.pk, "cancelled")
     return visit
 
 

@@ -3,6 +3,7 @@ is one of these actions, which the console's task pages and the host's links cal
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -191,6 +192,16 @@ def expire_request(process: VisitProcess) -> None:
     )
 
 
+def policy_zones(setting: str) -> list[str] | None:
+    """A policy's ``zones`` as ``issue_pass`` takes them: None (empty: the visited company's
+    zones), [] ("*": every zone) or the names listed. Visits started before the setting
+    existed have none in their snapshot, hence the company's zones."""
+    names = [name.strip() for name in re.split(r"[,，、]", setting or "") if name.strip()]
+    if not names:
+        return None
+    return [] if "*" in names else names
+
+
 def after_decision(actor: Actor, visit: Visit, *, send_link: bool = True) -> str:
     """What follows a decision: an approved visitor gets their pass (limited by the policy's
     default entries) and, when ``send_link``, a text with its link; a refused visitor a text
@@ -198,7 +209,8 @@ def after_decision(actor: Actor, visit: Visit, *, send_link: bool = True) -> str
     if visit.status == VisitStatus.APPROVED:
         process = VisitProcess.objects.filter(visit=visit).first()
         max_uses = process.setting("default_uses") if process is not None else None
-        issued = issue_pass(actor, visit, max_uses=max_uses)
+        zones = policy_zones(process.policy.get("zones", "")) if process is not None else None
+        issued = issue_pass(actor, visit, max_uses=max_uses, zones=zones)
         if send_link:
             send_pass_link(actor, visit, issued.link_code)
         return issued.link_code

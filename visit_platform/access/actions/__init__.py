@@ -2,9 +2,11 @@
 (``from visit_platform.access.actions import issue_pass``), not from the modules, which are
 split by concern and may move. Every change to passes, gates, controllers, gate agents and
 signing keys, the gate decision, reported passages and alerts (and their acknowledgement),
-and gate commands is one of these functions. Reads are in ``visit_platform.access.queries``.
+gate commands, and gate health (heartbeats, the silence check) is one of these functions.
+Reads are in ``visit_platform.access.queries``.
 """
 
+from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.actions.alerts import (
     MAX_ACKNOWLEDGEMENT_NOTE,
     acknowledge_alert,
@@ -36,14 +38,31 @@ from visit_platform.access.actions.gates import (
     update_gate,
     wire_gate,
 )
+from visit_platform.access.actions.health import (
+    ControllerLinkReport,
+    HeartbeatReport,
+    InvalidHeartbeatError,
+    check_gate_silence,
+    gate_health_payload,
+    record_heartbeat,
+)
 from visit_platform.access.actions.keys import (
     ROTATING_TOKEN_SECONDS,
     pass_token,
     rotate_signing_key,
 )
+from visit_platform.access.actions.overstay_links import (
+    EXTENSION_MINUTES,
+    extend_by_link,
+    extension_choices,
+    left_by_link,
+    open_overstay_link,
+    overstay_url,
+)
 from visit_platform.access.actions.overstays import (
     check_out_at_day_end,
     check_overstays,
+    escalate_overstays,
     find_overstays,
     note_overstays,
 )
@@ -69,48 +88,86 @@ from visit_platform.access.actions.passes import (
     revoke_pass,
     revoke_passes_of_visitors,
 )
+from visit_platform.access.actions.roll_calls import (
+    close_roll_call,
+    employees_inside,
+    entry_payload,
+    mark_roll_call_entry,
+    note_roll_call_viewed,
+    roll_call_counts,
+    roll_call_group,
+    roll_call_host_group,
+    start_roll_call,
+)
+from visit_platform.access.actions.screens import note_occupancy_viewed
+from visit_platform.access.actions.settings import SecuritySettings, change_security_settings
+from visit_platform.access.actions.stays import check_out_on_word, extend_visit
 
 __all__ = [
     "COMMAND_LIFETIME",
+    "EXTENSION_MINUTES",
     "MAX_ACKNOWLEDGEMENT_NOTE",
     "MAX_POLL_INTERVAL_MS",
     "MIN_POLL_INTERVAL_MS",
     "ROTATING_TOKEN_SECONDS",
     "AlertReport",
     "ControllerFields",
+    "ControllerLinkReport",
     "Decision",
     "GateFields",
+    "HeartbeatReport",
     "InvalidBatchError",
+    "InvalidHeartbeatError",
     "IssuedPass",
     "PassageReport",
     "ReportedAlert",
     "ReportedPassage",
     "ScannedPass",
+    "SecuritySettings",
     "acknowledge_alert",
     "alert_payload",
+    "change_security_settings",
+    "check_gate_silence",
     "check_out_at_day_end",
+    "check_out_on_word",
     "check_overstays",
     "claim_controllers",
     "claim_gate_commands",
+    "close_roll_call",
     "create_gate",
     "create_gate_agent",
     "deactivate_gate_agents",
     "decide_scan",
+    "employees_inside",
+    "entry_payload",
+    "escalate_overstays",
+    "extend_by_link",
+    "extend_visit",
+    "extension_choices",
     "find_overstays",
     "finish_gate_command",
+    "gate_health_payload",
     "issue_pass",
     "issue_passes",
+    "left_by_link",
+    "mark_roll_call_entry",
     "note_alert_visitors_viewed",
+    "note_occupancy_viewed",
     "note_overstays",
+    "note_roll_call_viewed",
     "note_slip_printed",
+    "open_overstay_link",
+    "overstay_url",
     "pass_token",
     "pass_url",
     "payload_of",
     "publish_alert",
+    "publish_visit_change",
     "raise_alert",
     "raise_watchlist_hit",
     "record_alert",
     "record_alerts",
+    "record_heartbeat",
     "record_passage",
     "record_passages",
     "refresh_pass_link",
@@ -118,9 +175,13 @@ __all__ = [
     "request_gate_pulse",
     "revoke_pass",
     "revoke_passes_of_visitors",
+    "roll_call_counts",
+    "roll_call_group",
+    "roll_call_host_group",
     "rotate_signing_key",
     "save_controller",
     "save_gate",
+    "start_roll_call",
     "touch_agent",
     "update_gate",
     "wire_gate",

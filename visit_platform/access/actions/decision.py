@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kernel import pass_tokens as tokens
+from kernel.zones import checked_zone, zone_admits
 from tenants.db import current_schema
 from visit_platform.access.actions._common import publish_on_commit
 from visit_platform.access.actions.alerts import raise_watchlist_hit
@@ -26,7 +27,7 @@ from visit_platform.access.actions.arrivals import announce_arrival
 from visit_platform.access.actions.bursts import count_refusal
 from visit_platform.access.choices import PASSAGE_REASONS, Direction, GateDirection, Mode, Reason
 from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass
-from visit_platform.access.queries import public_key
+from visit_platform.access.queries import HOLDER_COLUMNS, HOLDER_JOINS, PassHolder, public_key
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import WATCHLISTED_SQL
@@ -67,6 +68,7 @@ class ScannedPass:
     is_revoked: bool
     visit_status: str
     is_watchlisted: bool
+    holder: PassHolder  # for the live screens
 
     @property
     def ids(self) -> tuple[int, int]:
@@ -114,7 +116,7 @@ def decide_scan(
                 event = _new_event(event_id, gate, agent, scanned.ids, resolved, now)
                 if resolved == Direction.OUT:
                     _let_out(scanned.pass_id, scanned.visit_id, now)
-                    return _record(event)
+                    return _record(event, scanned.holder)
                 _check_entry(scanned, not_after, gate, now)
                 return _admit(scanned, event)
             except _Denied as denial:
@@ -153,13 +155,16 @@ def _resolve_direction(gate: Gate, requested: str | None) -> Direction:
     return Direction(gate.direction)
 
 
-# Composed of constants only: nothing from a request is formatted into it.
+# Composed of constants only: nothing from a request is formatted into it. It also reads what
+# the live screens show of the holder (two joins on primary keys): the screens cost the gate
+# no round trip.
 _SCANNED_PASS_SQL = f"""
     SELECT pass.id, pass.visit_id, pass.valid_from, pass.valid_until, pass.zones::text,
-           pass.revoked_at IS NOT NULL, visit.status, {WATCHLISTED_SQL}
+           pass.revoked_at IS NOT NULL, visit.status, {WATCHLISTED_SQL}, {HOLDER_COLUMNS}
     FROM access_pass pass
     JOIN visits_visit visit ON visit.id = pass.visit_id
     JOIN visits_visitor visitor ON visitor.id = visit.visitor_id
+    {HOLDER_JOINS}
     WHERE pass.id = %s
 """  # noqa: S608
 
@@ -185,9 +190,21 @@ def _verified_pass(token: str, now: datetime) -> tuple[ScannedPass, int]:
         row = cursor.fetchone()
     if row is None:
         raise _Denied(Reason.UNKNOWN_PASS)
-    pass_id, visit_id, valid_from, valid_until, zones, *rest = row
+    pass_id, visit_id, valid_from, valid_until, zones, is_revoked, status, watchlisted, *holder = (
+        row
+    )
     # jsonb comes back as text (Django leaves JSON to its fields); zones match whole names.
-    scanned = ScannedPass(pass_id, visit_id, valid_from, valid_until, json.loads(zones), *rest)
+    scanned = ScannedPass(
+        pass_id,
+        visit_id,
+        valid_from,
+        valid_until,
+        json.loads(zones),
+        is_revoked,
+        status,
+        watchlisted,
+        PassHolder(visit_id, *holder),
+    )
     return scanned, claims.not_after
 
 
@@ -205,7 +222,7 @@ def _check_entry(scanned: ScannedPass, not_after: int, gate: Gate, now: datetime
         raise _Denied(Reason.EXPIRED, scanned)
     if not_after < int(now.timestamp()):
         raise _Denied(Reason.TOKEN_EXPIRED, scanned)
-    if scanned.zones and gate.zone not in scanned.zones:
+    if not zone_admits(scanned.zones, checked_zone(gate.zone, gate.checks_zone)):
         raise _Denied(Reason.WRONG_ZONE, scanned)
 
 
@@ -286,7 +303,7 @@ def _admit(scanned: ScannedPass, event: AccessEvent) -> Decision:
             raise _Denied(Reason.USES_EXHAUSTED, scanned)
     if event_pk is None:
         raise _Replayed
-    decision = _recorded(event, event_pk)
+    decision = _recorded(event, event_pk, scanned.holder, first_entry=bool(first_entry))
     decision.uses_left = uses_left
     if first_entry:
         announce_arrival(scanned.visit_id, event.gate_id, event.occurred_at)
@@ -355,34 +372,52 @@ def _event_values(event: AccessEvent) -> list[Any]:
     ]
 
 
-def _record(event: AccessEvent) -> Decision:
+def _record(
+    event: AccessEvent, holder: PassHolder | None = None, *, first_entry: bool = False
+) -> Decision:
     """Store the decision; raises _Replayed if the event id is taken (also by a concurrent
-    request with the same id, whose transaction this waits for)."""
+    request with the same id, whose transaction this waits for). ``holder`` is the pass's
+    holder, for the live screens; ``first_entry`` whether this passage checked the visit in
+    for the first time."""
     with connection.cursor() as cursor:
         cursor.execute(_RECORD_SQL, _event_values(event))
         row = cursor.fetchone()
     if row is None:
         raise _Replayed
-    return _recorded(event, row[0])
+    return _recorded(event, row[0], holder, first_entry=first_entry)
 
 
-def _recorded(event: AccessEvent, pk: int) -> Decision:
+def _recorded(
+    event: AccessEvent, pk: int, holder: PassHolder | None, *, first_entry: bool = False
+) -> Decision:
     event.pk = pk
     event._state.adding = False
     event._state.db = connection.alias
-    _publish_after_commit(event)
+    _publish_after_commit(event, holder, first_entry)
     return Decision(event)
 
 
-def _publish_after_commit(event: AccessEvent) -> None:
+def _publish_after_commit(event: AccessEvent, holder: PassHolder | None, first_entry: bool) -> None:
+    """Tell the live screens of the event (PROTOCOL ``access_event``). A granted passage on a
+    pass carries its holder as the screens list people inside; nothing here reads the
+    database."""
+    gate = event.gate
+    person = None
+    if event.granted and holder is not None:
+        person = holder.on_screen(pass_id=event.pass_record_id, since=event.occurred_at, gate=gate)
     payload = {
         "type": "access_event",
         "event_id": str(event.event_id),
-        "gate": event.gate.name,
+        "gate": gate.name,
+        "gate_id": gate.pk,
+        "zone": gate.zone,
         "direction": event.direction,
         "granted": event.granted,
         "reason": event.reason,
         "occurred_at": event.occurred_at.isoformat(),
+        "visit_id": event.visit_id,
+        "first_entry": first_entry,
+        "person": person,
     }
     publish_on_commit(payload)
 

@@ -32,6 +32,7 @@ class GateFields:
 
     name: str
     zone: str = ""
+    checks_zone: bool = False
     direction: str = GateDirection.BOTH
     is_active: bool = True
     controller: Controller | None = None
@@ -61,33 +62,64 @@ def save_gate(actor: Actor, fields: GateFields, gate: Gate | None = None) -> Gat
         zone=fields.zone,
         direction=fields.direction,
         is_active=fields.is_active,
+        checks_zone=fields.checks_zone,
     )
     return wire_gate(actor, gate, fields.controller, fields.lane)
 
 
 @transaction.atomic
 def create_gate(
-    actor: Actor, *, name: str, zone: str = "", direction: str = GateDirection.BOTH
+    actor: Actor,
+    *,
+    name: str,
+    zone: str = "",
+    direction: str = GateDirection.BOTH,
+    checks_zone: bool = False,
 ) -> Gate:
     name = _checked_gate_name(name, direction)
-    gate = Gate.objects.create(name=name, zone=zone.strip()[:100], direction=direction)
+    zone = zone.strip()[:100]
+    gate = Gate.objects.create(
+        name=name, zone=zone, direction=direction, checks_zone=checks_zone and bool(zone)
+    )
     record(actor, "gate.created", gate)
     return gate
 
 
 @transaction.atomic
 def update_gate(
-    actor: Actor, gate: Gate, *, name: str, zone: str, direction: str, is_active: bool
+    actor: Actor,
+    gate: Gate,
+    *,
+    name: str,
+    zone: str,
+    direction: str,
+    is_active: bool,
+    checks_zone: bool = False,
 ) -> Gate:
+    """Change a gate. ``checks_zone`` needs a zone: a gate with none is a common area."""
     name = _checked_gate_name(name, direction)
-    gate.name, gate.zone, gate.direction, gate.is_active = (
+    zone = zone.strip()[:100]
+    if checks_zone and not zone:
+        raise invalid(
+            "checks_zone", "zone_required", _("Name the zone this gate lets passes into.")
+        )
+    gate.name, gate.zone, gate.direction, gate.is_active, gate.checks_zone = (
         name,
-        zone.strip()[:100],
+        zone,
         direction,
         is_active,
+        checks_zone,
     )
-    gate.save(update_fields=["name", "zone", "direction", "is_active"])
-    record(actor, "gate.changed", gate, direction=direction, is_active=is_active)
+    gate.save(update_fields=["name", "zone", "direction", "is_active", "checks_zone"])
+    record(
+        actor,
+        "gate.changed",
+        gate,
+        direction=direction,
+        is_active=is_active,
+        zone=zone,
+        checks_zone=checks_zone,
+    )
     return gate
 
 
@@ -114,10 +146,18 @@ def deactivate_gate_agents(actor: Actor, *, name: str) -> int:
     return len(agents)
 
 
+# How finely any call (not only a heartbeat) keeps an agent's last contact: one UPDATE per
+# agent this often, however many scans it sends, and well inside any sensible silence limit.
+CONTACT_RESOLUTION = timedelta(seconds=15)
+
+
 def touch_agent(agent: GateAgent) -> None:
-    """Note that the agent was heard from (for health screens), at most once a minute."""
+    """Note that the agent was heard from (every authenticated call counts as contact), at
+    most once per ``CONTACT_RESOLUTION``: the gate path pays one small UPDATE now and then.
+    An agent marked offline is marked online again by its next heartbeat or the next silence
+    check (ADR 0019), not here."""
     now = timezone.now()
-    if agent.last_seen_at is None or now - agent.last_seen_at > timedelta(minutes=1):
+    if agent.last_seen_at is None or now - agent.last_seen_at > CONTACT_RESOLUTION:
         GateAgent.objects.filter(pk=agent.pk).update(last_seen_at=now)
         agent.last_seen_at = now
 

@@ -34,6 +34,7 @@ from visit_platform.access.choices import (
     Reason,
 )
 from visit_platform.access.models import AccessEvent, Alert, Controller, Gate, GateAgent, Pass
+from visit_platform.access.queries import HOLDER_PASS_FIELDS, PassHolder, holder_from_pass_fields
 from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
 
@@ -99,12 +100,21 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
     try:
         with transaction.atomic():
             # A pass that no longer exists still had someone walk through: the passage is
-            # counted without it, rather than blocking the agent's journal for ever.
-            pass_ids = (
-                Pass.objects.filter(pk=passage.pass_id).values_list("pk", "visit_id").first()
+            # counted without it, rather than blocking the agent's journal for ever. The same
+            # read gives what the live screens show of its holder.
+            pass_row = (
+                Pass.objects.filter(pk=passage.pass_id)
+                .values_list("pk", "visit_id", *HOLDER_PASS_FIELDS)
+                .first()
                 if passage.pass_id is not None
                 else None
             )
+            pass_ids: tuple[int, int] | None = None
+            holder: PassHolder | None = None
+            first_entry = False
+            if pass_row is not None:
+                pass_ids = (pass_row[0], pass_row[1])
+                holder = holder_from_pass_fields(pass_row[1], pass_row[2:])
             if pass_ids is not None and passage.granted:
                 pass_id, visit_id = pass_ids
                 if passage.direction == Direction.IN:
@@ -117,12 +127,13 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
                         checked_in_at=Coalesce("checked_in_at", passage.occurred_at),
                     )
                     # The visit's first entry (its time became the check-in's): tell the host.
-                    if (
+                    first_entry = bool(
                         checked_in
                         and Visit.objects.filter(
                             pk=visit_id, checked_in_at=passage.occurred_at
                         ).exists()
-                    ):
+                    )
+                    if first_entry:
                         announce_arrival(visit_id, passage.gate.pk, passage.occurred_at)
                 else:
                     _let_out(pass_id, visit_id, passage.occurred_at)
@@ -136,7 +147,7 @@ def record_passage(passage: ReportedPassage, agent: GateAgent | None = None) -> 
                 reason,
                 passage.mode,
             )
-            decision = _record(event)
+            decision = _record(event, holder, first_entry=first_entry)
             if reason == Reason.WATCHLISTED:
                 # Bursts are not counted here: a journal arrives too late for that alert.
                 raise_watchlist_hit(decision.event)

@@ -14,11 +14,15 @@ from django.utils.translation import gettext as _
 
 from kernel.errors import DomainError
 from kernel.privacy import secret_hash
+from kernel.zones import company_zones
 from tenants.actions import building_url
 from tenants.db import current_schema
+from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.models import Pass
+from visit_platform.access.queries import expected_person, is_expected_today
 from visit_platform.audit.actions import Actor, record, record_many
-from visit_platform.visits.choices import ADMITTING_STATUSES
+from visit_platform.directory.models import Company
+from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import visit_is_watchlisted, watchlisted_visitors
 
@@ -35,11 +39,13 @@ def issue_pass(
     visit: Visit,
     *,
     max_uses: int | None = None,
-    zones: Iterable[str] = (),
+    zones: Iterable[str] | None = None,
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
 ) -> IssuedPass:
-    """Issue a pass for an approved visit, by default for the visit's whole window."""
+    """Issue a pass for an approved visit, by default for the visit's whole window and the
+    zones of the visit's company (``default_zones``); ``zones`` given (the policy's, an
+    invitation's) replace them, and an empty list opens every zone."""
     if visit.status not in ADMITTING_STATUSES:
         raise DomainError("not_approved", _("Only approved visits get a pass."))
     if visit_is_watchlisted(visit):
@@ -56,12 +62,35 @@ def issue_pass(
         valid_from=start,
         valid_until=end,
         max_uses=max_uses,
-        zones=sorted({zone.strip() for zone in zones if zone.strip()}),
+        zones=_clean_zones(default_zones(visit) if zones is None else zones),
         link_hash=secret_hash(code),
         issued_by=actor.user,
     )
-    record(actor, "pass.issued", pass_record, visit=visit.pk, max_uses=max_uses)
+    record(
+        actor,
+        "pass.issued",
+        pass_record,
+        visit=visit.pk,
+        max_uses=max_uses,
+        zones=pass_record.zones,
+    )
+    if is_expected_today(visit, pass_record):
+        publish_visit_change(visit.pk, "expected", expected_person(visit))
     return IssuedPass(pass_record, code)
+
+
+def default_zones(visit: Visit) -> list[str]:
+    """The zones a visitor may enter unless told otherwise: those of the company they visit
+    (its zone and floors, ``kernel.zones.company_zones``), or else the host's company, as
+    the slip says. No company, or a company with no zone and no floors: every zone."""
+    company = visit.company or (visit.host.company if visit.host else None)
+    if company is None:
+        return []
+    return company_zones(company.zone, company.floors)
+
+
+def _clean_zones(zones: Iterable[str]) -> list[str]:
+    return sorted({zone.strip()[:100] for zone in zones if zone.strip()})
 
 
 @transaction.atomic
@@ -85,12 +114,18 @@ def issue_passes(actor: Actor, visits: list[Visit]) -> list[IssuedPass]:
     if watchlisted.exists():
         raise DomainError("watchlisted", _("This visitor is on the watchlist."))
     codes = [secrets.token_urlsafe(18) for _visit in visits]
+    # One query for the companies' zones, not one per visit.
+    companies = Company.objects.in_bulk({visit.company_id for visit in visits if visit.company_id})
+    for visit in visits:
+        if visit.company_id in companies:
+            visit.company = companies[visit.company_id]
     passes = Pass.objects.bulk_create(
         [
             Pass(
                 visit=visit,
                 valid_from=visit.valid_from,
                 valid_until=visit.valid_until,
+                zones=_clean_zones(default_zones(visit)),
                 link_hash=secret_hash(code),
                 issued_by=actor.user,
             )
@@ -128,6 +163,10 @@ def revoke_pass(actor: Actor, pass_record: Pass, reason: str) -> Pass:
     pass_record.refresh_from_db()
     if updated:
         record(actor, "pass.revoked", pass_record, reason=reason[:200])
+        # A visit that has not arrived is no longer expected on the screens (another pass of
+        # the same visit, a rare case, shows again at the screen's next snapshot).
+        if pass_record.visit.status == VisitStatus.APPROVED:
+            publish_visit_change(pass_record.visit_id, "cancelled")
     return pass_record
 
 
