@@ -10,24 +10,43 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as html_csrf_failure
 
 View = Callable[..., HttpResponse]
 
 
+def wants_json(request: HttpRequest) -> bool:
+    """The console's scripts (the security screen) ask for JSON with their Accept header; a
+    form posted by the browser itself gets the page."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def json_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=status)
+
+
 def console_view(permission: str | None = None) -> Callable[[View], View]:
     """Wrap a console view: anonymous users go to the login page; users without a role in
-    this building, or without ``permission``, get a readable 403 page."""
+    this building, or without ``permission``, get a readable 403 page (a script asking for
+    JSON gets ``{"code", "message"}`` with 401 or 403 instead)."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
+                if wants_json(request):
+                    return json_error("not_signed_in", _("Please sign in again."), 401)
                 return redirect_to_login(request.get_full_path())
             if not list(request.memberships):  # type: ignore[attr-defined]
+                if wants_json(request):
+                    return json_error("forbidden", _("You have no role in this building."), 403)
                 return render(request, "web/no_access.html", status=403)
             if permission is not None and not request.user.has_perm(permission):
+                if wants_json(request):
+                    return json_error("forbidden", _("Your role does not allow this."), 403)
                 return render(request, "web/forbidden.html", status=403)
             return view(request, *args, **kwargs)
 
@@ -43,3 +62,11 @@ def building_zone(request: HttpRequest) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(settings.TIME_ZONE)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A post without a valid CSRF token (forged, or a page left open past its session): a
+    script asking for JSON gets ``{"code", "message"}``, a browser Django's page."""
+    if wants_json(request):
+        return json_error("csrf_failed", _("The page has expired: reload it and try again."), 403)
+    return html_csrf_failure(request, reason)

@@ -11,13 +11,18 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.db import connection
 from django.test.testcases import LiveServerThread
 from django_tenants.utils import schema_context
 
@@ -25,6 +30,7 @@ from tenants.actions import create_building
 from tenants.models import Building
 from tests.conftest import end_other_database_sessions
 
+T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
@@ -93,9 +99,84 @@ def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
             end_other_database_sessions()
 
 
+class AsgiServerThread(threading.Thread):
+    """The project's ASGI application (HTTP and WebSockets) under uvicorn, in a thread, on a
+    free loopback port; static files served as ``runserver`` would. Django's live server
+    thread speaks WSGI only, so live pages (the security screen) need this one."""
+
+    def __init__(self) -> None:
+        super().__init__(name="live-asgi-server", daemon=True)
+        import uvicorn
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        from visit_platform.asgi import application
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            ASGIStaticFilesHandler(application),
+            lifespan="off",
+            log_level="warning",
+            ws_ping_interval=None,
+        )
+        self.server = uvicorn.Server(config)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.server.run(sockets=[self.socket])
+        except BaseException as error:  # pragma: no cover - reported by start_and_wait
+            self.error = error
+
+    def start_and_wait(self, timeout: float = 30) -> None:
+        self.start()
+        deadline = threading.Event()
+        for _attempt in range(int(timeout * 20)):
+            if self.server.started or self.error or not self.is_alive():
+                break
+            deadline.wait(0.05)
+        if not self.server.started:
+            raise RuntimeError(f"The live ASGI server did not start: {self.error!r}")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.join(timeout=10)
+        self.socket.close()
+
+
 @pytest.fixture(scope="module")
-def browser(live_building: LiveBuilding) -> Iterator[Any]:
-    """Chromium, started after the live building exists.
+def live_asgi_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveBuilding]:
+    """Like ``live_building`` (a committed building with the demo directory), served by the
+    ASGI application under uvicorn, so pages can open their WebSockets."""
+    from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
+
+    slug = f"browser{next(_BUILDING_NUMBERS)}"
+    with django_db_blocker.unblock():
+        result = create_building(
+            slug=slug,
+            name="浏览器测试大厦",
+            admin_email=f"admin@{slug}.example",
+            admin_password=DEMO_PASSWORD,
+        )
+        with schema_context(slug):
+            seed_demo_directory()
+        server = AsgiServerThread()
+        server.start_and_wait()
+        try:
+            yield LiveBuilding(
+                result.building, f"http://{slug}.localhost:{server.port}", DEMO_PASSWORD
+            )
+        finally:
+            server.stop()
+            result.building.delete(force_drop=True)
+            end_other_database_sessions()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Chromium, to start after the live building exists.
 
     Playwright's sync API keeps an event loop registered on this thread, which makes Django
     refuse database calls from the test as "async unsafe"; while the browser is open the
@@ -119,12 +200,42 @@ def browser(live_building: LiveBuilding) -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(scope="module")
+def browser(live_building: LiveBuilding) -> Iterator[Any]:
+    """Chromium, started after the live building exists."""
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def asgi_browser(live_asgi_building: LiveBuilding) -> Iterator[Any]:
+    """Chromium, started after the live ASGI building exists."""
+    with chromium() as instance:
+        yield instance
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1360, "height": 820}, locale="en-US")
     page = context.new_page()
     yield page
     context.close()
+
+
+def run_committed(live: LiveBuilding, django_db_blocker: Any, function: Callable[[], T]) -> T:
+    """Run ``function`` in the live building and commit what it writes: the live server sees
+    committed rows only, and a browser test's own connection sits in a transaction that is
+    rolled back. A thread has a connection of its own, in autocommit."""
+
+    def in_thread() -> T:
+        try:
+            with schema_context(live.building.schema_name):
+                return function()
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock(), ThreadPoolExecutor(1) as pool:
+        return pool.submit(in_thread).result()
 
 
 def screenshot(page: Any, name: str, full_page: bool = True) -> Path:

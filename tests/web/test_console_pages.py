@@ -133,6 +133,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Watchlist",
                 "Visit policies",
                 "Gates",
+                "Security screen",
                 "Alerts",
                 "Roll call",
                 "Messages",
@@ -162,7 +163,16 @@ def test_page_renders_for_a_role_that_may_open_it(
         ),
         (
             Role.SECURITY,
-            ["Overview", "Tasks", "Visits", "Companies", "Watchlist", "Alerts", "Roll call"],
+            [
+                "Overview",
+                "Tasks",
+                "Visits",
+                "Companies",
+                "Watchlist",
+                "Security screen",
+                "Alerts",
+                "Roll call",
+            ],
         ),
     ],
 )

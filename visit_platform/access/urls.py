@@ -1,6 +1,6 @@
 """URLs of the console's gate pages (controllers, gates, the "test" pulse), alerts, the
-security settings and evacuation roll calls, and the host's answer to an overstay
-(``/o/<code>/``, no login)."""
+security screen, the security settings and evacuation roll calls, and the host's answer to an
+overstay (``/o/<code>/``, no login)."""
 
 from django.urls import path
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("gates/<int:pk>/pulse/", views.gate_pulse, name="gate_pulse"),
     path("gates/controllers/new/", views.controller_edit, name="controller_create"),
     path("gates/controllers/<int:pk>/", views.controller_edit, name="controller_edit"),
+    path("security/", views.security_screen, name="security_screen"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("settings/security/", views.security_settings, name="security_settings"),

@@ -34,7 +34,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from kernel import pass_tokens as tokens
-from kernel.console import building_zone, console_view
+from kernel.console import building_zone, console_view, json_error, wants_json
 from kernel.errors import DomainError
 from kernel.mobile_pages import posted, private
 from kernel.privacy import mask_name, secret_hash
@@ -79,6 +79,7 @@ from visit_platform.directory.roles import (
     MANAGE_SECURITY_SETTINGS,
     PRINT_SLIP,
     VIEW_ALERTS,
+    VIEW_SECURITY_SCREEN,
 )
 
 # Link codes are 24 characters (secrets.token_urlsafe(18)); anything much longer is not one.
@@ -790,20 +791,95 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @console_view(ACKNOWLEDGE_ALERTS)
 def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     """Acknowledge one alert with a note; a refusal shows the list again with the reason
-    beside that alert (409 when someone else was first), and changes nothing."""
+    beside that alert (409 when someone else was first), and changes nothing.
+
+    The security screen posts here too, asking for JSON (``Accept: application/json``): it
+    gets the acknowledged alert, or ``{"code", "message"}`` with the same status."""
+    as_json = wants_json(request)
     alert = Alert.objects.filter(pk=pk).first()
     if alert is None:
+        if as_json:
+            return json_error("alert_not_found", str(_("No such alert.")), 404)
         raise Http404
     try:
         acknowledge_alert(Actor.from_request(request), alert, request.POST.get("note", ""))
     except DomainError as error:
+        if as_json:
+            return JsonResponse(error.as_dict(), status=error.status)
         note = request.POST.get("note", "")[: MAX_ACKNOWLEDGEMENT_NOTE * 2]
         return _alert_page(
             request, errors={alert.pk: error.message}, notes={alert.pk: note}, status=error.status
         )
+    if as_json:
+        return JsonResponse(
+            {
+                "id": alert.pk,
+                "acknowledged_at": alert.acknowledged_at.isoformat()
+                if alert.acknowledged_at
+                else None,
+                "note": alert.acknowledgement_note,
+                "message": str(_("Alert acknowledged.")),
+            }
+        )
     messages.success(request, _("Alert acknowledged."))
     query = request.GET.urlencode()
     return redirect(reverse("access:alert_list") + (f"?{query}" if query else ""))
+
+
+# --- The security screen --------------------------------------------------------------------
+
+# What the screen's script says itself (everything else is in the page's HTML).
+SCREEN_TEXTS = {
+    "connecting": _("Connecting…"),
+    "live": _("Live"),
+    "reconnecting": _("Reconnecting…"),
+    "not_allowed": _("Your role may not watch this building: reconnecting…"),
+    "updated": _("Updated %(time)s"),
+    "never_updated": _("No data yet"),
+    "companions": _("+%(count)s"),
+    "companions_title": _("Companions"),
+    "overstay": _("Overstay"),
+    "until": _("until %(time)s"),
+    "online": _("Online"),
+    "offline": _("Offline"),
+    "unknown": _("No report"),
+    "visits": _("%(count)s visits"),
+    "no_zone": _("No zone"),
+    "nobody_inside": _("Nobody is inside."),
+    "no_alerts": _("No open alerts."),
+    "no_gates": _("No gates yet."),
+    "note": _("Note"),
+    "note_placeholder": _("What was done about it"),
+    "acknowledge": _("Acknowledge"),
+    "acknowledging": _("Sending…"),
+    "network_error": _("Could not reach the server; try again."),
+    "sound_on": _("Sound on"),
+    "sound_off": _("Turn sound on"),
+    "sound_blocked": _("Click to allow sound"),
+    "visitor": _("Visitor"),
+    "controller": _("Controller"),
+    "agent": _("Gate agent"),
+}
+
+
+@console_view(VIEW_SECURITY_SCREEN)
+def security_screen(request: HttpRequest) -> HttpResponse:
+    """The security desk's live screen. The page carries no personal data: everything comes
+    over the occupancy socket (snapshot, then deltas), whose consumer audits and masks."""
+    zone = building_zone(request)
+    config = {
+        "socket_path": "/ws/occupancy/",
+        "acknowledge_url": reverse("access:alert_acknowledge", args=[0]),
+        "can_acknowledge": request.user.has_perm(ACKNOWLEDGE_ALERTS),
+        "time_zone": zone.key,
+        "alert_kinds": dict(AlertKind.choices),
+        "texts": SCREEN_TEXTS,
+    }
+    return render(
+        request,
+        "access/security_screen.html",
+        {"section": "security", "config": config, "time_zone": zone.key},
+    )
 
 
 # --- The host's answer to an overstay (no login: the signed link is the authority) ----------

@@ -42,6 +42,9 @@ VIEW_FLOW_PROCESSES = "viewflow.view_process"
 # acknowledge them with a note.
 VIEW_ALERTS = "access.view_alert"
 ACKNOWLEDGE_ALERTS = "access.acknowledge_alert"
+# The security screen (live occupancy, overstays, open alerts, gate health): security and
+# property admins. Reception may watch the occupancy socket but has no screen of its own.
+VIEW_SECURITY_SCREEN = "access.view_security_screen"
 # The security desk's building settings (overstays, end of day, gate alerts): property admins.
 MANAGE_SECURITY_SETTINGS = "access.change_security_settings"
 # Evacuation roll calls: security and property admins start, run, print and close them and
@@ -79,6 +82,7 @@ _PROPERTY = frozenset(
         VIEW_FLOW_PROCESSES,
         VIEW_ALERTS,
         ACKNOWLEDGE_ALERTS,
+        VIEW_SECURITY_SCREEN,
         MANAGE_SECURITY_SETTINGS,
         RUN_ROLL_CALLS,
         MARK_ROLL_CALL,
@@ -121,6 +125,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             PROPOSE_WATCHLIST,
             VIEW_ALERTS,
             ACKNOWLEDGE_ALERTS,
+            VIEW_SECURITY_SCREEN,
             RUN_ROLL_CALLS,
             MARK_ROLL_CALL,
         }

@@ -25,6 +25,7 @@ from visit_platform.directory.roles import (
     VIEW_HOST,
     VIEW_MEMBERSHIP,
     VIEW_NOTIFICATIONS,
+    VIEW_SECURITY_SCREEN,
     VIEW_TASKS,
     VIEW_VISIT,
     VIEW_WATCHLIST,
@@ -64,6 +65,9 @@ NAVIGATION = (
     NavItem("watchlist", _("Watchlist"), "visits:watchlist_list", VIEW_WATCHLIST, "shield"),
     NavItem("policies", _("Visit policies"), "workflows:policy_list", MANAGE_POLICIES, "key"),
     NavItem("gates", _("Gates"), "access:gate_list", MANAGE_GATES, "door"),
+    NavItem(
+        "security", _("Security screen"), "access:security_screen", VIEW_SECURITY_SCREEN, "shield"
+    ),
     NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
     NavItem("roll_call", _("Roll call"), "access:roll_call_home", MARK_ROLL_CALL, "users"),
     NavItem(
