@@ -35,3 +35,17 @@ def socket(host: str, user: User | None = None, origin: str | None = None) -> An
 
 def watcher(building: Building, role: str = Role.SECURITY) -> User:
     return member(building, f"{role}-{uuid.uuid4().hex[:8]}@{building.schema_name}.example", role)
+
+
+async def receive_events(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
+    """The next frame's messages: a ``batch`` (events published together) unpacked, in order."""
+    frame = await communicator.receive_json_from(timeout=DEADLINE)
+    return list(frame["messages"]) if frame.get("type") == "batch" else [frame]
+
+
+async def next_message(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    """The next message, whether it came alone or in a batch."""
+    pending: list[dict[str, Any]] = communicator.__dict__.setdefault("pending", [])
+    if not pending:
+        pending.extend(await receive_events(communicator))
+    return pending.pop(0)

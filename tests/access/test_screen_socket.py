@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from tenants.actions import building_domain
 from tenants.models import Building, User
 from tests.access.conftest import make_gate, make_pass, make_visit, make_visitor, slip_token
-from tests.sockets import DEADLINE, socket, watcher
+from tests.sockets import DEADLINE, next_message, socket, watcher
 from visit_platform.access import live
 from visit_platform.access.actions import decide_scan
 from visit_platform.access.consumers import MAX_CLIENT_MESSAGE, masked
@@ -54,7 +54,7 @@ async def next_about(communicator: WebsocketCommunicator, event_ids: set[str]) -
     """The next message about one of ``event_ids`` (or a snapshot): an earlier test's event
     still in flight to the same building is skipped."""
     while True:
-        message = await communicator.receive_json_from(timeout=DEADLINE)
+        message = await next_message(communicator)
         if message["type"] == "snapshot" or message.get("event_id") in event_ids:
             return message
 

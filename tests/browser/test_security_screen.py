@@ -267,6 +267,19 @@ def test_deltas_are_applied_once_and_old_ones_are_ignored(screen: Screen) -> Non
     assert screen.sent() == []
 
 
+def test_events_published_together_arrive_as_one_batch_applied_in_order(screen: Screen) -> None:
+    screen.open(snapshot(seq=10))
+
+    screen.receive(
+        {"type": "batch", "messages": [entry(11, 5, "李娜"), entry(12, 5, "李娜", direction="out")]}
+    )
+    screen.wait_text("count-left", "2")
+
+    assert screen.page.locator("#people-rows tr[data-visit='5']").count() == 0
+    assert screen.page.evaluate("window.securityScreen.state.seq") == 12
+    assert screen.sent() == []
+
+
 def test_a_gap_not_filled_within_two_seconds_asks_for_a_resync(screen: Screen) -> None:
     screen.open(snapshot(seq=10))
 

@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context
 from tenants.actions import building_domain
 from tenants.models import Building, User
 from tests.conftest import admin_of, member
-from tests.sockets import DEADLINE, session_cookie, socket, watcher
+from tests.sockets import DEADLINE, next_message, session_cookie, socket, watcher
 from visit_platform.asgi import application
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.actions import create_company
@@ -68,7 +68,7 @@ async def events_after_sends(
             await layer.group_send(group, message)
         last = sends[-1][1]
         while received[-1] != last:
-            message = await communicator.receive_json_from(timeout=DEADLINE)
+            message = await next_message(communicator)
             if message.get("run") == run:
                 assert message.pop("seq") is None
                 received.append(message)

@@ -1,7 +1,8 @@
 """Live occupancy over WebSockets (ADR 0022): a staff screen gets a snapshot of
 its building when it connects or asks (``{"type": "resync"}``), then every event that actions
-publish after commit, numbered (``seq``). Delivering an event runs no query: names are masked
-here, by a pure function, for every role but security."""
+publish after commit, numbered (``seq``); events published together come as one ``batch``.
+Delivering an event runs no query: names are masked by a pure function, for every role but
+security, once per event and process (``screen_feed``), not once per screen."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from django_tenants.utils import schema_context
 
 from kernel.privacy import mask_name
 from tenants.asgi import CLOSE_NOT_ALLOWED
+from visit_platform.access import screen_feed
 from visit_platform.access.actions.screens import note_occupancy_viewed
-from visit_platform.access.live import LiveBatchMixin, current_seq, occupancy_group
+from visit_platform.access.live import current_seq, occupancy_group
 from visit_platform.access.queries import screen_snapshot
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
@@ -33,6 +35,9 @@ MAX_CLIENT_MESSAGE = 256
 # Two snapshots of one connection are at least this far apart, however often it asks: a
 # snapshot costs queries, a delta none.
 SNAPSHOT_INTERVAL_SECONDS = 1.0
+# Frames waiting for a screen that reads slowly; at about 20 frames a second (events are
+# gathered for 50 ms), a few seconds. Then the oldest go and the screen resyncs.
+OUTBOX_FRAMES = 64
 
 
 def _masked_person(person: Any) -> Any:
@@ -55,6 +60,8 @@ def _masked_fields(payload: dict[str, Any]) -> dict[str, Any]:
 
 def masked(payload: dict[str, Any]) -> dict[str, Any]:
     """A copy of a message for a screen that sees masked names. Pure: it reads nothing."""
+    if payload.get("type") == "batch":
+        return {**payload, "messages": [masked(message) for message in payload["messages"]]}
     if payload.get("type") != "snapshot":
         return _masked_fields(payload)
     return {
@@ -76,7 +83,7 @@ def read_snapshot(schema_name: str, viewer: Actor | None) -> dict[str, Any]:
         return snapshot
 
 
-class OccupancyConsumer(LiveBatchMixin, AsyncJsonWebsocketConsumer):
+class OccupancyConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         roles = self.scope["roles"]
         if not roles & OCCUPANCY_ROLES:
@@ -87,15 +94,33 @@ class OccupancyConsumer(LiveBatchMixin, AsyncJsonWebsocketConsumer):
         self.view_audited = False
         self.last_snapshot_at = float("-inf")
         self.group = occupancy_group(self.schema_name)
-        # Joined before the snapshot reads its seq: whatever is numbered after that number
-        # reaches this connection.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_FRAMES)
+        # Held while a snapshot is read and sent: deltas wait in the outbox meanwhile, so none
+        # reaches the screen before the snapshot it follows.
+        self.sending = asyncio.Lock()
         await self.accept()
+        # Fed before the snapshot reads its seq: whatever is numbered after that number
+        # reaches this connection.
+        await screen_feed.join(self.group, self, masked)
+        self.sender = asyncio.create_task(self._send_outbox())
         await self.send_snapshot()
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if hasattr(self, "sender"):
+            self.sender.cancel()
+            await screen_feed.leave(self.group, self)
+
+    def offer(self, text: str) -> None:
+        """A frame from the building's feed; a full outbox drops its oldest (a gap)."""
+        if self.outbox.full():
+            self.outbox.get_nowait()
+        self.outbox.put_nowait(text)
+
+    async def _send_outbox(self) -> None:
+        while True:
+            text = await self.outbox.get()
+            async with self.sending:
+                await self.send(text_data=text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """A screen may ask for a new snapshot; anything else (binary, oversized, not JSON,
@@ -113,6 +138,10 @@ class OccupancyConsumer(LiveBatchMixin, AsyncJsonWebsocketConsumer):
         wait = self.last_snapshot_at + SNAPSHOT_INTERVAL_SECONDS - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+        async with self.sending:
+            await self._send_snapshot()
+
+    async def _send_snapshot(self) -> None:
         # Read before the snapshot's queries: an event numbered up to here committed before
         # they ran, so the snapshot holds it; later ones come as deltas (maybe again).
         seq = await current_seq(self.channel_layer, self.group)
@@ -131,7 +160,3 @@ class OccupancyConsumer(LiveBatchMixin, AsyncJsonWebsocketConsumer):
     def _viewer(self) -> Actor:
         client = self.scope.get("client")
         return Actor(user=self.scope["user"], ip_address=client[0] if client else None)
-
-    async def occupancy_event(self, event: dict[str, Any]) -> None:
-        payload = {**event["payload"], "seq": event.get("seq")}
-        await self.send_json(payload if self.full_names else masked(payload))

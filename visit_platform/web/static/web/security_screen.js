@@ -98,6 +98,10 @@
 
   function apply(message) {
     if (!message || typeof message !== "object") return;
+    if (message.type === "batch" && Array.isArray(message.messages)) {
+      message.messages.forEach(apply); // events published together, in order
+      return;
+    }
     if (message.type === "snapshot") {
       applySnapshot(message);
     } else if (typeof message.seq === "number") {
