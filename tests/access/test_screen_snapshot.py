@@ -35,7 +35,7 @@ from visit_platform.access.actions import (
     revoke_pass,
 )
 from visit_platform.access.choices import AlertKind
-from visit_platform.access.models import Gate, GateAgent, Pass
+from visit_platform.access.models import Controller, Gate, GateAgent, Pass
 from visit_platform.access.queries import screen_snapshot
 from visit_platform.visits.models import Visit
 
@@ -186,6 +186,12 @@ def test_anonymous_passages_open_alerts_gates_and_zones(lobby: Gate) -> None:
     assert silent.pk == gates["北门"]["id"]
     assert snapshot["zones"] == ["A座", "C座"]
 
+    # The agent is heard from but says the controller's link is down (ADR 0019).
+    Controller.objects.filter(pk=controller.pk).update(link_up=False, link_changed_at=now)
+    assert {gate["name"]: gate for gate in screen_snapshot(now)["gates"]}["大堂 1"][
+        "online"
+    ] is False
+    Controller.objects.filter(pk=controller.pk).update(link_up=True)
     GateAgent.objects.filter(pk=agent.pk).update(last_seen_at=now - timedelta(minutes=10))
     assert {gate["name"]: gate for gate in screen_snapshot(now)["gates"]}["大堂 1"][
         "online"

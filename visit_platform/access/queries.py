@@ -556,13 +556,16 @@ def screen_snapshot(now: datetime | None = None) -> dict[str, Any]:
 
 
 def _screen_gate(gate: Gate, now: datetime, silence: timedelta) -> dict[str, Any]:
-    """A gate on the screen. Online is its agent heard from within the building's silence
-    limit; unknown (None) for a gate no agent drives."""
+    """A gate on the screen. Online is its controller's link as its agent last reported it
+    (ADR 0019), or, before any report, its agent heard from within the building's silence
+    limit; unknown (None) for a gate no agent drives or has been heard from."""
     controller = gate.controller
-    agent = controller.agent if controller is not None else None
     online = None
-    if agent is not None and agent.is_active:
-        online = agent.last_seen_at is not None and now - agent.last_seen_at <= silence
+    if controller is not None:
+        online = controller_is_online(controller, now, silence)
+        agent = controller.agent
+        if online is None and agent is not None and agent.is_active:
+            online = agent_is_online(agent, now, silence)
     return {
         "id": gate.pk,
         "name": gate.name,
