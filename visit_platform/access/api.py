@@ -273,14 +273,7 @@ def revocations(request: HttpRequest, response: HttpResponse) -> Any:
     """Revoked passes whose window is still open. Send the last `ETag` in `If-None-Match`;
     an unchanged list is answered 304 with no body."""
     listing = revocation_list()
-    etag = f'"{listing.version}"'
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
-        not_modified = HttpResponseNotModified()
-        not_modified["ETag"] = etag
-        return not_modified
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-cache"
-    return {"version": listing.version, "pass_ids": listing.pass_ids}
+    return _versioned(request, response, {"version": listing.version, "pass_ids": listing.pass_ids})
 
 
 class PersonInsideOut(Schema):
@@ -309,14 +302,30 @@ def roll_call(request: HttpRequest, response: HttpResponse) -> Any:
     since when. Nothing else about a person leaves the platform (ADR 0020). ETag as for
     revocations."""
     listing = people_inside_for_agents()
-    etag = f'"{listing.version}"'
+    return _versioned(
+        request,
+        response,
+        {"version": listing.version, "people": listing.people},
+        cache_control="no-store",
+    )
+
+
+def _versioned(
+    request: HttpRequest,
+    response: HttpResponse,
+    listing: dict[str, Any],
+    cache_control: str = "no-cache",
+) -> Any:
+    """A list agents keep a copy of, with its ``version`` as the ETag: 304 with no body when
+    their copy is current (``If-None-Match``), else the list and its ETag."""
+    etag = f'"{listing["version"]}"'
     if _etag_matches(request.headers.get("If-None-Match", ""), etag):
         not_modified = HttpResponseNotModified()
         not_modified["ETag"] = etag
         return not_modified
     response["ETag"] = etag
-    response["Cache-Control"] = "no-store"
-    return {"version": listing.version, "people": listing.people}
+    response["Cache-Control"] = cache_control
+    return listing
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -371,14 +380,7 @@ def watchlist(request: HttpRequest, response: HttpResponse) -> Any:
     """Open passes whose visitor is on the enforced watchlist, for offline decisions. Only
     pass ids leave the platform, never who the person is. ETag as for revocations."""
     listing = watchlisted_passes()
-    etag = f'"{listing.version}"'
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
-        not_modified = HttpResponseNotModified()
-        not_modified["ETag"] = etag
-        return not_modified
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-cache"
-    return {"version": listing.version, "pass_ids": listing.pass_ids}
+    return _versioned(request, response, {"version": listing.version, "pass_ids": listing.pass_ids})
 
 
 @api.get(
@@ -391,17 +393,8 @@ def zones(request: HttpRequest, response: HttpResponse) -> Any:
     a pass in the wrong zone as the platform would (a pass not listed opens every zone).
     ETag as for revocations."""
     listing = zoned_passes()
-    etag = f'"{listing.version}"'
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
-        not_modified = HttpResponseNotModified()
-        not_modified["ETag"] = etag
-        return not_modified
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-cache"
-    return {
-        "version": listing.version,
-        "passes": [{"pass_id": pass_id, "zones": names} for pass_id, names in listing.passes],
-    }
+    passes = [{"pass_id": pass_id, "zones": names} for pass_id, names in listing.passes]
+    return _versioned(request, response, {"version": listing.version, "passes": passes})
 
 
 class AlertIn(Schema):
