@@ -244,6 +244,10 @@ def check(demo: Demo, environment: dict[str, str], data_dir: Path) -> None:
 
         visit_status = wait_for("the visit turns to checked in", checked_in)
         say(f"the visit is {visit_status}")
+        inside = screen_snapshot_inside(host, demo.ports["web"])
+        visitor = Pass.objects.select_related("visit__visitor").get(pk=pass_id).visit.visitor_name
+        assert visitor in inside, f"the security screen does not show {visitor}: {inside}"
+        say(f"the security screen's socket shows {visitor} inside")
         # The agent polls the counter every 200 ms and uploads what it counted; the granted
         # scan's credit absorbs this passage, so it must not arrive as a second entry.
         time.sleep(5)
@@ -267,6 +271,35 @@ def check(demo: Demo, environment: dict[str, str], data_dir: Path) -> None:
     status = get(f"{web}/{path}", link_host)
     assert status == 200, f"the texted link answered {status}"
     say("the texted link opens")
+
+
+def screen_snapshot_inside(host: str, port: int) -> list[str]:
+    """The names the security screen's socket shows inside, signed in as the demo's guard."""
+    import asyncio
+    import json
+
+    import websockets
+    from django.test import Client
+
+    from tenants.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(email="security@demo.example.com"))
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+
+    async def snapshot() -> dict[str, object]:
+        async with websockets.connect(
+            f"ws://{host}/ws/occupancy/",
+            host="127.0.0.1",
+            port=port,
+            additional_headers={"Origin": f"http://{host}", "Cookie": cookie},
+            open_timeout=STEP_DEADLINE,
+        ) as screen:
+            return dict(json.loads(await asyncio.wait_for(screen.recv(), STEP_DEADLINE)))
+
+    message = asyncio.run(snapshot())
+    assert message["type"] == "snapshot", message
+    return [str(person["name"]) for person in message["inside"]]  # type: ignore[attr-defined]
 
 
 def read_turnstile(port: int) -> Callable[[], tuple[int, bool] | None]:

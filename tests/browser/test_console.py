@@ -62,7 +62,8 @@ def test_host_sees_only_their_own_pages_in_the_navigation(
 
     links = page.locator("nav.nav a").all_inner_texts()
 
-    assert len(links) == 3  # the overview, their tasks, inviting a visitor
+    # The overview, their tasks, inviting a visitor, and roll calls (to mark their own visitors).
+    assert len(links) == 4
     response = page.goto(f"{live_building.url}/audit/")
     assert response.status == 403
     assert page.locator("h1").count() == 1
