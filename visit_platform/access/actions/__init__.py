@@ -90,7 +90,6 @@ from visit_platform.access.actions.passes import (
 )
 from visit_platform.access.actions.roll_calls import (
     close_roll_call,
-    employees_inside,
     entry_payload,
     mark_roll_call_entry,
     note_roll_call_viewed,
@@ -138,7 +137,6 @@ __all__ = [
     "create_gate_agent",
     "deactivate_gate_agents",
     "decide_scan",
-    "employees_inside",
     "entry_payload",
     "escalate_overstays",
     "extend_by_link",

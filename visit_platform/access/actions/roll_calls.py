@@ -31,15 +31,6 @@ def roll_call_host_group(schema_name: str, roll_call_id: int, host_id: int) -> s
     return f"rollcall.{schema_name}.{roll_call_id}.host.{host_id}"
 
 
-def employees_inside() -> list[RollCallEntry]:
-    """Employees the gates know to be inside, as unsaved entries.
-
-    Nothing in the platform gives employees passes yet (a pass belongs to a visit), so the
-    gates know no employee and this is empty. When employee credentials arrive, this is the
-    one place that lists them (kind ``employee``, ``host`` the employee)."""
-    return []
-
-
 @transaction.atomic
 def start_roll_call(actor: Actor) -> RollCall:
     """Open a roll call listing everyone inside now, by the zone of the gate they came in
@@ -73,9 +64,6 @@ def start_roll_call(actor: Actor) -> RollCall:
                 since=event.occurred_at,
             )
         )
-    for employee in employees_inside():
-        employee.roll_call = roll_call
-        entries.append(employee)
     RollCallEntry.objects.bulk_create(entries)
     people = sum(entry.people for entry in entries)
     record(actor, "roll_call.started", roll_call, entries=len(entries), people=people)
