@@ -82,9 +82,7 @@ def test_the_pass_of_a_linked_visitor_arrives_in_wechat_and_opens_the_pass_page(
     assert message.data["host"]["value"].startswith("李*")
     # One date, or two for a window that runs past midnight (the test's clock decides which).
     window = r"\d{4}-\d\d-\d\d \d\d:\d\d–(\d{4}-\d\d-\d\d )?\d\d:\d\d"
-    assert re.fullmatch(window, message.data["window"]["value"]), (
-        message.data["window"]
-    )
+    assert re.fullmatch(window, message.data["window"]["value"]), message.data["window"]
     page = phone().get(urlsplit(message.url).path)
     assert page.status_code == 200 and 'data-state="not_yet_valid"' in page.content.decode()
     assert not Notification.objects.filter(purpose="pass_link", channel="sms").exists()
