@@ -116,7 +116,7 @@ def client_address(request: HttpRequest) -> str:
 @functools.cache
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(
-        settings.REDIS_URL,
+        str(settings.REDIS_URL),
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
     )
