@@ -334,8 +334,8 @@ def _rate_limit(name: str, default: str) -> tuple[int, int, int]:
 
 
 RATE_LIMITS = {
-    "sms_code": _rate_limit("RATE_LIMIT_SMS_CODE", "5,200,3600"),
-    "visit_request": _rate_limit("RATE_LIMIT_VISIT_REQUEST", "10,500,3600"),
+    "sms_code": _rate_limit("RATE_LIMIT_SMS_CODE", "10,200,3600"),
+    "visit_request": _rate_limit("RATE_LIMIT_VISIT_REQUEST", "20,500,3600"),
     "decision_link": _rate_limit("RATE_LIMIT_DECISION_LINK", "20,600,600"),
     "forms_api": _rate_limit("RATE_LIMIT_FORMS_API", "60,3000,600"),
 }
