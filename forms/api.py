@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
@@ -29,6 +30,7 @@ from forms.models import FormVersion
 from forms.queries import current_version, submitted_visit
 from forms.rendering import ui_description
 from forms.validation import AnswersInvalid, validate_answers
+from kernel import rate_limits
 from kernel.console import building_zone
 from kernel.errors import DomainError, PermissionDeniedError
 from kernel.json_api import json_api
@@ -92,6 +94,26 @@ api = json_api(
     max_body_bytes=MAX_BODY_BYTES,
     max_values=MAX_VALUES,
 )
+
+
+def _rate_limited(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Every call counts against the forms API's limit, before its body is even parsed; a
+    submission (a visit request, which texts a host) also against the visit requests' limit,
+    shared with the visitor's page."""
+
+    @functools.wraps(run)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        refusal = rate_limits.check(request, "forms_api")
+        if refusal is None and request.method == "POST" and request.path.endswith("/submissions"):
+            refusal = rate_limits.check(request, "visit_request")
+        if refusal is not None:
+            return refusal.json()
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(_rate_limited, mode="view")
 
 
 @contextmanager

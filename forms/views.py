@@ -41,6 +41,7 @@ from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import blind_index
+from kernel.rate_limits import limit_posts
 from tenants.actions import building_url
 from tenants.db import current_schema
 from visit_platform.access.views import qr_svg
@@ -125,6 +126,7 @@ def _posted_version(request: HttpRequest, current: FormVersion) -> FormVersion |
 
 
 @refuse_large_bodies
+@limit_posts("visit_request")
 def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
     """A scenario's form on the visitor's phone. A submitted form becomes a visit waiting for
     approval, routed by the building's policy (the host's decision link, or a pass at once).

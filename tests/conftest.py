@@ -71,6 +71,18 @@ def _back_to_public() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
+# --- Rate limits (issue 15): every test starts with no hits counted -------------------------
+@pytest.fixture(autouse=True)
+def _no_rate_limit_hits() -> None:
+    """The limits' counters live in Redis, outside the test's transaction: without this, the
+    requests of earlier tests would count against later ones."""
+    from kernel.rate_limits import _redis
+
+    keys = list(_redis().scan_iter(match="ratelimit:*", count=1000))
+    if keys:
+        _redis().delete(*keys)
+
+
 @pytest.fixture
 def keep_the_test_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
     """channels closes "old" connections around every ``database_sync_to_async`` call. Inside

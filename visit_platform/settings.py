@@ -322,6 +322,31 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(8 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+
+# --- Rate limits on anonymous work (issue 15, rate limits; kernel.rate_limits) ---------------
+# Each is "per client,per building,window seconds". The per-client limit stops one abuser; the
+# per-building one caps what many addresses together can cost, well above a building's real use.
+def _rate_limit(name: str, default: str) -> tuple[int, int, int]:
+    per_client, per_building, window = (
+        int(part) for part in os.environ.get(name, default).split(",")
+    )
+    return per_client, per_building, window
+
+
+RATE_LIMITS = {
+    "sms_code": _rate_limit("RATE_LIMIT_SMS_CODE", "10,200,3600"),
+    "visit_request": _rate_limit("RATE_LIMIT_VISIT_REQUEST", "20,500,3600"),
+    "decision_link": _rate_limit("RATE_LIMIT_DECISION_LINK", "20,600,600"),
+    "forms_api": _rate_limit("RATE_LIMIT_FORMS_API", "60,3000,600"),
+}
+# Texts (SMS) a building may send per day; past it texts are refused and the property admins
+# are told once that day.
+TEXTS_PER_BUILDING_PER_DAY = int(os.environ.get("TEXTS_PER_BUILDING_PER_DAY", "2000"))
+# Behind a reverse proxy every client has the proxy's REMOTE_ADDR: name the header the proxy
+# sets to the client's address (e.g. X-Real-IP) so per-client limits count clients.
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
+# --- end of rate limits --------------------------------------------------------------------
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 60 * 60
 CSRF_COOKIE_HTTPONLY = True

@@ -20,6 +20,7 @@ from kernel.console import console_view
 from kernel.errors import ConflictError, DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
+from kernel.rate_limits import limit_posts
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import MANAGE_POLICIES, REGISTER_VISITS, VIEW_TASKS, VIEW_VISIT
@@ -85,6 +86,7 @@ def policy_edit(request: HttpRequest, scenario: str) -> HttpResponse:
 # --- The host's decision page (mobile, no account: the link is the authority) ---------------
 
 
+@limit_posts("decision_link")
 def decision_page(request: HttpRequest, code: str) -> HttpResponse:
     try:
         link = open_action_link(code)

@@ -28,6 +28,7 @@ from kernel.console import building_zone
 from kernel.errors import DomainError
 from kernel.mobile_pages import code_page, private
 from kernel.privacy import mask_name
+from kernel.rate_limits import limit_posts
 from visit_platform.access.actions import renew_pass_link
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
@@ -200,6 +201,7 @@ def _row(visit: Visit, now: datetime, live_passes: set[int]) -> OwnVisit:
 
 
 @require_POST
+@limit_posts("sms_code")
 def send_code(request: HttpRequest) -> HttpResponse:
     """Step one: text a code to the number given."""
     return text_a_code(request, _visitor(request), functools.partial(_sign_in_page, request))

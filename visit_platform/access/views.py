@@ -38,6 +38,7 @@ from kernel.console import building_zone, console_view, json_error, wants_json
 from kernel.errors import DomainError
 from kernel.mobile_pages import posted, private
 from kernel.privacy import mask_name, secret_hash
+from kernel.rate_limits import limit_posts
 from visit_platform.access.actions import (
     MAX_ACKNOWLEDGEMENT_NOTE,
     ControllerFields,
@@ -893,6 +894,7 @@ def _overstay_closed(request: HttpRequest, error: DomainError) -> HttpResponse:
     )
 
 
+@limit_posts("decision_link")
 def overstay_page(request: HttpRequest, code: str) -> HttpResponse:
     """What the overstay notice links to: extend the visit a little, or say the visitor has
     left. A spent, expired or forged link, or a visitor no longer inside, gets a page saying

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -24,9 +26,12 @@ from integrations.sms.messenger import DeliveryError, OutgoingMessage, messenger
 from kernel.errors import DomainError
 from kernel.phones import normalise_mobile
 from kernel.privacy import mask_mobile
+from kernel.rate_limits import count_today
 from tenants.db import current_schema
 from tenants.models import Building
 from visit_platform.audit.actions import Actor, record, record_many
+from visit_platform.directory.choices import Role
+from visit_platform.directory.models import Membership
 from visit_platform.notifications.choices import Channel, Purpose, Status
 from visit_platform.notifications.models import Notification, redelivery_time
 from visit_platform.notifications.wechat import (
@@ -46,6 +51,9 @@ RETRY_DELAYS = (10, 60, 300, 900)
 # What one sweep hands over per building at most: a batch of thousands goes out over a few
 # sweeps instead of flooding the queue with copies of what workers are still sending.
 SWEEP_BATCH = 1000
+# ``Notification.error_code`` of a text refused because the building's daily ceiling
+# (``TEXTS_PER_BUILDING_PER_DAY``) was reached; WeChat's own codes are never negative.
+TEXT_CEILING_ERROR = -429
 
 logger = logging.getLogger(__name__)
 
@@ -306,6 +314,12 @@ def deliver_notification(notification_id: int) -> Notification | None:
         if notification.channel == Channel.WECHAT:
             _deliver_by_wechat(notification)
             return notification
+        if notification.channel == Channel.SMS and not _within_text_ceiling():
+            notification.status = Status.FAILED
+            notification.error_code = TEXT_CEILING_ERROR
+            notification.last_error = "text_ceiling: the building's texts for today are spent"
+            notification.save(update_fields=["attempts", "status", "error_code", "last_error"])
+            return notification
         try:
             notification.provider_id = messenger_for(notification.channel).send(message)
         except DeliveryError as error:
@@ -370,3 +384,43 @@ def _deliver_by_wechat(notification: Notification) -> None:
         error_code=result.errcode,
     )
     transaction.on_commit(lambda: _schedule_deliveries([fallback.pk]))
+
+
+def _within_text_ceiling() -> bool:
+    """Counts one text of the current building today: False once the day's ceiling is passed.
+    The first text over it alerts the property admins, so they hear of it once a day. Without
+    Redis the text goes out (the count fails open, like ``kernel.rate_limits``)."""
+    count = count_today("texts")
+    ceiling = settings.TEXTS_PER_BUILDING_PER_DAY
+    if count is None or count <= ceiling:
+        return True
+    if count == ceiling + 1:
+        _alert_text_ceiling(ceiling)
+    return False
+
+
+def _alert_text_ceiling(ceiling: int) -> None:
+    """An e-mail to each active property admin (through the log, like any message), and an
+    error in the server's log for the operator."""
+    logger.error("Building %s reached its daily ceiling of %d texts", current_schema(), ceiling)
+    text = _(
+        "Today's ceiling of %(ceiling)d text messages for this building was reached; further "
+        "texts are not sent until tomorrow. Check the notification log for unusual requests, "
+        "or raise TEXTS_PER_BUILDING_PER_DAY."
+    ) % {"ceiling": ceiling}
+    admins = Membership.objects.filter(role=Role.PROPERTY_ADMIN, is_active=True)
+    user_model = get_user_model()
+    emails = (
+        user_model.objects.filter(pk__in=admins.values("user_id"), is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    for email in sorted(set(emails)):
+        send_notification(
+            Actor.system("notifications"),
+            channel=Channel.EMAIL,
+            to=email,
+            purpose=Purpose.TEXT_CEILING,
+            subject=_("Daily text ceiling reached"),
+            text=text,
+        )

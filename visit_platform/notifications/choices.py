@@ -22,6 +22,7 @@ class Purpose(models.TextChoices):
     ARRIVAL = "arrival", _("Arrival told to a host")
     OVERSTAY = "overstay", _("Overstay told to a host")
     OVERSTAY_VISITOR = "overstay_visitor", _("Overstay told to a visitor")
+    TEXT_CEILING = "text_ceiling", _("Daily text ceiling reached")
 
 
 class Status(models.TextChoices):

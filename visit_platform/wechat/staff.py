@@ -27,6 +27,7 @@ from kernel.errors import ConflictError, DomainError
 from kernel.mobile_pages import code_page, private
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
+from kernel.rate_limits import limit_posts
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.actions import unbind_host_wechat
 from visit_platform.directory.models import Host
@@ -121,6 +122,7 @@ def _binding_page(request: HttpRequest, **step: Any) -> HttpResponse:
 
 
 @require_POST
+@limit_posts("sms_code")
 def send_code(request: HttpRequest) -> HttpResponse:
     """Step one of binding: a code is texted to the number typed. Anyone may ask for a code
     to their own phone; whether the number is an employee's is told only to whoever can

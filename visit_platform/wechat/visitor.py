@@ -26,6 +26,7 @@ from kernel.errors import DomainError
 from kernel.mobile_pages import code_page, local_path, posted, private
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
+from kernel.rate_limits import limit_posts
 from tenants.actions import building_url
 from tenants.db import current_schema
 from visit_platform.audit.actions import Actor
@@ -90,6 +91,7 @@ def link_start(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@limit_posts("sms_code")
 @wechat_user_required
 def link_send_code(request: HttpRequest) -> HttpResponse:
     """Text a code to the number given (the codes of My visits, with their limits)."""
