@@ -276,6 +276,15 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
                 "skipped": result.skipped,
             },
         )
+        if result.still_revoked:
+            messages.warning(
+                request,
+                _(
+                    "These company admins were revoked before and were not granted again: "
+                    "%(emails)s. Grant the role by hand if they should have it."
+                )
+                % {"emails": ", ".join(result.still_revoked)},
+            )
         if result.new_accounts:
             messages.info(
                 request,

@@ -8,6 +8,7 @@ keep naming who did what. So a user is deactivated by visiting every building in
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -36,7 +37,9 @@ def deactivate_user(actor: Actor, user: User) -> dict[str, str]:
 @transaction.atomic
 def _leave_building(actor: Actor, user: User) -> str:
     memberships = list(Membership.objects.select_for_update().filter(user=user, is_active=True))
-    Membership.objects.filter(pk__in=[m.pk for m in memberships]).update(is_active=False)
+    Membership.objects.filter(pk__in=[m.pk for m in memberships]).update(
+        is_active=False, deactivated_with_company=False, revoked_at=timezone.now()
+    )
     record_many(actor, "membership.revoked", memberships, email=user.email, reason="user_left")
 
     bound = list(Host.objects.select_for_update().filter(user=user).exclude(wechat_openid=""))
