@@ -39,7 +39,9 @@ class UserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description=gettext_lazy("Deactivate in every building"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         actor = Actor.from_request(request)
-        for user in queryset.exclude(pk=request.user.pk):
+        for user in queryset:
+            if user.pk == request.user.pk:
+                continue  # an operator does not lock themself out
             reports = deactivate_user(actor, user)
             failed = sorted(s for s, report in reports.items() if report.startswith("failed"))
             if failed:
