@@ -4,12 +4,9 @@ change something go through the event's flow (``workflows.flows.bulk``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -24,6 +21,7 @@ from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile
+from kernel.spreadsheets import spreadsheet_download
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.models import Company
@@ -265,9 +263,9 @@ def event_attendance(request: HttpRequest, pk: int, file_format: str) -> HttpRes
     rows = [
         [
             row["line"],
-            _cell(row["name"]),
+            row["name"],
             row["mobile"],
-            _cell(row["organisation"]),
+            row["organisation"],
             _local(row["signed_in_at"], zone),
         ]
         for row in map(_attendance_row, attendance(event))
@@ -279,29 +277,7 @@ def event_attendance(request: HttpRequest, pk: int, file_format: str) -> HttpRes
         rows=len(rows),
         format=file_format,
     )
-    filename = f"attendance-{event.pk}.{file_format}"
-    if file_format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerows(rows)
-        response = HttpResponse(
-            "\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        output = io.BytesIO()
-        pd.DataFrame(rows, columns=headers).to_excel(output, index=False, engine="openpyxl")
-        response = HttpResponse(
-            output.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _cell(text: str) -> str:
-    """Text as a spreadsheet shows it, never as a formula (names come from an upload)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return spreadsheet_download(headers, rows, file_format, f"attendance-{event.pk}.{file_format}")
 
 
 def _local(moment: datetime | None, zone: Any) -> str:

@@ -222,6 +222,33 @@ def test_reactivating_a_company_records_company_activated(
     assert _last_entry().verb == "company.activated"
 
 
+def test_reactivating_a_company_restores_the_hosts_and_roles_that_left_with_it_only(
+    alpha: Building, property_admin: Actor, acme: Company
+) -> None:
+    """Reactivating used to leave every host and role off; but a host or a role ended on
+    its own before the company left must not come back with it."""
+    stayed = create_host(SYSTEM, acme, name="张伟", mobile="13812345678")
+    left_before = create_host(SYSTEM, acme, name="李娜", mobile="13912345678")
+    set_host_active(property_admin, left_before, False)
+    boss = member(alpha, "boss@yuntu.example", Role.COMPANY_ADMIN, acme)
+    revoked = member(alpha, "old.boss@yuntu.example", Role.COMPANY_ADMIN, acme)
+    revoke_membership(property_admin, Membership.objects.get(user=revoked))
+
+    set_company_active(property_admin, acme, False)
+    set_company_active(property_admin, acme, True)
+
+    assert dict(Host.objects.values_list("pk", "is_active")) == {
+        stayed.pk: True,
+        left_before.pk: False,
+    }
+    assert dict(Membership.objects.filter(company=acme).values_list("user_id", "is_active")) == {
+        boss.pk: True,
+        revoked.pk: False,
+    }
+    assert User.objects.get(pk=boss.pk).has_perm("directory.view_host", acme) is True
+    assert _last_entry().detail == {"hosts": 1, "memberships": 1}
+
+
 def test_deactivating_an_inactive_company_again_writes_nothing(
     property_admin: Actor, acme: Company
 ) -> None:

@@ -326,3 +326,34 @@ def test_names_from_the_file_are_shown_escaped_in_the_preview(
     assert "<script>alert(1)</script>" not in text(response)
     assert "<b>张伟</b>" not in text(response)
     assert "Unknown company: &lt;script&gt;alert(1)&lt;/script&gt;." in text(response)
+
+
+def test_company_admin_of_two_companies_chooses_which_one_to_import_into(
+    alpha: Building,
+) -> None:
+    """An admin of two companies used to get the first company only: the second's employees
+    could never be imported by them."""
+    with schema_context(alpha.schema_name):
+        yuntu = create_company(SYSTEM, name=YUNTU)
+        qingmu = create_company(SYSTEM, name=QINGMU)
+        stranger = create_company(SYSTEM, name="深圳蓝海物流有限公司")
+    member(alpha, "boss@two.example", Role.COMPANY_ADMIN, yuntu)
+    boss = member(alpha, "boss@two.example", Role.COMPANY_ADMIN, qingmu)
+    client = english(client_for(alpha, boss))
+    data = "姓名,手机号\r\n张伟,13812345678\r\n".encode()
+
+    page = client.get("/employees/import/")
+    missing = client.post("/employees/import/", {"file": upload("e.csv", data)})
+    forged = client.post(
+        "/employees/import/", {"file": upload("e.csv", data), "company": stranger.pk}
+    )
+    preview = client.post(
+        "/employees/import/", {"file": upload("e.csv", data), "company": qingmu.pk}
+    )
+    client.post("/employees/import/", {"token": token_of(preview)})
+
+    assert f'<option value="{qingmu.pk}">' in text(page)
+    assert 'name="token"' not in text(missing) and 'name="token"' not in text(forged)
+    assert f"Everyone in the file joins {QINGMU}." in text(preview)
+    with schema_context(alpha.schema_name):
+        assert list(Host.objects.values_list("name", "company_id")) == [("张伟", qingmu.pk)]

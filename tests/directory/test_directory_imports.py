@@ -27,6 +27,8 @@ from visit_platform.directory.actions import (
     apply_host_import,
     create_company,
     create_host,
+    grant_membership,
+    revoke_membership,
     set_company_active,
 )
 from visit_platform.directory.choices import Role
@@ -164,6 +166,7 @@ def test_confirming_a_company_import_writes_exactly_the_valid_rows(
         "unchanged": 0,
         "skipped": 4,
         "new_accounts": ["wang.li@yuntu.example"],
+        "still_revoked": [],
     }
 
 
@@ -209,6 +212,34 @@ def test_reimporting_the_same_company_file_changes_nothing_and_grants_no_second_
         ).count()
         == 1
     )
+
+
+def test_reimporting_the_company_file_does_not_grant_a_revoked_admin_role_again(
+    property_admin: Actor,
+) -> None:
+    """The file still names the old admin: their role, revoked since, must stay revoked
+    (only a person granting it by hand brings it back)."""
+    apply_company_import(
+        property_admin, preview_company_import("companies.csv", csv_bytes(COMPANY_FILE))
+    )
+    membership = Membership.objects.get(user__email="wang.li@yuntu.example")
+    revoke_membership(property_admin, membership)
+
+    result = apply_company_import(
+        property_admin, preview_company_import("companies.csv", csv_bytes(COMPANY_FILE))
+    )
+
+    membership.refresh_from_db()
+    assert membership.is_active is False
+    assert result.still_revoked == ["wang.li@yuntu.example"]
+    grant_membership(
+        property_admin,
+        email="wang.li@yuntu.example",
+        role=Role.COMPANY_ADMIN,
+        company=membership.company,
+    )
+    membership.refresh_from_db()
+    assert (membership.is_active, membership.revoked_at) == (True, None)
 
 
 def test_company_row_with_new_details_updates_the_company(

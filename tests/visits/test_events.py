@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 from django.conf import settings
@@ -463,3 +464,28 @@ def test_an_event_that_ends_before_it_starts_is_refused(
 
     assert "The event must end after it starts." in response.content.decode()
     assert not Event.objects.exists()
+
+
+def test_the_attendance_sheet_never_holds_a_formula_from_the_uploaded_list(
+    in_alpha: Building, event: Event, browser: Client
+) -> None:
+    """Organisations (often company names) come from the uploaded list: a formula-like one
+    is written as text in both formats, with the apostrophe spreadsheets show as text."""
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    book.active.append(["韩梅梅", "13800000003", '=HYPERLINK("http://evil.example","x")'])
+    book.active["C2"].data_type = "s"  # stored as the text someone typed, as a list holds it
+    data = io.BytesIO()
+    book.save(data)
+    browser.post(f"/events/{event.pk}/upload/", {"file": upload("list.xlsx", data.getvalue())})
+    browser.post(f"/events/{event.pk}/confirm/", {"import": pending_id(event)})
+
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(browser.get(f"/events/{event.pk}/attendance.xlsx").content)
+    ).active
+    csv_text = browser.get(f"/events/{event.pk}/attendance.csv").content.decode("utf-8-sig")
+
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert all(cell.data_type != "f" for cell in cells)
+    assert '\'=HYPERLINK("http://evil.example","x")' in [cell.value for cell in cells]
+    assert ",=" not in csv_text and "'=HYPERLINK" in csv_text

@@ -99,9 +99,28 @@ def set_company_active(actor: Actor, company: Company, is_active: bool) -> Compa
     company.save(update_fields=["is_active", "updated_at"])
     if not is_active:
         _unbind_wechat(actor, company.hosts.all(), "company_deactivated")
-        company.hosts.update(is_active=False)
-        company.memberships.update(is_active=False)
-    record(actor, "company.activated" if is_active else "company.deactivated", company)
+        hosts = company.hosts.filter(is_active=True).update(
+            is_active=False, deactivated_with_company=True
+        )
+        roles = company.memberships.filter(is_active=True).update(
+            is_active=False, deactivated_with_company=True
+        )
+    else:
+        # Only what left with the company comes back: a host or a role ended on its own
+        # before stays ended.
+        hosts = company.hosts.filter(deactivated_with_company=True).update(
+            is_active=True, deactivated_with_company=False
+        )
+        roles = company.memberships.filter(deactivated_with_company=True).update(
+            is_active=True, deactivated_with_company=False
+        )
+    record(
+        actor,
+        "company.activated" if is_active else "company.deactivated",
+        company,
+        hosts=hosts,
+        memberships=roles,
+    )
     return company
 
 
@@ -155,11 +174,12 @@ def set_host_active(actor: Actor, host: Host, is_active: bool) -> Host:
         _unbind_wechat(actor, Host.objects.filter(pk=host.pk), "host_deactivated")
         host.refresh_from_db()
     host.is_active = is_active
-    host.save(update_fields=["is_active", "updated_at"])
+    host.deactivated_with_company = False
+    host.save(update_fields=["is_active", "deactivated_with_company", "updated_at"])
     if not is_active and host.user_id:
         Membership.objects.filter(
             user_id=host.user_id, role=Role.HOST, company_id=host.company_id
-        ).update(is_active=False)
+        ).update(is_active=False, deactivated_with_company=False)
     record(actor, "host.activated" if is_active else "host.deactivated", host)
     return host
 
@@ -228,6 +248,7 @@ def _unbind_wechat(actor: Actor, hosts: QuerySet[Host], why: str) -> int:
 class Grant:
     membership: Membership
     user_created: bool
+    refused_revoked: bool = False
 
 
 def _user_for_email(email: str) -> tuple[User, bool]:
@@ -259,12 +280,18 @@ def _require_may_manage(actor: Actor, role: str, company: Company | None) -> Non
 
 @transaction.atomic
 def grant_membership(
-    actor: Actor, *, email: str, role: str, company: Company | None = None
+    actor: Actor,
+    *,
+    email: str,
+    role: str,
+    company: Company | None = None,
+    regrant_revoked: bool = True,
 ) -> Grant:
     """Give the person with this e-mail a role here, creating their account if needed.
 
     Granting a role someone already holds is harmless and returns the existing membership,
-    so imports can be run twice.
+    so imports can be run twice. With ``regrant_revoked`` False (an import) a role someone
+    revoked stays revoked (``refused_revoked``): only a person grants it again.
     """
     if role not in Role.values:
         raise DomainError("role_invalid", _("Unknown role."), field="role")
@@ -278,8 +305,12 @@ def grant_membership(
     user, user_created = _user_for_email(email)
     membership, created = Membership.objects.get_or_create(user=user, role=role, company=company)
     if not membership.is_active:
+        if membership.revoked_at is not None and not regrant_revoked:
+            return Grant(membership, user_created, refused_revoked=True)
         membership.is_active = True
-        membership.save(update_fields=["is_active"])
+        membership.deactivated_with_company = False
+        membership.revoked_at = None
+        membership.save(update_fields=["is_active", "deactivated_with_company", "revoked_at"])
         created = True
     if created:
         record(actor, "membership.granted", membership, email=user.email, role=role)
@@ -301,7 +332,9 @@ def revoke_membership(actor: Actor, membership: Membership) -> None:
                 "last_admin", _("The building must keep at least one property admin.")
             )
     membership.is_active = False
-    membership.save(update_fields=["is_active"])
+    membership.deactivated_with_company = False
+    membership.revoked_at = timezone.now()
+    membership.save(update_fields=["is_active", "deactivated_with_company", "revoked_at"])
     record(actor, "membership.revoked", membership, email=membership.user.email)
     forget_memberships(membership.user)
 
@@ -342,8 +375,14 @@ def apply_company_import(actor: Actor, preview: ImportPreview) -> ImportResult:
                 result.unchanged += 1
         if row.values.get("admin_email"):
             grant = grant_membership(
-                actor, email=row.values["admin_email"], role=Role.COMPANY_ADMIN, company=company
+                actor,
+                email=row.values["admin_email"],
+                role=Role.COMPANY_ADMIN,
+                company=company,
+                regrant_revoked=False,
             )
+            if grant.refused_revoked:
+                result.still_revoked.append(grant.membership.user.email)
             if grant.user_created:
                 result.new_accounts.append(grant.membership.user.email)
     record(actor, "directory.companies_imported", None, filename=preview.filename, **asdict(result))

@@ -52,6 +52,16 @@ class UploadForm(forms.Form):
         label=_("Spreadsheet"), help_text=_("An .xlsx or .csv file with a header row, up to 2 MB.")
     )
 
+    def __init__(self, *args: Any, companies: Any = None, **kwargs: Any) -> None:
+        """``companies``: the admin of several companies chooses which one the file is for."""
+        super().__init__(*args, **kwargs)
+        if companies is not None:
+            self.fields["company"] = forms.ModelChoiceField(
+                label=_("Company"),
+                queryset=companies,
+                help_text=_("Everyone in the file joins this company."),
+            )
+
 
 class GrantForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))

@@ -85,6 +85,7 @@ class ImportResult:
     unchanged: int
     skipped: int
     new_accounts: list[str] = field(default_factory=list)
+    still_revoked: list[str] = field(default_factory=list)  # admin roles the file names
 
 
 # --- Reading files --------------------------------------------------------------------------

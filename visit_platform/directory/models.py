@@ -59,6 +59,9 @@ class Host(models.Model):
     # OAuth plus an SMS code to ``mobile``. Approvals and arrival notices go there.
     wechat_openid = models.CharField(max_length=64, blank=True, editable=False)
     wechat_bound_at = models.DateTimeField(_("WeChat bound at"), null=True, blank=True)
+    # Deactivated because their company was: reactivating the company brings back these
+    # hosts, and not those deactivated on their own before.
+    deactivated_with_company = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -103,6 +106,11 @@ class Membership(models.Model):
         related_name="memberships",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # As for hosts: reactivating the company restores the roles it took away, only those.
+    deactivated_with_company = models.BooleanField(default=False, editable=False)
+    # Revoked by someone (not with the company): re-importing the company file does not
+    # grant it again; only granting it by hand does.
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

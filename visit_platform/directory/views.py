@@ -240,12 +240,17 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
     template = "directory/import.html"
     context: dict[str, object] = {"section": kind if kind == "companies" else "hosts", "kind": kind}
     own_company = None
+    choices = None  # the companies an admin of several chooses from
     if kind == "hosts":
         ids = managed_company_ids(request.user, IMPORT_HOSTS)
         if ids is not None:
-            own_company = Company.objects.filter(pk__in=ids, is_active=True).first()
-            if own_company is None:
+            own = Company.objects.filter(pk__in=ids, is_active=True).order_by("name")
+            if len(own) == 0:
                 return render(request, "web/forbidden.html", status=403)
+            if len(own) == 1:
+                own_company = own[0]
+            else:
+                choices = own
         context["own_company"] = own_company
     if request.method == "POST" and "token" in request.POST:
         actor = Actor.from_request(request)
@@ -271,6 +276,15 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
                 "skipped": result.skipped,
             },
         )
+        if result.still_revoked:
+            messages.warning(
+                request,
+                _(
+                    "These company admins were revoked before and were not granted again: "
+                    "%(emails)s. Grant the role by hand if they should have it."
+                )
+                % {"emails": ", ".join(result.still_revoked)},
+            )
         if result.new_accounts:
             messages.info(
                 request,
@@ -278,9 +292,12 @@ def _import_page(request: HttpRequest, kind: imports.ImportKind) -> HttpResponse
                 % {"emails": ", ".join(result.new_accounts)},
             )
         return redirect("directory:company_list" if kind == "companies" else "directory:host_list")
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, companies=choices)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        if choices is not None:
+            own_company = form.cleaned_data["company"]
+            context["own_company"] = own_company
         try:
             if upload.size > imports.MAX_FILE_BYTES:
                 raise DomainError("file_too_large", _("The file is larger than 2 MB."))
