@@ -32,7 +32,9 @@ def browser(building: Building, address: str = "203.0.113.7", language: str = "e
 
 
 def alert(response) -> str:  # type: ignore[no-untyped-def]
-    match = re.search(r'<div class="message error" role="alert">([^<]*)</div>', response.content.decode())
+    match = re.search(
+        r'<div class="message error" role="alert">([^<]*)</div>', response.content.decode()
+    )
     return match.group(1) if match else ""
 
 
@@ -71,9 +73,7 @@ def test_the_lock_holds_for_the_account_from_every_client_and_for_every_spelling
     assert (response.status_code, alert(response)) == (429, PAUSED)
 
 
-def test_a_client_trying_many_accounts_is_locked_for_all_of_them(
-    alpha: Building, settings
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_trying_many_accounts_is_locked_for_all_of_them(alpha: Building, settings) -> None:  # type: ignore[no-untyped-def]
     settings.SIGN_IN_FAILURES_PER_CLIENT = 4
     client = browser(alpha)
 
@@ -90,7 +90,9 @@ def test_a_client_trying_many_accounts_is_locked_for_all_of_them(
 
 def test_an_unknown_account_gets_the_same_answers_as_a_real_one(alpha: Building) -> None:
     real = [sign_in(browser(alpha, "203.0.113.7"), "admin@alpha.example", "x") for _ in range(5)]
-    unknown = [sign_in(browser(alpha, "203.0.113.8"), "nobody@alpha.example", "x") for _ in range(5)]
+    unknown = [
+        sign_in(browser(alpha, "203.0.113.8"), "nobody@alpha.example", "x") for _ in range(5)
+    ]
 
     assert [(r.status_code, alert(r)) for r in real] == [(r.status_code, alert(r)) for r in unknown]
     assert [alert(r) for r in real] == [WRONG] * 4 + [PAUSED]
@@ -135,7 +137,9 @@ def test_an_ipv6_client_is_counted_by_its_network(alpha: Building, settings) -> 
     sign_in(browser(alpha, "2001:db8:1:2::ffff"), "b@alpha.example", "x")
 
     same_network = sign_in(browser(alpha, "2001:db8:1:2::3"), "admin@alpha.example", ADMIN_PASSWORD)
-    other_network = sign_in(browser(alpha, "2001:db8:1:3::1"), "admin@alpha.example", ADMIN_PASSWORD)
+    other_network = sign_in(
+        browser(alpha, "2001:db8:1:3::1"), "admin@alpha.example", ADMIN_PASSWORD
+    )
 
     assert (same_network.status_code, other_network.status_code) == (429, 302)
 

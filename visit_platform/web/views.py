@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
