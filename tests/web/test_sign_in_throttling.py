@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from asgiref.sync import async_to_sync
 from axes.helpers import get_cache
 from axes.utils import reset
 from django.conf import settings
-from django.test import Client
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
 from django_tenants.utils import schema_context
 
 from tenants.actions import building_domain
@@ -18,6 +20,7 @@ from tenants.models import Building, User
 from tests.conftest import ADMIN_PASSWORD, admin_of, member
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
+from visit_platform.directory.sign_in import LockoutMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +192,18 @@ def test_a_successful_sign_in_does_not_reset_the_clients_counter(alpha: Building
     assert sign_in(browser(alpha), "admin@alpha.example", ADMIN_PASSWORD).status_code == 302
 
     assert sign_in(browser(alpha), "c@alpha.example", "x").status_code == 429
+
+
+def test_the_paused_page_is_kept_when_served_over_asgi() -> None:
+    """Production runs ASGI, where axes' own middleware handed the lockout response its
+    arguments out of order and lost the page the sign-in view drew."""
+    request = RequestFactory().post("/login/", {"username": "a@example.com", "password": "x"})
+    request.axes_locked_out = True  # type: ignore[attr-defined]
+
+    async def sign_in_view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("<form>the sign-in page</form>")
+
+    response = async_to_sync(LockoutMiddleware(sign_in_view))(request)
+
+    assert (response.status_code, response.content) == (429, b"<form>the sign-in page</form>")
+    assert response["Retry-After"] == str(15 * 60)

@@ -12,8 +12,15 @@ import ipaddress
 import logging
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from axes.handlers.cache import AxesCacheHandler
-from axes.helpers import get_cache_timeout, get_client_cache_keys, get_client_username
+from axes.helpers import (
+    get_cache_timeout,
+    get_client_cache_keys,
+    get_client_username,
+    get_lockout_response,
+)
+from axes.middleware import AxesMiddleware
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -139,6 +146,18 @@ def lockout_response(
     if seconds:
         response["Retry-After"] = str(seconds)
     return response
+
+
+class LockoutMiddleware(AxesMiddleware):
+    """Axes' middleware, whose asynchronous path (the one ASGI takes) hands the lockout
+    response its arguments out of order (django-axes 8.3.1) and so loses the page drawn."""
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        response = await self.get_response(request)
+        if settings.AXES_ENABLED and getattr(request, "axes_locked_out", None):
+            credentials = getattr(request, "axes_credentials", None)
+            response = await sync_to_async(get_lockout_response)(request, response, credentials)
+        return response
 
 
 def audit_lockout(sender: Any, request: HttpRequest, username: str | None, **kwargs: Any) -> None:
