@@ -154,7 +154,7 @@ class LockoutMiddleware(AxesMiddleware):
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         response = await self.get_response(request)
-        if settings.AXES_ENABLED and getattr(request, "axes_locked_out", None):
+        if getattr(settings, "AXES_ENABLED", True) and getattr(request, "axes_locked_out", None):
             credentials = getattr(request, "axes_credentials", None)
             response = await sync_to_async(get_lockout_response)(request, response, credentials)
         return response
