@@ -386,9 +386,8 @@ SIGN_IN_FAILURES_PER_CLIENT = int(os.environ.get("SIGN_IN_FAILURES_PER_CLIENT", 
 SIGN_IN_COOL_OFF_MINUTES = int(os.environ.get("SIGN_IN_COOL_OFF_MINUTES", "15"))
 SHARED_APPS.append("axes")
 INSTALLED_APPS.append("axes")
-MIDDLEWARE.append("visit_platform.directory.sign_in.LockoutMiddleware")
-# Axes looks for its own middleware by name; LockoutMiddleware is it, mended for ASGI.
-SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+MIDDLEWARE.append("visit_platform.directory.sign_in.keep_sign_in_page")
 AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
 # Accounts are shared by every building, so are their counters: a cache of their own, whose
 # keys do not carry the building's schema.

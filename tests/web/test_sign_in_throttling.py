@@ -9,6 +9,7 @@ import re
 import pytest
 from asgiref.sync import async_to_sync
 from axes.helpers import get_cache
+from axes.middleware import AxesMiddleware
 from axes.utils import reset
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +21,7 @@ from tenants.models import Building, User
 from tests.conftest import ADMIN_PASSWORD, admin_of, member
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
-from visit_platform.directory.sign_in import LockoutMiddleware
+from visit_platform.directory.sign_in import keep_sign_in_page
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +204,7 @@ def test_the_paused_page_is_kept_when_served_over_asgi() -> None:
     async def sign_in_view(request: HttpRequest) -> HttpResponse:
         return HttpResponse("<form>the sign-in page</form>")
 
-    response = async_to_sync(LockoutMiddleware(sign_in_view))(request)
+    response = async_to_sync(AxesMiddleware(keep_sign_in_page(sign_in_view)))(request)
 
     assert (response.status_code, response.content) == (429, b"<form>the sign-in page</form>")
     assert response["Retry-After"] == str(15 * 60)

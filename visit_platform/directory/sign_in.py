@@ -12,18 +12,17 @@ import ipaddress
 import logging
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction
 from axes.handlers.cache import AxesCacheHandler
 from axes.helpers import (
     get_cache_timeout,
     get_client_cache_keys,
     get_client_username,
-    get_lockout_response,
 )
-from axes.middleware import AxesMiddleware
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import sync_and_async_middleware
 from django.utils.translation import gettext_lazy as _
 
 from tenants.db import current_schema
@@ -138,6 +137,8 @@ def lockout_response(
     """429 Too Many Requests with the page the sign-in view drew (its form says sign-in is
     paused, whether the account exists or not), or that sentence alone."""
     response = original_response
+    if not isinstance(response, HttpResponse):
+        response = getattr(request, "sign_in_page", None)
     if response is None or not isinstance(response, HttpResponse) or response.status_code != 200:
         response = HttpResponse(PAUSED_MESSAGE, content_type="text/plain; charset=utf-8")
     response.status_code = 429
@@ -148,16 +149,28 @@ def lockout_response(
     return response
 
 
-class LockoutMiddleware(AxesMiddleware):
-    """Axes' middleware, whose asynchronous path (the one ASGI takes) hands the lockout
-    response its arguments out of order (django-axes 8.3.1) and so loses the page drawn."""
+@sync_and_async_middleware
+def keep_sign_in_page(get_response: Any) -> Any:
+    """The innermost middleware: keeps the page the sign-in view drew on the request.
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        response = await self.get_response(request)
-        if getattr(settings, "AXES_ENABLED", True) and getattr(request, "axes_locked_out", None):
-            credentials = getattr(request, "axes_credentials", None)
-            response = await sync_to_async(get_lockout_response)(request, response, credentials)
+    Axes' middleware, on its asynchronous path (the one ASGI takes), hands ``lockout_response``
+    its arguments out of order (django-axes 8.3.1), so the page is not among them.
+    """
+    if iscoroutinefunction(get_response):
+
+        async def keep_async(request: HttpRequest) -> HttpResponse:
+            response = await get_response(request)
+            request.sign_in_page = response  # type: ignore[attr-defined]
+            return response
+
+        return keep_async
+
+    def keep(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        request.sign_in_page = response  # type: ignore[attr-defined]
         return response
+
+    return keep
 
 
 def audit_lockout(sender: Any, request: HttpRequest, username: str | None, **kwargs: Any) -> None:
