@@ -83,6 +83,16 @@ def _no_rate_limit_hits() -> None:
         _redis().delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def _forget_sign_in_failures() -> Iterator[None]:
+    """Sign-in failure counters live in Redis, outside the test's transaction, and every test
+    client signs in from 127.0.0.1: without this, one test's wrong passwords lock the next."""
+    yield
+    from axes.utils import reset
+
+    reset()
+
+
 @pytest.fixture
 def keep_the_test_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
     """channels closes "old" connections around every ``database_sync_to_async`` call. Inside

@@ -12,6 +12,7 @@ import binascii
 import os
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -398,3 +399,36 @@ else:
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 60 * 60
+
+
+# --- Sign-in throttling (issue 15, part i2: django-axes) ------------------------------------
+
+# Wrong passwords lock an account after SIGN_IN_FAILURES_PER_ACCOUNT tries, and a client (its
+# REMOTE_ADDR, or its IPv6 /64; no forwarded header is trusted) after SIGN_IN_FAILURES_PER_CLIENT
+# tries at any accounts, for SIGN_IN_COOL_OFF_MINUTES (visit_platform/directory/sign_in.py).
+SIGN_IN_FAILURES_PER_ACCOUNT = int(os.environ.get("SIGN_IN_FAILURES_PER_ACCOUNT", "5"))
+SIGN_IN_FAILURES_PER_CLIENT = int(os.environ.get("SIGN_IN_FAILURES_PER_CLIENT", "20"))
+SIGN_IN_COOL_OFF_MINUTES = int(os.environ.get("SIGN_IN_COOL_OFF_MINUTES", "15"))
+SHARED_APPS.append("axes")
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+MIDDLEWARE.append("visit_platform.directory.sign_in.keep_sign_in_page")
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+# Accounts are shared by every building, so are their counters: a cache of their own, whose
+# keys do not carry the building's schema.
+CACHES["sign_in"] = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": REDIS_URL,
+    "KEY_PREFIX": "public.sign_in",
+}
+AXES_CACHE = "sign_in"
+AXES_HANDLER = "visit_platform.directory.sign_in.SignInThrottle"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # SignInThrottle's limits, in this order
+AXES_FAILURE_LIMIT = min(SIGN_IN_FAILURES_PER_ACCOUNT, SIGN_IN_FAILURES_PER_CLIENT)
+AXES_COOLOFF_TIME = timedelta(minutes=SIGN_IN_COOL_OFF_MINUTES)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field, though it holds an e-mail
+AXES_USERNAME_CALLABLE = "visit_platform.directory.sign_in.account_name"
+AXES_CLIENT_IP_CALLABLE = "visit_platform.directory.sign_in.client_address"
+AXES_LOCKOUT_CALLABLE = "visit_platform.directory.sign_in.lockout_response"
+AXES_VERBOSE = False

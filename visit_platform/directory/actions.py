@@ -411,3 +411,28 @@ def apply_host_import(actor: Actor, preview: ImportPreview) -> ImportResult:
             result.unchanged += 1
     record(actor, "directory.hosts_imported", None, filename=preview.filename, **asdict(result))
     return result
+
+
+# --- Sign-in --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_sign_in_lockout(
+    *,
+    username: str,
+    ip_address: str | None,
+    by_account: bool,
+    failures: int,
+    cool_off_seconds: int,
+) -> None:
+    """Audit that sign-in was paused for an account (typed, whether it exists or not) or for a
+    client after too many wrong passwords (visit_platform/directory/sign_in.py)."""
+    actor = Actor(user=None, ip_address=ip_address, label="sign-in throttle")
+    record(
+        actor,
+        "sign_in.locked_out",
+        username=username,
+        locked="account" if by_account else "client",
+        failures=failures,
+        cool_off_seconds=cool_off_seconds,
+    )

@@ -8,3 +8,10 @@ class WebConfig(AppConfig):
     name = "visit_platform.web"
     label = "web"
     verbose_name = _("Web")
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from visit_platform.web.views import AdminSignInForm
+
+        admin.site.login_form = AdminSignInForm

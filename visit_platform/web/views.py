@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
@@ -16,9 +17,26 @@ from django.utils.translation import gettext_lazy as _
 from kernel.console import console_view
 from visit_platform.directory.backends import active_memberships
 from visit_platform.directory.queries import visible_companies, visible_hosts
+from visit_platform.directory.sign_in import PAUSED_MESSAGE
 
 
-class SignInForm(AuthenticationForm):
+class PausedSignInMixin:
+    """While sign-in is paused for the account or the client (django-axes refused it), say so
+    instead of "wrong password", in the same words whether the account exists or not."""
+
+    request: HttpRequest | None
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        if getattr(self.request, "axes_locked_out", False):
+            return forms.ValidationError(PAUSED_MESSAGE, code="paused")
+        return super().get_invalid_login_error()  # type: ignore[misc]
+
+
+class AdminSignInForm(PausedSignInMixin, AdminAuthenticationForm):
+    """The operators' admin site's sign-in, throttled like the console's."""
+
+
+class SignInForm(PausedSignInMixin, AuthenticationForm):
     """E-mail and password; refuses accounts that hold no role in this building, so a
     user of another building learns nothing here beyond that."""
 
