@@ -140,7 +140,9 @@ def test_no_url_of_the_public_site_answers_a_server_error(db: None) -> None:
 
 def _admin_client(alpha: Building) -> Client:
     client = Client(HTTP_HOST=building_domain(alpha.schema_name), raise_request_exception=False)
-    client.force_login(admin_of(alpha), backend="visit_platform.directory.backends.MembershipBackend")
+    client.force_login(
+        admin_of(alpha), backend="visit_platform.directory.backends.MembershipBackend"
+    )
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
 
@@ -214,6 +216,8 @@ def test_a_control_character_in_an_api_query_is_refused_with_a_json_answer(alpha
 
 
 def test_a_gate_agent_key_with_a_nul_is_no_key(alpha: Building) -> None:
+    """The gate API's own handler runs without the guard (it must stay fast): its bodies are
+    checked by the shared JSON parser, and its key, the only other input, refuses a NUL."""
     client = Client(
         HTTP_HOST=building_domain(alpha.schema_name),
         HTTP_AUTHORIZATION="Bearer \x00bcdef0.secret",

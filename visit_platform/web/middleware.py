@@ -22,8 +22,8 @@ from django.http import (
 from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext as _
 from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
 
 from kernel.control_characters import has_control_characters, json_has_control_characters
 
@@ -96,7 +96,7 @@ class ControlCharacterGuard:
             "The request contains control characters (such as NUL) that no field accepts. "
             "Remove them and try again."
         )
-        if request.path_info.startswith(API_PREFIX) or "json" in request.content_type:
+        if request.path_info.startswith(API_PREFIX) or "json" in (request.content_type or ""):
             return JsonResponse({"code": "control_characters", "message": message}, status=400)
         # Rendered without the request: sessions and users may not be loaded yet.
         page = render_to_string("web/bad_input.html", {"message": message})
