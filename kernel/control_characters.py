@@ -4,6 +4,9 @@ field of ours stores and PostgreSQL refuses (NUL) with a server error."""
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 # C0 codes but tab (09), line feed (0a) and carriage return (0d).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -23,3 +26,14 @@ def json_has_control_characters(body: bytes) -> bool:
     if b"\\u00" not in body:
         return False
     return _JSON_ESCAPED_CONTROL.search(body) is not None
+
+
+def _refuse_control_characters(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("control characters (such as NUL) are not allowed")
+    return value
+
+
+# A text field of an API schema that may reach the database: pydantic answers a control
+# character with the API's usual 422, where PostgreSQL would fail on NUL with a 500.
+PlainText = Annotated[str, AfterValidator(_refuse_control_characters)]

@@ -32,7 +32,6 @@ from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security.base import AuthBase
 
-from kernel.control_characters import json_has_control_characters
 from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -53,10 +52,6 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-class ControlCharactersInBody(Exception):
-    """A string in the body holds NUL or another control character, which no field stores."""
-
-
 class BodyTooComplex(Exception):
     """The body parses, but holds more values or nests deeper than any call of the API."""
 
@@ -75,8 +70,6 @@ class StrictJSONParser(Parser):
         self.max_depth = max_depth
 
     def parse_body(self, request: HttpRequest) -> Any:
-        if json_has_control_characters(request.body):
-            raise ControlCharactersInBody
         try:
             data = json.loads(request.body, parse_float=_finite, parse_constant=_no_constant)
         except (ValueError, RecursionError) as error:
@@ -199,12 +192,6 @@ def json_api(
             return malformed_json(request, failure.__cause__)
         if isinstance(failure.__cause__, BodyTooComplex):
             return too_complex(request, failure.__cause__)
-        if isinstance(failure.__cause__, ControlCharactersInBody):
-            message = _(
-                "The request contains control characters (such as NUL) that no field accepts. "
-                "Remove them and try again."
-            )
-            return error(request, 400, "control_characters", message)
         return error(request, failure.status_code, "bad_request", str(failure))
 
     def too_complex(request: HttpRequest, failure: BodyTooComplex) -> HttpResponse:

@@ -7,6 +7,7 @@ views' own source, so a new page or field is walked without anyone remembering t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from django_tenants.utils import schema_context
 from tenants.actions import building_domain
 from tenants.models import Building, User
 from tests.conftest import admin_of, member
+from visit_platform.access.actions import create_gate_agent
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.actions import create_company, create_host
 from visit_platform.directory.choices import Role
@@ -186,24 +188,33 @@ def test_a_company_that_is_not_a_number_is_a_form_error_on_the_forms_page(alpha:
         assert "Choose a scenario and a company." in response.content.decode()
 
 
-def test_a_json_api_refuses_escaped_control_characters_with_a_json_answer(alpha: Building) -> None:
-    client = Client(HTTP_HOST=building_domain(alpha.schema_name), raise_request_exception=False)
-    body = '{"version_id": 1, "answers": {"name": "bad\\u0000name"}}'
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/heartbeat", {"version": "1.0\x00", "controllers": []}),
+        (
+            "/heartbeat",
+            {"controllers": [{"id": 1, "connected": False, "last_error": "timeout\x1b"}]},
+        ),
+        ("/commands/1/done", {"ok": False, "message": "jammed\x00"}),
+    ],
+)
+def test_the_gate_api_refuses_control_characters_in_its_text_fields(
+    alpha: Building, path: str, body: dict[str, object]
+) -> None:
+    """The gate API runs without the guard (its own handler, ADR 0005): its schemas refuse."""
+    with schema_context(alpha.schema_name):
+        _agent, key = create_gate_agent(Actor.system("tests"), name="lobby")
+    client = Client(
+        HTTP_HOST=building_domain(alpha.schema_name),
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        raise_request_exception=False,
+    )
 
-    response = client.post("/api/forms/request/submissions", body, content_type="application/json")
+    response = client.post(f"/api/gate{path}", json.dumps(body), content_type="application/json")
 
-    assert response.status_code == 400
-    assert response.json()["code"] == "control_characters"
-
-
-def test_a_json_api_keeps_an_escaped_backslash_before_u0000_as_text(alpha: Building) -> None:
-    """``\\\\u0000`` is a backslash and the letters u0000, which any text field may hold."""
-    client = Client(HTTP_HOST=building_domain(alpha.schema_name), raise_request_exception=False)
-    body = '{"version_id": 1, "answers": {"name": "bad\\\\u0000name"}}'
-
-    response = client.post("/api/forms/request/check", body, content_type="application/json")
-
-    assert response.json().get("code") != "control_characters"
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_request"
 
 
 def test_a_control_character_in_an_api_query_is_refused_with_a_json_answer(alpha: Building) -> None:

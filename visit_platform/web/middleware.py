@@ -79,6 +79,10 @@ class ControlCharacterGuard:
             return True
         if request.method != "POST" or request.path_info.startswith(API_PREFIX):
             return False
+        if _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            # Views that take large uploads refuse them by size before reading (forms.views);
+            # reading the body here would defeat that.
+            return False
         if request.content_type == "application/json":
             try:
                 return json_has_control_characters(request.body)
@@ -105,6 +109,13 @@ class ControlCharacterGuard:
 
 API_PREFIX = "/api/"
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _any_control_characters(data: QueryDict) -> bool:
