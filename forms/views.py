@@ -37,7 +37,7 @@ from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
 from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
-from kernel.console import building_zone, console_view
+from kernel.console import building_zone, console_view, posted_row_id
 from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import blind_index
@@ -474,7 +474,8 @@ def form_list(request: HttpRequest) -> HttpResponse:
         companies = companies.filter(pk__in=company_ids)
     if request.method == "POST":
         scenario = request.POST.get("scenario", "")
-        company = companies.filter(pk=request.POST.get("company") or 0).first()
+        company_id = posted_row_id(request.POST.get("company"))
+        company = companies.filter(pk=company_id).first() if company_id else None
         if scenario not in Scenario.values or company is None:
             messages.error(request, _("Choose a scenario and a company."))
             return redirect("forms:form_list")

@@ -70,3 +70,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if wants_json(request):
         return json_error("csrf_failed", _("The page has expired: reload it and try again."), 403)
     return html_csrf_failure(request, reason)
+
+
+# The largest key a row can have (PostgreSQL's bigint); larger numbers are no row's key and
+# would fail in the database, not as "not found".
+MAX_ROW_ID = 2**63 - 1
+
+
+def posted_row_id(text: str | None) -> int | None:
+    """The row key a form sent (a company picked from a list...), or None when it is not a
+    key at all ("abc", "-1", a number past bigint): the view answers that as a form error."""
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None

@@ -158,6 +158,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "visit_platform.web.middleware.BuildingLocaleMiddleware",
+    # Issue 15, no server errors: control characters refused before any view reads input.
+    "visit_platform.web.middleware.ControlCharacterGuard",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

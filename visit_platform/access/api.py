@@ -21,6 +21,7 @@ from ninja.security import HttpBearer
 from pydantic import AwareDatetime, StrictBool, StrictFloat, StrictInt, field_validator
 
 from kernel import pass_tokens as tokens
+from kernel.control_characters import PlainText
 from kernel.errors import NotFoundError
 from kernel.json_api import error_response, json_api
 from tenants.db import current_schema
@@ -451,7 +452,7 @@ class CommandsOut(Schema):
 
 class CommandDoneIn(Schema):
     ok: StrictBool
-    message: str = Field("", max_length=200)
+    message: PlainText = Field("", max_length=200)
 
 
 @api.post(
@@ -502,11 +503,11 @@ class ControllerLinkIn(Schema):
         le=MAX_REPORTED_SECONDS,
         description="For how long the link has been in this state, by the agent's clock.",
     )
-    last_error: str = Field("", max_length=500)
+    last_error: PlainText = Field("", max_length=500)
 
 
 class HeartbeatIn(Schema):
-    version: str = Field("", max_length=40)
+    version: PlainText = Field("", max_length=40)
     uptime_seconds: StrictFloat = Field(0, ge=0, le=MAX_REPORTED_SECONDS)
     journal_depth: StrictInt = Field(0, ge=0, le=2**31 - 1)
     controllers: list[ControllerLinkIn] = Field(max_length=MAX_HEARTBEAT_CONTROLLERS)
