@@ -225,7 +225,7 @@ def test_a_single_use_visitor_inside_gets_a_code_that_lets_them_out_and_only_out
     assert 'data-state="exit_only"' in text(page)
     assert "<svg" in text(page)
     assert "exit gate" in text(page)
-    assert (body["state"], body["state_label"]) == ("exit_only", "Exit only")
+    assert (body["state"], body["state_label"]) == ("exit_only", "Inside, exit only")
     assert body["qr_svg"].startswith("<svg")
     refused = actions.decide_scan(gate=gate, token=body["token"], direction="in")
     assert (refused.granted, refused.reason) == (False, "uses_exhausted")
