@@ -24,8 +24,8 @@ from tenants.provisioning import (
 
 _SLUG_MESSAGES = {
     "slug_invalid": gettext_lazy(
-        "The slug must start with a lower-case letter and use only a-z, 0-9 and _ "
-        "(2 to 41 characters)."
+        "The slug names the building's sub-domain: 2 to 41 lower-case letters and digits, "
+        "starting with a letter (no _ or -), e.g. towera."
     ),
     "slug_reserved": gettext_lazy("This slug is reserved for the platform."),
     "slug_taken": gettext_lazy("A building with this slug already exists."),

@@ -31,7 +31,10 @@ from tenants.db import tenant_connection
 if TYPE_CHECKING:
     from tenants.models import Building, User
 
-SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+# A slug is both the building's sub-domain and its schema name, so it must be a valid host
+# name label (no "_": Django refuses such hosts, every page would be a 404) and a PostgreSQL
+# identifier that needs no quoting (no "-"). Lower-case letters and digits, a letter first.
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,40}$")
 # Names that would collide with the public site, infrastructure host names or PostgreSQL.
 RESERVED_SLUGS = frozenset(
     {
@@ -102,10 +105,10 @@ def slug_problem(slug: str) -> str | None:
     """Why ``slug`` cannot name a new building, or None when it can."""
     from tenants.models import Building
 
-    if not SLUG_PATTERN.match(slug):
-        return "slug_invalid"
     if slug in RESERVED_SLUGS or slug.startswith("pg_"):
         return "slug_reserved"
+    if not SLUG_PATTERN.match(slug):
+        return "slug_invalid"
     if Building.objects.filter(schema_name__iexact=slug).exists() or schema_exists(
         slug, case_sensitive=False
     ):

@@ -156,6 +156,8 @@ MIDDLEWARE = [
     "tenants.middleware.BuildingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # issue 15 (headers): Content-Security-Policy with a per-request nonce, no-store on links.
+    "visit_platform.web.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "visit_platform.web.middleware.BuildingLocaleMiddleware",
     # Issue 15, no server errors: control characters refused before any view reads input.

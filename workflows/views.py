@@ -86,6 +86,10 @@ def policy_edit(request: HttpRequest, scenario: str) -> HttpResponse:
 # --- The host's decision page (mobile, no account: the link is the authority) ---------------
 
 
+# The values of the decision page's two buttons.
+DECISIONS = frozenset({"approve", "reject"})
+
+
 @limit_posts("decision_link")
 def decision_page(request: HttpRequest, code: str) -> HttpResponse:
     try:
@@ -99,10 +103,15 @@ def decision_page(request: HttpRequest, code: str) -> HttpResponse:
         )
     visit = link.visit
     problem = ""
-    if request.method == "POST":
-        approve = request.POST.get("decision") == "approve"
+    decision = request.POST.get("decision")
+    if request.method == "POST" and decision not in DECISIONS:
+        # Anything but the page's two buttons is a forged or broken post: never a refusal.
+        problem = _("Choose to approve or to refuse the visit.")
+    elif request.method == "POST":
         try:
-            visit = decide_by_link(code, approve=approve, reason=request.POST.get("reason", ""))
+            visit = decide_by_link(
+                code, approve=decision == "approve", reason=request.POST.get("reason", "")
+            )
         except DomainError as error:
             problem = error.message
         else:

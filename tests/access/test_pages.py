@@ -167,8 +167,11 @@ def _expired() -> tuple[Pass, str]:
 
 
 def _used_up() -> tuple[Pass, str]:
+    """The only entry, then the exit: out of the building with nothing left to use."""
     pass_record, code = issue(max_uses=1)
-    assert actions.decide_scan(gate=make_gate(), token=slip_token(pass_record)).granted
+    gate = make_gate()
+    assert actions.decide_scan(gate=gate, token=slip_token(pass_record), direction="in").granted
+    assert actions.decide_scan(gate=gate, token=slip_token(pass_record), direction="out").granted
     return pass_record, code
 
 
@@ -205,6 +208,52 @@ def test_a_pass_that_cannot_be_used_shows_its_state_and_no_code(
         "state_label": label,
         "message": body["message"],
     }
+
+
+def test_a_single_use_visitor_inside_gets_a_code_that_lets_them_out_and_only_out(
+    in_alpha: Building, visitor_client: Client
+) -> None:
+    """After the only entry the pass lets nobody in, but the gate lets every genuine pass out:
+    the page must keep a code for the visitor inside, or they are stuck at the exit gate."""
+    pass_record, code = issue(max_uses=1)
+    gate = make_gate()
+    assert actions.decide_scan(gate=gate, token=slip_token(pass_record), direction="in").granted
+
+    page = visitor_client.get(f"/p/{code}/")
+    body = visitor_client.get(f"/p/{code}/token.json").json()
+
+    assert 'data-state="exit_only"' in text(page)
+    assert "<svg" in text(page)
+    assert "exit gate" in text(page)
+    assert (body["state"], body["state_label"]) == ("exit_only", "Inside, exit only")
+    assert body["qr_svg"].startswith("<svg")
+    refused = actions.decide_scan(gate=gate, token=body["token"], direction="in")
+    assert (refused.granted, refused.reason) == (False, "uses_exhausted")
+    let_out = actions.decide_scan(gate=gate, token=body["token"], direction="out")
+    assert (let_out.granted, let_out.reason) == (True, "granted")
+
+    after = visitor_client.get(f"/p/{code}/token.json").json()
+    assert (after["state"], after["token"], after["qr_svg"]) == ("used_up", None, None)
+
+
+def test_a_visitor_inside_on_a_pass_that_expired_can_still_leave_by_it(
+    in_alpha: Building, visitor_client: Client
+) -> None:
+    """The window closing while the visitor is inside changes nothing at the exit."""
+    pass_record, code = issue()
+    gate = make_gate()
+    assert actions.decide_scan(gate=gate, token=slip_token(pass_record), direction="in").granted
+    Pass.objects.filter(pk=pass_record.pk).update(
+        valid_from=timezone.now() - timedelta(hours=3),
+        valid_until=timezone.now() - timedelta(minutes=1),
+    )
+
+    body = visitor_client.get(f"/p/{code}/token.json").json()
+
+    assert body["state"] == "exit_only"
+    let_out = actions.decide_scan(gate=gate, token=body["token"], direction="out")
+    assert let_out.granted
+    assert visitor_client.get(f"/p/{code}/token.json").json()["state"] == "expired"
 
 
 def test_pass_page_speaks_the_buildings_language_by_default(

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -249,3 +250,18 @@ def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
     return path
+
+
+def wait_for(page: Any, expression: str, arg: Any = None, timeout: float = 30_000) -> Any:
+    """``page.wait_for_function`` without its eval: Playwright polls a string predicate by
+    evaluating it inside the page, which the pages' Content-Security-Policy (no
+    ``'unsafe-eval'``) refuses. ``page.evaluate`` goes through the DevTools protocol, which
+    the policy does not govern, so poll with it from here."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} ms: {expression}")
+        page.wait_for_timeout(50)

@@ -80,3 +80,30 @@ def test_wrong_password_shows_a_readable_error_and_stays_signed_out(
 
     assert page.locator("[role=alert]").count() == 1
     assert page.url.endswith("/login/")
+
+
+def test_the_main_pages_break_no_content_security_policy_rule(
+    page: Any, live_building: LiveBuilding
+) -> None:
+    """Every page sends a Content-Security-Policy: a script without the page's nonce, an inline
+    handler or a resource from elsewhere would be blocked, and Chromium says so in the console.
+    The language switch (once an inline handler) must still send its form."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in(page, live_building, live_building.login_email("admin"))
+
+    for path in ("/", "/visits/", "/people/", "/tasks/", "/forms/", "/security/", "/roll-call/"):
+        response = page.goto(f"{live_building.url}{path}")
+        assert response.status == 200, path
+        assert "'nonce-" in response.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert violations == []

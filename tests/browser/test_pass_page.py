@@ -11,7 +11,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tests.browser.conftest import LiveBuilding, screenshot
+from tests.browser.conftest import LiveBuilding, screenshot, wait_for
 from visit_platform.access.actions import issue_pass
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.models import Host
@@ -71,7 +71,8 @@ def test_visitor_sees_the_qr_code_and_it_changes_after_the_refresh(
     assert phone.get_by_text("韩**").count() == 1
     assert phone.get_by_text("韩梅梅").count() == 0
 
-    phone.wait_for_function(
+    wait_for(
+        phone,
         "first => { const svg = document.querySelector('#qr svg');"
         " return svg !== null && svg.outerHTML !== first; }",
         arg=first,

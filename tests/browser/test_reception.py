@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import LiveBuilding, screenshot
+from tests.browser.conftest import LiveBuilding, screenshot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -60,7 +60,7 @@ def test_reception_completes_a_walk_in_from_the_queue_to_the_printed_slip(
     clicks += 1
     screens.append(page.url)
     # The card on the reader: the reader's software hands the page what the chip holds.
-    page.wait_for_function("() => typeof window.visitIdCard === 'function'")
+    wait_for(page, "() => typeof window.visitIdCard === 'function'")
     assert page.evaluate("(card) => window.visitIdCard(card)", chip_reading())
     assert page.input_value("input[name=visitor_name]") == "赵敏"
     assert page.input_value("input[name=id_document_1]") == "11010519491231002X"

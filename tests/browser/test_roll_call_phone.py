@@ -17,7 +17,7 @@ from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from tests.access.conftest import make_pass, make_visit, make_visitor, slip_token
-from tests.browser.conftest import LiveBuilding, screenshot
+from tests.browser.conftest import LiveBuilding, screenshot, wait_for
 from visit_platform.access.actions import close_roll_call, create_gate, decide_scan, start_roll_call
 from visit_platform.access.models import RollCall
 from visit_platform.audit.actions import Actor
@@ -105,7 +105,7 @@ def test_two_marshals_phones_show_each_others_marks_live(
     try:
         for phone in (first, second):
             phone.goto(f"{asgi_url}/roll-call/{roll_call.pk}/")
-            phone.wait_for_function("document.getElementById('live').textContent === '实时'")
+            wait_for(phone, "document.getElementById('live').textContent === '实时'")
         assert first.locator(".rc-zone h2").all_inner_texts() == ["A座大堂", "地下车库"]
         assert first.locator("#count-unaccounted").inner_text() == "5"
 
@@ -116,9 +116,10 @@ def test_two_marshals_phones_show_each_others_marks_live(
         second.locator(f"#entry-{wangwu} button.to-missing").tap()
 
         for phone in (first, second):
-            phone.wait_for_function(
+            wait_for(
+                phone,
                 f"document.getElementById('entry-{hanmeimei}').dataset.status === 'safe' && "
-                f"document.getElementById('entry-{wangwu}').dataset.status === 'missing'"
+                f"document.getElementById('entry-{wangwu}').dataset.status === 'missing'",
             )
             assert phone.locator(f"#entry-{hanmeimei} [data-role=status]").inner_text() == "安全"
             assert phone.locator("#count-safe").inner_text() == "3"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import LiveBuilding, run_committed, screenshot
+from tests.browser.conftest import LiveBuilding, run_committed, screenshot, wait_for
 from visit_platform.access.actions import raise_alert
 from visit_platform.access.actions.alerts import alert_payload
 from visit_platform.access.choices import AlertKind
@@ -170,7 +170,7 @@ class Screen:
         )
 
     def open(self, message: dict[str, Any] | None = None) -> None:
-        self.page.wait_for_function("window.__sockets && window.__sockets.length > 0")
+        wait_for(self.page, "window.__sockets && window.__sockets.length > 0")
         self.socket("open")
         if message is not None:
             self.receive(message)
@@ -185,7 +185,8 @@ class Screen:
         return str(self.page.locator(f"#{element_id}").inner_text())
 
     def wait_text(self, element_id: str, text: str) -> None:
-        self.page.wait_for_function(
+        wait_for(
+            self.page,
             "([id, text]) => document.getElementById(id).textContent.trim() === text",
             arg=[element_id, text],
             timeout=5000,
@@ -285,8 +286,8 @@ def test_a_gap_not_filled_within_two_seconds_asks_for_a_resync(screen: Screen) -
 
     screen.receive(entry(13, 5, "李娜"))  # 11 and 12 are missing
     assert screen.page.evaluate("window.securityScreen.pendingCount") == 1
-    screen.page.wait_for_function(
-        "window.__sockets.at(-1).sent.some(m => m.type === 'resync')", timeout=5000
+    wait_for(
+        screen.page, "window.__sockets.at(-1).sent.some(m => m.type === 'resync')", timeout=5000
     )
     screen.receive(snapshot(seq=20, inside=[person(5, "李娜")]))
 
@@ -316,7 +317,7 @@ def test_a_lost_connection_shows_reconnecting_and_comes_back_with_a_new_snapshot
     screen.socket("serverClose", 1006)
     screen.wait_text("connection-state", "Reconnecting…")
     first_delay = page.evaluate("window.securityScreen.state.nextReconnectMs")
-    page.wait_for_function("window.__sockets.length === 2", timeout=5000)
+    wait_for(page, "window.__sockets.length === 2", timeout=5000)
     screen.open(snapshot(seq=3, inside=[]))  # the server restarted: its seq began again
 
     screen.wait_text("connection-state", "Live")

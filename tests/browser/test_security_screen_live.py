@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.access.conftest import make_gate, make_pass, make_visit, make_visitor, slip_token
-from tests.browser.conftest import LiveBuilding, run_committed
+from tests.browser.conftest import LiveBuilding, run_committed, wait_for
 from visit_platform.access.actions import decide_scan, raise_alert
 from visit_platform.access.choices import AlertKind
 from visit_platform.access.models import Alert
@@ -56,9 +56,7 @@ def committed(live_asgi_building: LiveBuilding, django_db_blocker: Any) -> Any:
 
 def open_live_screen(page: Any, live: LiveBuilding) -> None:
     page.goto(f"{live.url}/security/")
-    page.wait_for_function(
-        "document.getElementById('connection').dataset.state === 'live'", timeout=10_000
-    )
+    wait_for(page, "document.getElementById('connection').dataset.state === 'live'", timeout=10_000)
     page.evaluate("window.__loadedOnce = true")  # gone if the page reloads
 
 

@@ -30,7 +30,7 @@ from django_tenants.utils import schema_context
 
 from integrations.wechat.sandbox import WECHAT_USER_AGENT, ReceivedMessage, WeChatSandbox
 from tenants.models import Building, OfficialAccount
-from tests.browser.conftest import LiveBuilding, screenshot
+from tests.browser.conftest import LiveBuilding, screenshot, wait_for
 from visit_platform.access.actions import create_gate, decide_scan
 from visit_platform.access.actions.arrivals import tell_host_of_arrival
 from visit_platform.access.models import Gate
@@ -338,7 +338,8 @@ def shown_token(page: Any, pass_url: str) -> str:
     assert token and answer["state"] == "valid"
     modules = re.search(r'\bd="([^"]+)"', str(qr_svg(token)))
     assert modules is not None
-    page.wait_for_function(
+    wait_for(
+        page,
         "d => { const p = document.querySelector('#qr svg path');"
         " return p !== null && p.getAttribute('d') === d; }",
         arg=modules.group(1),

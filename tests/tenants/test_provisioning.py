@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django_tenants.utils import schema_context, schema_exists
 
 from kernel.errors import DomainError
-from tenants.actions import building_url, create_building
+from tenants.actions import building_domain, building_url, create_building
+from tenants.management.commands.create_building import Command as CreateBuildingCommand
 from tenants.models import Building, Domain, User
 from tenants.provisioning import ProvisioningContext, provisioning_step, unregister_step
 from visit_platform.audit.models import AuditEntry
@@ -71,6 +73,11 @@ def test_new_building_is_cloned_with_every_table_and_the_audit_trigger() -> None
         ("1tower", "slug_invalid"),
         ("a", "slug_invalid"),
         ("tower-a", "slug_invalid"),
+        ("tower_a", "slug_invalid"),
+        ("Tower1", "slug_invalid"),
+        ("tower.a", "slug_invalid"),
+        ("tówer", "slug_invalid"),
+        ("tower a", "slug_invalid"),
         ("tower;drop", "slug_invalid"),
         ("x" * 42, "slug_invalid"),
         ("public", "slug_reserved"),
@@ -144,6 +151,27 @@ def test_create_building_command_prints_address_and_set_password_link(capsys) ->
 def test_create_building_command_refuses_a_reserved_slug_with_a_clear_message() -> None:
     with pytest.raises(CommandError, match="reserved"):
         call_command("create_building", "admin", "--name", "X", "--admin-email", "x@example.com")
+
+
+def test_create_building_command_refuses_a_slug_that_makes_no_host_name() -> None:
+    """``tower_a`` used to be created (and suggested by the help) but Django refuses ``_`` in
+    host names: every page of ``tower_a.localhost`` was a 404."""
+    with pytest.raises(CommandError, match="sub-domain"):
+        call_command("create_building", "tower_a", "--name", "X", "--admin-email", "x@example.com")
+
+    assert not Building.objects.filter(schema_name="tower_a").exists()
+
+
+def test_the_help_example_slug_is_accepted_and_its_host_reaches_the_building() -> None:
+    """The example the command's help gives must itself work, all the way to a page."""
+    parser = CreateBuildingCommand().create_parser("manage.py", "create_building")
+    slug_help = next(action.help for action in parser._actions if action.dest == "slug")
+    example = slug_help.rsplit("e.g. ", 1)[1]
+    create_building(slug=example, name="Example", admin_email="e@example.com")
+
+    response = Client(HTTP_HOST=building_domain(example)).get("/login/")
+
+    assert response.status_code == 200
 
 
 def _schemas() -> set[str]:

@@ -158,6 +158,27 @@ def test_the_host_refuses_with_a_reason_and_the_visitor_is_told(alpha: Building,
     assert VisitProcess.objects.get(visit=visit).status == STATUS.DONE
 
 
+@pytest.mark.parametrize("decision", ["", "approved", "APPROVE", "yes", "refuse", "reject\x00"])
+def test_a_decision_that_is_neither_approve_nor_reject_is_refused_and_changes_nothing(
+    alpha: Building, host: Any, decision: str
+) -> None:
+    """Any value but the page's two buttons used to count as a refusal of the visit."""
+    visit = submit_request(alpha)
+    decision_link = link_in("approval_request", "/a/")
+
+    response = client_for(alpha).post(decision_link, {"decision": decision, "reason": "出差"})
+
+    assert response.status_code == 400
+    assert "approve or to refuse" in response.content.decode() or "批准" in (
+        response.content.decode()
+    )
+    visit.refresh_from_db()
+    assert visit.status == "pending_approval"
+    assert not Notification.objects.filter(purpose="decision").exists()
+    assert open_task(visit, "approve").flow_task.name == "approve"
+    assert client_for(alpha).get(decision_link).status_code == 200
+
+
 def test_a_watchlisted_visitor_is_refused_without_the_host_being_asked(
     alpha: Building, host: Any
 ) -> None:

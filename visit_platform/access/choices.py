@@ -92,6 +92,8 @@ class PassState(models.TextChoices):
     USED_UP = "used_up", _("Used up")
     NOT_YET_VALID = "not_yet_valid", _("Not valid yet")
     VALID = "valid", _("Valid")
+    # Inside on a pass that would not let them in again: the code still opens the exit.
+    EXIT_ONLY = "exit_only", _("Inside, exit only")
 
 
 # States in which a slip still gets someone in (not yet valid: printed ahead of the visit).

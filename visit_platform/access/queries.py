@@ -265,9 +265,25 @@ def agent_controllers(agent: GateAgent) -> list[dict[str, object]]:
     ]
 
 
+# States in which a holder inside is still offered a code, to leave with.
+_LEAVABLE_STATES = frozenset({PassState.USED_UP, PassState.EXPIRED, PassState.NOT_YET_VALID})
+
+
 def pass_state(pass_record: Pass, now: datetime | None = None) -> PassState:
-    """What the pass is worth now, for the visitor's page, the slip and the visit list."""
-    now = now or timezone.now()
+    """What the pass is worth now, for the visitor's page, the slip and the visit list.
+
+    A holder inside on a pass that would not let them in again (its entries used up or its
+    window closed) is ``EXIT_ONLY``: the gate lets every genuine pass out, so the page keeps
+    showing them a code to leave with. A revoked pass stays ``REVOKED`` (the page sends the
+    holder to reception, and the console must see the revocation).
+    """
+    state = _entry_state(pass_record, now or timezone.now())
+    if state in _LEAVABLE_STATES and pass_record.is_inside:
+        return PassState.EXIT_ONLY
+    return state
+
+
+def _entry_state(pass_record: Pass, now: datetime) -> PassState:
     status = pass_record.visit.status
     if pass_record.revoked_at is not None or status in _CANCELLED_VISIT:
         return PassState.REVOKED

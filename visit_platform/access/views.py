@@ -96,6 +96,10 @@ STATE_MESSAGES = {
     PassState.USED_UP: _("Every entry on this pass has been used."),
     PassState.NOT_YET_VALID: _("The code appears here when your visit begins."),
     PassState.VALID: _("Show this code to the scanner at the gate."),
+    PassState.EXIT_ONLY: _(
+        "You are inside: show this code to the scanner at the exit gate to leave. "
+        "It will not let you in again."
+    ),
 }
 
 
@@ -119,6 +123,10 @@ def qr_svg(data: str) -> SafeString:
     svg = image.to_string(encoding="unicode")
     # Built from base45 text only: nothing here came from a person.
     return mark_safe(svg.replace("<svg ", '<svg role="img" focusable="false" ', 1))  # noqa: S308
+
+
+# States in which the page shows a code: to come in and go out, or only to go out.
+SHOWS_CODE = frozenset({PassState.VALID, PassState.EXIT_ONLY})
 
 
 def _pass_for_link(code: str) -> Pass | None:
@@ -179,7 +187,7 @@ def pass_page(request: HttpRequest, code: str) -> HttpResponse:
                 "visitor_name": mask_name(visit.visitor_name),
                 "host_name": visit.host.name if visit.host else "",
                 "company": company,
-                "code": _rotating_code(pass_record) if state == PassState.VALID else None,
+                "code": _rotating_code(pass_record) if state in SHOWS_CODE else None,
                 "token_url": reverse("pass_token", args=[code]),
                 "refresh_seconds": _refresh_seconds(request),
                 "time_zone": timezone.get_current_timezone_name(),
@@ -189,7 +197,8 @@ def pass_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def pass_token_json(request: HttpRequest, code: str) -> HttpResponse:
-    """A fresh rotating token for the page's QR code, or only the state when it is not valid."""
+    """A fresh rotating token for the page's QR code (also to a holder inside on a pass that
+    only lets them out), or only the state when the pass opens no gate."""
     pass_record = _pass_for_link(code)
     if pass_record is None:
         return _private(
@@ -197,7 +206,7 @@ def pass_token_json(request: HttpRequest, code: str) -> HttpResponse:
         )
     state = pass_state(pass_record)
     body: dict[str, object] = {"token": None, "qr_svg": None, "expires_at": None, "state": state}
-    if state == PassState.VALID:
+    if state in SHOWS_CODE:
         rotating = _rotating_code(pass_record)
         body.update(
             token=rotating.token,

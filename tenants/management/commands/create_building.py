@@ -19,7 +19,13 @@ class Command(BaseCommand):
     help = "Create a building: schema, domain, first property admin, default settings."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("slug", help="schema and sub-domain name, e.g. tower_a")
+        parser.add_argument(
+            "slug",
+            help=(
+                "schema and sub-domain name: 2 to 41 lower-case letters and digits, "
+                "a letter first, e.g. towera"
+            ),
+        )
         parser.add_argument("--name", required=True, help="the building's display name")
         parser.add_argument("--admin-email", required=True)
         parser.add_argument(
