@@ -27,6 +27,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.templatetags.static import static
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -74,11 +75,16 @@ class Refusal:
 
     def page(self) -> HttpResponse:
         """A readable page for people (the mobile pages' 429)."""
+        # Styled like the phone pages (their stylesheet), without their template: the limit
+        # answers before any view, for pages of every kind.
         body = format_html(
             '<!doctype html><html lang="{}"><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            "<title>{}</title><main><h1>{}</h1><p>{}</p></main></html>",
+            '<link rel="stylesheet" href="{}">'
+            '<title>{}</title><body><main class="m-main"><div class="m-card">'
+            "<h1>{}</h1><p>{}</p></div></main></body></html>",
             translation.get_language() or "zh-hans",
+            static("web/mobile.css"),
             _("Too many requests"),
             _("Too many requests"),
             self.message(),
