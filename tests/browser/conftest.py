@@ -67,9 +67,9 @@ class LiveBuilding:
         return f"{role}@{self.building.schema_name}.example"
 
 
-@pytest.fixture(scope="module")
-def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveBuilding]:
-    """A committed building with sample data, served by a live server thread."""
+@contextmanager
+def committed_building(django_db_blocker: Any) -> Iterator[Building]:
+    """A committed building with the demo directory, dropped again afterwards."""
     from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
 
     slug = f"browser{next(_BUILDING_NUMBERS)}"
@@ -82,6 +82,25 @@ def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
         )
         with schema_context(slug):
             seed_demo_directory()
+        try:
+            yield result.building
+        finally:
+            # Users stay: deleting one from the public schema would cascade into building
+            # tables that only exist in building schemas.
+            result.building.delete(force_drop=True)
+            end_other_database_sessions()
+
+
+def _served(building: Building, port: int) -> LiveBuilding:
+    from visit_platform.directory.demo import DEMO_PASSWORD
+
+    return LiveBuilding(building, f"http://{building.schema_name}.localhost:{port}", DEMO_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveBuilding]:
+    """A committed building with sample data, served by a live server thread."""
+    with committed_building(django_db_blocker) as building:
         server = LiveServerThread("localhost", StaticFilesHandler, port=0)
         server.daemon = True
         server.start()
@@ -89,15 +108,9 @@ def live_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
         if server.error:
             raise server.error
         try:
-            yield LiveBuilding(
-                result.building, f"http://{slug}.localhost:{server.port}", DEMO_PASSWORD
-            )
+            yield _served(building, server.port)
         finally:
             server.terminate()
-            # Users stay: deleting one from the public schema would cascade into building
-            # tables that only exist in building schemas.
-            result.building.delete(force_drop=True)
-            end_other_database_sessions()
 
 
 class AsgiServerThread(threading.Thread):
@@ -151,28 +164,13 @@ class AsgiServerThread(threading.Thread):
 def live_asgi_building(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveBuilding]:
     """Like ``live_building`` (a committed building with the demo directory), served by the
     ASGI application under uvicorn, so pages can open their WebSockets."""
-    from visit_platform.directory.demo import DEMO_PASSWORD, seed_demo_directory
-
-    slug = f"browser{next(_BUILDING_NUMBERS)}"
-    with django_db_blocker.unblock():
-        result = create_building(
-            slug=slug,
-            name="浏览器测试大厦",
-            admin_email=f"admin@{slug}.example",
-            admin_password=DEMO_PASSWORD,
-        )
-        with schema_context(slug):
-            seed_demo_directory()
+    with committed_building(django_db_blocker) as building:
         server = AsgiServerThread()
         server.start_and_wait()
         try:
-            yield LiveBuilding(
-                result.building, f"http://{slug}.localhost:{server.port}", DEMO_PASSWORD
-            )
+            yield _served(building, server.port)
         finally:
             server.stop()
-            result.building.delete(force_drop=True)
-            end_other_database_sessions()
 
 
 @contextmanager

@@ -1,18 +1,13 @@
 """The evacuation roll call on two marshals' phones, in a real browser over a real ASGI server
-(the page is live through a WebSocket, which the WSGI live server cannot serve): a tap on
+(the page is live through a WebSocket, so the building is served by the live ASGI server): a tap on
 one phone shows on the other."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
@@ -30,9 +25,9 @@ SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture(scope="module")
-def roll_call(live_building: LiveBuilding, django_db_blocker: Any) -> Iterator[RollCall]:
+def roll_call(live_asgi_building: LiveBuilding, django_db_blocker: Any) -> Iterator[RollCall]:
     """Three visitors inside, in two zones, and an open roll call: committed, for the server."""
-    with django_db_blocker.unblock(), schema_context(live_building.building.schema_name):
+    with django_db_blocker.unblock(), schema_context(live_asgi_building.building.schema_name):
         close_old_connections()
         lobby = create_gate(SYSTEM, name="大堂闸机", zone="A座大堂", direction="both")
         garage = create_gate(SYSTEM, name="车库闸机", zone="地下车库", direction="both")
@@ -49,38 +44,9 @@ def roll_call(live_building: LiveBuilding, django_db_blocker: Any) -> Iterator[R
             decide_scan(gate=gate, token=slip_token(make_pass(visit)))
         started = start_roll_call(SYSTEM)
     yield started
-    with django_db_blocker.unblock(), schema_context(live_building.building.schema_name):
+    with django_db_blocker.unblock(), schema_context(live_asgi_building.building.schema_name):
         close_old_connections()
         close_roll_call(SYSTEM, started)
-
-
-@pytest.fixture(scope="module")
-def asgi_url(live_building: LiveBuilding) -> Iterator[str]:
-    """The platform's ASGI application (pages, static files and WebSockets) under uvicorn on a
-    free port, in a thread; the building's domain as host."""
-    from visit_platform.asgi import application
-
-    static = ASGIStaticFilesHandler(application)
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await (static if scope["type"] == "http" else application)(scope, receive, send)
-
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", ws="websockets"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://{live_building.building.schema_name}.localhost:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def phone_of(browser: Any, url: str, email: str, password: str) -> Any:
@@ -97,19 +63,19 @@ def phone_of(browser: Any, url: str, email: str, password: str) -> Any:
 
 
 def test_two_marshals_phones_show_each_others_marks_live(
-    browser: Any, live_building: LiveBuilding, roll_call: RollCall, asgi_url: str
+    asgi_browser: Any, live_asgi_building: LiveBuilding, roll_call: RollCall
 ) -> None:
-    password = live_building.password
-    first = phone_of(browser, asgi_url, "security@demo.example.com", password)
-    second = phone_of(browser, asgi_url, "admin@demo.example.com", password)
+    password = live_asgi_building.password
+    first = phone_of(asgi_browser, live_asgi_building.url, "security@demo.example.com", password)
+    second = phone_of(asgi_browser, live_asgi_building.url, "admin@demo.example.com", password)
     try:
         for phone in (first, second):
-            phone.goto(f"{asgi_url}/roll-call/{roll_call.pk}/")
+            phone.goto(f"{live_asgi_building.url}/roll-call/{roll_call.pk}/")
             wait_for(phone, "document.getElementById('live').textContent === '实时'")
         assert first.locator(".rc-zone h2").all_inner_texts() == ["A座大堂", "地下车库"]
         assert first.locator("#count-unaccounted").inner_text() == "5"
 
-        with schema_context(live_building.building.schema_name):
+        with schema_context(live_asgi_building.building.schema_name):
             hanmeimei = roll_call.entries.get(name="韩梅梅").pk
             wangwu = roll_call.entries.get(name="王五").pk
         first.locator(f"#entry-{hanmeimei} button.to-safe").tap()
