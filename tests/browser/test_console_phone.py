@@ -98,12 +98,27 @@ def page_width(page: Any) -> int:
     return width
 
 
+# Text squeezed into a column a character or two wide (the symptom of a layout that fits the
+# screen only by crushing a column): an element holding a run of text that is narrower than
+# 40 px yet taller than four lines.
+SQUEEZED_TEXT = """() => Array.from(document.querySelectorAll("main *")).filter(element => {
+  const text = Array.from(element.childNodes).filter(node => node.nodeType === 3)
+    .map(node => node.textContent.trim()).join("");
+  const box = element.getBoundingClientRect();
+  return text.length >= 6 && box.width > 0 && box.width < 40 && box.height > 90;
+}).map(element => element.textContent.trim().slice(0, 30))"""
+
+
 def measure(page: Any, live: LiveBuilding, path: str, too_wide: dict[str, int]) -> None:
+    """Record the page's width if it is wider than the screen, or -1 if it fits only by
+    squeezing text into a sliver."""
     response = page.goto(f"{live.url}{path}")
     assert response.status == 200, path
     width = page_width(page)
     if width > page.viewport_size["width"]:
         too_wide[path] = width
+    elif page.evaluate(SQUEEZED_TEXT):
+        too_wide[path] = -1
 
 
 def walk_role(page: Any, live: LiveBuilding) -> tuple[list[str], dict[str, int]]:
