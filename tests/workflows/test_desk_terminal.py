@@ -276,11 +276,14 @@ def test_only_reception_sees_the_desk_checks_score(
 def test_a_refusal_needs_no_photo_score_or_tick(desk: Client, at_desk: tuple[Visit, str]) -> None:
     visit, verify_url = at_desk
 
-    refused = desk.post(verify_url, {"host_consent": "no", "consent_note": "不认识"})
+    refused = desk.post(
+        verify_url, {"host_consent": "no", "consent_note": "不认识", "photo": photo_upload()}
+    )
 
     assert refused.status_code == 302
     visit.refresh_from_db()
     assert (visit.status, visit.decision_reason) == ("rejected", "不认识")
+    assert not visit.visitor.photo  # a photo sent with a refusal is not kept
 
 
 def test_admitting_a_walk_in_needs_a_route_to_their_identity(
@@ -368,6 +371,7 @@ def test_the_check_by_eye_is_recorded_distinctly_and_keeps_no_face_score(
         False,
     )
     assert process.face_match_score is None
+    assert not FaceMatchReport.objects.exists()  # no consent: the terminal's score is dropped
     step = AuditEntry.objects.filter(verb="task.done", detail__step="verify").get()
     assert (step.detail["identity_check"], step.detail["face_match_score"]) == ("eye", None)
 

@@ -32,7 +32,7 @@ from visit_platform.visits.models import Visit
 from workflows.actions.links import spend_open_links
 from workflows.actions.steps import send_pass_link
 from workflows.choices import IdentityCheck, LinkOutcome
-from workflows.models import VisitProcess
+from workflows.models import FaceMatchReport, VisitProcess
 
 APPROVAL_NODES = ("approve", "approve_escalated")
 
@@ -186,7 +186,14 @@ def verify_at_desk(
             checked_by_eye=checked_by_eye,
             id_photo=id_photo,
         )
-    if photo is not None:
+    if process.identity_check != IdentityCheck.FACE:
+        # No consent to face data on this visit (checked by eye, or refused): a score the
+        # terminal sent is not kept with it.
+        FaceMatchReport.objects.filter(process=process).delete()
+        if process.face_match_score is not None:
+            process.face_match_score = None
+            process.save(update_fields=["face_match_score"])
+    if photo is not None and admits:
         photo.seek(0)
         visit.visitor.photo.save(f"{secrets.token_hex(8)}.jpg", photo, save=True)
     if visit.status == VisitStatus.PENDING_APPROVAL:
@@ -246,9 +253,8 @@ def _check_identity(
                 _("Tick that you compared the visitor's face with the document yourself."),
                 field="checked_by_eye",
             )
-        # No face data on this route: a score the terminal sent meanwhile is not kept.
-        process.identity_check, process.face_consent, process.face_match_score = "eye", False, None
-        process.save(update_fields=["identity_check", "face_consent", "face_match_score"])
+        process.identity_check, process.face_consent = "eye", False
+        process.save(update_fields=["identity_check", "face_consent"])
         return
     if not face_consent:
         raise DomainError(
