@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
@@ -27,7 +28,7 @@ from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.visits.models import Visit
-from workflows.actions.terminals import register_desk_terminal
+from workflows.actions.terminals import record_face_match, register_desk_terminal
 from workflows.models import DeskTerminal, FaceMatchReport, VisitProcess
 
 SYSTEM = Actor.system("tests")
@@ -441,3 +442,41 @@ def upload(data: bytes, name: str) -> io.BytesIO:
     file = io.BytesIO(data)
     file.name = name
     return file
+
+
+# --- The action and the command -------------------------------------------------------------
+
+
+def test_the_latest_report_is_the_visits_score(
+    at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
+) -> None:
+    visit, _ = at_desk
+    for score in (55, 88):
+        record_face_match(
+            terminal[0],
+            visit_id=visit.pk,
+            score=score,
+            vendor="ZKTeco",
+            model="FaceDepot-7B",
+            taken_at=timezone.now(),
+            nonce=uuid.uuid4().hex,
+        )
+
+    assert score_of(visit) == 88
+    assert FaceMatchReport.objects.count() == 2
+    assert AuditEntry.objects.filter(verb="face_match.reported").count() == 2
+
+
+def test_the_command_registers_a_terminal_whose_key_is_shown_once_and_stored_hashed(
+    alpha: Building, at_desk: tuple[Visit, str]
+) -> None:
+    visit, _ = at_desk
+    out = io.StringIO()
+
+    call_command("register_desk_terminal", building=alpha.schema_name, name="二楼前台", stdout=out)
+
+    key = out.getvalue().strip().splitlines()[-1]
+    stored = DeskTerminal.objects.get(name="二楼前台")
+    assert key.split(".")[0] == stored.key_prefix
+    assert key.split(".")[1] not in stored.key_hash
+    assert send(alpha, key, report(visit)).status_code == 201
