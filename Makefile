@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test test-fast smoke install lint browser lock bench clean-data
+.PHONY: demo test test-fast smoke install lint browser lock bench clean-data face-samples
 
 ## Set up everything (virtualenv, embedded PostgreSQL and Redis, demo building) and run it.
 demo: install
 	$(BIN)/python manage.py demo --port $(PORT)
 
 ## Run the whole test suite: lint, types, migrations check, then pytest.
-test: install browser lint
+test: install browser lint face-samples
 	$(BIN)/pytest
 
 ## The first command, checked end to end as a newcomer would run it: the demo on a fresh data
@@ -21,7 +21,7 @@ smoke: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python .ci/smoke.py
 
 ## The same without the slow stress tests.
-test-fast: install lint
+test-fast: install lint face-samples
 	$(BIN)/pytest -m "not slow and not browser"
 
 lint: install
@@ -44,6 +44,22 @@ browser:
 	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && \
 		fc-list 2>/dev/null | grep -qi "WenQuanYi Zen Hei" || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-wqy-zenhei >/dev/null; }
+
+## Real photos of faces for the face matcher's tests: the demo photos of the npm package
+## @vladmandic/face-api, fetched with npm into .data/ (git-ignored) and checked against the
+## registry's integrity hash, pinned here.
+FACE_SAMPLES := .data/face-samples
+FACE_API := @vladmandic/face-api@1.7.15
+FACE_API_INTEGRITY := sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==
+face-samples: $(FACE_SAMPLES)/package/demo/sample6.jpg
+
+$(FACE_SAMPLES)/package/demo/sample6.jpg:
+	mkdir -p $(FACE_SAMPLES)
+	cd $(FACE_SAMPLES) && rm -f vladmandic-face-api-*.tgz && npm pack --silent $(FACE_API) >/dev/null
+	test "sha512-$$(openssl dgst -sha512 -binary $(FACE_SAMPLES)/vladmandic-face-api-1.7.15.tgz | base64 -w0)" = "$(FACE_API_INTEGRITY)" \
+		|| { echo "face samples: integrity check failed" >&2; rm -f $(FACE_SAMPLES)/*.tgz; exit 1; }
+	tar -xzf $(FACE_SAMPLES)/vladmandic-face-api-1.7.15.tgz -C $(FACE_SAMPLES) --wildcards 'package/demo/sample*.jpg'
+	touch $@
 
 ## Re-resolve requirements.lock from pyproject.toml.
 lock:

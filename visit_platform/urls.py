@@ -8,11 +8,13 @@ from visit_platform.access import views as access_views
 from visit_platform.access.api import api as gate_api
 from visit_platform.visits import urls as visits_urls
 from workflows import urls as workflows_urls
+from workflows.terminal_api import api as desk_api
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/gate/", include(json_api.urlpatterns(gate_api))),
     path("api/forms/", include(json_api.urlpatterns(forms_api))),
+    path("api/desk/", include(json_api.urlpatterns(desk_api))),
     path("", include("visit_platform.web.urls")),
     path("", include("visit_platform.directory.urls")),
     path("", include("visit_platform.audit.urls")),

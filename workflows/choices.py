@@ -1,6 +1,7 @@
 """Purposes of action links and one-time codes."""
 
 from django.db import models
+from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,3 +30,11 @@ class WatchlistHitAction(models.TextChoices):
 
     REJECT = "reject", _("Refuse the visit")
     SECURITY_REVIEW = "security_review", _("Send it to security for review")
+
+
+class IdentityCheck(TextChoices):
+    """How reception made sure the visitor is the person on the document. The face route
+    needs the visitor's separate consent; the eye route is the way in without face data."""
+
+    FACE = "face", _("Face comparison")
+    EYE = "eye", _("Checked by eye")

@@ -12,7 +12,13 @@ from viewflow.workflow.models import Process
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
-from workflows.choices import Approver, LinkOutcome, LinkPurpose, WatchlistHitAction
+from workflows.choices import (
+    Approver,
+    IdentityCheck,
+    LinkOutcome,
+    LinkPurpose,
+    WatchlistHitAction,
+)
 
 
 class ActionLink(models.Model):
@@ -160,6 +166,14 @@ class VisitProcess(Process):
     face_match_score: models.PositiveSmallIntegerField[int | None, int | None] = (
         models.PositiveSmallIntegerField(_("face match score (%)"), null=True, blank=True)
     )
+    # The desk check's route to the visitor's identity, and the visitor's separate consent to
+    # having their face compared (PIPL and the 2025 face-recognition rules).
+    identity_check: models.CharField[str, str] = models.CharField(
+        _("identity checked by"), max_length=8, choices=IdentityCheck.choices, blank=True
+    )
+    face_consent: models.BooleanField[bool, bool] = models.BooleanField(
+        _("consented to face comparison"), default=False
+    )
 
     class Meta:
         verbose_name = _("visit process")
@@ -168,3 +182,64 @@ class VisitProcess(Process):
     def setting(self, name: str) -> Any:
         """A setting of the policy this visit started under."""
         return self.policy[name]
+
+
+class DeskTerminal(models.Model):
+    """A visitor terminal (访客机) at a reception desk of this building. It compares the
+    visitor's face with the document's photo on its own hardware and reports the score to the
+    desk API, authenticating with ``<prefix>.<secret>`` like a gate agent; only a hash of the
+    secret is stored."""
+
+    name = models.CharField(_("name"), max_length=100)
+    key_prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("desk terminal")
+        verbose_name_plural = _("desk terminals")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FaceMatchReport(models.Model):
+    """One face comparison for one visit at the desk: a terminal's report, or the server's
+    own matcher (no terminal). Only the score is kept, never the images. A terminal's nonce
+    is unique, so a report sent again (or replayed by someone who caught it) is refused."""
+
+    process = models.ForeignKey(
+        VisitProcess,
+        verbose_name=_("visit process"),
+        on_delete=models.CASCADE,
+        related_name="face_matches",
+    )
+    terminal = models.ForeignKey(
+        DeskTerminal,
+        verbose_name=_("desk terminal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    score = models.PositiveSmallIntegerField(_("score (%)"))
+    vendor = models.CharField(_("vendor"), max_length=60, blank=True)
+    model = models.CharField(_("model"), max_length=60, blank=True)
+    nonce = models.CharField(max_length=64, blank=True)
+    taken_at = models.DateTimeField(_("compared at"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("face match")
+        verbose_name_plural = _("face matches")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["terminal", "nonce"],
+                condition=models.Q(terminal__isnull=False),
+                name="face_match_nonce_once_per_terminal",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}%"

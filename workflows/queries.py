@@ -7,6 +7,7 @@ employee's account or their decision links)."""
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from kernel.privacy import secret_hash
 from visit_platform.directory.backends import active_memberships
 from visit_platform.directory.models import Host
 from visit_platform.directory.roles import APPROVE_VISITS, ROLE_PERMISSIONS
@@ -22,7 +24,7 @@ from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
 from workflows.actions.tasks import APPROVAL_NODES, open_approval_task
 from workflows.choices import Approver
-from workflows.models import ActionLink
+from workflows.models import ActionLink, DeskTerminal, FaceMatchReport, VisitProcess
 
 OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
 
@@ -140,3 +142,25 @@ def visits_waiting_for(host: Host) -> list[Visit]:
 
 def _open_links(host: Host) -> QuerySet[ActionLink]:
     return ActionLink.objects.filter(host=host, used_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def authenticate_terminal(key: str) -> DeskTerminal | None:
+    """The active desk terminal holding ``key`` (``<prefix>.<secret>``), or None. Compares
+    hashes in constant time, like a gate agent's key."""
+    prefix, separator, secret = key.partition(".")
+    if not separator or len(prefix) != 8 or not secret or len(key) > 200:
+        return None
+    terminal = DeskTerminal.objects.filter(key_prefix=prefix, is_active=True).first()
+    if terminal is None or not hmac.compare_digest(terminal.key_hash, secret_hash(secret)):
+        return None
+    return terminal
+
+
+def latest_face_match(process: VisitProcess) -> FaceMatchReport | None:
+    """The comparison the desk check goes by: the last one received for the visit."""
+    return (
+        FaceMatchReport.objects.filter(process=process)
+        .select_related("terminal")
+        .order_by("-received_at", "-pk")
+        .first()
+    )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("tasks/<int:pk>/", views.task_page, name="task_page"),
     path("tasks/<int:pk>/claim/", views.task_claim, name="task_claim"),
     path("tasks/<int:pk>/release/", views.task_release, name="task_release"),
+    path("tasks/<int:pk>/face-match.json", views.task_face_match, name="task_face_match"),
     path("reception/visits/<int:pk>/identity/", views.desk_identity, name="desk_identity"),
     path("visits/<int:pk>/timeline/", views.visit_timeline_page, name="visit_timeline"),
     path("policies/", views.policy_list, name="policy_list"),

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -30,9 +30,11 @@ from visit_platform.visits.models import Visit
 from workflows import actions
 from workflows.actions import DESK_SCENARIOS, decide_by_link, open_action_link, start_visit_flow
 from workflows.actions.policies import update_policy
+from workflows.actions.tasks import photo_in_answers
+from workflows.choices import IdentityCheck
 from workflows.models import POLICY_FIELDS, ScenarioPolicy, VisitProcess
 from workflows.policies import policy_snapshot
-from workflows.queries import may_act_on, visible_tasks
+from workflows.queries import latest_face_match, may_act_on, visible_tasks
 from workflows.timeline import visit_timeline
 
 
@@ -342,9 +344,48 @@ def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
         .first(),
         "timeline": visit_timeline(visit),
     }
+    if name == "verify":
+        context.update(_desk_check_context(process))
     return render(
         request, _STEP_TEMPLATES[name], context, status=problem.status if problem else 200
     )
+
+
+def _desk_check_context(process: VisitProcess) -> dict[str, Any]:
+    """What the desk check shows besides the task: whether the photo is still needed (the
+    no-ID form may have taken it), the routes to the visitor's identity, and the terminal's
+    latest score, which the page then keeps polling for."""
+    visit = process.visit
+    return {
+        "photo_needed": bool(process.setting("photo_required"))
+        and not (visit.visitor.photo or photo_in_answers(visit)),
+        "identity_checks": IdentityCheck,
+        "face_match": latest_face_match(process),
+    }
+
+
+@console_view(VIEW_TASKS)
+def task_face_match(request: HttpRequest, pk: int) -> HttpResponse:
+    """The desk check's latest face comparison, polled by the page (desk_check.js) so the
+    terminal's score appears without reception typing anything."""
+    task = _visible_task(request, pk)
+    process = VisitProcess.objects.filter(pk=task.process_id).first()
+    if process is None or task.flow_task.name != "verify":
+        raise Http404
+    report = latest_face_match(process)
+    threshold = int(process.setting("face_match_threshold"))
+    body: dict[str, Any] = {"score": None, "threshold": threshold}
+    if report is not None:
+        body.update(
+            score=report.score,
+            passes=report.score >= threshold,
+            source=report.terminal.name if report.terminal else _("the server"),
+            vendor=report.vendor,
+            model=report.model,
+        )
+    response = JsonResponse(body)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _closed_task(request: HttpRequest, pk: int) -> HttpResponse:
@@ -374,17 +415,6 @@ def _closed_task(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _score(text: str) -> int | None:
-    text = text.strip()
-    if not text:
-        return None
-    if not text.isdigit() or len(text) > 3:
-        raise DomainError(
-            "face_match_invalid", _("The face match score is 0 to 100."), field="face_match_score"
-        )
-    return int(text)
-
-
 def _act(request: HttpRequest, actor: Actor, task: Task, name: str) -> None:
     post = request.POST
     if name in ("approve", "approve_escalated"):
@@ -404,9 +434,11 @@ def _act(request: HttpRequest, actor: Actor, task: Task, name: str) -> None:
             task,
             host_consent=post.get("host_consent") == "yes",
             consent_note=post.get("consent_note", "")[:200],
-            face_match_score=_score(post.get("face_match_score", "")),
             photo=request.FILES.get("photo"),
+            identity_check=post.get("identity_check", ""),
+            face_consent=post.get("face_consent") == "on",
             checked_by_eye=post.get("checked_by_eye") == "on",
+            id_photo=request.FILES.get("id_photo"),
         )
     elif name == "hand_over":
         actions.hand_over_pass(actor, task, by_sms=post.get("how") == "sms")

@@ -79,8 +79,9 @@ def test_reception_completes_a_walk_in_from_the_queue_to_the_printed_slip(
     page.check("input[name=host_consent][value=yes]")
     page.fill("input[name=consent_note]", "张伟 电话同意")
     page.set_input_files("input[name=photo]", str(face_photo(tmp_path)))
-    page.fill("input[name=face_match_score]", "92")
-    clicks += 2  # the consent choice and the photo
+    page.check("input[name=identity_check][value=eye]")  # this desk has no terminal
+    page.check("input[name=checked_by_eye]")
+    clicks += 4  # the consent choice, the photo, the route and the tick
     screenshot(page, "reception-walk-in-2-verify")
     page.click("[data-test=verify]")
     clicks += 1
@@ -204,7 +205,8 @@ def test_reception_settles_a_known_document_typed_with_another_name_and_mobile(
     assert ("钱**" in head) is (keep == "typed") and ("赵*" in head) is (keep == "stored")
     page.check("input[name=host_consent][value=yes]")
     page.set_input_files("input[name=photo]", str(face_photo(tmp_path)))
-    page.fill("input[name=face_match_score]", "92")
+    page.check("input[name=identity_check][value=eye]")
+    page.check("input[name=checked_by_eye]")
     if width == "phone":
         screenshot(page, "reception-walk-in-2-verify-phone")
     page.click("[data-test=verify]")

@@ -35,6 +35,7 @@ from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 from workflows.actions import add_to_watchlist
 from workflows.actions.policies import update_policy
+from workflows.actions.terminals import record_face_match, register_desk_terminal
 from workflows.models import ScenarioPolicy, VisitProcess
 from workflows.tasks import fire_workflow_timers_task
 
@@ -531,6 +532,24 @@ def photo_upload() -> io.BytesIO:
     return data
 
 
+def terminal_reports(visit: Visit, score: int) -> None:
+    """The desk's visitor terminal reports its face comparison for the visit."""
+    terminal, _key = register_desk_terminal(SYSTEM, name="前台访客机")
+    record_face_match(
+        terminal,
+        visit_id=visit.pk,
+        score=score,
+        vendor="ZKTeco",
+        model="FaceDepot",
+        taken_at=timezone.now(),
+        nonce=uuid.uuid4().hex,
+    )
+
+
+# The desk check's answers when the host agrees and the visitor consents to the face match.
+FACE_CHECK = {"host_consent": "yes", "identity_check": "face", "face_consent": "on"}
+
+
 def register_walk_in(client: Client, scenario: str = "walk_in", **answers: Any) -> Any:
     version = current_version(scenario)
     start = timezone.localtime()
@@ -570,18 +589,12 @@ def test_a_walk_in_goes_from_registration_to_the_printed_slip_in_three_screens(
     assert verify_url == f"/tasks/{open_task(visit, 'verify').pk}/"
     assert Notification.objects.filter(purpose="approval_request").exists()  # host's link too
 
-    low = desk.post(
-        verify_url, {"host_consent": "yes", "face_match_score": "60", "photo": photo_upload()}
-    )
+    terminal_reports(visit, 60)
+    low = desk.post(verify_url, {**FACE_CHECK, "photo": photo_upload()})
     assert low.status_code == 400  # under the building's 80 %
+    terminal_reports(visit, 93)
     checked = desk.post(
-        verify_url,
-        {
-            "host_consent": "yes",
-            "consent_note": "李雷 on the phone",
-            "face_match_score": "93",
-            "photo": photo_upload(),
-        },
+        verify_url, {**FACE_CHECK, "consent_note": "李雷 on the phone", "photo": photo_upload()}
     )  # screen 2
     assert checked.status_code == 302
     hand_over_url = checked["Location"]
@@ -597,6 +610,7 @@ def test_a_walk_in_goes_from_registration_to_the_printed_slip_in_three_screens(
     assert slip.content.startswith(b"%PDF")
     visit.refresh_from_db()
     assert (visit.status, visit.process.face_match_score) == ("approved", 93)
+    assert (visit.process.identity_check, visit.process.face_consent) == ("face", True)
     assert visit.process.status == STATUS.DONE
     assert admitted(visit)
 
@@ -618,7 +632,13 @@ def test_a_walk_in_registered_with_the_suggested_window_is_admitted_at_once(
     window = {name: suggested(form, name) for name in ("visit_start", "visit_end")}
     verify_url = register_walk_in(desk, scenario, **window)["Location"]
     checked = desk.post(
-        verify_url, {"host_consent": "yes", "face_match_score": "95", "photo": photo_upload()}
+        verify_url,
+        {
+            "host_consent": "yes",
+            "identity_check": "eye",
+            "checked_by_eye": "on",
+            "photo": photo_upload(),
+        },
     )
     desk.post(checked["Location"], {"how": "slip"})
 
@@ -662,7 +682,7 @@ def test_a_host_refusing_on_the_phone_ends_the_walk_in_without_a_pass(
     )
 
     page = desk.get(verify_url)
-    done = desk.post(verify_url, {"face_match_score": "95", "photo": photo_upload()})
+    done = desk.post(verify_url, {})  # a refusal needs no photo, score or tick
 
     assert "不认识" in page.content.decode()
     assert done.status_code == 302
@@ -703,7 +723,7 @@ def test_two_receptionists_never_work_the_same_visitor(alpha: Building, desk: Cl
     task_id = int(verify_url.strip("/").split("/")[-1])
     other = client_for(alpha, member(alpha, "desk2@alpha.example", Role.RECEPTION))
 
-    meddling = other.post(verify_url, {"host_consent": "yes", "face_match_score": "99"})
+    meddling = other.post(verify_url, {"host_consent": "no"})
     desk.post(f"/tasks/{task_id}/release/")
     claimed = other.post(f"/tasks/{task_id}/claim/")
     too_late = desk.post(f"/tasks/{task_id}/claim/", follow=True)

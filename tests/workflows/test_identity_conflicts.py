@@ -67,7 +67,13 @@ def settle_at_desk(desk: Client, keep: str) -> tuple[Visit, str]:
 def text_the_pass(desk: Client, verify_url: str) -> None:
     """Screens 2 and 3: the host agrees, the face matches, the pass link goes by text."""
     checked = desk.post(
-        verify_url, {"host_consent": "yes", "face_match_score": "95", "photo": photo_upload()}
+        verify_url,
+        {
+            "host_consent": "yes",
+            "identity_check": "eye",
+            "checked_by_eye": "on",
+            "photo": photo_upload(),
+        },
     )
     desk.post(checked["Location"], {"how": "sms"})
 

@@ -31,8 +31,8 @@ from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
 from workflows.actions.links import spend_open_links
 from workflows.actions.steps import send_pass_link
-from workflows.choices import LinkOutcome
-from workflows.models import VisitProcess
+from workflows.choices import IdentityCheck, LinkOutcome
+from workflows.models import FaceMatchReport, VisitProcess
 
 APPROVAL_NODES = ("approve", "approve_escalated")
 
@@ -146,52 +146,58 @@ def verify_at_desk(
     *,
     host_consent: bool,
     consent_note: str = "",
-    face_match_score: int | None = None,
     photo: UploadedFile | None = None,
+    identity_check: str = "",
+    face_consent: bool = False,
     checked_by_eye: bool = False,
+    id_photo: UploadedFile | None = None,
 ) -> Visit:
-    """Reception's second screen for a walk-in: the host's (or company's) consent, taken
-    by phone, and the visitor's photo and face-match score from the desk terminal, checked
-    against the policy. Approves or refuses the visit; a host who already decided through
-    their link has the last word."""
-    process = VisitProcess.objects.select_related("visit").get(pk=task.process_id)
+    """Reception's second screen for a walk-in: the host's (or company's) consent, taken by
+    phone, and the visitor's identity, checked against the policy. Approves or refuses the
+    visit; a host who already decided through their link has the last word.
+
+    A refusal needs nothing more. Admitting needs the photo where the policy asks for one
+    and none is on file; and, for a walk-in whose policy requires the ID document, one of two
+    routes: the face comparison (the visitor's separate consent, and the terminal's score,
+    or the server's comparison of the document's photo with the live one, at or over the
+    threshold, or under it with reception's own check), or reception's check by eye against
+    the document, which uses no face data at all."""
+    process = (
+        VisitProcess.objects.select_for_update().select_related("visit").get(pk=task.process_id)
+    )
     visit = process.visit
     if task.flow_task.name != "verify":
         raise DomainError("not_a_verification", _("This task is not a desk check."))
+    admits = visit.status == VisitStatus.APPROVED or (
+        visit.status == VisitStatus.PENDING_APPROVAL
+        and (host_consent or not process.setting("requires_approval"))
+    )
     if photo is not None:
         _check_photo(photo)
-    elif process.setting("photo_required") and not (
-        visit.visitor.photo or _photo_in_answers(visit)
-    ):
-        raise DomainError("photo_required", _("Take the visitor's photo first."), field="photo")
-    if face_match_score is not None and not 0 <= face_match_score <= 100:
-        raise DomainError(
-            "face_match_invalid", _("The face match score is 0 to 100."), field="face_match_score"
+    if id_photo is not None:
+        _check_photo(id_photo, field="id_photo")
+    if admits:
+        _check_identity(
+            actor,
+            process,
+            photo=photo,
+            identity_check=identity_check,
+            face_consent=face_consent,
+            checked_by_eye=checked_by_eye,
+            id_photo=id_photo,
         )
-    threshold = int(process.setting("face_match_threshold"))
-    if process.setting("id_check_required") and visit.scenario == Scenario.WALK_IN:
-        if face_match_score is None:
-            raise DomainError(
-                "face_match_required",
-                _("Record the face match score from the desk terminal."),
-                field="face_match_score",
-            )
-        if face_match_score < threshold and not checked_by_eye:
-            raise DomainError(
-                "face_match_low",
-                _(
-                    "The face matches the document by %(score)s%%, under the %(threshold)s%% "
-                    "the building asks. Compare them yourself and tick the box, or refuse."
-                )
-                % {"score": face_match_score, "threshold": threshold},
-                field="face_match_score",
-            )
-    process.face_match_score = face_match_score
-    process.save(update_fields=["face_match_score"])
-    if photo is not None:
+    if process.identity_check != IdentityCheck.FACE:
+        # No consent to face data on this visit (checked by eye, or refused): a score the
+        # terminal sent is not kept with it.
+        FaceMatchReport.objects.filter(process=process).delete()
+        if process.face_match_score is not None:
+            process.face_match_score = None
+            process.save(update_fields=["face_match_score"])
+    if photo is not None and admits:
+        photo.seek(0)
         visit.visitor.photo.save(f"{secrets.token_hex(8)}.jpg", photo, save=True)
     if visit.status == VisitStatus.PENDING_APPROVAL:
-        if host_consent or not process.setting("requires_approval"):
+        if admits:
             visit = decide_visit(actor, visit, approve=True, reason=consent_note)
         else:
             visit = decide_visit(
@@ -202,7 +208,9 @@ def verify_at_desk(
         task,
         {
             "host_consent": host_consent,
-            "face_match_score": face_match_score,
+            "identity_check": process.identity_check,
+            "face_consent": process.face_consent,
+            "face_match_score": process.face_match_score,
             "checked_by_eye": checked_by_eye,
         },
     )
@@ -210,10 +218,82 @@ def verify_at_desk(
     return visit
 
 
+def _check_identity(
+    actor: Actor,
+    process: VisitProcess,
+    *,
+    photo: UploadedFile | None,
+    identity_check: str,
+    face_consent: bool,
+    checked_by_eye: bool,
+    id_photo: UploadedFile | None,
+) -> None:
+    """The checks for admitting a visitor at the desk; records the route taken."""
+    from workflows.actions.terminals import match_at_server
+
+    visit = process.visit
+    if (
+        photo is None
+        and process.setting("photo_required")
+        and not (visit.visitor.photo or photo_in_answers(visit))
+    ):
+        raise DomainError("photo_required", _("Take the visitor's photo first."), field="photo")
+    if visit.scenario != Scenario.WALK_IN or identity_check not in IdentityCheck.values:
+        if process.setting("id_check_required") and visit.scenario == Scenario.WALK_IN:
+            raise DomainError(
+                "identity_check_required",
+                _("Choose how you checked the visitor against the document."),
+                field="identity_check",
+            )
+        return
+    if identity_check == IdentityCheck.EYE:
+        if not checked_by_eye:
+            raise DomainError(
+                "eye_check_required",
+                _("Tick that you compared the visitor's face with the document yourself."),
+                field="checked_by_eye",
+            )
+        process.identity_check, process.face_consent = "eye", False
+        process.save(update_fields=["identity_check", "face_consent"])
+        return
+    if not face_consent:
+        raise DomainError(
+            "face_consent_required",
+            _("The visitor must agree to the face comparison, or check them by eye."),
+            field="face_consent",
+        )
+    if id_photo is not None:
+        if photo is None:
+            raise DomainError(
+                "photo_required", _("Take the visitor's photo to compare."), field="photo"
+            )
+        match_at_server(actor, process, id_photo=id_photo.read(), live_photo=photo.read())
+    score = process.face_match_score
+    if score is None:
+        raise DomainError(
+            "face_match_required",
+            _("Wait for the terminal's score, or check the visitor by eye."),
+            field="face_match_score",
+        )
+    threshold = int(process.setting("face_match_threshold"))
+    if score < threshold and not checked_by_eye:
+        raise DomainError(
+            "face_match_low",
+            _(
+                "The face matches the document by %(score)s%%, under the %(threshold)s%% "
+                "the building asks. Compare them yourself and tick the box, or refuse."
+            )
+            % {"score": score, "threshold": threshold},
+            field="face_match_score",
+        )
+    process.identity_check, process.face_consent = "face", True
+    process.save(update_fields=["identity_check", "face_consent"])
+
+
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
 
-def _photo_in_answers(visit: Visit) -> bool:
+def photo_in_answers(visit: Visit) -> bool:
     """A photo taken with the registration form (the no-ID form asks for one) counts."""
     if visit.form_version is None:
         return False
@@ -223,13 +303,12 @@ def _photo_in_answers(visit: Visit) -> bool:
     )
 
 
-def _check_photo(photo: UploadedFile) -> None:
+def _check_photo(photo: UploadedFile, field: str = "photo") -> None:
     if photo.size is None or photo.size > MAX_PHOTO_BYTES:
-        raise DomainError("photo_too_large", _("The photo is over 5 MB."), field="photo")
+        raise DomainError("photo_too_large", _("The photo is over 5 MB."), field=field)
     if not sniff_content_type(photo).startswith("image/"):
-        raise DomainError(
-            "photo_invalid", _("The photo is not a JPEG or PNG image."), field="photo"
-        )
+        raise DomainError("photo_invalid", _("The photo is not a JPEG or PNG image."), field=field)
+    photo.seek(0)
 
 
 @transaction.atomic
