@@ -279,7 +279,7 @@ def test_one_tap_checks_the_visitor_in_and_opens_the_slip(
 def test_a_second_tap_or_a_replayed_post_arrives_nobody_again(
     in_alpha: Building, desk: Client
 ) -> None:
-    visit, pass_record = expected_visit()
+    visit, _pass = expected_visit()
     desk.post(f"/today/{visit.pk}/check-in/")
     arrived_at = Visit.objects.get(pk=visit.pk).checked_in_at
 

@@ -75,7 +75,6 @@ from visit_platform.access.queries import (
     silence_limit,
 )
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.choices import Role
 from visit_platform.directory.forms import add_domain_error
 from visit_platform.directory.models import Host
 from visit_platform.directory.roles import (
@@ -831,7 +830,7 @@ def _alert_page(
     )
     # Security sees the full names (they must recognise who is at a gate); each such view is
     # audited. Everyone else sees the masks.
-    full_names = any(m.role == Role.SECURITY for m in request.memberships)  # type: ignore[attr-defined]
+    full_names = sees_full_names(request.user)
     with timezone.override(building_zone(request)):
         page = Paginator(filters.apply(alerts), ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
         shown_visits = sorted({alert.visit_id for alert in page.object_list if alert.visit_id})

@@ -79,7 +79,6 @@ def _rows(request: HttpRequest, visits: list[Visit]) -> list[DayRow]:
         latest[issued.visit_id] = issued
     may_check_in = request.user.has_perm(REGISTER_VISITS)
     may_print = request.user.has_perm(PRINT_SLIP)
-    full_names = sees_full_names(request.user)
     rows = []
     for visit in visits:
         state = next(key for key, entry in DAY_STATES.items() if entry[1] == visit.status)
@@ -97,7 +96,8 @@ def _rows(request: HttpRequest, visits: list[Visit]) -> list[DayRow]:
                 state_label=label,
                 badge=badge,
                 visitor_name=visitor_name_for(request.user, visit.visitor_name),
-                mobile=mobile if full_names else mask_mobile(mobile),
+                # The desk has the number it typed to search; nobody needs it on screen.
+                mobile=mask_mobile(mobile),
                 pass_record=pass_record,
                 pass_label=str(current.label) if current is not None else "",
                 can_check_in=may_check_in and state == "expected" and current in PRINTABLE_STATES,

@@ -46,7 +46,7 @@ class NavItem:
 NAVIGATION = (
     NavItem("home", _("Overview"), "web:home", None, "home"),
     NavItem("tasks", _("Tasks"), "workflows:task_list", VIEW_TASKS, "desk"),
-    NavItem("today", _("Today's visitors"), "visits:expected_today", VIEW_EXPECTED_TODAY, "users"),
+    NavItem("today", _("Visitors today"), "visits:expected_today", VIEW_EXPECTED_TODAY, "users"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem(
