@@ -23,8 +23,15 @@ from kernel.privacy import mask_mobile, mask_name
 from kernel.rate_limits import limit_posts
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.roles import MANAGE_POLICIES, REGISTER_VISITS, VIEW_TASKS, VIEW_VISIT
-from visit_platform.visits.actions import settle_identity
+from visit_platform.directory.roles import (
+    MANAGE_POLICIES,
+    REGISTER_VISITS,
+    VIEW_TASKS,
+    VIEW_VISIT,
+    sees_full_names,
+    visitor_name_for,
+)
+from visit_platform.visits.actions import note_visits_viewed, settle_identity
 from visit_platform.visits.choices import IdentityChoice, VisitStatus
 from visit_platform.visits.models import Visit
 from workflows import actions
@@ -143,7 +150,7 @@ def _task_row(task: Task, user: Any) -> dict[str, Any]:
         "title": task.flow_task.task_title or str(task.flow_task),
         "flow": task.flow_task.flow_class.process_title,
         "visit": visit,
-        "visitor_name": mask_name(visit.visitor_name) if visit else "",
+        "visitor_name": visitor_name_for(user, visit.visitor_name) if visit else "",
         "mine": task.owner_id == user.pk,
         "claimed_by": task.owner.email if task.owner_id and task.owner_id != user.pk else "",
     }
@@ -154,6 +161,14 @@ def task_list(request: HttpRequest) -> HttpResponse:
     """The person's tasks: their own first, then the queue they may take from, oldest
     first (the visitor who has waited longest), and what colleagues are working on."""
     rows = [_task_row(task, request.user) for task in visible_tasks(request.user)[:200]]
+    if sees_full_names(request.user):
+        # Reception sees who waits by name: a view of personal data, audited (ADR 0027).
+        note_visits_viewed(
+            Actor.from_request(request),
+            page="tasks",
+            visits=sum(1 for row in rows if row["visit"] is not None),
+            full_names=True,
+        )
     mine = [row for row in rows if row["mine"]]
     queue = [row for row in rows if not row["task"].owner_id]
     taken = [row for row in rows if row["claimed_by"]]
@@ -325,13 +340,15 @@ def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
             else:
                 messages.success(request, _("Done."))
                 return _after_task(request, visit)
+    if sees_full_names(request.user):
+        note_visits_viewed(actor, page="task", task=task.pk, visit=visit.pk, full_names=True)
     context = {
         "section": "tasks",
         "task": task,
         "title": task.flow_task.task_title or str(task.flow_task),
         "process": process,
         "visit": visit,
-        "visitor_name": mask_name(visit.visitor_name),
+        "visitor_name": visitor_name_for(request.user, visit.visitor_name),
         "visitor_mobile": mask_mobile(display_mobile(visit.visitor_mobile))
         if visit.visitor_mobile
         else "",

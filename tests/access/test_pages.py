@@ -276,7 +276,9 @@ def test_reception_prints_a_slip_as_a_pdf_and_it_is_audited(
     receptionist = member(alpha, "reception@alpha.example", Role.RECEPTION)
     pass_record, _code = issue()
 
-    response = client_for(alpha, receptionist).get(f"/passes/{pass_record.pk}/slip.pdf")
+    response = client_for(alpha, receptionist).get(
+        f"/passes/{pass_record.pk}/slip.pdf", follow=True
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"

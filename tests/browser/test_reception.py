@@ -202,7 +202,8 @@ def test_reception_settles_a_known_document_typed_with_another_name_and_mobile(
 
     page.wait_for_selector("[data-test=verify]")  # screen 2, under the details now settled
     head = page.inner_text(".page-head")
-    assert ("钱**" in head) is (keep == "typed") and ("赵*" in head) is (keep == "stored")
+    # Reception sees the whole name on its task screens (ADR 0027): the one now settled.
+    assert ("钱多多" in head) is (keep == "typed") and ("赵敏" in head) is (keep == "stored")
     page.check("input[name=host_consent][value=yes]")
     page.set_input_files("input[name=photo]", str(face_photo(tmp_path)))
     page.check("input[name=identity_check][value=eye]")

@@ -122,6 +122,7 @@ def test_page_renders_for_a_role_that_may_open_it(
             [
                 "Overview",
                 "Tasks",
+                "Visitors today",
                 "Visits",
                 "Invite a visitor",
                 "Register a visitor",
@@ -159,13 +160,22 @@ def test_page_renders_for_a_role_that_may_open_it(
         (Role.HOST, ["Overview", "Tasks", "Invite a visitor", "Roll call"]),
         (
             Role.RECEPTION,
-            ["Overview", "Tasks", "Visits", "Register a visitor", "Companies", "Employees"],
+            [
+                "Overview",
+                "Tasks",
+                "Visitors today",
+                "Visits",
+                "Register a visitor",
+                "Companies",
+                "Employees",
+            ],
         ),
         (
             Role.SECURITY,
             [
                 "Overview",
                 "Tasks",
+                "Visitors today",
                 "Visits",
                 "Companies",
                 "Watchlist",

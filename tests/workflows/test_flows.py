@@ -29,6 +29,7 @@ from tests.forms.conftest import make_host, request_answers
 from visit_platform.access.actions import decide_scan
 from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
+from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.models import Notification
 from visit_platform.visits.choices import Scenario
@@ -221,6 +222,37 @@ def test_with_security_review_a_watchlist_match_waits_for_security(
     assert visit.status == status
     asked = Notification.objects.filter(purpose="approval_request").exists()
     assert asked == (decision == "clear")
+
+
+def test_security_sees_the_visitors_full_name_on_tasks_and_each_view_is_audited(
+    alpha: Building, host: Any, company_admin: User
+) -> None:
+    set_policy(Scenario.REQUEST, watchlist_hit="security_review")
+    add_to_watchlist(SYSTEM, reason="namesake?", mobile=VISITOR_MOBILE)
+    security = member(alpha, "guard@alpha.example", Role.SECURITY)
+    visit = submit_request(alpha)
+    review = open_task(visit, "security_review")
+    name = visit.visitor_name
+
+    queue = client_for(alpha, security).get("/tasks/").content.decode()
+    screen = client_for(alpha, security).get(f"/tasks/{review.pk}/").content.decode()
+
+    assert name in queue and name in screen
+    views = AuditEntry.objects.filter(verb="visits.viewed", actor=security).order_by("pk")
+    assert [entry.detail["page"] for entry in views] == ["tasks", "task"]
+    assert all(entry.detail["full_names"] for entry in views)
+
+
+def test_a_company_admin_sees_the_visitors_name_masked_on_tasks(
+    alpha: Building, host: Any, company_admin: User
+) -> None:
+    visit = submit_request(alpha)
+    open_task(visit, "approve")
+
+    queue = client_for(alpha, company_admin).get("/tasks/").content.decode()
+
+    assert visit.visitor_name not in queue
+    assert not AuditEntry.objects.filter(verb="visits.viewed", actor=company_admin).exists()
 
 
 def test_the_deadline_reminds_escalates_and_expires_on_the_timer_job(
@@ -604,10 +636,12 @@ def test_a_walk_in_goes_from_registration_to_the_printed_slip_in_three_screens(
     assert f"/passes/{pass_record.pk}/slip.pdf" in page.content.decode()
 
     printed = desk.post(hand_over_url, {"how": "slip"})  # screen 3
-    slip = desk.get(f"/passes/{pass_record.pk}/slip.pdf")
+    slip = desk.get(f"/passes/{pass_record.pk}/slip.pdf", follow=True)
 
     assert printed.status_code == 302
     assert slip.content.startswith(b"%PDF")
+    # The hand-over and the window it opened are one print: one audit row (ADR 0027).
+    assert AuditEntry.objects.filter(verb="pass.slip_printed").count() == 1
     visit.refresh_from_db()
     assert (visit.status, visit.process.face_match_score) == ("approved", 93)
     assert (visit.process.identity_check, visit.process.face_consent) == ("face", True)

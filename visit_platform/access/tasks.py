@@ -11,7 +11,7 @@ from visit_platform.celery import app
 
 
 @app.task(ignore_result=True)
-def tell_host_of_arrival_task(visit_id: int, gate_id: int, arrived_at: str) -> None:
+def tell_host_of_arrival_task(visit_id: int, gate_id: int | None, arrived_at: str) -> None:
     """Safe to run twice: the host is told once per visit."""
     tell_host_of_arrival(visit_id, gate_id, datetime.fromisoformat(arrived_at))
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
@@ -72,8 +75,8 @@ from visit_platform.access.queries import (
     silence_limit,
 )
 from visit_platform.audit.actions import Actor
-from visit_platform.directory.choices import Role
 from visit_platform.directory.forms import add_domain_error
+from visit_platform.directory.models import Host
 from visit_platform.directory.roles import (
     ACKNOWLEDGE_ALERTS,
     MANAGE_GATES,
@@ -81,6 +84,8 @@ from visit_platform.directory.roles import (
     PRINT_SLIP,
     VIEW_ALERTS,
     VIEW_SECURITY_SCREEN,
+    sees_full_names,
+    visitor_name_for,
 )
 
 # Link codes are 24 characters (secrets.token_urlsafe(18)); anything much longer is not one.
@@ -283,15 +288,27 @@ def _photo_bytes(pass_record: Pass) -> bytes | None:
         return None  # a missing file prints the placeholder rather than no slip at all
 
 
+def slip_issuer(pass_record: Pass) -> str:
+    """Who stands behind the pass, as the slip names them (签发人): whoever issued it, or, for
+    a pass the visit's flow issued, the receptionist who registered the visit, else the person
+    who invited the visitor, else the one who approved the visit. A host is named as the
+    directory has them; other staff by their display name (their e-mail without one)."""
+    visit = pass_record.visit
+    for user in (pass_record.issued_by, visit.registered_by, visit.invited_by, visit.approved_by):
+        if user is not None:
+            host = Host.objects.filter(user=user, is_active=True).only("name").first()
+            return host.name if host is not None else str(user)
+    return "—"
+
+
 def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
     visit = pass_record.visit
     company = visit.company or (visit.host.company if visit.host else None)
     building = getattr(request, "tenant", None)
     uses_left = pass_record.uses_left
-    issued_by = pass_record.issued_by
     return SlipContent(
         building_name=str(building.name) if building is not None else "",
-        visitor_name=mask_name(visit.visitor_name),
+        visitor_name=visitor_name_for(request.user, visit.visitor_name),
         host_name=visit.host.name if visit.host else "—",
         company_name=company.name if company else "—",
         floor=(company.floors if company else "") or "—",
@@ -300,7 +317,7 @@ def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
         entries="不限 / unlimited"
         if uses_left is None
         else f"{uses_left} / {pass_record.max_uses}",
-        issued_by=str(issued_by) if issued_by is not None else "—",
+        issued_by=slip_issuer(pass_record),
         pass_number=f"{pass_record.pk:06d}",
         token=pass_token(pass_record, tokens.TokenKind.SLIP),
         photo=_photo_bytes(pass_record),
@@ -465,12 +482,54 @@ def _draw_qr(canvas: Canvas, token: str, x: float, y: float, size: float) -> Non
             column = run
 
 
+# A print's link works this long: enough for a slow printer dialog, not for a bookmark.
+SLIP_PRINT_MAX_AGE = 30 * 60
+_SLIP_PRINT_SALT = "access.slip-print"
+
+
+def slip_print_url(pass_pk: int, user_pk: int) -> str:
+    """The slip's address for one new print: ``?print=`` is signed, names this user, this pass
+    and a fresh print id, and expires. Every fetch of it is the same print (audited once)."""
+    ticket = signing.dumps(
+        {"pass": pass_pk, "user": user_pk, "print": uuid.uuid4().hex}, salt=_SLIP_PRINT_SALT
+    )
+    return f"{reverse('pass_slip', args=[pass_pk])}?{urlencode({'print': ticket})}"
+
+
+def _print_id(request: HttpRequest, pass_pk: int) -> str | None:
+    """The print a slip fetch belongs to, or None when its ticket is missing, forged, expired,
+    too long, or another user's or another pass's."""
+    ticket = request.GET.get("print", "")
+    if not ticket or len(ticket) > 300:
+        return None
+    try:
+        claims = signing.loads(ticket, salt=_SLIP_PRINT_SALT, max_age=SLIP_PRINT_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired is one
+        return None
+    if not isinstance(claims, dict) or claims.get("pass") != pass_pk:
+        return None
+    if claims.get("user") != request.user.pk or not isinstance(claims.get("print"), str):
+        return None
+    return str(claims["print"])
+
+
 @console_view(PRINT_SLIP)
 def pass_slip(request: HttpRequest, pk: int) -> HttpResponse:
-    """The visitor slip as a PDF, for reception to print."""
+    """The visitor slip as a PDF, for reception to print.
+
+    A fetch without a print of its own (a link, a button that opens this window) is sent on to
+    a new print's address (``slip_print_url``); what the browser then fetches again and again
+    for that print (its PDF viewer does) is audited once (ADR 0027).
+    """
     pass_record = (
         Pass.objects.select_related(
-            "visit__visitor", "visit__host__company", "visit__company", "issued_by"
+            "visit__visitor",
+            "visit__host__company",
+            "visit__company",
+            "issued_by",
+            "visit__registered_by",
+            "visit__invited_by",
+            "visit__approved_by",
         )
         .filter(pk=pk)
         .first()
@@ -481,10 +540,20 @@ def pass_slip(request: HttpRequest, pk: int) -> HttpResponse:
     if state not in PRINTABLE_STATES:
         context = {"state_label": state.label, "state_message": STATE_MESSAGES[state]}
         return render(request, "access/slip_refused.html", context, status=409)
+    print_id = _print_id(request, pass_record.pk)
+    if print_id is None:
+        fresh = redirect(slip_print_url(pass_record.pk, int(request.user.pk or 0)))
+        fresh["Cache-Control"] = "no-store"
+        return fresh
     with timezone.override(building_zone(request)):
         content = _slip_content(request, pass_record)
     pdf = render_slip(content)
-    note_slip_printed(Actor.from_request(request), pass_record)
+    note_slip_printed(
+        Actor.from_request(request),
+        pass_record,
+        print_id,
+        full_names=sees_full_names(request.user),
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="visitor-slip-{pass_record.pk}.pdf"'
     response["Cache-Control"] = "no-store"
@@ -761,7 +830,7 @@ def _alert_page(
     )
     # Security sees the full names (they must recognise who is at a gate); each such view is
     # audited. Everyone else sees the masks.
-    full_names = any(m.role == Role.SECURITY for m in request.memberships)  # type: ignore[attr-defined]
+    full_names = sees_full_names(request.user)
     with timezone.override(building_zone(request)):
         page = Paginator(filters.apply(alerts), ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
         shown_visits = sorted({alert.visit_id for alert in page.object_list if alert.visit_id})

@@ -61,6 +61,7 @@ VERB_LABELS: dict[str, Promise] = {
     "alert.acknowledged": _("Alert acknowledged"),
     "alerts.visitors_viewed": _("Alerts viewed with visitors' full names"),
     "visit.overstay_noted": _("Overstay noted"),
+    "visit.checked_in_at_desk": _("Checked in at the reception desk"),
     "visit.checked_out_unseen": _("Checked out at day end (not seen leaving)"),
     "gate_agent.created": _("Gate agent registered"),
     "gate_agent.back_online": _("Gate agent heard from again after an outage"),

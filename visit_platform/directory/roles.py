@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from kernel.privacy import mask_name
 from visit_platform.directory.choices import Role
 
 VIEW_COMPANY = "directory.view_company"
@@ -51,6 +54,13 @@ MANAGE_SECURITY_SETTINGS = "access.change_security_settings"
 # mark anyone; a host marks their own visitors only (``ROLL_CALL_OWN_VISITORS_ONLY``).
 RUN_ROLL_CALLS = "access.run_rollcall"
 MARK_ROLL_CALL = "access.mark_rollcallentry"
+# Reception's day (今日访客): today's expected, arrived and departed visitors of the whole
+# building. Reception and property admins check visitors in at the desk (REGISTER_VISITS);
+# security may look. Company admins and hosts have their own lists of their own visitors.
+VIEW_EXPECTED_TODAY = "visits.view_expected_today"
+# Visitors' full names on console pages (``visitor_name_for``): the people who greet them at
+# a desk or call them out in a roll call. Everyone else sees "赵*".
+SEE_VISITOR_NAMES = "visits.view_visitor_name"
 
 _PROPERTY = frozenset(
     {
@@ -86,6 +96,7 @@ _PROPERTY = frozenset(
         MANAGE_SECURITY_SETTINGS,
         RUN_ROLL_CALLS,
         MARK_ROLL_CALL,
+        VIEW_EXPECTED_TODAY,
     }
 )
 
@@ -113,7 +124,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # visitors to themselves.
     Role.HOST: frozenset({INVITE_VISITORS, VIEW_TASKS, MARK_ROLL_CALL}),
     Role.RECEPTION: frozenset(
-        {VIEW_COMPANY, VIEW_HOST, VIEW_VISIT, PRINT_SLIP, REGISTER_VISITS, VIEW_TASKS}
+        {
+            VIEW_COMPANY,
+            VIEW_HOST,
+            VIEW_VISIT,
+            PRINT_SLIP,
+            REGISTER_VISITS,
+            VIEW_TASKS,
+            VIEW_EXPECTED_TODAY,
+            SEE_VISITOR_NAMES,
+        }
     ),
     Role.SECURITY: frozenset(
         {
@@ -128,6 +148,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_SECURITY_SCREEN,
             RUN_ROLL_CALLS,
             MARK_ROLL_CALL,
+            VIEW_EXPECTED_TODAY,
+            SEE_VISITOR_NAMES,
         }
     ),
 }
+
+
+def sees_full_names(user: Any) -> bool:
+    """The one rule of who sees visitors' full names on console pages: reception and security,
+    who must greet a visitor at the desk or call them out in a roll call (ADR 0027). A page
+    that shows them audits the view and says so (``full_names`` in the audit detail)."""
+    return bool(user.has_perm(SEE_VISITOR_NAMES))
+
+
+def visitor_name_for(user: Any, name: str) -> str:
+    """A visitor's name as this user's console pages show it: whole, or masked ("赵*")."""
+    return name if sees_full_names(user) else mask_name(name)

@@ -11,8 +11,11 @@ from typing import Any
 from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from kernel.privacy import blind_index
+from kernel.errors import DomainError
+from kernel.phones import normalise_mobile
+from kernel.privacy import blind_index, normalise_for_index
 from visit_platform.access.choices import Direction
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.directory.queries import managed_company_ids
@@ -23,6 +26,7 @@ from visit_platform.visits.choices import (
     VisitStatus,
 )
 from visit_platform.visits.models import (
+    ID_NUMBER_INDEX,
     MOBILE_INDEX,
     Attendee,
     Event,
@@ -293,3 +297,57 @@ def known_mobile(mobile_index: str) -> str:
         .first()
     )
     return visit.contact_mobile if visit is not None else ""
+
+
+# --- Finding a visit by who made it -----------------------------------------------------------
+
+# Longer than any name, mobile or document number a desk would type.
+MAX_SEARCH_LENGTH = 50
+# Document numbers are letters and digits (a resident ID is 18, passports 6 to 20 or so).
+_DOCUMENT_CHARACTERS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def visit_search(text: str) -> Q | None:
+    """What the console's search box finds: visits whose visitor's or host's name contains
+    ``text``, whose mobile (the visitor's on file, or the one given for the visit) is ``text``
+    written any way (``normalise_mobile``), or whose visitor's document number is ``text``,
+    matched through its blind index (the number itself is encrypted). None for an empty box;
+    ``search_invalid`` for text no desk types (too long, control characters)."""
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise DomainError(
+            "search_too_long",
+            _("Search for at most %(limit)d characters: a name, a mobile or a document number.")
+            % {"limit": MAX_SEARCH_LENGTH},
+        )
+    if not text.isprintable():
+        raise DomainError("search_invalid", _("The search text has characters nobody types."))
+    condition = (
+        Q(visitor__name__icontains=text)
+        | Q(contact_name__icontains=text)
+        | Q(host__name__icontains=text)
+    )
+    mobile = _as_mobile(text)
+    if mobile:
+        index = blind_index(mobile, MOBILE_INDEX)
+        condition |= (
+            Q(contact_name="", visitor__mobile=mobile)
+            | Q(contact_name="", visitor__mobile_index=index)
+            | Q(contact_mobile_index=index)
+        )
+    document = normalise_for_index(text)
+    if 6 <= len(document) <= 32 and set(document) <= _DOCUMENT_CHARACTERS:
+        condition |= Q(visitor__id_number_index=blind_index(document, ID_NUMBER_INDEX))
+    return condition
+
+
+def _as_mobile(text: str) -> str:
+    """``text`` as a mobile in E.164, or "" when it is not one (a name, a document number)."""
+    if not any(character.isdigit() for character in text):
+        return ""
+    try:
+        return normalise_mobile(text)
+    except DomainError:
+        return ""

@@ -14,16 +14,22 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from kernel.console import building_zone, console_view
-from kernel.privacy import mask_name
+from kernel.errors import DomainError
 from visit_platform.access.choices import PRINTABLE_STATES, PassState, Reason
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.access.queries import Presence, pass_state, people_inside
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.queries import managed_company_ids
-from visit_platform.directory.roles import PRINT_SLIP, VIEW_VISIT
+from visit_platform.directory.roles import (
+    PRINT_SLIP,
+    VIEW_VISIT,
+    sees_full_names,
+    visitor_name_for,
+)
 from visit_platform.visits.actions import note_visits_viewed
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
+from visit_platform.visits.queries import visit_search
 
 PAGE_SIZE = 50
 # Today's events are a working list, not a report: the newest ones, at most this many.
@@ -57,7 +63,7 @@ class VisitFilters:
             status=status if status in VisitStatus.values else "",
             scenario=scenario if scenario in Scenario.values else "",
             day=_parse_day(request.GET.get("date", "")),
-            query=request.GET.get("q", "").strip()[:100],
+            query=request.GET.get("q", "").strip()[:200],
             denied_only=request.GET.get("denied") == "1",
         )
 
@@ -80,7 +86,9 @@ def _parse_day(text: str) -> date | None:
         return None
 
 
-def _visits(company_ids: set[int] | None, filters: VisitFilters) -> QuerySet[Visit]:
+def _visits(
+    company_ids: set[int] | None, filters: VisitFilters, search: Q | None
+) -> QuerySet[Visit]:
     visits = Visit.objects.select_related("visitor", "host", "company").order_by(
         "-valid_from", "-id"
     )
@@ -93,12 +101,8 @@ def _visits(company_ids: set[int] | None, filters: VisitFilters) -> QuerySet[Vis
     if filters.day:
         start = datetime.combine(filters.day, time.min, timezone.get_current_timezone())
         visits = visits.filter(valid_from__lt=start + timedelta(days=1), valid_until__gt=start)
-    if filters.query:
-        visits = visits.filter(
-            Q(visitor__name__icontains=filters.query)
-            | Q(contact_name__icontains=filters.query)
-            | Q(host__name__icontains=filters.query)
-        )
+    if search is not None:
+        visits = visits.filter(search)
     return visits
 
 
@@ -115,7 +119,7 @@ def _events_today(company_ids: set[int] | None, denied_only: bool) -> QuerySet[A
     return events.order_by("-occurred_at", "-id")
 
 
-def _visit_rows(visits: list[Visit], can_print: bool) -> list[dict[str, Any]]:
+def _visit_rows(visits: list[Visit], can_print: bool, user: Any) -> list[dict[str, Any]]:
     latest_pass: dict[int, Pass] = {}
     for issued in Pass.objects.filter(visit__in=visits).order_by("visit_id", "pk"):
         latest_pass[issued.visit_id] = issued
@@ -129,7 +133,7 @@ def _visit_rows(visits: list[Visit], can_print: bool) -> list[dict[str, Any]]:
         rows.append(
             {
                 "visit": visit,
-                "visitor_name": mask_name(visit.visitor_name),
+                "visitor_name": visitor_name_for(user, visit.visitor_name),
                 "id_number": visit.visitor.masked_id_number,
                 "badge": STATUS_BADGES.get(VisitStatus(visit.status), ""),
                 "pass": pass_record,
@@ -141,18 +145,20 @@ def _visit_rows(visits: list[Visit], can_print: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def _event_rows(events: list[AccessEvent]) -> list[dict[str, Any]]:
+def _event_rows(events: list[AccessEvent], user: Any) -> list[dict[str, Any]]:
     return [
         {
             "event": event,
             "reason": Reason(event.reason).label,
-            "visitor_name": mask_name(event.visit.visitor_name) if event.visit else "",
+            "visitor_name": visitor_name_for(user, event.visit.visitor_name) if event.visit else "",
         }
         for event in events
     ]
 
 
-def _presence_rows(people: list[Presence], company_ids: set[int] | None) -> list[dict[str, Any]]:
+def _presence_rows(
+    people: list[Presence], company_ids: set[int] | None, user: Any
+) -> list[dict[str, Any]]:
     rows = []
     for presence in people:
         visit = presence.event.visit
@@ -162,7 +168,7 @@ def _presence_rows(people: list[Presence], company_ids: set[int] | None) -> list
             {
                 "since": presence.since,
                 "gate": presence.event.gate.name,
-                "visitor_name": mask_name(visit.visitor_name) if visit else "",
+                "visitor_name": visitor_name_for(user, visit.visitor_name) if visit else "",
                 "host_name": visit.host.name if visit and visit.host else "",
                 "company_name": visit.company.name if visit and visit.company else "",
                 "companions": visit.companions if visit else 0,
@@ -191,19 +197,28 @@ def visit_list(request: HttpRequest) -> HttpResponse:
     """
     company_ids = managed_company_ids(request.user, VIEW_VISIT)
     filters = VisitFilters.from_request(request)
+    search_error = ""
+    try:
+        search = visit_search(filters.query)
+    except DomainError as error:
+        search, search_error = None, error.message
     with timezone.override(building_zone(request)):
-        visits = _visits(company_ids, filters)
+        visits = _visits(company_ids, filters, search)
+        if search_error:
+            visits = visits.none()
         page = Paginator(visits, PAGE_SIZE).get_page(request.GET.get("page"))
         events = _events_today(company_ids, filters.denied_only)
         event_list = list(events[:EVENT_LIMIT])
         event_count = len(event_list) if len(event_list) < EVENT_LIMIT else events.count()
         occupancy = people_inside()
-        inside = _presence_rows(occupancy.people, company_ids)
+        inside = _presence_rows(occupancy.people, company_ids, request.user)
+        full_names = sees_full_names(request.user)
         note_visits_viewed(
             Actor.from_request(request),
             visits=len(page.object_list),
             events=len(event_list),
             inside=len(inside),
+            **({"full_names": True} if full_names else {}),
             **filters.as_detail(),
         )
         context = {
@@ -212,8 +227,12 @@ def visit_list(request: HttpRequest) -> HttpResponse:
             "statuses": VisitStatus.choices,
             "scenarios": Scenario.choices,
             "page": page,
-            "rows": _visit_rows(list(page.object_list), request.user.has_perm(PRINT_SLIP)),
-            "events": _event_rows(event_list),
+            "rows": _visit_rows(
+                list(page.object_list), request.user.has_perm(PRINT_SLIP), request.user
+            ),
+            "events": _event_rows(event_list, request.user),
+            "search_error": search_error,
+            "full_names": full_names,
             "event_count": event_count,
             "event_limit": EVENT_LIMIT,
             "today": timezone.localdate(),

@@ -22,6 +22,7 @@ from visit_platform.directory.roles import (
     VIEW_ALERTS,
     VIEW_AUDIT,
     VIEW_COMPANY,
+    VIEW_EXPECTED_TODAY,
     VIEW_HOST,
     VIEW_MEMBERSHIP,
     VIEW_NOTIFICATIONS,
@@ -45,6 +46,7 @@ class NavItem:
 NAVIGATION = (
     NavItem("home", _("Overview"), "web:home", None, "home"),
     NavItem("tasks", _("Tasks"), "workflows:task_list", VIEW_TASKS, "desk"),
+    NavItem("today", _("Visitors today"), "visits:expected_today", VIEW_EXPECTED_TODAY, "users"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem(

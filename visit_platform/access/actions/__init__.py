@@ -16,6 +16,7 @@ from visit_platform.access.actions.alerts import (
     raise_alert,
     raise_watchlist_hit,
 )
+from visit_platform.access.actions.arrivals import DeskCheckIn, check_in_at_desk
 from visit_platform.access.actions.commands import (
     COMMAND_LIFETIME,
     claim_gate_commands,
@@ -113,6 +114,7 @@ __all__ = [
     "ControllerFields",
     "ControllerLinkReport",
     "Decision",
+    "DeskCheckIn",
     "GateFields",
     "HeartbeatReport",
     "InvalidBatchError",
@@ -127,6 +129,7 @@ __all__ = [
     "alert_payload",
     "change_security_settings",
     "check_gate_silence",
+    "check_in_at_desk",
     "check_out_at_day_end",
     "check_out_on_word",
     "check_overstays",

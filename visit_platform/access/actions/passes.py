@@ -21,6 +21,7 @@ from visit_platform.access.actions._common import publish_visit_change
 from visit_platform.access.models import Pass
 from visit_platform.access.queries import expected_person, is_expected_today
 from visit_platform.audit.actions import Actor, record, record_many
+from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.models import Company
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
@@ -150,9 +151,28 @@ def renew_pass_link(actor: Actor, pass_record: Pass) -> str:
     return code
 
 
-def note_slip_printed(actor: Actor, pass_record: Pass) -> None:
-    """Audit a printed slip: it carries the visitor's name and a window-long token."""
-    record(actor, "pass.slip_printed", pass_record, visit=pass_record.visit_id)
+@transaction.atomic
+def note_slip_printed(
+    actor: Actor, pass_record: Pass, print_id: str, *, full_names: bool = False
+) -> bool:
+    """Audit a printed slip once: it carries the visitor's name and a window-long token.
+
+    ``print_id`` names one print (``access.views.slip_print_url``): a browser fetches the
+    slip's PDF more than once for one print (its viewer loads it again to print or save), and
+    every fetch of one print writes nothing more (ADR 0027). The pass's row is locked while
+    the log is checked, so two fetches at once write one entry. Returns whether it wrote.
+    """
+    Pass.objects.select_for_update().filter(pk=pass_record.pk).first()
+    already = AuditEntry.objects.filter(
+        verb="pass.slip_printed", object_id=str(pass_record.pk), detail__print=print_id
+    ).exists()
+    if already:
+        return False
+    detail: dict[str, object] = {"visit": pass_record.visit_id, "print": print_id}
+    if full_names:
+        detail["full_names"] = True
+    record(actor, "pass.slip_printed", pass_record, **detail)
+    return True
 
 
 @transaction.atomic
