@@ -3,7 +3,8 @@
    - <select data-autosubmit>: choosing an option sends its form (the language switch);
    - <form data-confirm="question">: asks before sending;
    - <button data-open-window="url">: also opens url in a new window (the slip to print);
-   - <form data-inert>: never sends (the designer's preview). */
+   - <form data-inert>: never sends (the designer's preview);
+   - <a data-back href="/">: goes back a page when there is one, else follows its link. */
 (function () {
   "use strict";
   document.addEventListener("change", function (event) {
@@ -19,5 +20,7 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-open-window]");
     if (button) { window.open(button.getAttribute("data-open-window"), "_blank"); }
+    var back = event.target.closest && event.target.closest("a[data-back]");
+    if (back && window.history.length > 1) { event.preventDefault(); window.history.back(); }
   });
 })();
