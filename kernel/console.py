@@ -74,7 +74,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return json_error("csrf_failed", _("The page has expired: reload it and try again."), 403)
     if settings.DEBUG:
         return html_csrf_failure(request, reason)
-    return HttpResponseForbidden(render_to_string("403.html", {"csrf_failed": True}))
+    return HttpResponseForbidden(render_to_string("web/403.html", {"csrf_failed": True}))
 
 
 # The largest key a row can have (PostgreSQL's bigint); larger numbers are no row's key and

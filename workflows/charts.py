@@ -19,6 +19,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils.encoding import force_str
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from viewflow.workflow import chart
 from viewflow.workflow.status import STATUS
@@ -29,11 +30,12 @@ FONT_SIZE = 14
 EDGE_FONT_SIZE = 13
 LINE_HEIGHT = 18
 # The longest line of a step's text before it wraps, in pixels.
-MAX_LINE = 168
+MAX_LINE = 126
 TASK_PADDING = (14, 12)  # horizontal, vertical
 MIN_TASK = (96, 48)
 GATEWAY_POINT = 14  # how far a gateway's left and right points stick out past its text
 BOUNDARY_HEIGHT = 26
+GAP = 36  # between rows and between columns: room for the edges and their labels
 
 # For the gateways whose choice the policy alone makes: which branch it takes ("yes" is
 # Then, "no" Else). A gateway not listed (or answering None) may take either.
@@ -98,7 +100,7 @@ def process_chart_svg(flow_class: Any, process_pk: int) -> str:
 def text_width(text: str, size: int = FONT_SIZE) -> float:
     """An estimate of the text's width: a Chinese character is a square, a Latin letter a
     little over half one (generous, so that text fits whichever font the browser picks)."""
-    return sum(size if unicodedata.east_asian_width(char) in "WF" else size * 0.62 for char in text)
+    return sum(size if unicodedata.east_asian_width(char) in "WF" else size * 0.56 for char in text)
 
 
 def wrap(text: str, width: float = MAX_LINE, size: int = FONT_SIZE) -> list[str]:
@@ -143,6 +145,7 @@ class Look:
     lines: list[str]
     width: int
     height: int
+    room_below: int = 0  # kept clear of text at the bottom (for the step's timers)
 
 
 def _title(node: Any) -> str:
@@ -166,7 +169,7 @@ def _look(node: Any) -> Look:
     if kind == "boundary":
         lines = [title]
         return Look(kind, lines, int(text_width(title, 12)) + 30, BOUNDARY_HEIGHT)
-    lines = wrap(title, MAX_LINE if kind == "task" else MAX_LINE - 40)
+    lines = wrap(title)
     text = max(int(text_width(line)) for line in lines)
     height = len(lines) * LINE_HEIGHT + 2 * TASK_PADDING[1]
     if kind == "gateway":
@@ -199,6 +202,9 @@ def layout(flow_class: Any) -> Any:
             timers = [looks[event] for event in host._boundary_events if event in looks]
             needed = sum(look.width + 5 for look in timers) + 24
             looks[host].width = max(looks[host].width, needed)
+            if not looks[host].room_below:
+                looks[host].room_below = BOUNDARY_HEIGHT // 2
+                looks[host].height += BOUNDARY_HEIGHT // 2
     _place(grid, looks)
     chart.snap_boundary_events(grid)
     grid.edges = [
@@ -217,7 +223,10 @@ def layout(flow_class: Any) -> Any:
         cell.title = _title(cell.node)
         cell.shape.svg = look.kind
         cell.shape.text = [
-            (line, (n - (len(look.lines) - 1) / 2) * LINE_HEIGHT + look.height / 2)
+            (
+                line,
+                (n - (len(look.lines) - 1) / 2) * LINE_HEIGHT + (look.height - look.room_below) / 2,
+            )
             for n, line in enumerate(look.lines)
         ]
     return grid
@@ -237,20 +246,20 @@ def _place(grid: Any, looks: dict[Any, Look]) -> None:
         cell.shape.width, cell.shape.height = look.width, look.height
         if getattr(cell.node, "_attached_to", None) is not None:
             continue
-        height = look.height + (
-            BOUNDARY_HEIGHT if getattr(cell.node, "_boundary_events", None) else 0
-        )
-        rows[cell.row] = max(rows[cell.row], height)
+        timers = BOUNDARY_HEIGHT if getattr(cell.node, "_boundary_events", None) else 0
+        rows[cell.row] = max(rows[cell.row], look.height + timers)
         cols[cell.col] = max(cols[cell.col], look.width)
-    gap = chart.GAP_SIZE * 2
+    # Rows and columns that hold only timers (drawn on their step's edge) take no room.
+    row_gaps = [GAP if size else 0 for size in rows]
+    col_gaps = [GAP if size else 0 for size in cols]
     for cell in cells:
-        cell.x = sum(cols[: cell.col]) + gap * cell.col + gap // 2
-        cell.y = sum(rows[: cell.row]) + gap * cell.row + gap // 2
+        cell.x = sum(cols[: cell.col]) + sum(col_gaps[: cell.col]) + GAP // 2
+        cell.y = sum(rows[: cell.row]) + sum(row_gaps[: cell.row]) + GAP // 2
         cell.width, cell.height = cols[cell.col], rows[cell.row]
         cell.shape.x = cell.x + (cell.width - cell.shape.width) // 2
         cell.shape.y = cell.y + (cell.height - cell.shape.height) // 2
-    grid.width = sum(cols) + gap * len(cols)
-    grid.height = sum(rows) + gap * len(rows) + BOUNDARY_HEIGHT
+    grid.width = sum(cols) + sum(col_gaps)
+    grid.height = sum(rows) + sum(row_gaps) + BOUNDARY_HEIGHT
 
 
 def _outline(kind: str, width: int, height: int, is_end: bool) -> str:
@@ -281,7 +290,7 @@ def _outline(kind: str, width: int, height: int, is_end: bool) -> str:
             middle - 4,
         )
     radius = middle if kind == "event" else 8
-    stroke = format_html(' stroke-width="3"') if is_end else ""
+    stroke = mark_safe(' stroke-width="3"') if is_end else ""
     return format_html(
         '<rect class="shape" width="{}" height="{}" rx="{}"{}/>', width, height, radius, stroke
     )
