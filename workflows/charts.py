@@ -30,12 +30,12 @@ FONT_SIZE = 14
 EDGE_FONT_SIZE = 13
 LINE_HEIGHT = 18
 # The longest line of a step's text before it wraps, in pixels.
-MAX_LINE = 126
+MAX_LINE = 112
 TASK_PADDING = (14, 12)  # horizontal, vertical
 MIN_TASK = (96, 48)
 GATEWAY_POINT = 14  # how far a gateway's left and right points stick out past its text
 BOUNDARY_HEIGHT = 26
-GAP = 36  # between rows and between columns: room for the edges and their labels
+GAP = 32  # between rows and between columns: room for the edges and their labels
 
 # For the gateways whose choice the policy alone makes: which branch it takes ("yes" is
 # Then, "no" Else). A gateway not listed (or answering None) may take either.
