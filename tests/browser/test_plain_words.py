@@ -112,9 +112,7 @@ def test_the_audit_log_and_a_timeline_read_as_words_and_the_chart_at_full_size(
     page.goto(f"{live_building.url}/policies/walk_in/")
     chart = page.locator("img.flow-chart")
     page.wait_for_load_state("load")
-    natural, shown = chart.evaluate(
-        "img => [img.naturalWidth, img.getBoundingClientRect().width]"
-    )
+    natural, shown = chart.evaluate("img => [img.naturalWidth, img.getBoundingClientRect().width]")
     assert natural > 0 and shown == natural  # not shrunk: its 14 px text stays 14 px
     chart.scroll_into_view_if_needed()
     screenshot(page, "policy-chart-desktop")
