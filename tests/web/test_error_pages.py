@@ -3,6 +3,8 @@ English), with a way home; the 500 page needs neither the database nor a context
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -106,3 +108,21 @@ def test_a_failing_view_answers_our_500_page(alpha: Building) -> None:
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
     assert "a bug" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_address_answers_json_not_a_page(alpha: Building) -> None:
+    response = english(client_for(alpha)).get("/api/no-such-endpoint/")
+
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Page not found"}
+
+
+def test_a_script_asking_for_json_gets_the_500_as_json_without_the_database() -> None:
+    request = RequestFactory().get("/broken/", HTTP_ACCEPT="application/json")
+
+    with translation.override("zh-hans"):
+        response = server_error(request)
+
+    assert response.status_code == 500
+    assert json.loads(response.content) == {"code": "server_error", "message": "出错了"}
