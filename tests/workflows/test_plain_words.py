@@ -7,8 +7,13 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils import translation
 
+from tenants.models import Building
+from tests.conftest import admin_of, client_for
+from tests.forms.conftest import make_host
+from tests.workflows.test_flows import submit_request
 from workflows.audit_words import flow_classes
 from workflows.charts import FONT_SIZE, policy_chart_svg, text_width, wrap
 from workflows.flows.visits import RequestFlow, WalkInFlow
@@ -60,6 +65,21 @@ def test_every_gateway_asks_a_question_in_both_languages() -> None:
                 assert str(node.task_title).endswith("？"), (flow_class, node.name)
             with translation.override("en"):
                 assert str(node.task_title).endswith("?"), (flow_class, node.name)
+
+
+@pytest.mark.django_db
+def test_the_task_list_names_the_flow_and_the_step_in_plain_words(in_alpha: Building) -> None:
+    make_host()
+    submit_request(in_alpha)
+    client = client_for(in_alpha, admin_of(in_alpha))
+
+    chinese = client.get("/tasks/").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get("/tasks/").content.decode()
+
+    assert "审批人审批" in chinese and '<div class="muted">预约登记</div>' in chinese
+    assert "The approver decides" in english and '<div class="muted">Visit request</div>' in english
+    assert "5.2." not in chinese and "5.2." not in english
 
 
 # --- Timeline ------------------------------------------------------------------------------
