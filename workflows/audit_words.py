@@ -8,6 +8,7 @@ from visit_platform.access.choices import (
     AlertKind,
     Direction,
     GateDirection,
+    Mode,
     Reason,
     RollCallStatus,
 )
@@ -56,5 +57,6 @@ def register() -> None:
     name_values("reason", Reason.choices)
     name_values("reasons", Reason.choices)
     name_values("word_of", LeftOnWordOf.choices)
+    name_values("mode", Mode.choices)
     name_values("to", Approver.choices)
     name_values("approver", Approver.choices)
