@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as html_csrf_failure
 
@@ -66,10 +67,14 @@ def building_zone(request: HttpRequest) -> ZoneInfo:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A post without a valid CSRF token (forged, or a page left open past its session): a
-    script asking for JSON gets ``{"code", "message"}``, a browser Django's page."""
+    script asking for JSON gets ``{"code", "message"}``, a browser our 403 page saying the page
+    expired, in the person's language (Django's own page, with its technical reason, only
+    while developing)."""
     if wants_json(request):
         return json_error("csrf_failed", _("The page has expired: reload it and try again."), 403)
-    return html_csrf_failure(request, reason)
+    if settings.DEBUG:
+        return html_csrf_failure(request, reason)
+    return HttpResponseForbidden(render_to_string("web/403.html", {"csrf_failed": True}))
 
 
 # The largest key a row can have (PostgreSQL's bigint); larger numbers are no row's key and

@@ -28,3 +28,8 @@ urlpatterns = [
     path("p/<str:code>/token.json", access_views.pass_token_json, name="pass_token"),
     path("passes/<int:pk>/slip.pdf", access_views.pass_slip, name="pass_slip"),
 ]
+
+handler400 = "visit_platform.web.errors.bad_request"
+handler403 = "visit_platform.web.errors.forbidden"
+handler404 = "visit_platform.web.errors.not_found"
+handler500 = "visit_platform.web.errors.server_error"

@@ -18,3 +18,8 @@ urlpatterns = [
     ),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+handler400 = "visit_platform.web.errors.bad_request"
+handler403 = "visit_platform.web.errors.forbidden"
+handler404 = "visit_platform.web.errors.not_found"
+handler500 = "visit_platform.web.errors.server_error"

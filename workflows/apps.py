@@ -9,4 +9,6 @@ class WorkflowsConfig(AppConfig):
     verbose_name = _("Visit flows")
 
     def ready(self) -> None:
-        from workflows import flows, provisioning  # noqa: F401 - registers steps and flows
+        from workflows import audit_words, flows, provisioning  # noqa: F401 - registers steps and flows
+
+        audit_words.register()

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from visit_platform.access.models import AccessEvent, Pass
+from visit_platform.audit.details import detail_label, detail_value
 from visit_platform.visits.models import Visit
 
 # Steps worth a line: the flow's routing gateways and automatic hops are not.
@@ -25,6 +28,33 @@ _STATUS_LABELS: dict[str, Promise] = {
     STATUS.SCHEDULED: _("scheduled"),
     STATUS.ERROR: _("failed"),
 }
+
+
+# Yes/no facts a step records, said as phrases; None: not worth saying.
+_PHRASES: dict[str, tuple[Promise | None, Promise | None]] = {
+    "host_consent": (_("Host agreed"), _("Host did not agree")),
+    "checked_by_eye": (_("Checked by eye"), None),
+    "cleared": (_("Cleared by security"), _("Not cleared by security")),
+}
+
+
+def step_detail(data: dict[str, Any]) -> str:
+    """What a step recorded, in words ("主人已同意 · 人脸比对 92 分"): phrases for yes/no
+    facts, the score as a score, everything else as "label: value"; who did it is shown
+    apart, and empty values are left out."""
+    parts: list[str] = []
+    for key, value in data.items():
+        if key == "by" or value is None or value == "":
+            continue
+        if key in _PHRASES and isinstance(value, bool):
+            phrase = _PHRASES[key][0 if value else 1]
+            if phrase is not None:
+                parts.append(str(phrase))
+        elif key == "face_match_score":
+            parts.append(gettext("Face match score %(score)s") % {"score": value})
+        else:
+            parts.append(f"{detail_label(key)}: {detail_value(key, value)}")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -43,11 +73,7 @@ def _task_step(task: Task) -> Step | None:
     if task.flow_task_type == "END" and node.name != "end":
         return None
     by = str(task.data.get("by") or (task.owner.email if task.owner_id else ""))
-    detail = ", ".join(
-        f"{key}: {value}"
-        for key, value in task.data.items()
-        if key not in ("by",) and value not in (None, "")
-    )
+    detail = step_detail(task.data)
     at = task.finished or task.scheduled or task.created
     return Step(
         at=at,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from kernel.console import console_view
+from visit_platform.audit.details import describe
 from visit_platform.audit.models import AuditEntry
 from visit_platform.audit.verbs import actor_label, verb_label
 from visit_platform.directory.roles import VIEW_AUDIT
@@ -50,6 +51,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     for entry in page:
         entry.verb_label = verb_label(entry.verb)  # type: ignore[attr-defined]
         entry.actor_name = actor_label(entry.actor_label)  # type: ignore[attr-defined]
+        entry.details = describe(entry.detail, entry.object_type)  # type: ignore[attr-defined]
     return render(
         request,
         "audit/entry_list.html",

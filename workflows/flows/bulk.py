@@ -32,6 +32,7 @@ REPLACE = "replace"  # a new list uploaded while an older one waited
 class BulkEventFlow(flow.Flow):
     """One process per event; its artifact is the ``Event``."""
 
+    process_title = gettext_lazy("Event")
     process_class = Process
     lock_impl = lock.select_for_update_lock
 
@@ -61,7 +62,7 @@ class BulkEventFlow(flow.Flow):
         .Annotation(title=gettext_lazy("Passes issued and invitations sent"))
         .Next(this.end)
     )
-    end = flow.End()
+    end = flow.End().Annotation(title=gettext_lazy("Done"))
 
     def create_event(self, activation: Any, actor: Actor, fields: dict[str, Any]) -> Event:
         event = events.create_event(actor, **fields)

@@ -26,7 +26,7 @@ from viewflow.workflow.status import STATUS
 
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import APPROVE_VISITS, REGISTER_VISITS, REVIEW_WATCHLIST_HITS
-from visit_platform.visits.choices import VisitStatus
+from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
 from workflows import actions
 from workflows.choices import Approver, WatchlistHitAction
@@ -161,12 +161,16 @@ class _Screening:
         .Next(this.check_watchlist)
     )
     check_watchlist = (
-        flow.If(lambda a: _process(a).watchlist_hit).Then(this.on_watchlist_hit).Else(this.route)
+        flow.If(lambda a: _process(a).watchlist_hit)
+        .Annotation(title=_("On the watchlist?"))
+        .Then(this.on_watchlist_hit)
+        .Else(this.route)
     )
     on_watchlist_hit = (
         flow.If(
             lambda a: _process(a).setting("watchlist_hit") == WatchlistHitAction.SECURITY_REVIEW
         )
+        .Annotation(title=_("Security reviews matches?"))
         .Then(this.security_review)
         .Else(this.refuse)
     )
@@ -178,6 +182,7 @@ class _Screening:
     )
     check_review = (
         flow.If(lambda a: bool(_done(a, "security_review").get("cleared")))
+        .Annotation(title=_("Cleared by security?"))
         .Then(this.route)
         .Else(this.refuse)
     )
@@ -201,6 +206,7 @@ class _Approval(_Expiry):
 
     route = (
         flow.If(lambda a: actions.needs_approval(_process(a)))
+        .Annotation(title=_("Needs approval?"))
         .Then(this.ask_approver)
         .Else(this.approve_automatically)
     )
@@ -229,9 +235,10 @@ class _Approval(_Expiry):
         .Annotation(title=_("Approver reminded"))
         .Next(this.reminded)
     )
-    reminded = flow.End()
+    reminded = flow.End().Annotation(title=_("Reminder done"))
     deadline_passed = (
         flow.If(lambda a: bool(_process(a).setting("escalate_to")))
+        .Annotation(title=_("Escalate?"))
         .Then(this.escalate)
         .Else(this.expire)
     )
@@ -250,6 +257,7 @@ class _Approval(_Expiry):
     )
     check_decision = (
         flow.If(lambda a: _process(a).visit.status == VisitStatus.APPROVED)
+        .Annotation(title=_("Approved?"))
         .Then(this.issue)
         .Else(this.tell_refused)
     )
@@ -304,6 +312,7 @@ class InviteFlow(_Boundaries, _Start, _Screening, _Approval, _PassByText, flow.F
     text with its link.
     """
 
+    process_title = Scenario.INVITE.label
     process_class = VisitProcess
     lock_impl = lock.select_for_update_lock
 
@@ -316,6 +325,7 @@ class RequestFlow(_Boundaries, _Start, _Screening, _Approval, _PassByText, flow.
     it; the approved visitor gets their pass.
     """
 
+    process_title = Scenario.REQUEST.label
     process_class = VisitProcess
     lock_impl = lock.select_for_update_lock
 
@@ -336,6 +346,7 @@ class _Desk(_Expiry):
     )
     check_decision = (
         flow.If(lambda a: _process(a).visit.status == VisitStatus.APPROVED)
+        .Annotation(title=_("Approved?"))
         .Then(this.issue)
         .Else(this.end)
     )
@@ -366,6 +377,7 @@ class WalkInFlow(_Boundaries, _Start, _Screening, _Desk, flow.Flow):
     and records the face-match score; the pass is issued and the slip printed.
     """
 
+    process_title = Scenario.WALK_IN.label
     process_class = VisitProcess
     lock_impl = lock.select_for_update_lock
 
@@ -377,5 +389,6 @@ class NoIdFlow(_Boundaries, _Start, _Screening, _Desk, flow.Flow):
     is handed over as a printed slip or an SMS link.
     """
 
+    process_title = Scenario.NO_ID.label
     process_class = VisitProcess
     lock_impl = lock.select_for_update_lock

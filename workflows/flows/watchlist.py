@@ -89,7 +89,7 @@ class WatchlistFlow(flow.Flow):
         .Annotation(title=gettext_lazy("Keep the entry"))
         .Next(this.end)
     )
-    end = flow.End()
+    end = flow.End().Annotation(title=gettext_lazy("Done"))
 
     # --- starts ---
 

@@ -4,6 +4,7 @@
    - <form data-confirm="question">: asks before sending;
    - <button data-open-window="url">: also opens url in a new window (the slip to print);
    - <form data-inert>: never sends (the designer's preview);
+   - <a data-back href="/">: goes back a page when there is one, else follows its link;
    - <button data-menu-button aria-controls="id" aria-expanded="false">: opens and closes the
      element named by aria-controls (the console's menu on a phone); Escape closes it;
    - <table class="data"> with a <thead>: each body cell gets its column's heading as
@@ -35,6 +36,8 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-open-window]");
     if (button) { window.open(button.getAttribute("data-open-window"), "_blank"); }
+    var back = event.target.closest && event.target.closest("a[data-back]");
+    if (back && window.history.length > 1) { event.preventDefault(); window.history.back(); }
     var menuButton = event.target.closest && event.target.closest("[data-menu-button]");
     if (menuButton) { setMenu(menuButton, menuButton.getAttribute("aria-expanded") !== "true"); }
   });
