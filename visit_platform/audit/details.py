@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 DETAIL_LABELS: dict[str, Promise] = {
     "after": _("After"),
@@ -29,10 +30,11 @@ DETAIL_LABELS: dict[str, Promise] = {
     "bad": _("Rows with errors"),
     "before": _("Before"),
     "building": _("Building"),
+    "by": _("Compared by"),
     "changed": _("Changed"),
     "changes": _("Changes"),
     "channel": _("Channel"),
-    "checked_by_eye": _("Checked by eye"),
+    "checked_by_eye": pgettext_lazy("a yes/no detail", "Checked by eye"),
     "checks_zone": _("Checks the zone"),
     "cleared": _("Cleared"),
     "command": _("Command"),
@@ -84,6 +86,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "memberships": _("Roles"),
     "mobile_differs": _("Mobile differs"),
     "mode": _("Decided by"),
+    "model": _("Model"),
     "moved": _("Moved from another mobile"),
     "name_differs": _("Name differs"),
     "new_accounts": _("New accounts"),
@@ -93,6 +96,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "offline_since": _("Offline since"),
     "outcome": _("Outcome"),
     "overstay_noted_at": _("Overstay noted at"),
+    "pass_id": _("Pass"),
     "passes_revoked": _("Passes revoked"),
     "people": _("People"),
     "port": _("Port"),
@@ -109,6 +113,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "role": _("Role"),
     "rows": _("Rows"),
     "scenario": _("Scenario"),
+    "score": _("Score"),
     "shown": _("Shown"),
     "silent_since": _("Silent since"),
     "since": _("Since"),
@@ -118,11 +123,13 @@ DETAIL_LABELS: dict[str, Promise] = {
     "still_revoked": _("Still without their role"),
     "stored": _("Stored"),
     "tasks_handed_back": _("Tasks handed back"),
+    "terminal": _("Visitor terminal"),
     "to": _("To"),
     "typed": _("Typed"),
     "unchanged": _("Unchanged"),
     "updated": _("Updated"),
     "username": _("Account"),
+    "vendor": _("Vendor"),
     "version": _("Version"),
     "via": _("Via"),
     "view": _("View"),
