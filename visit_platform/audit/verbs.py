@@ -86,6 +86,7 @@ VERB_LABELS: dict[str, Promise] = {
     "visit.identity_differs": _("Visit made with a name or mobile other than those on file"),
     "visit.identity_confirmed": _("Reception kept the visitor's details on file"),
     "visitor.identity_updated": _("Reception updated the visitor's name or mobile"),
+    "host.visitors_viewed": _("Host viewed their visitors"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

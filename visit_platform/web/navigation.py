@@ -47,6 +47,7 @@ NAVIGATION = (
     NavItem("tasks", _("Tasks"), "workflows:task_list", VIEW_TASKS, "desk"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
+    NavItem("my_visitors", _("My visitors"), "visits:my_visitors", INVITE_VISITORS, "users"),
     NavItem(
         "reception",
         _("Register a visitor"),
