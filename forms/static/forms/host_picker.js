@@ -24,7 +24,7 @@
     chosen.value = String(host.id);
     input.value = host.name;
     list.textContent = "";
-    if (heading) { heading.textContent = input.getAttribute("data-chosen").replace("%s", host.name); }
+    if (heading) { heading.textContent = input.getAttribute("data-chosen").replace("{name}", host.name); }
     var problem = document.getElementById("host-problem");
     if (problem) { problem.remove(); }
   }
