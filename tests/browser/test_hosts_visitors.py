@@ -99,3 +99,33 @@ def test_a_company_admin_invites_for_an_employee_with_the_picker(
         "刘洋",
         "company-admin@demo.example.com",
     )
+
+
+def test_a_visitor_names_the_host_by_company_and_name_on_a_phone(
+    browser: Any, live_building: LiveBuilding, django_db_blocker: Any
+) -> None:
+    context = browser.new_context(
+        viewport=VIEWPORTS["phone"], locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_building.url}/visit/request/")
+        page.fill("#registration input[name=visitor_name]", "郑凯")
+        page.fill("#registration input[name=visitor_mobile]", "137 0000 5555")
+        page.select_option("#id_host_company", label="星河科技有限公司")
+        page.fill("#id_host_name", " 张伟 ")
+        page.select_option("#registration select[name=purpose]", "business")
+        screenshot(page, "visitor-names-host-phone")
+        with page.expect_navigation():
+            page.click("#registration button[type=submit]")
+
+        assert page.url.endswith("/visit/request/sent/")
+    finally:
+        context.close()
+
+    def host_of_request() -> str:
+        from visit_platform.visits.models import Visit
+
+        return Visit.objects.get(visitor__name="郑凯", scenario="request").host.name
+
+    assert run_committed(live_building, django_db_blocker, host_of_request) == "张伟"
