@@ -202,6 +202,16 @@ def _stored_value(spec: dict[str, Any], value: Any) -> Any:
     return value
 
 
+def host_not_found_message() -> str:
+    """What a visitor is told when the details they gave name no host, in the same words
+    whatever did not match (an unknown mobile, a known mobile with another name, a name not
+    in the company): the answer must not tell who is an employee here (ADR 0026)."""
+    return _(
+        "We could not find the person you visit from these details. Check them, or ask "
+        "the person you visit for the mobile number they are registered with here."
+    )
+
+
 def _host(values: dict[str, Any], company_id: int | None) -> Host | None:
     mobile = values.get(HOST_MOBILE)
     if not mobile:
@@ -211,7 +221,7 @@ def _host(values: dict[str, Any], company_id: int | None) -> Host | None:
         hosts = hosts.filter(company_id=company_id)
     host = hosts.select_related("company").first()
     if host is None:
-        raise AnswersInvalid({HOST_MOBILE: [_("No employee here has this mobile number.")]})
+        raise AnswersInvalid({HOST_MOBILE: [host_not_found_message()]})
     return host
 
 

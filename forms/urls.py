@@ -12,6 +12,7 @@ urlpatterns = [
     path("reception/id-card/", views.reception_id_card, name="reception_id_card"),
     path("reception/<str:scenario>/", views.reception_form, name="reception_form"),
     path("invite/", views.invite_form, name="invite_form"),
+    path("invite/hosts/", views.host_search, name="host_search"),
     path("invite/<int:pk>/", views.invitation_sent, name="invitation_sent"),
     path("visits/<int:pk>/answers/", views.visit_answers_page, name="visit_answers"),
     path("visits/<int:pk>/answers/<slug:key>/file", views.answer_file, name="answer_file"),

@@ -7,6 +7,7 @@ import functools
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from forms import actions
+from forms.actions import host_not_found_message
 from forms.choices import (
     HOST_MOBILE,
     PUBLIC_SCENARIOS,
@@ -37,18 +39,28 @@ from forms.models import FormDefinition, FormVersion
 from forms.queries import can_design, current_version, designable_definitions, visit_answers
 from forms.rendering import RegistrationForm
 from integrations.idcard.reader import MAX_PAYLOAD_BYTES, read_card
-from kernel.console import building_zone, console_view, posted_row_id
+from kernel.console import building_zone, console_view, json_error, posted_row_id
+from kernel.control_characters import has_control_characters
 from kernel.errors import DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import blind_index
-from kernel.rate_limits import limit_posts
+from kernel.rate_limits import check, limit_posts
 from tenants.actions import building_url
 from tenants.db import current_schema
 from visit_platform.access.views import qr_svg
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.invite_tokens import host_by_invite_token
 from visit_platform.directory.models import Company, Host
-from visit_platform.directory.queries import managed_company_ids
+from visit_platform.directory.queries import (
+    MAX_HOST_NAME,
+    find_host,
+    invitable_companies,
+    invitable_hosts,
+    invites_for_others,
+    managed_company_ids,
+    own_host,
+    search_invitable_hosts,
+)
 from visit_platform.directory.roles import (
     DESIGN_FORMS,
     INVITE_VISITORS,
@@ -67,6 +79,9 @@ from workflows.views import continue_at_desk
 
 RECEPTION_SCENARIOS = (Scenario.WALK_IN, Scenario.NO_ID)
 MAX_DRAFT_BYTES = 512 * 1024
+# The visitor's form lists the building's active companies to name a host by; a building
+# has tens, a campus some hundreds.
+MAX_LISTED_COMPANIES = 500
 # A posted form with its photos and files. Django caps the other fields but streams files of
 # any size to disk, so a larger body is refused before it is read.
 MAX_FORM_BYTES = 16 * 1024 * 1024
@@ -138,6 +153,10 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
     notices come to their WeChat. Another number is refused there: the link stands for a
     proved number, and a request made from it is taken to be that person's (to apply for
     someone else, stop using this WeChat on My visits, or use the form outside WeChat).
+
+    Without a host's code the visitor names the host by mobile, or by company and full name
+    (``HostLookup``); each such post also counts against the ``host_lookup`` limit, so the
+    form cannot be used to try out numbers or names (ADR 0026).
     """
     if scenario not in PUBLIC_SCENARIOS:
         raise Http404
@@ -164,10 +183,31 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                 form = RegistrationForm(version, language, initial=_kept_answers(request, version))
             else:
                 data = request.POST.copy()
+                lookup: HostLookup | None = None
+                named: Host | None = None
                 if fixed_host is not None:
                     data[HOST_MOBILE] = fixed_host.mobile
+                else:
+                    refusal = check(request, "host_lookup")
+                    if refusal is not None:
+                        return refusal.page()
+                    lookup = HostLookup.from_post(request.POST)
+                    named = lookup.named_host() if not data.get(HOST_MOBILE, "").strip() else None
+                    if named is not None:
+                        data[HOST_MOBILE] = named.mobile
                 form = RegistrationForm(version, language, data, request.FILES)
-                if form.is_valid() and form.validated is not None:
+                valid = form.is_valid() and form.validated is not None
+                if named is not None:
+                    # The host's number was filled in from the name: never shown back.
+                    form.data = request.POST.copy()
+                host = fixed_host
+                if lookup is not None:
+                    host = lookup.host(form, version.definition.company_id) if valid else None
+                    unnamed = lookup.gave_details and not data.get(HOST_MOBILE, "").strip()
+                    if host is None and (valid or unnamed):
+                        form.errors[HOST_MOBILE] = form.error_class([host_not_found_message()])
+                        valid = False
+                if valid and form.validated is not None:
                     if link is not None and not _is_linked_mobile(form, link.mobile_index):
                         form.add_error(
                             VISITOR_MOBILE,
@@ -183,7 +223,7 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                                 _visitor(request),
                                 form.validated,
                                 submission_id=_submission_id(request.POST.get("submission_id", "")),
-                                host=fixed_host,
+                                host=host,
                             )
                         except DomainError as error:
                             form.add_domain_error(error)
@@ -205,10 +245,70 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
             "host_code_invalid": bool(host_code) and fixed_host is None,
             "linked_wechat": link is not None,
             "can_link_wechat": openid is not None and link is None,
+            "host_lookup": None
+            if fixed_host is not None
+            else {
+                "companies": Company.objects.filter(is_active=True).order_by("name")[
+                    :MAX_LISTED_COMPANIES
+                ],
+                "company_id": posted_row_id(request.POST.get("host_company")) or company_id,
+                "name": request.POST.get("host_name", "")[:MAX_HOST_NAME],
+            },
         }
         response = render(request, "forms/visitor_form.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+@dataclass(frozen=True)
+class HostLookup:
+    """Who the visitor says they visit, besides the form's host mobile: a company (from the
+    building's list) and the host's full name (ADR 0026). A visitor who does not know the
+    mobile gives the company and the name; one who gives the mobile may add either, and then
+    every detail given must fit the same host. Nothing here lists employees: a submission
+    names a host and is checked, and a miss is answered in one neutral sentence whatever did
+    not match (``host_not_found_message``)."""
+
+    company_id: int | None = None
+    name: str = ""
+    # A detail no host can have (a forged company id, an overlong or control-character name):
+    # the lookup matches nobody, without asking the database.
+    impossible: bool = False
+
+    @classmethod
+    def from_post(cls, data: Any) -> HostLookup:
+        company_text = data.get("host_company", "")
+        name = data.get("host_name", "")
+        company_id = posted_row_id(company_text)
+        impossible = bool(company_text) and company_id is None
+        if len(name) > MAX_HOST_NAME or has_control_characters(name):
+            impossible, name = True, ""
+        return cls(company_id=company_id, name=name, impossible=impossible)
+
+    @property
+    def gave_details(self) -> bool:
+        """Whether the visitor named the host by company or name at all."""
+        return self.impossible or bool(self.company_id or self.name.strip())
+
+    def named_host(self) -> Host | None:
+        """The host the company and name alone name (the visitor left the mobile empty)."""
+        if self.impossible:
+            return None
+        return find_host(company_id=self.company_id, name=self.name)
+
+    def host(self, form: RegistrationForm, form_company_id: int | None) -> Host | None:
+        """The one host matching the mobile the valid form carries and every other detail
+        given; a company's own form (``?company=``) only reaches that company's hosts."""
+        assert form.validated is not None
+        if self.impossible:
+            return None
+        if form_company_id is not None and self.company_id not in (None, form_company_id):
+            return None
+        return find_host(
+            mobile=str(form.validated.values.get(HOST_MOBILE, "")),
+            company_id=self.company_id or form_company_id,
+            name=self.name,
+        )
 
 
 def _is_linked_mobile(form: RegistrationForm, mobile_index: str) -> bool:
@@ -314,23 +414,65 @@ def _start_at_desk(request: HttpRequest, visit: Visit) -> HttpResponse:
     return continue_at_desk(request, visit)
 
 
+@dataclass(frozen=True)
+class HostPicker:
+    """The invitation form's choice of host, for those who invite on an employee's behalf
+    (company and property admins): the company chosen (from ``companies``), and the host
+    chosen in it, found by name through ``host_search``."""
+
+    companies: list[Company]
+    company: Company | None
+    host: Host | None
+
+
 @refuse_large_bodies
 @console_view(INVITE_VISITORS)
 def invite_form(request: HttpRequest) -> HttpResponse:
     """A host invites a visitor with the building's invitation form; the invitation's flow
-    checks the watchlist and sends the visitor their pass (5.2.1)."""
-    host = (
-        Host.objects.filter(user_id=request.user.pk or 0, is_active=True)
-        .select_related("company")
-        .first()
-    )
+    checks the watchlist and sends the visitor their pass (5.2.1).
+
+    A company admin invites for any active employee of their company, a property admin for
+    any of the building's (issue 16): they pick the company (a property admin), then the
+    employee by name. The visit records both: its host, and who invited it (the acting user).
+    The choice is checked again on every request against ``invitable_hosts``; a forged id is
+    no host."""
+    own = own_host(request.user)
+    if not invites_for_others(request.user):
+        return invitation_form_page(
+            request,
+            own,
+            actor=Actor.from_request(request),
+            template="forms/invite_form.html",
+            sent=_sent_url,
+        )
+    companies = list(invitable_companies(request.user))
+    source = request.POST if request.method == "POST" else request.GET
+    company_id = posted_row_id(source.get("company"))
+    company = next((company for company in companies if company.pk == company_id), None)
+    if company is None and len(companies) == 1:
+        company = companies[0]
+    if company is None and own is not None and source.get("company") is None:
+        company = next((item for item in companies if item.pk == own.company_id), None)
+    host: Host | None = None
+    if company is not None:
+        hosts = invitable_hosts(request.user).filter(company=company)
+        host_id = posted_row_id(source.get("host"))
+        if host_id is not None:
+            host = hosts.filter(pk=host_id).first()
+        elif own is not None and "host" not in source:
+            host = hosts.filter(pk=own.pk).first()
     return invitation_form_page(
         request,
         host,
         actor=Actor.from_request(request),
         template="forms/invite_form.html",
-        sent=lambda visit: reverse("forms:invitation_sent", args=[visit.pk]),
+        sent=_sent_url,
+        picker=HostPicker(companies=companies, company=company, host=host),
     )
+
+
+def _sent_url(visit: Visit) -> str:
+    return reverse("forms:invitation_sent", args=[visit.pk])
 
 
 def invitation_form_page(
@@ -340,15 +482,22 @@ def invitation_form_page(
     actor: Actor,
     template: str,
     sent: Callable[[Visit], str],
+    picker: HostPicker | None = None,
 ) -> HttpResponse:
-    """The invitation form for ``host`` (None: an account that is nobody's employee, told so),
-    in the console or in the employee's WeChat (``visit_platform.wechat.staff``): one form, one
-    flow, whichever page it is shown on. After sending, the host goes to ``sent(visit)``."""
+    """The invitation form for ``host`` (None: an account that is nobody's employee, told so,
+    unless ``picker`` lets the person choose one), in the console or in the employee's WeChat
+    (``visit_platform.wechat.staff``): one form, one flow, whichever page it is shown on.
+    After sending, the host goes to ``sent(visit)``."""
+    company = picker.company if picker is not None else (host.company if host else None)
     with timezone.override(building_zone(request)):
-        version = current_version(Scenario.INVITE, host.company_id if host else None)
+        version = current_version(Scenario.INVITE, company.pk if company else None)
         language = _language()
         form = RegistrationForm(version, language, initial=_initial_window(version))
-        if host is not None and request.method == "POST":
+        host_problem = ""
+        if request.method == "POST" and picker is not None and host is None:
+            host_problem = _("Choose the employee the visitor comes to see.")
+            form = RegistrationForm(version, language, initial=_kept_answers(request, version))
+        elif host is not None and request.method == "POST":
             form = RegistrationForm(version, language, request.POST, request.FILES)
             if _posted_version(request, version) is None:
                 messages.warning(
@@ -380,6 +529,8 @@ def invitation_form_page(
             "rows": form.rows(),
             "version": version,
             "host": host,
+            "picker": picker,
+            "host_problem": host_problem,
             "submission_id": request.POST.get("submission_id") or uuid.uuid4(),
         }
         response = render(request, template, context)
@@ -388,9 +539,47 @@ def invitation_form_page(
 
 
 @console_view(INVITE_VISITORS)
+def host_search(request: HttpRequest) -> HttpResponse:
+    """The invitation form's host picker: employees of one company whose name contains the
+    text typed, for those who invite on an employee's behalf (JSON, GET ``?company=&q=``).
+
+    Bounded: a name of at most ``MAX_HOST_NAME`` characters, at most ``HOST_SEARCH_LIMIT``
+    answers, names and departments only (no mobiles). A company the person may not invite
+    for answers exactly as one that does not exist."""
+    if request.method != "GET":
+        return json_error("method_not_allowed", _("Use GET."), 405)
+    if not invites_for_others(request.user):
+        return json_error("forbidden", _("Your role does not allow this."), 403)
+    company_id = posted_row_id(request.GET.get("company"))
+    text = request.GET.get("q", "")
+    if company_id is None:
+        return json_error("company_invalid", _("Choose a company."), 400)
+    if len(text) > MAX_HOST_NAME or has_control_characters(text):
+        return json_error(
+            "query_invalid",
+            _("Type at most %(count)d characters of a name.") % {"count": MAX_HOST_NAME},
+            400,
+        )
+    if not invitable_companies(request.user).filter(pk=company_id).exists():
+        return json_error("company_not_found", _("No such company."), 404)
+    hosts = search_invitable_hosts(request.user, company_id, text)
+    response = JsonResponse(
+        {
+            "hosts": [
+                {"id": host.pk, "name": host.name, "department": host.department} for host in hosts
+            ]
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@console_view(INVITE_VISITORS)
 def invitation_sent(request: HttpRequest, pk: int) -> HttpResponse:
     """The host's invitation, to share: its WeChat page (opened in WeChat, a card to forward),
-    as a link to copy and a QR code to scan with WeChat, and its timeline."""
+    as a link to copy and a QR code to scan with WeChat. Shown to the visit's host and to
+    whoever invited it. The visit's timeline is linked only for those who may see the visits
+    pages: it carries what security and reception noted, which a host may not read."""
     user_id = request.user.pk or 0
     visit = get_object_or_404(
         Visit.objects.select_related("visitor", "host__company").filter(
@@ -411,6 +600,7 @@ def invitation_sent(request: HttpRequest, pk: int) -> HttpResponse:
                 "link": link,
                 "qr": qr_svg(link),
                 "usable": usable_pass(visit) is not None,
+                "can_view_visits": request.user.has_perm(VIEW_VISIT, visit),
             },
         )
 

@@ -343,6 +343,9 @@ RATE_LIMITS = {
     "visit_request": _rate_limit("RATE_LIMIT_VISIT_REQUEST", "20,500,3600"),
     "decision_link": _rate_limit("RATE_LIMIT_DECISION_LINK", "20,600,600"),
     "forms_api": _rate_limit("RATE_LIMIT_FORMS_API", "60,3000,600"),
+    # Each post of the visitor's form that names a host (by mobile, or company and name):
+    # tighter than visit_request, so the form cannot try out who works here (ADR 0026).
+    "host_lookup": _rate_limit("RATE_LIMIT_HOST_LOOKUP", "10,300,3600"),
 }
 # Texts (SMS) a building may send per day; past it texts are refused and the property admins
 # are told once that day.

@@ -5,7 +5,7 @@ app's own URLs in ``visit_platform/urls.py``)."""
 
 from django.urls import path
 
-from workflows import event_views, views, visitor_views, watchlist_views
+from workflows import event_views, host_views, views, visitor_views, watchlist_views
 
 app_name = "workflows"
 
@@ -44,6 +44,8 @@ visits_pages = [
         watchlist_views.watchlist_propose_removal,
         name="watchlist_propose_removal",
     ),
+    path("my-visitors/", host_views.my_visitors, name="my_visitors"),
+    path("my-visitors/<int:pk>/cancel/", host_views.cancel_my_visitor, name="my_visitor_cancel"),
     path("me/", visitor_views.my_visits, name="my_visits"),
     path("me/code/", visitor_views.send_code, name="my_send_code"),
     path("me/sign-in/", visitor_views.check_code, name="my_check_code"),

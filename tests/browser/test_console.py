@@ -62,8 +62,9 @@ def test_host_sees_only_their_own_pages_in_the_navigation(
 
     links = page.locator("nav.nav a").all_inner_texts()
 
-    # The overview, their tasks, inviting a visitor, and roll calls (to mark their own visitors).
-    assert len(links) == 4
+    # The overview, their tasks, inviting a visitor, their visitors, and roll calls (to mark
+    # their own visitors).
+    assert len(links) == 5
     response = page.goto(f"{live_building.url}/audit/")
     assert response.status == 403
     assert page.locator("h1").count() == 1

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from forms.actions import publish, save_draft, submit
+from forms.actions import host_not_found_message, publish, save_draft, submit
 from forms.models import FormDefinition
 from forms.queries import current_version
 from forms.validation import validate_answers
@@ -324,7 +324,7 @@ def test_a_company_form_only_reaches_hosts_of_that_company(in_alpha: Any) -> Non
     with pytest.raises(AnswersInvalid) as caught:
         submit(SYSTEM, validate_answers(version, answers))
 
-    assert caught.value.fields == {"host_mobile": ["No employee here has this mobile number."]}
+    assert caught.value.fields == {"host_mobile": [host_not_found_message()]}
     assert other.visits.count() == 0
 
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import translation
 
-from forms.actions import publish, save_draft, submit
+from forms.actions import host_not_found_message, publish, save_draft, submit
 from forms.queries import current_version, visit_answers
 from forms.validation import AnswersInvalid, validate_answers
 from tests.conftest import admin_of
@@ -183,7 +183,7 @@ def test_a_mobile_number_that_does_not_exist_is_refused(host: Any) -> None:
 def test_an_unknown_host_is_refused_on_the_host_field(host: Any) -> None:
     errors = _errors(current_version(Scenario.REQUEST), request_answers(host_mobile="13700000000"))
 
-    assert errors == {"host_mobile": ["No employee here has this mobile number."]}
+    assert errors == {"host_mobile": [host_not_found_message()]}
 
 
 def test_the_plate_is_asked_only_when_arriving_by_car(host: Any) -> None:

@@ -125,6 +125,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visitors today",
                 "Visits",
                 "Invite a visitor",
+                "My visitors",
                 "Register a visitor",
                 "Events",
                 "Forms",
@@ -150,6 +151,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Tasks",
                 "Visits",
                 "Invite a visitor",
+                "My visitors",
                 "Events",
                 "Forms",
                 "Companies",
@@ -157,7 +159,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "People &amp; roles",
             ],
         ),
-        (Role.HOST, ["Overview", "Tasks", "Invite a visitor", "Roll call"]),
+        (Role.HOST, ["Overview", "Tasks", "Invite a visitor", "My visitors", "Roll call"]),
         (
             Role.RECEPTION,
             [

@@ -116,6 +116,7 @@ VERB_LABELS: dict[str, Promise] = {
     "roll_call.marked": _("Person marked in a roll call"),
     "roll_call.closed": _("Roll call closed"),
     "roll_call.viewed": _("Roll call viewed with full names"),
+    "host.visitors_viewed": _("Host viewed their visitors"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

@@ -234,6 +234,19 @@ def visits_of_mobile(mobile_index: str) -> QuerySet[Visit]:
     )
 
 
+def visits_of_host_user(user_id: int | None) -> QuerySet[Visit]:
+    """The visits a staff member has as a host: those of the employee their account is, and
+    those they invited (for themselves, or on an employee's behalf). What My visitors lists
+    and acts on. Drafts are not visits yet."""
+    if not user_id:
+        return Visit.objects.none()
+    return (
+        Visit.objects.filter(Q(host__user_id=user_id) | Q(invited_by_id=user_id))
+        .exclude(status=VisitStatus.DRAFT)
+        .select_related("visitor", "host__company")
+    )
+
+
 def live_passes_of_mobile(mobile_index: str, now: datetime | None = None) -> QuerySet[Pass]:
     """The passes of this mobile's visits (``visits_of_mobile``) that still open the gate,
     now or later in their window: what 我的通行证 answers in WeChat, soonest first."""

@@ -673,6 +673,11 @@ def cancel_request(actor: Actor, visit: Visit) -> Visit:
     return visit
 
 
+def note_host_visitors_viewed(actor: Actor, visit_ids: list[int]) -> None:
+    """Audit a host looking at their own visitors (names and masked mobiles): which visits."""
+    record(actor, "host.visitors_viewed", None, visits=visit_ids)
+
+
 def note_visitor_signed_in(actor: Actor) -> None:
     """Audit a visitor's sign-in to their own pages (the number is not written down)."""
     record(actor, "visitor.signed_in", None)
