@@ -51,6 +51,9 @@ MANAGE_SECURITY_SETTINGS = "access.change_security_settings"
 # mark anyone; a host marks their own visitors only (``ROLL_CALL_OWN_VISITORS_ONLY``).
 RUN_ROLL_CALLS = "access.run_rollcall"
 MARK_ROLL_CALL = "access.mark_rollcallentry"
+# Revoking one pass from the console, with a reason (a lost phone, a visit called off):
+# security and property admins, who answer for who gets in.
+REVOKE_PASSES = "access.revoke_pass"
 
 _PROPERTY = frozenset(
     {
@@ -86,6 +89,7 @@ _PROPERTY = frozenset(
         MANAGE_SECURITY_SETTINGS,
         RUN_ROLL_CALLS,
         MARK_ROLL_CALL,
+        REVOKE_PASSES,
     }
 )
 
@@ -128,6 +132,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_SECURITY_SCREEN,
             RUN_ROLL_CALLS,
             MARK_ROLL_CALL,
+            REVOKE_PASSES,
         }
     ),
 }

@@ -78,6 +78,7 @@ from visit_platform.access.actions.passages import (
     record_passages,
 )
 from visit_platform.access.actions.passes import (
+    MAX_REVOKE_REASON,
     IssuedPass,
     issue_pass,
     issue_passes,
@@ -107,6 +108,7 @@ __all__ = [
     "EXTENSION_MINUTES",
     "MAX_ACKNOWLEDGEMENT_NOTE",
     "MAX_POLL_INTERVAL_MS",
+    "MAX_REVOKE_REASON",
     "MIN_POLL_INTERVAL_MS",
     "ROTATING_TOKEN_SECONDS",
     "AlertReport",
