@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
@@ -103,6 +103,7 @@ class Block:
     count: int
     rows: list[Any]
     link: str = ""
+    pending: int = 0
 
 
 @console_view()
@@ -189,6 +190,8 @@ def _alerts_block() -> Block:
 
 
 def _my_visitors_block(user: Any, now: Any) -> Block:
+    """The host's own visitors still to come, with how many wait for the host's approval
+    (``pending``); the host decides those from the link texted to them, or their tasks."""
     visits = (
         Visit.objects.filter(
             host__user=user,
@@ -198,12 +201,14 @@ def _my_visitors_block(user: Any, now: Any) -> Block:
         .select_related("visitor")
         .order_by("valid_from", "pk")
     )
+    counts = visits.aggregate(
+        total=Count("pk"), pending=Count("pk", filter=Q(status=VisitStatus.PENDING_APPROVAL))
+    )
     rows = [
         {"visit": visit, "visitor_name": mask_name(visit.visitor_name)}
         for visit in visits[:HOME_ROWS]
     ]
-    count = len(rows) if len(rows) < HOME_ROWS else visits.count()
-    return Block(count, rows)
+    return Block(counts["total"], rows, pending=counts["pending"])
 
 
 def _in_companies(visits: QuerySet[Visit], company_ids: set[int] | None) -> QuerySet[Visit]:
