@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP_DEADLINE = 600  # a fresh machine migrates every app and provisions the demo building
 STEP_DEADLINE = 60
 SCAN = re.compile(r"scan_at_gate --building (\S+) --gate (\d+) --pass (\d+)")
-LINK = re.compile(r"https?://\S+")
+# An address as texts carry it (ASCII; the Chinese text around it is not part of it).
+LINK = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+")
 EMBEDDED_SERVER = re.compile(r"pginstall/bin/postgres|redis-server")
 PHONES = re.compile(r"phones side by side: (http://\S+)")
 PHONE = re.compile(r"zhang\.wei's phone: (http://\S+)")
@@ -264,13 +266,15 @@ def check(demo: Demo, environment: dict[str, str], data_dir: Path) -> None:
 
         link = wait_for("the Celery worker delivers a texted link", delivered_link)
     say(f"a texted link was delivered: {link[:40]}...")
-    # As a phone would open it: the link's own host and port (demo.localhost resolves to
-    # this machine in browsers; urllib is told so by connecting to 127.0.0.1).
-    link_host, path = link.split("://", 1)[1].split("/", 1)
-    assert link_host == host, f"the link names {link_host}, not the demo's {host}"
-    status = get(f"{web}/{path}", link_host)
+    # As a phone would open it: the link as sent, its own host and port (demo.localhost
+    # resolves to this machine in browsers; urllib is told so by connecting to 127.0.0.1).
+    sent = urllib.parse.urlsplit(link.rstrip(".,;:!?"))
+    assert sent.netloc == host, f"the link names {sent.netloc}, not the demo's {host}"
+    assert sent.port == demo.ports["web"], f"the link's port is not the demo's: {link}"
+    query = f"?{sent.query}" if sent.query else ""
+    status = get(f"http://127.0.0.1:{sent.port}{sent.path}{query}", sent.netloc)
     assert status == 200, f"the texted link answered {status}"
-    say("the texted link opens")
+    say("the texted link opens, on the port it names")
 
 
 def screen_snapshot_inside(host: str, port: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -45,16 +46,29 @@ def building_domain(slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
+# The port of the request being served, in development only (``DevelopmentPortMiddleware``).
+request_port: ContextVar[str] = ContextVar("request_port", default="")
+
+
 def building_url(schema_name: str, path: str) -> str:
     """An absolute address on the building's domain, for links sent by text or e-mail."""
-    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
-    return f"{settings.PUBLIC_SCHEME}://{building_domain(schema_name)}{port}{path}"
+    return f"{settings.PUBLIC_SCHEME}://{building_domain(schema_name)}{_public_port()}{path}"
 
 
 def platform_url(path: str) -> str:
     """An absolute address on the platform's own (public) host: the WeChat callback."""
-    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
-    return f"{settings.PUBLIC_SCHEME}://{settings.BASE_DOMAIN}{port}{path}"
+    return f"{settings.PUBLIC_SCHEME}://{settings.BASE_DOMAIN}{_public_port()}{path}"
+
+
+def _public_port() -> str:
+    """``:port`` for links, or nothing on the scheme's own port. ``PUBLIC_PORT`` always wins.
+    Without it, a development server (``runserver 8080``) is reached on the port its request
+    came in on, so links made while serving a page open there too. Production never takes
+    the port from a request: a forged Host header must not steer where texted links point."""
+    if settings.PUBLIC_PORT:
+        return f":{settings.PUBLIC_PORT}"
+    port = request_port.get() if settings.DEBUG else ""
+    return f":{port}" if port else ""
 
 
 def create_building(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from kernel.process_cache import ProcessCache
+from tenants.actions import request_port
 from tenants.models import Building, Domain
 
 # A building's domains and settings change seldom; a scan needs them every time.
@@ -27,3 +31,23 @@ class BuildingMiddleware(TenantMainMiddleware):
         if building is None:
             raise domain_model.DoesNotExist
         return building
+
+
+class DevelopmentPortMiddleware:
+    """In development (``DEBUG``), remember the port the request came in on, so that links
+    made while serving it (``building_url``) open on the server actually running, whichever
+    port ``runserver`` was given. Does nothing in production, where ``PUBLIC_PORT`` decides."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not settings.DEBUG:
+            return self.get_response(request)
+        # get_host() has been checked against ALLOWED_HOSTS; its port is what the browser used.
+        _host, _colon, port = request.get_host().rpartition(":")
+        token = request_port.set(port if _colon and port.isdigit() else "")
+        try:
+            return self.get_response(request)
+        finally:
+            request_port.reset(token)

@@ -61,8 +61,11 @@ BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost").lower()
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}"]
 # How links in e-mails start; production sits behind TLS.
 PUBLIC_SCHEME = os.environ.get("PUBLIC_SCHEME", "http" if DEBUG else "https")
-# The port in those links, when the site is not on the scheme's own (the demo's 8000).
-PUBLIC_PORT = os.environ.get("PUBLIC_PORT", "")
+# The port in those links, when the site is not on the scheme's own (the demo's 8000). In
+# development, unset, links made during a request take that request's port (runserver's).
+PUBLIC_PORT = os.environ.get("PUBLIC_PORT", "").strip()
+if PUBLIC_PORT and not (PUBLIC_PORT.isdigit() and 0 < int(PUBLIC_PORT) < 65536):
+    raise ImproperlyConfigured(f"PUBLIC_PORT must be a port number (1 to 65535): {PUBLIC_PORT!r}")
 if DEBUG or "pytest" in sys.modules:
     ALLOWED_HOSTS += ["localhost", ".localhost", "127.0.0.1", "testserver", ".testserver"]
 
@@ -154,6 +157,8 @@ AUTH_USER_MODEL = "tenants.User"
 
 MIDDLEWARE = [
     "tenants.middleware.BuildingMiddleware",
+    # Development only: links made while serving a request carry the port it came in on.
+    "tenants.middleware.DevelopmentPortMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # issue 15 (headers): Content-Security-Policy with a per-request nonce, no-store on links.

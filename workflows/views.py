@@ -21,11 +21,15 @@ from kernel.errors import ConflictError, DomainError
 from kernel.phones import display_mobile
 from kernel.privacy import mask_mobile, mask_name
 from kernel.rate_limits import limit_posts
+from visit_platform.access.actions import MAX_REVOKE_REASON
+from visit_platform.access.choices import PassState
 from visit_platform.access.models import Pass
+from visit_platform.access.queries import pass_state
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.roles import (
     MANAGE_POLICIES,
     REGISTER_VISITS,
+    REVOKE_PASSES,
     VIEW_TASKS,
     VIEW_VISIT,
     sees_full_names,
@@ -471,6 +475,20 @@ def visit_timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
     visit = Visit.objects.select_related("visitor", "host__company").filter(pk=pk).first()
     if visit is None or not request.user.has_perm(VIEW_VISIT, visit):
         raise Http404
+    may_revoke = request.user.has_perm(REVOKE_PASSES, visit)
+    passes = []
+    for pass_record in visit.passes.order_by("-created_at", "-pk"):
+        pass_record.visit = visit
+        state = pass_state(pass_record)
+        passes.append(
+            {
+                "pass": pass_record,
+                "state": state,
+                "state_label": state.label,
+                # Only a pass that may still let someone in has anything left to revoke.
+                "revocable": may_revoke and state in {PassState.VALID, PassState.NOT_YET_VALID},
+            }
+        )
     return render(
         request,
         "workflows/visit_timeline.html",
@@ -480,6 +498,8 @@ def visit_timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
             "visitor_name": mask_name(visit.visitor_name),
             "timeline": visit_timeline(visit),
             "flow_chart_url": reverse("workflows:policy_chart", args=[visit.scenario]),
+            "passes": passes,
+            "max_revoke_reason": MAX_REVOKE_REASON,
         },
     )
 

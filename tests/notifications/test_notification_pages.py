@@ -74,3 +74,52 @@ def test_an_unknown_status_filter_is_ignored(alpha: Building, queued: None) -> N
 
     assert response.status_code == 200
     assert "+86138****5678" in response.content.decode()
+
+
+# --- Links in the outbox (issue 16) ---------------------------------------------------------
+
+LINKED_TEXT = (
+    "【测试大厦】请打开http://alpha.localhost:8000/a/Code_1-x/查看。\n"
+    "Also https://alpha.localhost/p/abc/?x=1&y=2. "
+    "Not http://evil.example/a/ nor http://alpha.localhost.evil.example/a/ nor "
+    "http://someone@alpha.localhost/a/ nor javascript:alert(1) nor "
+    'http://alpha.localhost/"><script>alert(2)</script>'
+)
+
+
+def test_the_outbox_links_only_the_buildings_own_addresses(in_alpha: Building) -> None:
+    send_notification(
+        Actor.system("tests"),
+        channel="sms",
+        to="13812345678",
+        purpose="pass_link",
+        text=LINKED_TEXT,
+    )
+
+    page = client_for(in_alpha, admin_of(in_alpha)).get(PAGE).content.decode()
+
+    assert (
+        '请打开<a href="http://alpha.localhost:8000/a/Code_1-x/" target="_blank" rel="noopener">'
+        "http://alpha.localhost:8000/a/Code_1-x/</a>查看。<br>"
+    ) in page
+    assert '<a href="https://alpha.localhost/p/abc/?x=1&amp;y=2" target="_blank"' in page
+    assert page.count('target="_blank" rel="noopener">') == 3
+    assert '<a href="http://alpha.localhost/" target="_blank"' in page
+    assert "Not http://evil.example/a/ nor http://alpha.localhost.evil.example/a/ nor" in page
+    assert "http://someone@alpha.localhost/a/ nor javascript:alert(1)" in page
+    assert "<script>alert(2)</script>" not in page
+    assert "&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page
+
+
+def test_linked_text_escapes_everything_that_is_not_an_own_link() -> None:
+    from visit_platform.notifications.views import linked_text
+
+    hosts = {"alpha.localhost"}
+
+    assert linked_text("<b>x</b> http://alpha.localhost:99999/a/", hosts) == (
+        "&lt;b&gt;x&lt;/b&gt; http://alpha.localhost:99999/a/"
+    )
+    assert linked_text("ftp://alpha.localhost/a/ HTTP://ALPHA.localhost/a/.", hosts) == (
+        'ftp://alpha.localhost/a/ <a href="HTTP://ALPHA.localhost/a/" target="_blank" '
+        'rel="noopener">HTTP://ALPHA.localhost/a/</a>.'
+    )

@@ -15,6 +15,7 @@ urlpatterns = [
     path("gates/<int:pk>/pulse/", views.gate_pulse, name="gate_pulse"),
     path("gates/controllers/new/", views.controller_edit, name="controller_create"),
     path("gates/controllers/<int:pk>/", views.controller_edit, name="controller_edit"),
+    path("passes/<int:pk>/revoke/", views.pass_revoke, name="pass_revoke"),
     path("security/", views.security_screen, name="security_screen"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),

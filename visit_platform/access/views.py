@@ -37,7 +37,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from kernel import pass_tokens as tokens
-from kernel.console import building_zone, console_view, json_error, wants_json
+from kernel.console import MAX_ROW_ID, building_zone, console_view, json_error, wants_json
 from kernel.errors import DomainError
 from kernel.mobile_pages import posted, private
 from kernel.privacy import mask_name, secret_hash
@@ -57,6 +57,7 @@ from visit_platform.access.actions import (
     open_overstay_link,
     pass_token,
     request_gate_pulse,
+    revoke_pass,
     save_controller,
     save_gate,
 )
@@ -82,6 +83,7 @@ from visit_platform.directory.roles import (
     MANAGE_GATES,
     MANAGE_SECURITY_SETTINGS,
     PRINT_SLIP,
+    REVOKE_PASSES,
     VIEW_ALERTS,
     VIEW_SECURITY_SCREEN,
     sees_full_names,
@@ -903,6 +905,33 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, _("Alert acknowledged."))
     query = request.GET.urlencode()
     return redirect(reverse("access:alert_list") + (f"?{query}" if query else ""))
+
+
+# --- Revoking one pass ----------------------------------------------------------------------
+
+
+@require_POST
+@console_view(REVOKE_PASSES)
+def pass_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one pass from its visit's timeline, with the reason given. The gate refuses it
+    at once; agents learn it at their next sync. A refusal (no reason) or a pass already
+    revoked (a replayed post) is said on the timeline, and changes nothing."""
+    pass_record = (
+        Pass.objects.select_related("visit").filter(pk=pk).first() if pk <= MAX_ROW_ID else None
+    )
+    if pass_record is None or not request.user.has_perm(REVOKE_PASSES, pass_record.visit):
+        raise Http404
+    timeline = reverse("workflows:visit_timeline", args=[pass_record.visit_id])
+    if pass_record.revoked_at is not None:
+        messages.info(request, _("This pass was already revoked."))
+        return redirect(timeline)
+    try:
+        revoke_pass(Actor.from_request(request), pass_record, request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect(timeline)
+    messages.success(request, _("The pass is revoked: the gates refuse it from now on."))
+    return redirect(timeline)
 
 
 # --- The security screen --------------------------------------------------------------------

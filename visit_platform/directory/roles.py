@@ -61,6 +61,9 @@ VIEW_EXPECTED_TODAY = "visits.view_expected_today"
 # Visitors' full names on console pages (``visitor_name_for``): the people who greet them at
 # a desk or call them out in a roll call. Everyone else sees "赵*".
 SEE_VISITOR_NAMES = "visits.view_visitor_name"
+# Revoking one pass from the console, with a reason (a lost phone, a visit called off):
+# security and property admins, who answer for who gets in.
+REVOKE_PASSES = "access.revoke_pass"
 
 _PROPERTY = frozenset(
     {
@@ -97,6 +100,7 @@ _PROPERTY = frozenset(
         RUN_ROLL_CALLS,
         MARK_ROLL_CALL,
         VIEW_EXPECTED_TODAY,
+        REVOKE_PASSES,
     }
 )
 
@@ -150,6 +154,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             MARK_ROLL_CALL,
             VIEW_EXPECTED_TODAY,
             SEE_VISITOR_NAMES,
+            REVOKE_PASSES,
         }
     ),
 }

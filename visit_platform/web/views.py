@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -9,15 +10,31 @@ from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kernel.console import console_view
+from kernel.console import building_zone, console_view
+from kernel.privacy import mask_name
+from visit_platform.access.choices import URGENT_ALERT_KINDS
+from visit_platform.access.models import Alert
+from visit_platform.access.queries import building_day, expected_today, people_inside
 from visit_platform.directory.backends import active_memberships
-from visit_platform.directory.queries import visible_companies, visible_hosts
+from visit_platform.directory.choices import Role
+from visit_platform.directory.queries import managed_company_ids
+from visit_platform.directory.roles import (
+    VIEW_ALERTS,
+    VIEW_SECURITY_SCREEN,
+    VIEW_TASKS,
+    VIEW_VISIT,
+)
 from visit_platform.directory.sign_in import PAUSED_MESSAGE
+from visit_platform.visits.choices import VisitStatus
+from visit_platform.visits.models import Visit
+from workflows.queries import visible_tasks
 
 
 class PausedSignInMixin:
@@ -74,14 +91,125 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
         return super().form_valid(form)
 
 
+# How many rows each block of the home page lists; its count says how many there are.
+HOME_ROWS = 5
+
+
+@dataclass
+class Block:
+    """One block of the home page: how many things wait, the first few, and where the rest
+    are."""
+
+    count: int
+    rows: list[Any]
+    link: str = ""
+    pending: int = 0
+
+
 @console_view()
 def home(request: HttpRequest) -> HttpResponse:
+    """What needs doing now, for the roles the user holds here: their waiting tasks, the
+    visits expected today, who is inside, open alerts (urgent first) and, for a host, their
+    own coming visitors. A block the roles may not see is not read at all. Each block costs
+    a fixed number of queries, however many rows there are; names are masked."""
     user = request.user
-    companies = visible_companies(user)
-    hosts = visible_hosts(user)
-    context = {
-        "company_count": companies.filter(is_active=True).count(),
-        "host_count": hosts.filter(is_active=True).count(),
-        "my_companies": companies.order_by("name")[:6],
-    }
-    return render(request, "web/home.html", context)
+    roles = {membership.role for membership in request.memberships}  # type: ignore[attr-defined]
+    with timezone.override(building_zone(request)):
+        now = timezone.now()
+        context: dict[str, Any] = {"today": timezone.localdate(now)}
+        if user.has_perm(VIEW_TASKS):
+            context["tasks"] = _tasks_block(user)
+        if user.has_perm(VIEW_VISIT):
+            company_ids = managed_company_ids(user, VIEW_VISIT)
+            context["expected"] = _expected_block(request, company_ids, now)
+            context["inside"] = _inside_block(user, company_ids)
+            context["may_see_screen"] = user.has_perm(VIEW_SECURITY_SCREEN)
+        if user.has_perm(VIEW_ALERTS):
+            context["alerts"] = _alerts_block()
+        if Role.HOST in roles:
+            context["my_visitors"] = _my_visitors_block(user, now)
+        return render(request, "web/home.html", context)
+
+
+def _tasks_block(user: Any) -> Block:
+    tasks = visible_tasks(user)
+    rows = []
+    for task in tasks[:HOME_ROWS]:
+        process = getattr(task.process, "visitprocess", None)
+        visit = process.visit if process is not None else None
+        rows.append(
+            {
+                "task": task,
+                "title": task.flow_task.task_title or str(task.flow_task),
+                "visitor_name": mask_name(visit.visitor_name) if visit else "",
+                "mine": task.owner_id == user.pk,
+            }
+        )
+    count = len(rows) if len(rows) < HOME_ROWS else tasks.count()
+    return Block(count, rows, reverse("workflows:task_list"))
+
+
+def _expected_block(request: HttpRequest, company_ids: set[int] | None, now: Any) -> Block:
+    _start, day_end = building_day(request.tenant, now)  # type: ignore[attr-defined]
+    visits = _in_companies(expected_today(now, day_end), company_ids)
+    rows = [
+        {"visit": visit, "visitor_name": mask_name(visit.visitor_name)}
+        for visit in visits[:HOME_ROWS]
+    ]
+    count = len(rows) if len(rows) < HOME_ROWS else visits.count()
+    day = timezone.localdate(now).isoformat()
+    return Block(count, rows, f"{reverse('visits:visit_list')}?date={day}#visits")
+
+
+def _inside_block(user: Any, company_ids: set[int] | None) -> Block:
+    people = people_inside().people
+    if company_ids is not None:
+        people = [p for p in people if p.event.visit and p.event.visit.company_id in company_ids]
+    if user.has_perm(VIEW_SECURITY_SCREEN):
+        link = reverse("access:security_screen")
+    else:
+        link = reverse("visits:visit_list") + "#inside"
+    return Block(sum(presence.party for presence in people), [], link)
+
+
+def _alerts_block() -> Block:
+    urgent = Case(
+        When(kind__in=URGENT_ALERT_KINDS, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    alerts = (
+        Alert.objects.filter(acknowledged_at__isnull=True)
+        .select_related("gate")
+        .annotate(is_urgent=urgent)
+        .order_by("-is_urgent", "-occurred_at", "-id")
+    )
+    rows = list(alerts[:HOME_ROWS])
+    count = len(rows) if len(rows) < HOME_ROWS else alerts.count()
+    return Block(count, rows, reverse("access:alert_list") + "?state=open")
+
+
+def _my_visitors_block(user: Any, now: Any) -> Block:
+    """The host's own visitors still to come, with how many wait for the host's approval
+    (``pending``); the host decides those from the link texted to them, or their tasks."""
+    visits = (
+        Visit.objects.filter(
+            host__user=user,
+            status__in=[VisitStatus.PENDING_APPROVAL, VisitStatus.APPROVED],
+            valid_until__gt=now,
+        )
+        .select_related("visitor")
+        .order_by("valid_from", "pk")
+    )
+    counts = visits.aggregate(
+        total=Count("pk"), pending=Count("pk", filter=Q(status=VisitStatus.PENDING_APPROVAL))
+    )
+    rows = [
+        {"visit": visit, "visitor_name": mask_name(visit.visitor_name)}
+        for visit in visits[:HOME_ROWS]
+    ]
+    return Block(counts["total"], rows, pending=counts["pending"])
+
+
+def _in_companies(visits: QuerySet[Visit], company_ids: set[int] | None) -> QuerySet[Visit]:
+    return visits if company_ids is None else visits.filter(company_id__in=company_ids)

@@ -79,6 +79,7 @@ from visit_platform.access.actions.passages import (
     record_passages,
 )
 from visit_platform.access.actions.passes import (
+    MAX_REVOKE_REASON,
     IssuedPass,
     issue_pass,
     issue_passes,
@@ -108,6 +109,7 @@ __all__ = [
     "EXTENSION_MINUTES",
     "MAX_ACKNOWLEDGEMENT_NOTE",
     "MAX_POLL_INTERVAL_MS",
+    "MAX_REVOKE_REASON",
     "MIN_POLL_INTERVAL_MS",
     "ROTATING_TOKEN_SECONDS",
     "AlertReport",

@@ -175,8 +175,25 @@ def note_slip_printed(
     return True
 
 
+# The column's length: a longer reason is refused, not cut.
+MAX_REVOKE_REASON = 200
+
+
 @transaction.atomic
 def revoke_pass(actor: Actor, pass_record: Pass, reason: str) -> Pass:
+    """Revoke a pass, with the reason written to it and to the audit log. The gate decision
+    refuses it at once (``revoked``); gate agents learn it at their next sync of the
+    revocation list. Revoking a revoked pass changes nothing and records nothing, so a
+    replayed request is harmless."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("reason_required", _("Say why the pass is revoked."), field="reason")
+    if len(reason) > MAX_REVOKE_REASON:
+        raise DomainError(
+            "reason_too_long",
+            _("The reason may be at most %(limit)d characters.") % {"limit": MAX_REVOKE_REASON},
+            field="reason",
+        )
     updated = Pass.objects.filter(pk=pass_record.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoke_reason=reason[:200]
     )
