@@ -83,8 +83,8 @@ def test_the_property_admin_sees_tasks_expected_inside_and_alerts(in_alpha: Buil
     page = home(in_alpha, admin_of(in_alpha))
 
     assert blocks_on(page) == {"home-tasks", "home-expected", "home-inside", "home-alerts"}
-    day = timezone.localtime(timezone=in_alpha_zone(in_alpha)).date().isoformat()
-    assert f'href="/visits/?date={day}#visits"' in page
+    # Reception's day is where today's visitors are worked through.
+    assert 'href="/today/"' in page
     assert 'href="/security/"' in page
     assert 'href="/alerts/?state=open"' in page
     # The urgent alert comes first, although it is older.
@@ -111,6 +111,7 @@ def test_reception_sees_no_alerts_and_no_security_screen(in_alpha: Building) -> 
     assert blocks_on(page) == {"home-tasks", "home-expected", "home-inside"}
     assert 'href="/security/"' not in page
     assert 'href="/visits/#inside"' in page
+    assert 'href="/today/"' in page
     assert "/alerts/" not in page
 
 
@@ -149,6 +150,7 @@ def test_a_host_sees_their_own_coming_visitors_and_nothing_of_the_building(
     assert 'class="home-pending"' in visitors
     assert "王*" in visitors and "赵*" in visitors
     assert "钱*" not in page
+    assert 'href="/my-visitors/"' in visitors
 
 
 def test_a_company_admin_sees_their_own_companys_expected_visits_and_tasks(
@@ -165,6 +167,10 @@ def test_a_company_admin_sees_their_own_companys_expected_visits_and_tasks(
 
     assert blocks_on(page) == {"home-tasks", "home-expected", "home-inside"}
     assert f'href="/tasks/{task.pk}/"' in page
+    # A company admin has no reception's day: the visit list, filtered to today, instead.
+    day = timezone.localtime(timezone=in_alpha_zone(alpha)).date().isoformat()
+    assert f'href="/visits/?date={day}#visits"' in page
+    assert 'href="/today/"' not in page
     expected = page[page.index('id="home-expected"') : page.index('id="home-inside"')]
     assert '<span class="home-count num">0</span>' in expected
 

@@ -27,6 +27,7 @@ from visit_platform.directory.choices import Role
 from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import (
     VIEW_ALERTS,
+    VIEW_EXPECTED_TODAY,
     VIEW_SECURITY_SCREEN,
     VIEW_TASKS,
     VIEW_VISIT,
@@ -157,6 +158,8 @@ def _expected_block(request: HttpRequest, company_ids: set[int] | None, now: Any
         for visit in visits[:HOME_ROWS]
     ]
     count = len(rows) if len(rows) < HOME_ROWS else visits.count()
+    if request.user.has_perm(VIEW_EXPECTED_TODAY):
+        return Block(count, rows, reverse("visits:expected_today"))
     day = timezone.localdate(now).isoformat()
     return Block(count, rows, f"{reverse('visits:visit_list')}?date={day}#visits")
 
@@ -208,7 +211,7 @@ def _my_visitors_block(user: Any, now: Any) -> Block:
         {"visit": visit, "visitor_name": mask_name(visit.visitor_name)}
         for visit in visits[:HOME_ROWS]
     ]
-    return Block(counts["total"], rows, pending=counts["pending"])
+    return Block(counts["total"], rows, reverse("visits:my_visitors"), pending=counts["pending"])
 
 
 def _in_companies(visits: QuerySet[Visit], company_ids: set[int] | None) -> QuerySet[Visit]:
