@@ -16,6 +16,7 @@ from viewflow.workflow.status import STATUS
 
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.audit.details import detail_label, detail_value
+from visit_platform.audit.models import AuditEntry
 from visit_platform.visits.models import Visit
 
 # Steps worth a line: the flow's routing gateways and automatic hops are not.
@@ -95,7 +96,9 @@ def visit_timeline(visit: Visit) -> list[Step]:
         step = _task_step(task)
         if step is not None:
             steps.append(step)
-    for pass_record in Pass.objects.filter(visit=visit).select_related("issued_by"):
+    passes = list(Pass.objects.filter(visit=visit).select_related("issued_by"))
+    revoked_by = _revokers([p.pk for p in passes if p.revoked_at])
+    for pass_record in passes:
         issued_by = pass_record.issued_by.email if pass_record.issued_by else _("the flow")
         steps.append(Step(at=pass_record.created_at, what=_("Pass issued"), by=str(issued_by)))
         if pass_record.revoked_at:
@@ -103,7 +106,7 @@ def visit_timeline(visit: Visit) -> list[Step]:
                 Step(
                     at=pass_record.revoked_at,
                     what=_("Pass revoked"),
-                    by="",
+                    by=revoked_by.get(str(pass_record.pk), ""),
                     detail=pass_record.revoke_reason,
                 )
             )
@@ -118,3 +121,14 @@ def visit_timeline(visit: Visit) -> list[Step]:
             )
         )
     return sorted(steps, key=lambda step: step.at)
+
+
+def _revokers(pass_ids: list[int]) -> dict[str, str]:
+    """Who revoked each of these passes. The pass keeps only when and why; the audit log,
+    written by the same action in the same transaction, knows who (one query for all)."""
+    if not pass_ids:
+        return {}
+    entries = AuditEntry.objects.filter(
+        verb="pass.revoked", object_id__in=[str(pk) for pk in pass_ids]
+    ).values_list("object_id", "actor_label")
+    return dict(entries)

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from tenants.models import Building, User
@@ -19,6 +20,7 @@ from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.visits.choices import VisitStatus
+from workflows.timeline import visit_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +56,17 @@ def test_security_revokes_a_pass_with_a_reason_and_it_is_audited(
     entry = AuditEntry.objects.get(verb="pass.revoked", object_id=str(pass_record.pk))
     assert entry.actor == guard
     assert entry.detail["reason"] == "lost phone"
+
+
+def test_the_timeline_says_who_revoked_the_pass(in_alpha: Building, guard: User) -> None:
+    pass_record = make_pass()
+    client = client_for(in_alpha, guard)
+    client.post(revoke_url(pass_record), {"reason": "lost phone"})
+
+    steps = visit_timeline(pass_record.visit)
+
+    revoked = [step for step in steps if str(step.what) == str(_("Pass revoked"))]
+    assert [(step.by, step.detail) for step in revoked] == [("guard@alpha.example", "lost phone")]
 
 
 def test_a_property_admin_may_revoke_too(in_alpha: Building) -> None:
