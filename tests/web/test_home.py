@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from kernel.privacy import mask_name
 from tenants.models import Building, User
 from tests.access.conftest import make_gate, make_host, make_pass, make_visit, make_visitor
 from tests.access.conftest import slip_token as token_of
@@ -21,6 +22,7 @@ from tests.forms.conftest import make_host as make_requested_host
 from tests.workflows.test_flows import open_task, set_policy, submit_request
 from visit_platform.access import actions
 from visit_platform.access.choices import AlertKind
+from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import Scenario
@@ -113,6 +115,29 @@ def test_reception_sees_no_alerts_and_no_security_screen(in_alpha: Building) -> 
     assert 'href="/visits/#inside"' in page
     assert 'href="/today/"' in page
     assert "/alerts/" not in page
+
+
+def test_reception_sees_whole_names_and_the_view_is_audited(in_alpha: Building) -> None:
+    visit = expected_later_today().visit
+    reception = member(in_alpha, "desk@alpha.example", Role.RECEPTION)
+
+    page = home(in_alpha, reception)
+
+    expected = page[page.index('id="home-expected"') :]
+    assert visit.visitor_name in expected
+    entry = AuditEntry.objects.filter(verb="visits.viewed", actor=reception).get()
+    assert entry.detail == {"page": "home", "visits": [visit.pk], "full_names": True}
+
+
+def test_a_property_admin_sees_masked_names_and_nothing_is_audited(in_alpha: Building) -> None:
+    visit = expected_later_today().visit
+    admin = admin_of(in_alpha)
+
+    page = home(in_alpha, admin)
+
+    assert mask_name(visit.visitor_name) in page
+    assert visit.visitor_name not in page
+    assert not AuditEntry.objects.filter(verb="visits.viewed", actor=admin).exists()
 
 
 def test_security_sees_the_security_screen_and_alerts(in_alpha: Building) -> None:

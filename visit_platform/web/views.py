@@ -22,6 +22,7 @@ from kernel.privacy import mask_name
 from visit_platform.access.choices import URGENT_ALERT_KINDS
 from visit_platform.access.models import Alert
 from visit_platform.access.queries import building_day, expected_today, people_inside
+from visit_platform.audit.actions import Actor
 from visit_platform.directory.backends import active_memberships
 from visit_platform.directory.choices import Role
 from visit_platform.directory.queries import managed_company_ids
@@ -31,8 +32,11 @@ from visit_platform.directory.roles import (
     VIEW_SECURITY_SCREEN,
     VIEW_TASKS,
     VIEW_VISIT,
+    sees_full_names,
+    visitor_name_for,
 )
 from visit_platform.directory.sign_in import PAUSED_MESSAGE
+from visit_platform.visits.actions import note_visits_viewed
 from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit
 from workflows.queries import visible_tasks
@@ -112,7 +116,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """What needs doing now, for the roles the user holds here: their waiting tasks, the
     visits expected today, who is inside, open alerts (urgent first) and, for a host, their
     own coming visitors. A block the roles may not see is not read at all. Each block costs
-    a fixed number of queries, however many rows there are; names are masked."""
+    a fixed number of queries, however many rows there are. Names are masked, except for
+    reception and security (``sees_full_names``), whose view of them is audited."""
     user = request.user
     roles = {membership.role for membership in request.memberships}  # type: ignore[attr-defined]
     with timezone.override(building_zone(request)):
@@ -129,7 +134,23 @@ def home(request: HttpRequest) -> HttpResponse:
             context["alerts"] = _alerts_block()
         if Role.HOST in roles:
             context["my_visitors"] = _my_visitors_block(user, now)
+        _note_full_names_shown(request, context)
         return render(request, "web/home.html", context)
+
+
+def _note_full_names_shown(request: HttpRequest, context: dict[str, Any]) -> None:
+    """Audit the page when it showed whole names: which visits."""
+    if not sees_full_names(request.user):
+        return
+    shown = [
+        row["visit"].pk
+        for block in ("tasks", "expected")
+        if block in context
+        for row in context[block].rows
+        if row.get("visit") is not None and row.get("visitor_name")
+    ]
+    if shown:
+        note_visits_viewed(Actor.from_request(request), page="home", visits=shown, full_names=True)
 
 
 def _tasks_block(user: Any) -> Block:
@@ -141,8 +162,9 @@ def _tasks_block(user: Any) -> Block:
         rows.append(
             {
                 "task": task,
+                "visit": visit,
                 "title": task.flow_task.task_title or str(task.flow_task),
-                "visitor_name": mask_name(visit.visitor_name) if visit else "",
+                "visitor_name": visitor_name_for(user, visit.visitor_name) if visit else "",
                 "mine": task.owner_id == user.pk,
             }
         )
@@ -154,7 +176,7 @@ def _expected_block(request: HttpRequest, company_ids: set[int] | None, now: Any
     _start, day_end = building_day(request.tenant, now)  # type: ignore[attr-defined]
     visits = _in_companies(expected_today(now, day_end), company_ids)
     rows = [
-        {"visit": visit, "visitor_name": mask_name(visit.visitor_name)}
+        {"visit": visit, "visitor_name": visitor_name_for(request.user, visit.visitor_name)}
         for visit in visits[:HOME_ROWS]
     ]
     count = len(rows) if len(rows) < HOME_ROWS else visits.count()
