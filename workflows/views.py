@@ -471,7 +471,8 @@ def _act(request: HttpRequest, actor: Actor, task: Task, name: str) -> None:
 @console_view(VIEW_VISIT)
 def visit_timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Every step of one visit, with who did it and when: from invitation or application
-    to exit. Company-scoped people see their own company's visits only."""
+    to exit. Company-scoped people see their own company's visits only; reception and
+    security see the visitor's whole name, and that view is audited."""
     visit = Visit.objects.select_related("visitor", "host__company").filter(pk=pk).first()
     if visit is None or not request.user.has_perm(VIEW_VISIT, visit):
         raise Http404
@@ -489,13 +490,17 @@ def visit_timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
                 "revocable": may_revoke and state in {PassState.VALID, PassState.NOT_YET_VALID},
             }
         )
+    if sees_full_names(request.user):
+        note_visits_viewed(
+            Actor.from_request(request), page="timeline", visits=[visit.pk], full_names=True
+        )
     return render(
         request,
         "workflows/visit_timeline.html",
         {
             "section": "visits",
             "visit": visit,
-            "visitor_name": mask_name(visit.visitor_name),
+            "visitor_name": visitor_name_for(request.user, visit.visitor_name),
             "timeline": visit_timeline(visit),
             "flow_chart_url": reverse("workflows:policy_chart", args=[visit.scenario]),
             "passes": passes,

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
+from kernel.privacy import mask_name
 from tenants.models import Building, User
 from tests.access.conftest import make_agent, make_gate, make_pass, make_visit, slip_token
 from tests.conftest import admin_of, client_for, member
@@ -237,3 +238,24 @@ def test_a_pass_already_over_offers_no_button(in_alpha: Building, guard: User) -
 
     assert f'data-pass="{pass_record.pk}"' in page
     assert f'action="{revoke_url(pass_record)}"' not in page
+
+
+def test_security_sees_the_whole_name_on_the_timeline_and_the_view_is_audited(
+    in_alpha: Building, guard: User
+) -> None:
+    pass_record = make_pass()
+    name = pass_record.visit.visitor_name
+    admin = admin_of(in_alpha)
+
+    seen_by_guard = client_for(in_alpha, guard).get(timeline_url(pass_record)).content.decode()
+    seen_by_admin = client_for(in_alpha, admin).get(timeline_url(pass_record)).content.decode()
+
+    assert name in seen_by_guard
+    assert name not in seen_by_admin and mask_name(name) in seen_by_admin
+    entry = AuditEntry.objects.get(verb="visits.viewed", actor=guard)
+    assert entry.detail == {
+        "page": "timeline",
+        "visits": [pass_record.visit_id],
+        "full_names": True,
+    }
+    assert not AuditEntry.objects.filter(verb="visits.viewed", actor=admin).exists()
