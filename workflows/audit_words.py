@@ -16,7 +16,7 @@ from visit_platform.audit.details import name_values
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.visits.choices import LeftOnWordOf, Scenario, VisitStatus
-from workflows.choices import Approver, LinkOutcome, LinkPurpose
+from workflows.choices import Approver, IdentityCheck, LinkOutcome, LinkPurpose
 
 
 def flow_classes() -> list[type]:
@@ -42,6 +42,7 @@ def step_titles() -> dict[str, object]:
 def register() -> None:
     name_values("step", step_titles().items())  # type: ignore[arg-type]
     name_values("scenario", Scenario.choices)
+    name_values("identity_check", IdentityCheck.choices)
     name_values("status", VisitStatus.choices)
     name_values("status", RollCallStatus.choices)
     name_values("previous", RollCallStatus.choices)

@@ -35,6 +35,7 @@ _STATUS_LABELS: dict[str, Promise] = {
 _PHRASES: dict[str, tuple[Promise | None, Promise | None]] = {
     "host_consent": (_("Host agreed"), _("Host did not agree")),
     "checked_by_eye": (_("Checked by eye"), None),
+    "face_consent": (_("Visitor consented to the face comparison"), None),
     "cleared": (_("Cleared by security"), _("Not cleared by security")),
 }
 

@@ -4,17 +4,21 @@ readable at the size the policy page shows it."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from tests.browser.conftest import LiveBuilding, run_committed, screenshot
 from tests.conftest import client_for, member
 from tests.forms.conftest import make_host
-from tests.workflows.test_flows import photo_upload, register_walk_in
+from tests.workflows.test_flows import FACE_CHECK, photo_upload, register_walk_in
+from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
 from visit_platform.visits.models import Visit
+from workflows.actions.terminals import record_face_match, register_desk_terminal
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -72,16 +76,24 @@ def test_a_form_sent_after_its_token_is_gone_shows_a_readable_403_and_goes_back(
 
 
 def _walk_in_checked_at_the_desk(live: LiveBuilding) -> int:
-    """A walk-in registered, checked (host agreed, face match 93) and handed over, through
-    the reception's own pages, committed for the live server."""
+    """A walk-in registered, checked (host agreed, the desk terminal's face match 93) and
+    handed over, through the reception's own pages, committed for the live server."""
     make_host("13900139000")
     desk = client_for(live.building, member(live.building, "desk@words.example", Role.RECEPTION))
     verify_url = register_walk_in(desk)["Location"]
-    hand_over_url = desk.post(
-        verify_url, {"host_consent": "yes", "face_match_score": "93", "photo": photo_upload()}
-    )["Location"]
-    desk.post(hand_over_url, {"how": "slip"})
     visit = Visit.objects.filter(scenario="walk_in").latest("pk")
+    terminal, _key = register_desk_terminal(Actor.system("tests"), name="大堂访客机")
+    record_face_match(
+        terminal,
+        visit_id=visit.pk,
+        score=93,
+        vendor="ZKTeco",
+        model="FaceDepot-7B",
+        taken_at=timezone.now(),
+        nonce=uuid.uuid4().hex,
+    )
+    hand_over_url = desk.post(verify_url, {**FACE_CHECK, "photo": photo_upload()})["Location"]
+    desk.post(hand_over_url, {"how": "slip"})
     connection.close()
     return int(visit.pk)
 
@@ -104,8 +116,8 @@ def test_the_audit_log_and_a_timeline_read_as_words_and_the_chart_at_full_size(
     screenshot(page, "audit-log-desktop")
 
     page.goto(f"{live_building.url}/visits/{visit_pk}/timeline/")
-    timeline = page.locator("table.data").first.inner_text()
-    assert "被访人已同意 · 人脸比对 93 分" in timeline
+    timeline = page.locator("#timeline table.data").inner_text()
+    assert "被访人已同意 · 人证核验: 人脸比对" in timeline and "人脸比对 93 分" in timeline
     assert "host_consent" not in timeline and "{" not in timeline
     screenshot(page, "timeline-desktop")
 

@@ -103,6 +103,27 @@ def test_a_desk_check_reads_as_a_sentence_in_english() -> None:
     assert text == "Host did not agree · Checked by eye"
 
 
+def test_the_route_and_the_separate_face_consent_read_as_words() -> None:
+    data = {
+        "host_consent": True,
+        "identity_check": "face",
+        "face_consent": True,
+        "face_match_score": 93,
+        "checked_by_eye": False,
+    }
+
+    with translation.override("zh-hans"):
+        chinese = step_detail(data)
+    with translation.override("en"):
+        english = step_detail(data)
+
+    assert chinese == "被访人已同意 · 人证核验: 人脸比对 · 访客同意人脸比对 · 人脸比对 93 分"
+    assert english == (
+        "Host agreed · Identity check: Face comparison · "
+        "Visitor consented to the face comparison · Face match score 93"
+    )
+
+
 def test_a_decision_and_a_handover_are_named_not_coded() -> None:
     with translation.override("zh-hans"):
         decision = step_detail({"decision": "approved", "via": "wechat", "by": "host"})
