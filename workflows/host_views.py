@@ -59,7 +59,8 @@ def _row(visit: Visit, user_id: int, now: datetime, used: set[int]) -> dict[str,
         "mobile": mask_mobile(display_mobile(mobile)) if mobile else "",
         "badge": STATUS_BADGES.get(VisitStatus(visit.status), ""),
         "for_someone_else": visit.host is not None and visit.host.user_id != user_id,
-        "is_invitation": visit.scenario == Scenario.INVITE,
+        # A cancelled invitation is not passed on any more.
+        "can_share": visit.scenario == Scenario.INVITE and visit.status != VisitStatus.CANCELLED,
         "can_cancel": visit.scenario == Scenario.INVITE
         and visit.status in CANCELLABLE_STATUSES
         and visit.valid_until > now

@@ -166,6 +166,7 @@ def test_an_approved_invitation_is_cancelled_by_its_host(
     assert "邀请已取消" in html
     row = section(html, "upcoming")
     assert "已取消" in row and cancel_url(visit) not in row
+    assert f"/invite/{visit.pk}/" not in row  # nothing left to share
     visit.refresh_from_db()
     pass_record.refresh_from_db()
     assert visit.status == VisitStatus.CANCELLED and pass_record.revoked_at is not None
