@@ -15,6 +15,7 @@ from kernel.errors import ConflictError, DomainError, PermissionDeniedError
 from kernel.phones import normalise_mobile
 from kernel.privacy import blind_index, mask_id_number, mask_mobile, mask_name
 from visit_platform.access.actions import revoke_passes_of_visitors
+from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import (
@@ -680,6 +681,9 @@ def cancel_invitation(actor: Actor, visit: Visit) -> Visit:
     of an arrival and a cancellation at the same moment, whichever comes first wins and the
     other is told. The passes, the links and the visitor's notice are the workflows' part
     (its action of the same name, which calls this one)."""
+    # The gate takes a use of the pass, then checks the visit in: lock in the same order
+    # (the passes first), or a scan at the same moment deadlocks with this cancellation.
+    list(Pass.objects.select_for_update().filter(visit_id=visit.pk).values_list("pk"))
     now = timezone.now()
     cancelled = (
         Visit.objects.filter(
