@@ -1,6 +1,6 @@
 """My visitors (我的访客): a staff member's own visitors in the console, as their host or as
-the person who invited them, with what a host does about them (share the invitation, cancel
-one that still waits for approval)."""
+the person who invited them, with what a host does about them (share the invitation, call
+it off while it waits for approval or, approved, before the visitor has come)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from visit_platform.directory.roles import INVITE_VISITORS
 from visit_platform.visits.actions import note_host_visitors_viewed
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
-from visit_platform.visits.queries import visits_of_host_user
-from workflows.actions import cancel_request
+from visit_platform.visits.queries import visits_of_host_user, visits_with_entries
+from workflows.actions import cancel_invitation
 
 # Upcoming visits are a working list: the soonest ones, at most this many.
 UPCOMING_LIMIT = 100
@@ -43,10 +43,15 @@ STATUS_BADGES = {
 }
 
 
-def _row(visit: Visit, user_id: int, now: datetime) -> dict[str, Any]:
+CANCELLABLE_STATUSES = (VisitStatus.PENDING_APPROVAL, VisitStatus.APPROVED)
+
+
+def _row(visit: Visit, user_id: int, now: datetime, used: set[int]) -> dict[str, Any]:
     """One visitor as their host sees them. The host asked them here, so the full name is
     shown (hosts recognise their visitors by it); the mobile is masked, as on every staff
-    page: the host has it from the visitor, the platform does not hand it out again."""
+    page: the host has it from the visitor, the platform does not hand it out again. An
+    invitation may be cancelled until the visitor has come through a gate (``used``: the
+    visits of the page with an entry taken) or its window is over."""
     mobile = visit.visitor_mobile
     return {
         "visit": visit,
@@ -54,10 +59,12 @@ def _row(visit: Visit, user_id: int, now: datetime) -> dict[str, Any]:
         "mobile": mask_mobile(display_mobile(mobile)) if mobile else "",
         "badge": STATUS_BADGES.get(VisitStatus(visit.status), ""),
         "for_someone_else": visit.host is not None and visit.host.user_id != user_id,
-        "is_invitation": visit.scenario == Scenario.INVITE,
+        # A cancelled invitation is not passed on any more.
+        "can_share": visit.scenario == Scenario.INVITE and visit.status != VisitStatus.CANCELLED,
         "can_cancel": visit.scenario == Scenario.INVITE
-        and visit.status == VisitStatus.PENDING_APPROVAL
-        and visit.valid_until > now,
+        and visit.status in CANCELLABLE_STATUSES
+        and visit.valid_until > now
+        and visit.pk not in used,
     }
 
 
@@ -93,19 +100,18 @@ def my_visitors(request: HttpRequest) -> HttpResponse:
         upcoming_list = list(upcoming[:UPCOMING_LIMIT])
         page = Paginator(past, PAST_PAGE_SIZE).get_page(request.GET.get("page"))
         past_list = list(page.object_list)
-        note_host_visitors_viewed(
-            Actor.from_request(request),
-            [visit.pk for visit in [*today_list, *upcoming_list, *past_list]],
-        )
+        shown = [visit.pk for visit in [*today_list, *upcoming_list, *past_list]]
+        note_host_visitors_viewed(Actor.from_request(request), shown)
+        used = visits_with_entries(shown)
         return render(
             request,
             "visits/my_visitors.html",
             {
                 "section": "my_visitors",
-                "today": [_row(visit, user_id, now) for visit in today_list],
-                "upcoming": [_row(visit, user_id, now) for visit in upcoming_list],
+                "today": [_row(visit, user_id, now, used) for visit in today_list],
+                "upcoming": [_row(visit, user_id, now, used) for visit in upcoming_list],
                 "upcoming_limit": UPCOMING_LIMIT,
-                "past": [_row(visit, user_id, now) for visit in past_list],
+                "past": [_row(visit, user_id, now, used) for visit in past_list],
                 "page": page,
                 "past_days": PAST_DAYS,
             },
@@ -115,10 +121,10 @@ def my_visitors(request: HttpRequest) -> HttpResponse:
 @require_POST
 @console_view(INVITE_VISITORS)
 def cancel_my_visitor(request: HttpRequest, pk: int) -> HttpResponse:
-    """Call off an invitation of one's own that still waits for approval, with the action
-    visitors use (``cancel_request``: a decision made a moment before wins, and whatever waits
-    for a decision is withdrawn). Approved invitations have a pass: revoking it is not this
-    page's business."""
+    """Call off an invitation of one's own (``cancel_invitation``): waiting for approval, or
+    approved and not yet used at a gate, whose passes are revoked and whose visitor is told.
+    A decision or an arrival a moment before wins, and the host reads why; a replayed POST
+    reads that it is already cancelled and changes nothing."""
     visit = (
         visits_of_host_user(request.user.pk)
         .filter(pk=pk, scenario=Scenario.INVITE, valid_until__gt=timezone.now())
@@ -127,7 +133,7 @@ def cancel_my_visitor(request: HttpRequest, pk: int) -> HttpResponse:
     if visit is None:
         raise Http404
     try:
-        cancel_request(Actor.from_request(request), visit)
+        cancel_invitation(Actor.from_request(request), visit)
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -41,7 +41,7 @@ from visit_platform.access.actions import (
 from visit_platform.access.models import Gate, Pass
 from visit_platform.visits.choices import LeftOnWordOf, VisitStatus
 from visit_platform.visits.models import Visit
-from workflows.actions import cancel_request
+from workflows.actions import cancel_invitation, cancel_request
 
 Capture = Callable[..., Any]
 DEADLINE = 10
@@ -272,6 +272,19 @@ def test_a_cancelled_request_and_a_revoked_expected_pass_are_told(
         (waiting.pk, "cancelled"),
         (expected.visit_id, "cancelled"),
     ]
+
+
+def test_an_invitation_the_host_cancelled_is_told(
+    in_alpha: Building, django_capture_on_commit_callbacks: Capture
+) -> None:
+    expected = any_zone_pass(make_visit(visitor=make_visitor(name="赵六", mobile="13800000003")))
+    screen = Screen()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_invitation(SYSTEM, expected.visit)
+    (told,) = screen.payloads(about_visit(expected.visit_id))
+
+    assert (told["type"], told["change"]) == ("visit", "cancelled")
 
 
 def test_a_visit_extended_or_checked_out_on_a_hosts_word_is_told(

@@ -1,6 +1,7 @@
-"""A host's visitors in a real browser (issue 16): a host invites a visitor and finds them
-under My visitors; a company admin invites for an employee of their company with the host
-picker. Desktop (1280 wide) and phone (390 x 844)."""
+"""A host's visitors in a real browser (issue 16): a host invites a visitor, finds them under
+My visitors and (on the desktop) calls the approved invitation off; a company admin invites
+for an employee of their company with the host picker. Desktop (1280 wide) and phone
+(390 x 844)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,39 @@ def test_a_host_invites_a_visitor_and_finds_them_under_my_visitors(
     today_or_upcoming = page.locator("#today, #upcoming")
     assert today_or_upcoming.get_by_text(visitor).count() == 1
     assert page.locator("nav.nav a[href='/my-visitors/']").count() == 1
+    row = today_or_upcoming.locator("li.mv-item", has_text=visitor)
+    assert row.locator("form[data-confirm] button").count() == 1  # approved, not yet come
     screenshot(page, f"my-visitors-{name}")
+    if name != "desktop":
+        return
+
+    # The host calls the visit off: the confirm is accepted, the row reads cancelled.
+    questions: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    with page.expect_navigation():
+        row.locator("form[data-confirm] button").click()
+    assert questions and "通行证将立即失效" in questions[0]
+    row = page.locator("#today li.mv-item, #upcoming li.mv-item").filter(has_text=visitor)
+    assert row.locator(".mv-status").inner_text().strip() == "已取消"
+    assert row.locator("form[data-confirm]").count() == 0
+
+    def visit_and_passes() -> tuple[str, bool]:
+        from visit_platform.access.models import Pass
+        from visit_platform.visits.models import Visit
+
+        visit = Visit.objects.get(visitor__name=visitor, scenario="invite")
+        live = Pass.objects.filter(visit=visit, revoked_at__isnull=True).exists()
+        return visit.status, live
+
+    assert run_committed(live_building, django_db_blocker, visit_and_passes) == (
+        "cancelled",
+        False,
+    )
 
 
 def test_a_company_admin_invites_for_an_employee_with_the_picker(

@@ -11,11 +11,14 @@ from django.utils import timezone
 
 from tenants.models import Building, User
 from tests.conftest import admin_of, client_for, member
+from visit_platform.access.actions import issue_pass
+from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.actions import create_company, create_host
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Host
+from visit_platform.notifications.models import Notification
 from visit_platform.visits.actions import create_visit, register_visitor
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
@@ -143,30 +146,114 @@ def test_a_waiting_invitation_is_cancelled_by_its_host(
     assert visit.status == VisitStatus.CANCELLED
 
 
-def test_an_approved_invitation_is_not_cancelled_here(
+def cancel_url(visit: Visit) -> str:
+    return f"/my-visitors/{visit.pk}/cancel/"
+
+
+def test_an_approved_invitation_is_cancelled_by_its_host(
     alpha: Building, host_user: User, zhang_wei: Host
 ) -> None:
     visit = visit_for(zhang_wei, "王芳", midnight(2))
+    pass_record = issue_pass(SYSTEM, visit).pass_record
+    client = client_for(alpha, host_user)
 
-    response = client_for(alpha, host_user).post(f"/my-visitors/{visit.pk}/cancel/", follow=True)
+    listed = section(client.get("/my-visitors/").content.decode(), "upcoming")
+    response = client.post(cancel_url(visit), follow=True)
 
+    assert cancel_url(visit) in listed and "通行证将立即失效" in listed  # the confirm's words
+    assert response.redirect_chain == [("/my-visitors/", 302)]
+    html = response.content.decode()
+    assert "邀请已取消" in html
+    row = section(html, "upcoming")
+    assert "已取消" in row and cancel_url(visit) not in row
+    assert f"/invite/{visit.pk}/" not in row  # nothing left to share
     visit.refresh_from_db()
-    assert visit.status == VisitStatus.APPROVED
-    assert response.status_code == 200
+    pass_record.refresh_from_db()
+    assert visit.status == VisitStatus.CANCELLED and pass_record.revoked_at is not None
+    entry = AuditEntry.objects.get(verb="visit.cancelled_by_host")
+    assert entry.actor_id == host_user.pk
+    assert Notification.objects.filter(visit=visit, purpose="decision").count() == 1
 
 
-def test_someone_elses_visit_cannot_be_cancelled(
+def test_an_admin_cancels_the_invitation_they_made_for_an_employee(
+    alpha: Building, zhang_wei: Host
+) -> None:
+    admin = admin_of(alpha)
+    visit = visit_for(zhang_wei, "王芳", midnight(1), invited_by=admin)
+    issue_pass(SYSTEM, visit)
+
+    response = client_for(alpha, admin).post(cancel_url(visit))
+
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == VisitStatus.CANCELLED
+
+
+def test_a_replayed_cancel_says_it_is_already_cancelled(
     alpha: Building, host_user: User, zhang_wei: Host
 ) -> None:
+    visit = visit_for(zhang_wei, "王芳", midnight(2))
+    issue_pass(SYSTEM, visit)
+    client = client_for(alpha, host_user)
+    client.post(cancel_url(visit))
+    written = AuditEntry.objects.exclude(verb="host.visitors_viewed")
+    counts = (written.count(), Notification.objects.count())
+
+    response = client.post(cancel_url(visit), follow=True)
+
+    assert "该邀请已经取消" in response.content.decode()
+    assert written.count() == counts[0]  # only the page view was noted again
+    assert Notification.objects.count() == counts[1]
+
+
+def test_a_visitor_who_has_come_or_a_visit_that_is_over_cannot_be_cancelled(
+    alpha: Building, host_user: User, zhang_wei: Host
+) -> None:
+    started = timezone.now() - timedelta(minutes=30)
+    came = visit_for(zhang_wei, "王芳", started, mobile="13700001111")
+    Pass.objects.filter(pk=issue_pass(SYSTEM, came).pass_record.pk).update(uses=1)
+    inside = visit_for(
+        zhang_wei, "李明", started, status=VisitStatus.CHECKED_IN, mobile="13700002222"
+    )
+    over = visit_for(zhang_wei, "赵雷", midnight(-3), mobile="13700003333")
+    client = client_for(alpha, host_user)
+
+    html = client.get("/my-visitors/").content.decode()
+    refusals = {
+        visit.pk: client.post(cancel_url(visit), follow=True).content.decode()
+        for visit in (came, inside)
+    }
+    over_response = client.post(cancel_url(over))
+
+    for visit in (came, inside, over):
+        assert cancel_url(visit) not in html
+    assert "访客已经通过闸机" in refusals[came.pk]
+    assert "当前状态为在场" in refusals[inside.pk]
+    assert over_response.status_code == 404  # not an invitation one can still act on
+    assert set(Visit.objects.values_list("status", flat=True)) == {
+        VisitStatus.APPROVED,
+        VisitStatus.CHECKED_IN,
+    }
+    assert not Pass.objects.filter(revoked_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize("status", [VisitStatus.PENDING_APPROVAL, VisitStatus.APPROVED])
+def test_someone_elses_visit_cannot_be_cancelled(
+    alpha: Building, host_user: User, zhang_wei: Host, status: str
+) -> None:
     colleague = create_host(SYSTEM, zhang_wei.company, name="刘洋", mobile="13911110002")
-    visit = visit_for(colleague, "王芳", midnight(2), status=VisitStatus.PENDING_APPROVAL)
+    visit = visit_for(colleague, "王芳", midnight(2), status=status)
+    if status == VisitStatus.APPROVED:
+        issue_pass(SYSTEM, visit)
     client = client_for(alpha, host_user)
 
     assert client.post(f"/my-visitors/{visit.pk}/cancel/").status_code == 404
+    assert client.post(f"/my-visitors/{visit.pk}abc/cancel/").status_code == 404
     assert client.get(f"/my-visitors/{visit.pk}/cancel/").status_code == 405
     assert client.post("/my-visitors/99999999999999999999/cancel/").status_code == 404
     visit.refresh_from_db()
-    assert visit.status == VisitStatus.PENDING_APPROVAL
+    assert visit.status == status
+    assert not Pass.objects.filter(revoked_at__isnull=False).exists()
 
 
 def test_reception_has_no_my_visitors(alpha: Building) -> None:

@@ -28,7 +28,10 @@ VERB_LABELS: dict[str, Promise] = {
     "visit.viewed_in_wechat": _("Visit viewed on the WeChat approval page"),
     "visitor.registered": _("Visitor registered"),
     "visit.created": _("Visit created"),
-    "visit.cancelled": _("Visit request cancelled by the visitor"),
+    # Cancelled while waiting for approval, by the visitor or by their host: the entry's
+    # actor says which.
+    "visit.cancelled": _("Visit request cancelled"),
+    "visit.cancelled_by_host": _("Approved invitation cancelled by the host"),
     "visitor.signed_in": _("Visitor signed in to their visits"),
     "visitor.visits_viewed": _("Visitor viewed their visits"),
     "visitor.wechat_linked": _("Visitor linked their WeChat"),

@@ -247,6 +247,16 @@ def visits_of_host_user(user_id: int | None) -> QuerySet[Visit]:
     )
 
 
+def visits_with_entries(visit_ids: Iterable[int]) -> set[int]:
+    """Which of these visits had an entry taken at a gate with one of their passes: a
+    visitor who has come is no longer an invitation to call off."""
+    return set(
+        Pass.objects.filter(visit_id__in=list(visit_ids), uses__gt=0).values_list(
+            "visit_id", flat=True
+        )
+    )
+
+
 def live_passes_of_mobile(mobile_index: str, now: datetime | None = None) -> QuerySet[Pass]:
     """The passes of this mobile's visits (``visits_of_mobile``) that still open the gate,
     now or later in their window: what 我的通行证 answers in WeChat, soonest first."""

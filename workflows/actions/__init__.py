@@ -45,6 +45,7 @@ from workflows.actions.reminders import remind_visitor, remind_visitors
 from workflows.actions.requests import (
     add_to_watchlist,
     approve_watchlist_entry,
+    cancel_invitation,
     cancel_request,
     decide_by_link,
     submit_request,
@@ -108,6 +109,7 @@ __all__ = [
     "approve_watchlist_entry",
     "ask_for_approval",
     "attendance_of",
+    "cancel_invitation",
     "cancel_open_tasks",
     "cancel_request",
     "claim_task",

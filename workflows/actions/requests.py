@@ -1,5 +1,6 @@
 """A visitor's request once submitted: routed to its flow, decided by the host's link,
-withdrawn when the visitor cancels it or the watchlist refuses it."""
+withdrawn when the visitor cancels it, the host calls the invitation off or the watchlist
+refuses it."""
 
 from __future__ import annotations
 
@@ -8,20 +9,31 @@ import uuid
 from typing import Unpack
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from forms.actions import submit
 from forms.validation import ValidatedAnswers
 from kernel.errors import (
     DomainError,
 )
-from visit_platform.access.actions import publish_visit_change
+from visit_platform.access.actions import publish_visit_change, revoke_pass
+from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
+from visit_platform.notifications.choices import Purpose
 from visit_platform.visits import actions as visit_actions
 from visit_platform.visits.actions import EntryFields, decide_visit
+from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import Visit, WatchlistEntry
+from visit_platform.visits.notices import local_window
 from workflows.actions.links import open_action_link, spend_open_links, use_action_link
-from workflows.actions.steps import DESK_SCENARIOS, after_decision, start_visit_flow
+from workflows.actions.steps import (
+    DESK_SCENARIOS,
+    after_decision,
+    start_visit_flow,
+    tell_visitor,
+)
 from workflows.actions.tasks import cancel_open_tasks, finish_task, open_approval_task
 from workflows.choices import LinkOutcome
 
@@ -69,6 +81,40 @@ def cancel_request(actor: Actor, visit: Visit) -> Visit:
     visit = visit_actions.cancel_request(actor, visit)
     withdraw_request(actor, visit)
     publish_visit_change(visit.pk, "cancelled")
+    return visit
+
+
+INVITATION_CANCELLED_TEXT = gettext_noop(
+    "[%(building)s] Your visit to %(company)s on %(day)s was cancelled by your host."
+)
+
+
+@transaction.atomic
+def cancel_invitation(actor: Actor, visit: Visit) -> Visit:
+    """The host (or whoever invited for them) calls off an invitation. One still waiting for
+    approval is cancelled as the visitor would (``cancel_request``). An approved one that
+    has not been used at a gate (the visits' action of the same name decides, so an arrival
+    at the same moment wins) loses its passes at once, whatever waits on it is withdrawn,
+    the live screens stop expecting it, and the visitor is told, in the building's
+    language, by WeChat or SMS."""
+    if visit.status == VisitStatus.PENDING_APPROVAL:
+        return cancel_request(actor, visit)
+    visit = visit_actions.cancel_invitation(actor, visit)
+    reason = _("Invitation cancelled by the host")
+    for pass_record in Pass.objects.filter(visit=visit, revoked_at__isnull=True):
+        revoke_pass(actor, pass_record, reason)
+    withdraw_request(actor, visit)
+    publish_visit_change(visit.pk, "cancelled")
+    start, _end = local_window(visit)
+    company = visit.host.company if visit.host is not None else visit.company
+    tell_visitor(
+        actor,
+        visit,
+        Purpose.DECISION,
+        INVITATION_CANCELLED_TEXT,
+        company=company.name if company is not None else "",
+        day=start.strftime("%Y-%m-%d"),
+    )
     return visit
 
 

@@ -15,6 +15,7 @@ from kernel.errors import ConflictError, DomainError, PermissionDeniedError
 from kernel.phones import normalise_mobile
 from kernel.privacy import blind_index, mask_id_number, mask_mobile, mask_name
 from visit_platform.access.actions import revoke_passes_of_visitors
+from visit_platform.access.models import Pass
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import (
@@ -671,6 +672,49 @@ def cancel_request(actor: Actor, visit: Visit) -> Visit:
         )
     record(actor, "visit.cancelled", visit)
     return visit
+
+
+@transaction.atomic
+def cancel_invitation(actor: Actor, visit: Visit) -> Visit:
+    """The host calls off an approved invitation before the visitor comes. One conditional
+    UPDATE: an invitation still approved, not over, and with no entry taken at a gate yet; so
+    of an arrival and a cancellation at the same moment, whichever comes first wins and the
+    other is told. The passes, the links and the visitor's notice are the workflows' part
+    (its action of the same name, which calls this one)."""
+    # The gate takes a use of the pass, then checks the visit in: lock in the same order
+    # (the passes first), or a scan at the same moment deadlocks with this cancellation.
+    list(Pass.objects.select_for_update().filter(visit_id=visit.pk).values_list("pk"))
+    now = timezone.now()
+    cancelled = (
+        Visit.objects.filter(
+            pk=visit.pk,
+            scenario=Scenario.INVITE,
+            status=VisitStatus.APPROVED,
+            valid_until__gt=now,
+        )
+        .exclude(passes__uses__gt=0)
+        .update(status=VisitStatus.CANCELLED, updated_at=now)
+    )
+    visit.refresh_from_db()
+    if not cancelled:
+        raise ConflictError(*_why_not_cancellable(visit, now))
+    record(actor, "visit.cancelled_by_host", visit)
+    return visit
+
+
+def _why_not_cancellable(visit: Visit, now: datetime) -> tuple[str, str]:
+    if visit.status == VisitStatus.CANCELLED:
+        return "already_cancelled", _("This invitation is already cancelled.")
+    if visit.valid_until <= now:
+        return "visit_over", _("This visit is over: there is nothing to cancel.")
+    if visit.status == VisitStatus.APPROVED and visit.scenario == Scenario.INVITE:
+        return "already_used", _(
+            "The visitor has already come through a gate: this invitation can no longer be "
+            "cancelled."
+        )
+    return "not_cancellable", _("This invitation can no longer be cancelled: it is %(status)s.") % {
+        "status": visit.get_status_display().lower()
+    }
 
 
 def note_host_visitors_viewed(actor: Actor, visit_ids: list[int]) -> None:
