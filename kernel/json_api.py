@@ -25,10 +25,11 @@ from django.http import (
     HttpResponseNotAllowed,
 )
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security.base import AuthBase
 
@@ -118,10 +119,15 @@ def json_api(
     max_values: int,
     max_depth: int = 6,
     auth: AuthBase | None = None,
+    bearer_realm: str = "",
+    unauthorized_message: str | Promise = "",
 ) -> NinjaAPI:
     """A NinjaAPI with the house's parser, size limits and error answers. A body is refused
     (413) above ``max_body_bytes``, before it is parsed, and above ``max_values`` JSON values
-    (every object, array, string, number...) or ``max_depth`` levels, before it is checked."""
+    (every object, array, string, number...) or ``max_depth`` levels, before it is checked.
+    With ``bearer_realm``, a call without a valid key is answered 401 with
+    ``unauthorized_message`` and a ``WWW-Authenticate: Bearer`` challenge for that realm
+    (the devices' APIs: gate agents, desk terminals)."""
     api = NinjaAPI(
         title=title,
         version="1",
@@ -137,6 +143,14 @@ def json_api(
         request: HttpRequest, status: int, code: str, message: str, details: Any = None
     ) -> HttpResponse:
         return error_response(api, request, status, code, message, details)
+
+    if bearer_realm:
+
+        @api.exception_handler(AuthenticationError)
+        def unauthorized(request: HttpRequest, _error: AuthenticationError) -> HttpResponse:
+            response = error(request, 401, "unauthorized", str(unauthorized_message))
+            response["WWW-Authenticate"] = f'Bearer realm="{bearer_realm}"'
+            return response
 
     def too_large(request: HttpRequest) -> HttpResponse:
         message = _("The request body is larger than %(limit)d KB.") % {

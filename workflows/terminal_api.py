@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 from ninja import Field, Schema
-from ninja.errors import AuthenticationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime
 
 from kernel.control_characters import PlainText
-from kernel.json_api import error_response, json_api
+from kernel.json_api import json_api
 from workflows.actions.terminals import record_face_match
 from workflows.models import DeskTerminal
 from workflows.queries import authenticate_terminal
@@ -74,20 +73,11 @@ api = json_api(
     max_body_bytes=MAX_BODY_BYTES,
     max_values=MAX_VALUES,
     auth=TerminalKey(),
+    bearer_realm="desk",
+    unauthorized_message=gettext_lazy(
+        "A valid desk terminal key of this building is required (Authorization: Bearer)."
+    ),
 )
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
-    response = error_response(
-        api,
-        request,
-        401,
-        "unauthorized",
-        _("A valid desk terminal key of this building is required (Authorization: Bearer)."),
-    )
-    response["WWW-Authenticate"] = 'Bearer realm="desk"'
-    return response
 
 
 @api.post(

@@ -15,15 +15,15 @@ from django.http import (
 from django.utils import timezone
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Schema
-from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, StrictBool, StrictFloat, StrictInt, field_validator
 
 from kernel import pass_tokens as tokens
 from kernel.control_characters import PlainText
 from kernel.errors import NotFoundError
-from kernel.json_api import error_response, json_api
+from kernel.json_api import json_api
 from tenants.db import current_schema
 from visit_platform.access.actions import (
     AlertReport,
@@ -194,20 +194,11 @@ api = json_api(
     max_body_bytes=MAX_BODY_BYTES,
     max_values=MAX_VALUES,
     auth=AgentKey(),
+    bearer_realm="gate",
+    unauthorized_message=gettext_lazy(
+        "A valid gate agent key of this building is required (Authorization: Bearer)."
+    ),
 )
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
-    response = error_response(
-        api,
-        request,
-        401,
-        "unauthorized",
-        _("A valid gate agent key of this building is required (Authorization: Bearer)."),
-    )
-    response["WWW-Authenticate"] = 'Bearer realm="gate"'
-    return response
 
 
 def _agent(request: HttpRequest) -> GateAgent:
