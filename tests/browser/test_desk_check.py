@@ -145,11 +145,14 @@ def test_the_terminals_score_appears_on_the_open_desk_check_and_reception_comple
     assert process_of(live, django_db_blocker, visit_id) == ("approved", "face", True, 92)
 
 
+@pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_a_walk_in_the_host_refuses_ends_without_a_photo_score_or_tick(
-    live_building: LiveBuilding, browser: Any, django_db_blocker: Any
+    live_building: LiveBuilding, browser: Any, django_db_blocker: Any, width: str
 ) -> None:
     live = live_building
-    context = browser.new_context(viewport=VIEWPORTS["desktop"], locale="zh-CN")
+    context = browser.new_context(
+        viewport=VIEWPORTS[width], is_mobile=width == "phone", locale="zh-CN"
+    )
     page = context.new_page()
     register_at_the_desk(live, page)
     visit_id = int(page.get_attribute("[data-face-score]", "data-visit-id"))
@@ -159,7 +162,8 @@ def test_a_walk_in_the_host_refuses_ends_without_a_photo_score_or_tick(
 
     assert not page.locator("[data-face-score]").is_visible()  # nothing more is asked
     assert not page.locator("input[name=checked_by_eye]").is_visible()
-    screenshot(page, "desk-check-refusal-desktop")
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[width]["width"]
+    screenshot(page, f"desk-check-refusal-{width}")
     page.click("[data-test=verify]")
     page.wait_for_url(f"{live.url}/tasks/")
     context.close()
