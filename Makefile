@@ -46,19 +46,24 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-wqy-zenhei >/dev/null; }
 
 ## Real photos of faces for the face matcher's tests: the demo photos of the npm package
-## @vladmandic/face-api, fetched with npm into .data/ (git-ignored) and checked against the
-## registry's integrity hash, pinned here.
+## @vladmandic/face-api, downloaded from the npm registry into .data/ (git-ignored) and checked
+## against the registry's integrity hash, pinned here. Python does both, so neither npm nor
+## curl nor openssl needs to be on the machine.
 FACE_SAMPLES := .data/face-samples
-FACE_API := @vladmandic/face-api@1.7.15
+FACE_API_TARBALL := https://registry.npmjs.org/@vladmandic/face-api/-/face-api-1.7.15.tgz
 FACE_API_INTEGRITY := sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==
 face-samples: $(FACE_SAMPLES)/package/demo/sample6.jpg
 
 $(FACE_SAMPLES)/package/demo/sample6.jpg:
 	mkdir -p $(FACE_SAMPLES)
-	cd $(FACE_SAMPLES) && rm -f vladmandic-face-api-*.tgz && npm pack --silent $(FACE_API) >/dev/null
-	test "sha512-$$(openssl dgst -sha512 -binary $(FACE_SAMPLES)/vladmandic-face-api-1.7.15.tgz | base64 -w0)" = "$(FACE_API_INTEGRITY)" \
-		|| { echo "face samples: integrity check failed" >&2; rm -f $(FACE_SAMPLES)/*.tgz; exit 1; }
-	tar -xzf $(FACE_SAMPLES)/vladmandic-face-api-1.7.15.tgz -C $(FACE_SAMPLES) --wildcards 'package/demo/sample*.jpg'
+	$(PYTHON) -c 'import base64, hashlib, sys, tarfile, io, urllib.request; \
+		data = urllib.request.urlopen(sys.argv[1], timeout=120).read(); \
+		digest = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode(); \
+		digest == sys.argv[2] or sys.exit("face samples: integrity check failed"); \
+		archive = tarfile.open(fileobj=io.BytesIO(data)); \
+		photos = [m for m in archive.getmembers() if m.name.startswith("package/demo/sample") and m.name.endswith(".jpg")]; \
+		archive.extractall(sys.argv[3], members=photos, filter="data")' \
+		$(FACE_API_TARBALL) $(FACE_API_INTEGRITY) $(FACE_SAMPLES)
 	touch $@
 
 ## Re-resolve requirements.lock from pyproject.toml.
