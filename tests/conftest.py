@@ -13,8 +13,9 @@ from typing import Any
 
 import channels.db
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.test import Client
+from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import schema_context
 
 from tenants.actions import building_domain, create_building
@@ -27,8 +28,11 @@ pytest_plugins = ["tests.wechat_office"]
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+def django_db_setup(
+    django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest
+) -> None:
     with django_db_blocker.unblock():
+        _make_sure_the_test_database_is_used(request, django_db_blocker)
         ensure_public_site()
         for slug, name in (("alpha", "Alpha Tower"), ("beta", "Beta Park")):
             create_building(
@@ -38,6 +42,24 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
                 admin_password=ADMIN_PASSWORD,
             )
         connection.set_schema_to_public()
+
+
+def _make_sure_the_test_database_is_used(request: pytest.FixtureRequest, blocker: Any) -> None:
+    """pytest-django creates the test database only for a session holding a test that asks
+    for ``db`` (or is marked ``django_db``). Tests that commit for a live server (the gate
+    agent's, the browser's) ask for neither, so a session of only those would have written to
+    the developer's own database. Set the test database up here too, when it was not."""
+    test_name = connection.creation._get_test_db_name()  # type: ignore[attr-defined]
+    if connection.settings_dict["NAME"] == test_name:
+        return
+    created = setup_databases(verbosity=0, interactive=False, aliases={DEFAULT_DB_ALIAS})
+
+    def tear_down() -> None:
+        with blocker.unblock():
+            end_other_database_sessions()
+            teardown_databases(created, verbosity=0)
+
+    request.addfinalizer(tear_down)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ TLS handshake as well.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import socket
@@ -55,8 +56,11 @@ class PlatformClient:
         self._local = threading.local()
         self._opened: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        if self._closed:
+            raise PlatformUnavailableError("the agent is stopping")
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             if self.scheme == "https":
@@ -77,10 +81,19 @@ class PlatformClient:
         return connection
 
     def close(self) -> None:
-        """Close every kept-alive connection (the agent is stopping)."""
+        """Close every kept-alive connection (the agent is stopping). A request still waiting
+        for its answer in a worker thread (an upload may wait 30 s) fails at once: its socket
+        is shut down, which wakes a blocked read, where closing it from this thread would not,
+        and no request goes out afterwards (not even the retry on a fresh connection).
+        Otherwise the process's exit would wait for that thread, with the agent already
+        stopped but not yet gone."""
         with self._lock:
+            self._closed = True
             opened, self._opened = self._opened, []
         for connection in opened:
+            if connection.sock is not None:
+                with contextlib.suppress(OSError):
+                    connection.sock.shutdown(socket.SHUT_RDWR)
             connection.close()
 
     def _drop_connection(self) -> None:
