@@ -231,6 +231,10 @@ def visitor_form(request: HttpRequest, scenario: str) -> HttpResponse:
                             return redirect("forms:visitor_form_sent", scenario=scenario)
         if linked_number and VISITOR_MOBILE in form.fields:
             form.fields[VISITOR_MOBILE].widget.attrs["readonly"] = "readonly"
+        if fixed_host is None and HOST_MOBILE in form.fields:
+            # The host may be named by company and name instead (below the field): the mobile
+            # is not required on the page, and the check above still wants one or the other.
+            form.fields[HOST_MOBILE].required = False
         rows = form.rows()
         if fixed_host is not None:
             rows = [row for row in rows if row.field.name != HOST_MOBILE]

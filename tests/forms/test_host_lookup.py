@@ -150,6 +150,20 @@ def test_the_form_lists_companies_but_never_employees(in_alpha: Any, host: Host)
     assert "李雷" not in html
 
 
+def test_the_hosts_mobile_is_not_marked_required_where_the_name_may_replace_it(
+    in_alpha: Any, host: Host
+) -> None:
+    html = client_for(in_alpha).get("/visit/request/").content.decode()
+    response = send(in_alpha, host_mobile="")  # neither a mobile nor a name
+
+    mobile_field = re.search(r'<div class="ff[^"]*" data-key="host_mobile">.*?</div>', html, re.S)
+    assert mobile_field is not None
+    assert "ff-req" not in mobile_field.group(0) and " required" not in mobile_field.group(0)
+    # Still, a host must be named one way or the other.
+    assert 'has-error" data-key="host_mobile"' in response.content.decode()
+    assert Visit.objects.count() == 0
+
+
 def test_an_inactive_company_is_neither_listed_nor_matched(in_alpha: Any, host: Host) -> None:
     set_company_active(SYSTEM, host.company, False)
 
