@@ -17,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import schema_context
+from pytest_django.fixtures import _get_databases_for_setup
 
 from tenants.actions import building_domain, create_building
 from tenants.models import Building, User
@@ -48,9 +49,10 @@ def _make_sure_the_test_database_is_used(request: pytest.FixtureRequest, blocker
     """pytest-django creates the test database only for a session holding a test that asks
     for ``db`` (or is marked ``django_db``). Tests that commit for a live server (the gate
     agent's, the browser's) ask for neither, so a session of only those would have written to
-    the developer's own database. Set the test database up here too, when it was not."""
-    test_name = connection.creation._get_test_db_name()  # type: ignore[attr-defined]
-    if connection.settings_dict["NAME"] == test_name:
+    the developer's own database. Set the test database up here too, when pytest-django did not
+    (asked with its own rule, so the two never both do it)."""
+    aliases, _serialized = _get_databases_for_setup(request.session.items)
+    if DEFAULT_DB_ALIAS in aliases:
         return
     created = setup_databases(verbosity=0, interactive=False, aliases={DEFAULT_DB_ALIAS})
 
