@@ -93,15 +93,10 @@ def parse_arguments(argv: list[str] | None = None) -> AgentConfig:
 
 
 async def run(config: AgentConfig) -> None:
-    """Run until Ctrl-C (SIGINT) or SIGTERM (systemd, docker stop); both end through the
-    agent's clean stop, which switches every coil off. Both are handled here rather than left
-    to Python's defaults: a process started in the background by a shell, or by a supervisor
-    that ignores SIGINT, inherits SIGINT ignored, and Ctrl-C would then not stop the agent.
-    A signal during the first sync stops the agent as soon as the sync is over."""
+    """Run until Ctrl-C (which cancels this task) or SIGTERM (systemd, docker stop); both end
+    through the agent's clean stop, which switches every coil off."""
     stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for stopping in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(stopping, stopped.set)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
     async with GateAgent(config):
         await stopped.wait()
 
