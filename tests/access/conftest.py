@@ -7,7 +7,7 @@ Everything goes through the real actions, in whichever building schema is active
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -91,6 +91,19 @@ def slip_token(pass_record: Pass) -> str:
 
 def rotating_token(pass_record: Pass, now: datetime | None = None) -> str:
     return actions.pass_token(pass_record, tokens.TokenKind.ROTATING, now=now)
+
+
+def set_building_at_midday(building: Any) -> None:
+    """Move the building to a time zone where its clock reads about one in the afternoon now,
+    keeping its day end at 23:00: then a visit that ended a few hours ago ended on a day that
+    is not over, and an extension of a few hours fits before the day ends, at whatever hour
+    the suite runs (at 23:34 in Shanghai the day-end check-out had taken the test's visits)."""
+    utc_hour = timezone.now().astimezone(UTC).hour
+    offset = 13 - utc_hour  # from +13 to -10, all real Etc/GMT zones
+    # Etc/GMT names count the other way: Etc/GMT-8 is eight hours ahead of UTC.
+    building.time_zone = f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+    building.day_end_time = time(23, 0)
+    building.save(update_fields=["time_zone", "day_end_time"])
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from tests.access.conftest import (
     make_pass,
     make_visit,
     make_visitor,
+    set_building_at_midday,
     slip_token,
 )
 from visit_platform.access.actions import (
@@ -290,7 +291,7 @@ def test_an_invitation_the_host_cancelled_is_told(
 def test_a_visit_extended_or_checked_out_on_a_hosts_word_is_told(
     lobby: Gate, django_capture_on_commit_callbacks: Capture
 ) -> None:
-    day_end_a_whole_day_away()
+    set_building_at_midday(Building.objects.get(schema_name=connection.schema_name))
     staying = any_zone_pass(make_visit(visitor=make_visitor(name="韩梅梅", id_number=""), hours=1))
     leaving = any_zone_pass(make_visit(visitor=make_visitor(name="王五", mobile="13800000002")))
     decide_scan(gate=lobby, token=slip_token(staying))
@@ -315,15 +316,6 @@ def test_a_visit_extended_or_checked_out_on_a_hosts_word_is_told(
         "checked_out",
         None,
     )
-
-
-def day_end_a_whole_day_away() -> None:
-    """Let the building's day end a minute ago, so the next end is a day away and the hour the
-    suite runs at never cuts an extension short (at 22:40 in Shanghai a 23:00 end did)."""
-    building = Building.objects.get(schema_name=connection.schema_name)
-    behind = building.local_time(timezone.now()) - timedelta(minutes=1)
-    building.day_end_time = behind.time().replace(microsecond=0)
-    building.save(update_fields=["day_end_time"])
 
 
 def lobby_day_end() -> Any:
