@@ -144,6 +144,7 @@ TENANT_APPS = [
     "visit_platform.notifications",
     "forms",
     "workflows",
+    "visit_platform.reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
