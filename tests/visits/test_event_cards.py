@@ -24,6 +24,7 @@ from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company
+from visit_platform.visits import event_cards
 from visit_platform.visits.models import Event
 from workflows.actions import add_to_watchlist
 
@@ -133,7 +134,14 @@ def test_badges_are_one_page_per_live_pass_and_each_qr_code_opens_the_gate(
         assert claims.not_after == int(pass_record.valid_until.timestamp())
         assert decide_scan(gate=gate, token=codes[0]).granted
     assert card_audits(invited) == [
-        {"kind": "badge", "size": "90x54", "count": 2, "left_out": 2, "full_names": True}
+        {
+            "kind": "badge",
+            "size": "90x54",
+            "part": 1,
+            "count": 2,
+            "left_out": 2,
+            "full_names": True,
+        }
     ]
 
 
@@ -195,6 +203,34 @@ def test_a_company_admin_downloads_their_own_companys_cards(
     assert len(pages_of(response.content)) == 2
 
 
+def test_a_large_event_comes_in_parts_each_with_its_own_cards(
+    in_alpha: Building, invited: Event, organiser: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_cards, "CARDS_PER_FILE", 1)
+    page = organiser.get(f"/events/{invited.pk}/").content.decode()
+
+    response = organiser.get(
+        f"/events/{invited.pk}/cards.pdf", {"kind": "badge", "size": "a6", "part": "2"}
+    )
+    beyond = organiser.get(
+        f"/events/{invited.pk}/cards.pdf", {"kind": "badge", "size": "a6", "part": "3"}
+    )
+
+    assert (
+        '<select name="part" id="cards-part" aria-label="Part"><option value="1">Attendees 1–1'
+        '</option><option value="2">Attendees 2–2</option></select>'
+    ) in page
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="event-{invited.pk}-badge-a6-2.pdf"'
+    )
+    assert [codes for _w, _h, _t, codes in pages_of(response.content)] == [
+        [slip_token(pass_of("13800000002"))]
+    ]
+    assert beyond.status_code == 400
+    assert "Part: The cards of this event come in 2 files." in beyond.content.decode()
+    assert [(entry["part"], entry["count"]) for entry in card_audits(invited)] == [(2, 1)]
+
+
 # --- Bad requests ---------------------------------------------------------------------------
 
 
@@ -207,6 +243,11 @@ def test_a_company_admin_downloads_their_own_companys_cards(
         {},
         {"kind": "badge" * 2000, "size": "90x54"},
         {"kind": "Badge", "size": "90X54"},
+        {"kind": "badge", "size": "a6", "part": "abc"},
+        {"kind": "badge", "size": "a6", "part": "0"},
+        {"kind": "badge", "size": "a6", "part": "-1"},
+        {"kind": "badge", "size": "a6", "part": "9" * 40},
+        {"kind": "badge", "size": "a6", "part": "2"},
     ],
 )
 def test_a_malformed_kind_or_size_is_a_clear_error_and_no_pdf(
@@ -216,7 +257,7 @@ def test_a_malformed_kind_or_size_is_a_clear_error_and_no_pdf(
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
-    assert "Choose a kind of card and a size from the lists on the event page." in (
+    assert "Choose the card, the size and the part from the lists on the event page." in (
         response.content.decode()
     )
     assert card_audits(invited) == []

@@ -99,6 +99,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "offline_since": _("Offline since"),
     "outcome": _("Outcome"),
     "overstay_noted_at": _("Overstay noted at"),
+    "part": _("Part"),
     "pass_id": _("Pass"),
     "passes_revoked": _("Passes revoked"),
     "people": _("People"),

@@ -36,6 +36,9 @@ TITLES = {
 SCAN_HINT_ZH = "请在闸机处扫描二维码入场，入场即签到。"
 SCAN_HINT_EN = "Scan the QR code at the gate to enter: that is your sign-in."
 INK, GREY, ACCENT = (0.09, 0.13, 0.17), (0.42, 0.47, 0.52), (0.05, 0.37, 0.27)
+# Cards in one file. A card costs some 30 to 80 ms (most of it choosing the QR code's mask), so a
+# conference of thousands comes in parts, each answered within seconds like any page.
+CARDS_PER_FILE = 200
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,24 @@ class CardHolders:
 
     passes: list[Pass]
     left_out: int
+
+    @property
+    def parts(self) -> int:
+        """How many files the cards come in (at least one, even with no card)."""
+        return max(1, -(-len(self.passes) // CARDS_PER_FILE))
+
+    def part(self, number: int) -> list[Pass]:
+        """The passes of file ``number`` (from 1): ``CARDS_PER_FILE`` in list order."""
+        start = (number - 1) * CARDS_PER_FILE
+        return self.passes[start : start + CARDS_PER_FILE]
+
+    def part_labels(self) -> list[tuple[int, str]]:
+        """Each file's number and the attendees it holds ("201–400"), for the event page."""
+        total = len(self.passes)
+        return [
+            (number, f"{(number - 1) * CARDS_PER_FILE + 1}–{min(number * CARDS_PER_FILE, total)}")
+            for number in range(1, self.parts + 1)
+        ]
 
 
 def event_card_holders(event: Event, now: datetime | None = None) -> CardHolders:
