@@ -23,6 +23,7 @@ from tests.browser.conftest import (
     run_committed,
     screenshot,
 )
+from tests.browser.test_console_phone import signed_in
 from tests.visits.test_events import xlsx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -70,19 +71,6 @@ def invited_event(live_building: LiveBuilding, django_db_blocker: Any) -> tuple[
     return run_committed(live_building, django_db_blocker, seed)
 
 
-def signed_in(browser: Any, live: LiveBuilding, viewport: dict[str, int], **options: Any) -> Any:
-    context = browser.new_context(
-        viewport=viewport, locale="zh-CN", accept_downloads=True, **options
-    )
-    page = context.new_page()
-    page.goto(f"{live.url}/login/")
-    page.fill("input[name=username]", ORGANISER)
-    page.fill("input[name=password]", live.password)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    return page
-
-
 def downloaded_cards(page: Any) -> tuple[str, list[tuple[int, int]], list[Any]]:
     """Click the button; the file's suggested name, its pages' sizes in whole millimetres and
     the pages rendered at 300 dpi."""
@@ -120,7 +108,7 @@ def test_the_organiser_downloads_invitation_cards_from_the_event_page(
     browser: Any, live_building: LiveBuilding, invited_event: tuple[int, list[str]]
 ) -> None:
     event_id, tokens = invited_event
-    page = signed_in(browser, live_building, DESKTOP)
+    page = signed_in(browser, live_building, ORGANISER, DESKTOP)
     try:
         page.goto(f"{live_building.url}/events/{event_id}/")
         assert page.locator("#cards-count").inner_text() == (
@@ -145,9 +133,7 @@ def test_on_a_phone_the_organiser_downloads_badges_at_the_default_label_size(
     browser: Any, live_building: LiveBuilding, invited_event: tuple[int, list[str]]
 ) -> None:
     event_id, tokens = invited_event
-    page = signed_in(
-        browser, live_building, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
+    page = signed_in(browser, live_building, ORGANISER, PHONE)
     try:
         page.goto(f"{live_building.url}/events/{event_id}/")
         page.locator("#event-cards").scroll_into_view_if_needed()
