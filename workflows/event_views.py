@@ -68,7 +68,7 @@ class EventForm(forms.Form):
 
 
 class EventCardsForm(forms.Form):
-    """What the cards look like: the kind of card and the size it prints at."""
+    """Which cards: the kind of card, the size it prints at, and which file of a large event."""
 
     kind = forms.ChoiceField(label=gettext_lazy("Card"), choices=CardKind.choices)
     size = forms.ChoiceField(label=gettext_lazy("Size"), choices=CardSize.choices)
