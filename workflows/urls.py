@@ -30,6 +30,7 @@ visits_pages = [
     path("events/<int:pk>/upload/", event_views.event_upload, name="event_upload"),
     path("events/<int:pk>/confirm/", event_views.event_confirm, name="event_confirm"),
     path("events/<int:pk>/cancel/", event_views.event_cancel, name="event_cancel"),
+    path("events/<int:pk>/cards.pdf", event_views.event_cards, name="event_cards"),
     path(
         "events/<int:pk>/attendance.<str:file_format>",
         event_views.event_attendance,

@@ -46,6 +46,7 @@ VERB_LABELS: dict[str, Promise] = {
     "event.invited": _("Event attendees invited"),
     "event.attendance_downloaded": _("Attendance sheet downloaded"),
     "event.viewed": _("Event attendees viewed"),
+    "event.cards_downloaded": _("Event cards downloaded"),
     "visitor.id_card_read": _("ID card read at the desk"),
     "pass.link_renewed": _("New pass link for the visitor"),
     "watchlist.added": _("Added to the watchlist"),
