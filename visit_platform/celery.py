@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from celery.schedules import crontab
 from celery.signals import worker_ready
 from tenant_schemas_celery.app import CeleryApp
 
@@ -40,6 +41,10 @@ def _schedule_periodic_jobs(sender: CeleryApp, **kwargs: object) -> None:
         "check-overstays": {
             "task": "visit_platform.access.tasks.check_overstays_task",
             "schedule": float(settings.OVERSTAY_CHECK_INTERVAL_SECONDS),
+        },
+        "count-face-records": {
+            "task": "workflows.tasks.count_face_records_task",
+            "schedule": crontab(minute=0, hour=settings.FACE_RECORDS_CENSUS_HOUR_UTC),
         },
         "check-gate-silence": {
             "task": "visit_platform.access.tasks.check_gate_silence_task",
