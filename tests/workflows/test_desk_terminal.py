@@ -363,8 +363,8 @@ def test_the_check_by_eye_is_recorded_distinctly_and_keeps_no_face_score(
     send(alpha, terminal[1], report(visit, score=95))  # sent, then reception checks by eye
     answers = {"host_consent": "yes", "identity_check": "eye"}
 
-    untick = desk.post(verify_url, answers)
-    done = desk.post(verify_url, {**answers, "checked_by_eye": "on"})
+    untick = desk.post(verify_url, {**answers, "photo": photo_upload()})
+    done = desk.post(verify_url, {**answers, "checked_by_eye": "on", "photo": photo_upload()})
 
     assert 'data-code="eye_check_required"' in untick.content.decode()
     assert done.status_code == 302
