@@ -75,17 +75,33 @@ def terminal_reports(live: LiveBuilding, key: str, visit_id: int, score: int) ->
     return dict(answer)
 
 
-def register_at_the_desk(live: LiveBuilding, page: Any) -> None:
-    """Screen 1: reception signs in and registers 赵敏, who walked in with her ID card."""
+# Visitors of the tests below, each a different person: (name, mobile, ID number).
+ZHAO_MIN = ("赵敏", "13500135000", "11010519491231002X")
+NEW_VISITORS = {
+    "desktop": ("周芷若", "13500135001", "110105198001010016"),
+    "phone": ("小昭", "13500135002", "110105198502020028"),
+}
+REFUSING_VISITORS = {
+    "desktop": ("殷离", "13500135003", "110105199003030031"),
+    "phone": ("黛绮丝", "13500135004", "110105199504040043"),
+}
+
+
+def register_at_the_desk(
+    live: LiveBuilding, page: Any, visitor: tuple[str, str, str] = ZHAO_MIN
+) -> None:
+    """Screen 1: reception signs in and registers a visitor (赵敏 unless told), who walked in
+    with their ID card."""
+    name, mobile, id_number = visitor
     page.goto(f"{live.url}/login/")
     page.fill("input[name=username]", "reception@demo.example.com")
     page.fill("input[name=password]", live.password)
     page.click("button[type=submit]")
     page.goto(f"{live.url}/reception/walk_in/")
-    page.fill("input[name=visitor_name]", "赵敏")
-    page.fill("input[name=visitor_mobile]", "13500135000")
+    page.fill("input[name=visitor_name]", name)
+    page.fill("input[name=visitor_mobile]", mobile)
     page.select_option("select[name=id_document_0]", "resident_id")
-    page.fill("input[name=id_document_1]", "11010519491231002X")
+    page.fill("input[name=id_document_1]", id_number)
     page.fill("input[name=host_mobile]", HOST_MOBILE)
     page.select_option("select[name=purpose]", "business")
     page.check("input[name=privacy_consent]")
@@ -202,7 +218,7 @@ def test_the_face_consent_text_comes_before_any_photo_and_is_recorded_with_its_v
         viewport=VIEWPORTS[width], is_mobile=width == "phone", locale="zh-CN"
     )
     page = context.new_page()
-    register_at_the_desk(live, page)
+    register_at_the_desk(live, page, NEW_VISITORS[width])
     visit_id = int(page.get_attribute("[data-face-score]", "data-visit-id"))
     page.check("input[name=host_consent][value=yes]")
 
@@ -240,7 +256,7 @@ def test_a_visitor_who_refuses_the_face_comes_in_by_eye_with_no_face_data(
         viewport=VIEWPORTS[width], is_mobile=width == "phone", locale="zh-CN"
     )
     page = context.new_page()
-    register_at_the_desk(live, page)
+    register_at_the_desk(live, page, REFUSING_VISITORS[width])
     visit_id = int(page.get_attribute("[data-face-score]", "data-visit-id"))
 
     page.check("input[name=host_consent][value=yes]")
