@@ -268,3 +268,34 @@ def test_a_visitor_who_refuses_the_face_comes_in_by_eye_with_no_face_data(
     context.close()
     assert process_of(live, django_db_blocker, visit_id) == ("approved", "eye", False, None)
     assert consent_of(live, django_db_blocker, visit_id) == (None, None, False, 0)
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_the_property_admin_changes_the_face_consent_text_into_a_new_version(
+    live_building: LiveBuilding, browser: Any, width: str
+) -> None:
+    """Last in this module: the text it saves keeps the words the tests above look for."""
+    live = live_building
+    context = browser.new_context(
+        viewport=VIEWPORTS[width], is_mobile=width == "phone", locale="zh-CN"
+    )
+    page = context.new_page()
+    page.goto(f"{live.url}/login/")
+    page.fill("input[name=username]", live.login_email("admin"))
+    page.fill("input[name=password]", live.password)
+    page.click("button[type=submit]")
+    page.goto(f"{live.url}/policies/")
+    page.click("a[href='/face-consent/']")
+    before = page.inner_text("[data-test=consent-version]")
+    number = int("".join(ch for ch in before if ch.isdigit()))
+    chinese = page.input_value("textarea[name=text_zh]")
+
+    page.fill("textarea[name=text_zh]", f"{chinese}如有疑问，请咨询前台（{width}）。")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".message.success")
+
+    assert f"第 {number + 1} 版" in page.inner_text(".message.success")
+    assert page.inner_text("[data-test=consent-version]") == f"现行：第 {number + 1} 版"
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[width]["width"]
+    screenshot(page, f"face-consent-text-{width}")
+    context.close()
