@@ -193,8 +193,8 @@ def verify_at_desk(
             id_photo=id_photo,
         )
     if process.identity_check != IdentityCheck.FACE:
-        # No consent to face data on this visit (checked by eye, or refused): a score the
-        # terminal sent is not kept with it.
+        # Not the face route (checked by eye, or refused): a score the terminal sent, with
+        # the visitor's consent, is not kept with a visit it did not serve.
         FaceMatchReport.objects.filter(process=process).delete()
         if process.face_match_score is not None:
             process.face_match_score = None
