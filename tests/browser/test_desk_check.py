@@ -291,7 +291,7 @@ def test_the_property_admin_changes_the_face_consent_text_into_a_new_version(
     chinese = page.input_value("textarea[name=text_zh]")
 
     page.fill("textarea[name=text_zh]", f"{chinese}如有疑问，请咨询前台（{width}）。")
-    page.click("button[type=submit]")
+    page.click("[data-test=save-consent-text]")
     page.wait_for_selector(".message.success")
 
     assert f"第 {number + 1} 版" in page.inner_text(".message.success")
