@@ -255,7 +255,7 @@ class FaceRecordCensus(models.Model):
         ordering = ["-counted_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.total} ({self.counted_at:%Y-%m-%d %H:%M})"
+        return f"{self.total} ({self.counted_at:%Y-%m-%d %H:%M} UTC)"
 
     @property
     def over_threshold(self) -> bool:
