@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from celery.schedules import crontab
 from celery.signals import worker_ready
 from tenant_schemas_celery.app import CeleryApp
 
@@ -44,7 +43,7 @@ def _schedule_periodic_jobs(sender: CeleryApp, **kwargs: object) -> None:
         },
         "count-face-records": {
             "task": "workflows.tasks.count_face_records_task",
-            "schedule": crontab(minute=0, hour=settings.FACE_RECORDS_CENSUS_HOUR_UTC),
+            "schedule": float(settings.FACE_RECORDS_CENSUS_INTERVAL_SECONDS),
         },
         "check-gate-silence": {
             "task": "visit_platform.access.tasks.check_gate_silence_task",
