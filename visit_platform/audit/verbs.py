@@ -69,6 +69,8 @@ VERB_LABELS: dict[str, Promise] = {
     "desk_terminal.registered": _("Visitor terminal registered"),
     "face_match.reported": _("Face match reported by the visitor terminal"),
     "face_match.compared": _("Faces compared by the server"),
+    "face_consent.given": _("Visitor agreed to the face consent text"),
+    "face_consent_text.changed": _("Face consent text changed (new version)"),
     "visit.checked_out_unseen": _("Checked out at day end (not seen leaving)"),
     "gate_agent.created": _("Gate agent registered"),
     "gate_agent.back_online": _("Gate agent heard from again after an outage"),
