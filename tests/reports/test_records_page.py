@@ -345,3 +345,19 @@ def test_saving_and_deleting_need_a_post(world: World, alpha: Building) -> None:
     assert client.get(f"/records/saved/?name=x&{urlencode({'query': NOVEMBER})}").status_code == 405
     assert client.get("/records/saved/delete/?filter=1").status_code == 405
     assert saved_names(world) == []
+
+
+def test_no_junk_sent_to_the_records_pages_is_a_server_error(world: World, alpha: Building) -> None:
+    """The probe of issue 15 (every field name the views read, junk values, every method),
+    on the records' URLs only, for the roles that see them and one that does not."""
+    from tests.test_no_server_errors import _urls, _walk
+
+    urls = [url for url in _urls("visit_platform.urls") if url.startswith("/records/")]
+    failures = []
+    for user in (world.admin, world.company_admin, world.guard, world.desk):
+        client = client_for(alpha, user)
+        client.raise_request_exception = False
+        failures += _walk(client, urls)
+
+    assert len(urls) >= 4
+    assert failures == []
