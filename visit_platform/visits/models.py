@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel.encrypted_storage import photo_storage
 from kernel.fields import actor_field
-from kernel.privacy import EncryptedTextField, blind_index, mask_id_number
+from kernel.privacy import EncryptedTextField, blind_index, mask_id_number, mask_name
 from visit_platform.directory.models import Company, Host
 from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
@@ -88,7 +88,8 @@ class Visitor(models.Model):
     INDEXES = (("name", "name_index"), ("mobile", "mobile_index"))
 
     def __str__(self) -> str:
-        return self.name
+        """Masked: this is what the audit log keeps of the row, for good (ADR 0033)."""
+        return mask_name(self.name) if self.name else f"#{self.pk}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Write the blind indexes from the values, so a lookup never misses a saved change."""
@@ -232,7 +233,8 @@ class Visit(models.Model):
     )
 
     def __str__(self) -> str:
-        return f"{self.visitor_name} → {self.host or self.company or '—'}"
+        """The name masked: this is what the audit log keeps of the row (ADR 0033)."""
+        return f"{mask_name(self.visitor_name)} → {self.host or self.company or '—'}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Write the blind indexes from the values, so a lookup never misses a saved change."""
