@@ -34,6 +34,7 @@ from tests.conftest import admin_of, client_for, member
 from tests.workflows.test_flows import photo_upload, register_walk_in
 from visit_platform.access.actions import decide_scan
 from visit_platform.audit.actions import Actor
+from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.visits.actions import create_visit
 from visit_platform.visits.choices import Scenario, VisitStatus
@@ -143,6 +144,16 @@ def test_comparing_an_encrypted_column_with_a_value_is_refused(in_alpha: Buildin
         Visit.objects.filter(visitor__name=NAME)
 
     assert list(Visitor.objects.filter(mobile="")) == []
+
+
+def test_the_audit_log_keeps_visitors_names_masked(visit: Visit) -> None:
+    typed = conflicting_visit(visit.visitor)
+
+    labels = set(AuditEntry.objects.values_list("object_repr", flat=True))
+
+    assert {str(visit.visitor), str(typed)} <= labels
+    assert str(visit.visitor) == "韩**" and str(typed).startswith("韩** → ")
+    assert not [label for label in labels if NAME in label or TYPED_NAME in label]
 
 
 # --- Finding people -------------------------------------------------------------------------------

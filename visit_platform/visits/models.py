@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -41,12 +42,12 @@ def index_of_name(name: str) -> str:
 
 
 def _with_index_fields(
-    update_fields: object, pairs: tuple[tuple[str, str], ...]
+    update_fields: Iterable[str] | None, pairs: tuple[tuple[str, str], ...]
 ) -> list[str] | None:
-    """``update_fields`` plus the index columns of the plain fields it names."""
+    """``update_fields`` plus the index columns of the encrypted fields it names."""
     if update_fields is None:
         return None
-    fields = list(update_fields)  # type: ignore[call-overload]
+    fields = list(update_fields)
     fields += [index for field, index in pairs if field in fields and index not in fields]
     return fields
 
