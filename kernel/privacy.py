@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
+from django.db.models.lookups import Exact
 
 FORMAT_VERSION = "v1"
 KEY_LENGTH = 32
@@ -114,6 +115,44 @@ def decrypt(stored: str) -> str:
     return plaintext.decode("utf-8")
 
 
+def encrypt_bytes(plaintext: bytes) -> bytes:
+    """Encrypt a file's bytes like ``encrypt`` does text: ``v1:<key id>:`` then nonce and
+    ciphertext, raw (a photo is large enough that base64's third more matters)."""
+    if not isinstance(plaintext, bytes):
+        raise TypeError("Only bytes can be encrypted as a file.")
+    key_id, key = _current_key()
+    nonce = os.urandom(NONCE_LENGTH)
+    header = f"{FORMAT_VERSION}:{key_id}:".encode("ascii")
+    return header + nonce + AESGCM(key).encrypt(nonce, plaintext, None)
+
+
+def is_encrypted_bytes(data: bytes) -> bool:
+    """Whether ``data`` starts like ``encrypt_bytes``'s output (a file written before files
+    were encrypted does not: JPEG and PNG start with other bytes)."""
+    return data.startswith(f"{FORMAT_VERSION}:".encode("ascii"))
+
+
+def decrypt_bytes(stored: bytes) -> bytes:
+    """Decrypt what ``encrypt_bytes`` made, with whichever configured key it names."""
+    prefix = f"{FORMAT_VERSION}:".encode("ascii")
+    if not stored.startswith(prefix):
+        raise DecryptionError("File is not in the 'v1:<key id>:<data>' format.")
+    key_id_bytes, separator, data = stored[len(prefix) :].partition(b":")
+    key_id = key_id_bytes.decode("ascii", errors="replace")
+    if not separator or not key_id:
+        raise DecryptionError("File is not in the 'v1:<key id>:<data>' format.")
+    keys = settings.FIELD_ENCRYPTION_KEYS
+    if key_id not in keys:
+        raise DecryptionError(f"No encryption key with id {key_id!r} is configured.")
+    key = _configured_key(f"FIELD_ENCRYPTION_KEYS[{key_id!r}]", keys[key_id])
+    if len(data) < NONCE_LENGTH + TAG_LENGTH:
+        raise DecryptionError("Encrypted data is too short.")
+    try:
+        return AESGCM(key).decrypt(data[:NONCE_LENGTH], data[NONCE_LENGTH:], None)
+    except InvalidTag:
+        raise DecryptionError("Encrypted data was changed or uses another key.") from None
+
+
 def needs_reencryption(stored: str) -> bool:
     """Say whether a value was encrypted under an older key, so rotation can rewrite it."""
     key_id, _payload = _split_stored(stored)
@@ -156,8 +195,9 @@ class EncryptedTextField(models.TextField):
     """Text stored encrypted with ``encrypt``; Python code only ever sees the plaintext.
 
     ``None`` and ``""`` are stored as they are, so "not given" stays visible to queries.
-    Comparing the column is refused (only ``__isnull`` works): every encryption differs, so an
-    ``exact`` or ``contains`` lookup would silently match nothing. Search a blind index column.
+    Comparing the column is refused (only ``__isnull``, and ``exact`` against ``""``, "not
+    given", work): every encryption differs, so an ``exact`` or ``contains`` lookup on a value
+    would silently match nothing. Search a blind index column.
     Ordering by the column is allowed by Django but orders by ciphertext, which is meaningless.
     """
 
@@ -181,6 +221,8 @@ class EncryptedTextField(models.TextField):
         return encrypt(text)
 
     def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name == "exact":
+            return EmptyExact
         if lookup_name != "isnull":
             raise self._lookup_error(lookup_name)
         return super().get_lookup(lookup_name)
@@ -192,8 +234,22 @@ class EncryptedTextField(models.TextField):
         return EncryptedLookupError(
             f"Encrypted field {self.name!r} cannot be queried with '__{lookup_name}': its stored "
             "value is randomly encrypted. Filter on its blind index column instead; only "
-            "'__isnull' is supported."
+            "'__isnull' and '=\"\"' are supported."
         )
+
+
+class EmptyExact(Exact):
+    """``field=""`` on an encrypted column: "not given" is stored as it is, so comparing with
+    the empty text is meaningful (``exclude(mobile="")``, a constraint); any other value is
+    refused, since its ciphertext never equals a fresh encryption."""
+
+    def get_prep_lookup(self) -> Any:
+        if self.rhs != "":
+            raise EncryptedLookupError(
+                f"Encrypted field {self.lhs.target.name!r} can only be compared with '': filter "
+                "on its blind index column instead."
+            )
+        return super().get_prep_lookup()
 
 
 # --- Masking for screens --------------------------------------------------------------------

@@ -434,7 +434,7 @@ def test_visits_page_filters_by_status_scenario_and_text(
     client = english(client_for(alpha, admin_of(alpha)))
 
     pending = text(client.get("/visits/?status=pending_approval"))
-    by_name = text(client.get("/visits/?q=周"))
+    by_name = text(client.get("/visits/?q=周一"))
     walk_ins = text(client.get("/visits/?scenario=walk_in"))
 
     assert "吴*" in pending and "周*" not in pending

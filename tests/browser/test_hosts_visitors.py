@@ -88,9 +88,9 @@ def test_a_host_invites_a_visitor_and_finds_them_under_my_visitors(
 
     def visit_and_passes() -> tuple[str, bool]:
         from visit_platform.access.models import Pass
-        from visit_platform.visits.models import Visit
+        from visit_platform.visits.models import Visit, index_of_name
 
-        visit = Visit.objects.get(visitor__name=visitor, scenario="invite")
+        visit = Visit.objects.get(visitor__name_index=index_of_name(visitor), scenario="invite")
         live = Pass.objects.filter(visit=visit, revoked_at__isnull=True).exists()
         return visit.status, live
 
@@ -121,10 +121,10 @@ def test_a_company_admin_invites_for_an_employee_with_the_picker(
     assert page.locator("#invitation-share").count() == 1
 
     def invited() -> tuple[str, str]:
-        from visit_platform.visits.models import Visit
+        from visit_platform.visits.models import Visit, index_of_name
 
         visit = Visit.objects.select_related("host", "invited_by").get(
-            visitor__name=visitor, scenario="invite"
+            visitor__name_index=index_of_name(visitor), scenario="invite"
         )
         return visit.host.name, visit.invited_by.email
 
@@ -157,8 +157,10 @@ def test_a_visitor_names_the_host_by_company_and_name_on_a_phone(
         context.close()
 
     def host_of_request() -> str:
-        from visit_platform.visits.models import Visit
+        from visit_platform.visits.models import Visit, index_of_name
 
-        return Visit.objects.get(visitor__name="郑凯", scenario="request").host.name
+        return Visit.objects.get(
+            visitor__name_index=index_of_name("郑凯"), scenario="request"
+        ).host.name
 
     assert run_committed(live_building, django_db_blocker, host_of_request) == "张伟"

@@ -152,3 +152,38 @@ def test_reception_finds_a_visitor_by_mobile(
     assert page.locator(f"tr[data-visit='{found}']").count() == 1
     assert page.locator(f"tr[data-visit='{other}']").count() == 0
     context.close()
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_reception_finds_a_visitor_by_full_name_only_and_the_box_says_so(
+    live_building: LiveBuilding, browser: Any, django_db_blocker: Any, width: str
+) -> None:
+    live = live_building
+    found = expect_today(
+        live, django_db_blocker, f"欧阳{width[0]}锋", f"1370000{width == 'phone':d}444", ""
+    )
+    other = expect_today(
+        live, django_db_blocker, f"欧阳{width[0]}克", f"1370000{width == 'phone':d}555", ""
+    )
+    context = browser.new_context(
+        viewport=VIEWPORTS[width], is_mobile=width == "phone", locale="zh-CN"
+    )
+    page = context.new_page()
+    sign_in_as_reception(page, live)
+    page.goto(f"{live.url}/today/")
+    page.fill("[data-test=today-search]", f"欧阳{width[0]}")
+    page.press("[data-test=today-search]", "Enter")
+    page.wait_for_url(lambda url: "q=" in url)
+    assert page.locator(f"tr[data-visit='{found}'], tr[data-visit='{other}']").count() == 0
+
+    page.fill("[data-test=today-search]", f" 欧阳 {width[0]}锋 ")
+    with page.expect_navigation():
+        page.press("[data-test=today-search]", "Enter")
+
+    assert page.locator(f"tr[data-visit='{found}']").count() == 1
+    assert page.locator(f"tr[data-visit='{other}']").count() == 0
+    assert page.locator("[data-test=search-help]").inner_text() == (
+        "姓名为加密存储，请输入完整姓名：只输入部分姓名查不到任何人。"
+    )
+    screenshot(page, f"today-search-full-name-{width}")
+    context.close()

@@ -25,7 +25,7 @@ from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company
 from visit_platform.visits import event_cards
-from visit_platform.visits.models import Event
+from visit_platform.visits.models import Event, index_of_mobile
 from workflows.actions import add_to_watchlist
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def invite(client: Client, event: Event, rows: list[list[str]]) -> None:
 
 
 def pass_of(mobile: str) -> Pass:
-    return Pass.objects.get(visit__visitor__mobile=f"+86{mobile}")
+    return Pass.objects.get(visit__visitor__mobile_index=index_of_mobile(f"+86{mobile}"))
 
 
 def pages_of(pdf: bytes) -> list[tuple[float, float, str, list[str]]]:

@@ -116,16 +116,38 @@ def test_the_visits_page_finds_a_visitor_by_mobile_written_any_way(
     assert "欧阳锋" not in page
 
 
-def test_the_visits_page_finds_a_visitor_by_part_of_the_name(
-    in_alpha: Building, desk: Client
+@pytest.mark.parametrize("typed", [NAME, f" {NAME[0]} {NAME[1:]} "])
+def test_the_visits_page_finds_a_visitor_by_full_name_spaces_aside(
+    in_alpha: Building, desk: Client, typed: str
 ) -> None:
     expected_visit()
     make_visit(visitor=make_visitor(name="欧阳锋", mobile="13900000009", id_number=""))
 
-    page = page_text(desk.get("/visits/", {"q": "梅梅"}))
+    page = page_text(desk.get("/visits/", {"q": typed}))
 
     assert NAME in page
     assert "欧阳锋" not in page
+
+
+def test_part_of_a_name_finds_nobody_since_names_are_encrypted(
+    in_alpha: Building, desk: Client
+) -> None:
+    expected_visit()
+
+    response = desk.get("/visits/", {"q": NAME[1:]})
+
+    assert NAME not in page_text(response)
+    assert "type the whole name: part of a name finds nobody" in page_text(response)
+
+
+def test_an_english_name_is_found_whatever_its_case(in_alpha: Building, desk: Client) -> None:
+    expected_visit()
+    make_visit(visitor=make_visitor(name="John Smith", mobile="13900000009", id_number=""))
+
+    page = page_text(desk.get("/visits/", {"q": "JOHN   smith"}))
+
+    assert "John Smith" in page
+    assert NAME not in page
 
 
 def test_the_visits_page_finds_a_visitor_by_document_number_through_its_blind_index(

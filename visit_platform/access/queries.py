@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from kernel import pass_tokens as tokens
-from kernel.privacy import secret_hash
+from kernel.privacy import decrypt, secret_hash
 from kernel.process_cache import ProcessCache
 from tenants.db import current_schema, tenant_connection
 from tenants.models import Building
@@ -414,7 +414,8 @@ class PassHolder:
 
 
 # PassHolder's fields after its visit id, for a statement that joins ``visits_visit visit`` and
-# ``visits_visitor visitor`` (the visit's name when one was given for it: ADR 0012).
+# ``visits_visitor visitor`` (the visit's name when one was given for it: ADR 0012). The name
+# comes back as stored, encrypted (ADR 0033): ``holder_from_row`` decrypts it.
 HOLDER_COLUMNS = """COALESCE(NULLIF(visit.contact_name, ''), visitor.name), host.name,
     company.name, visit.companions, visit.valid_until, visit.overstay_noted_at IS NOT NULL"""
 HOLDER_JOINS = """LEFT JOIN directory_host host ON host.id = visit.host_id
@@ -429,6 +430,12 @@ HOLDER_PASS_FIELDS = (
     "visit__valid_until",
     "visit__overstay_noted_at",
 )
+
+
+def holder_from_row(visit_id: int, values: Sequence[Any]) -> PassHolder:
+    """A PassHolder from the values of ``HOLDER_COLUMNS``, in order (the name decrypted)."""
+    stored_name, *rest = values
+    return PassHolder(visit_id, decrypt(stored_name) if stored_name else "", *rest)
 
 
 def holder_from_pass_fields(visit_id: int, values: tuple[Any, ...]) -> PassHolder:

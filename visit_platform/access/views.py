@@ -33,7 +33,7 @@ from kernel import pass_tokens as tokens
 from kernel.console import MAX_ROW_ID, building_zone, console_view, json_error, wants_json
 from kernel.errors import DomainError
 from kernel.mobile_pages import posted, private
-from kernel.privacy import mask_name, secret_hash
+from kernel.privacy import DecryptionError, mask_name, secret_hash
 from kernel.rate_limits import limit_posts
 from visit_platform.access.actions import (
     MAX_ACKNOWLEDGEMENT_NOTE,
@@ -234,10 +234,11 @@ def _photo_bytes(pass_record: Pass) -> bytes | None:
     if not photo:
         return None
     try:
+        # The storage decrypts the photo here (ADR 0033): the slip is where it is shown.
         with photo.open("rb") as file:
             return bytes(file.read())
-    except (OSError, ValueError):
-        return None  # a missing file prints the placeholder rather than no slip at all
+    except (OSError, ValueError, DecryptionError):
+        return None  # a missing or damaged file prints the placeholder, not no slip at all
 
 
 def slip_issuer(pass_record: Pass) -> str:

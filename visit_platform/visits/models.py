@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kernel.encrypted_storage import photo_storage
 from kernel.fields import actor_field
-from kernel.privacy import EncryptedTextField, mask_id_number
+from kernel.privacy import EncryptedTextField, blind_index, mask_id_number, mask_name
 from visit_platform.directory.models import Company, Host
 from visit_platform.visits.choices import (
     ENFORCED_WATCHLIST_STATUSES,
@@ -20,17 +24,46 @@ from visit_platform.visits.choices import (
 
 ID_NUMBER_INDEX = "visitor.id_number"
 MOBILE_INDEX = "visitor.mobile"
+NAME_INDEX = "visitor.name"
+
+
+def index_of_mobile(mobile: str) -> str:
+    """The blind index of a mobile (E.164, as ``normalise_mobile`` writes it); "" for none.
+
+    One purpose serves the visitor's, the visit's and the watchlist's mobiles, so that one
+    can be compared with another (a watchlist entry with a visitor) without decrypting."""
+    return blind_index(mobile, MOBILE_INDEX) if mobile.strip() else ""
+
+
+def index_of_name(name: str) -> str:
+    """The blind index of a full name, case and spaces ignored ("Li  Lei" finds "li lei");
+    "" for none. Only a whole name can be found: see ADR 0033."""
+    return blind_index(name, NAME_INDEX) if name.strip() else ""
+
+
+def _with_index_fields(
+    update_fields: Iterable[str] | None, pairs: tuple[tuple[str, str], ...]
+) -> list[str] | None:
+    """``update_fields`` plus the index columns of the encrypted fields it names."""
+    if update_fields is None:
+        return None
+    fields = list(update_fields)
+    fields += [index for field, index in pairs if field in fields and index not in fields]
+    return fields
 
 
 class Visitor(models.Model):
-    """A person who visits. The ID number is encrypted at rest and found through a keyed
-    hash (blind index); screens show it masked. The mobile has a blind index too, for the
-    visitor's own pages."""
+    """A person who visits. The name, mobile and ID number are encrypted at rest (ADR 0033)
+    and found through keyed hashes (blind indexes) that ``save`` keeps in step with them;
+    screens show them masked. The photo is encrypted on disk."""
 
-    name = models.CharField(_("name"), max_length=100)
-    mobile = models.CharField(_("mobile"), max_length=32, blank=True, db_index=True)
+    name = EncryptedTextField(_("name"))
+    # Keyed hash of the normalised full name: how reception's search and the watchlist find
+    # a person by name (whole names only).
+    name_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    mobile = EncryptedTextField(_("mobile"), blank=True)
     # Keyed hash of the normalised mobile: how a visitor signed in to their own pages (who
-    # holds only this hash, never the number) finds their visits.
+    # holds only this hash, never the number), reception and the watchlist find them.
     mobile_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_type = models.CharField(
         _("document type"), max_length=32, choices=DocumentType.choices, blank=True
@@ -42,7 +75,9 @@ class Visitor(models.Model):
     )
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     nationality = models.CharField(_("nationality"), max_length=3, blank=True)
-    photo = models.FileField(_("photo"), upload_to="visitors/%Y/%m/", blank=True)
+    photo = models.FileField(
+        _("photo"), upload_to="visitors/%Y/%m/", storage=photo_storage, blank=True
+    )
     wechat_openid = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
@@ -51,8 +86,22 @@ class Visitor(models.Model):
         verbose_name = _("visitor")
         verbose_name_plural = _("visitors")
 
+    INDEXES = (("name", "name_index"), ("mobile", "mobile_index"))
+
     def __str__(self) -> str:
-        return self.name
+        """Masked: this is what the audit log keeps of the row, for good (ADR 0033)."""
+        return mask_name(self.name) if self.name else f"#{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Write the blind indexes from the values, so a lookup never misses a saved change."""
+        self.fill_indexes()
+        kwargs["update_fields"] = _with_index_fields(kwargs.get("update_fields"), self.INDEXES)
+        super().save(*args, **kwargs)
+
+    def fill_indexes(self) -> None:
+        """The indexes ``save`` writes, for rows made with ``bulk_create``."""
+        self.name_index = index_of_name(self.name or "")
+        self.mobile_index = index_of_mobile(self.mobile or "")
 
     @property
     def masked_id_number(self) -> str:
@@ -137,8 +186,10 @@ class Visit(models.Model):
     # document number, or mobile) has others (ADR 0012). Set, they are the visit's own: what
     # its pages show and where its texts go; the visitor record is not overwritten. Blank when
     # the visitor's own details apply.
-    contact_name = models.CharField(_("name given for the visit"), max_length=100, blank=True)
-    contact_mobile = models.CharField(_("mobile given for the visit"), max_length=32, blank=True)
+    # Encrypted like the visitor's, with the same blind indexes (ADR 0033).
+    contact_name = EncryptedTextField(_("name given for the visit"), blank=True)
+    contact_name_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    contact_mobile = EncryptedTextField(_("mobile given for the visit"), blank=True)
     contact_mobile_index = models.CharField(
         max_length=64, blank=True, db_index=True, editable=False
     )
@@ -181,8 +232,25 @@ class Visit(models.Model):
             ),
         ]
 
+    INDEXES = (
+        ("contact_name", "contact_name_index"),
+        ("contact_mobile", "contact_mobile_index"),
+    )
+
     def __str__(self) -> str:
-        return f"{self.visitor_name} → {self.host or self.company or '—'}"
+        """The name masked: this is what the audit log keeps of the row (ADR 0033)."""
+        return f"{mask_name(self.visitor_name)} → {self.host or self.company or '—'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Write the blind indexes from the values, so a lookup never misses a saved change."""
+        self.fill_indexes()
+        kwargs["update_fields"] = _with_index_fields(kwargs.get("update_fields"), self.INDEXES)
+        super().save(*args, **kwargs)
+
+    def fill_indexes(self) -> None:
+        """The indexes ``save`` writes, for rows made with ``bulk_create``."""
+        self.contact_name_index = index_of_name(self.contact_name or "")
+        self.contact_mobile_index = index_of_mobile(self.contact_mobile or "")
 
     @property
     def has_identity_conflict(self) -> bool:
@@ -213,6 +281,10 @@ class WatchlistEntry(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     mobile = models.CharField(_("mobile"), max_length=32, blank=True, db_index=True)
+    # The blind indexes of the name and mobile, under the visitors' purposes: how an entry is
+    # matched with visitors, whose names and mobiles are encrypted (ADR 0033).
+    name_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    mobile_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_number_masked = models.CharField(
         _("document number"), max_length=40, blank=True, editable=False
@@ -261,8 +333,17 @@ class WatchlistEntry(models.Model):
             ),
         ]
 
+    INDEXES = (("name", "name_index"), ("mobile", "mobile_index"))
+
     def __str__(self) -> str:
         return self.name or self.id_number_masked or self.mobile
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Write the blind indexes from the values, so a match never misses a saved change."""
+        self.name_index = index_of_name(self.name)
+        self.mobile_index = index_of_mobile(self.mobile)
+        kwargs["update_fields"] = _with_index_fields(kwargs.get("update_fields"), self.INDEXES)
+        super().save(*args, **kwargs)
 
 
 class Event(models.Model):

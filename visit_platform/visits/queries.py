@@ -34,6 +34,8 @@ from visit_platform.visits.models import (
     Visitor,
     WatchlistEntry,
     WeChatLink,
+    index_of_mobile,
+    index_of_name,
 )
 
 
@@ -46,14 +48,15 @@ def enforced_watchlist() -> QuerySet[WatchlistEntry]:
 
 
 def watchlist_condition(visitor: Visitor) -> Q | None:
-    """The entries that would match this visitor, or None when nothing could."""
+    """The entries that would match this visitor, or None when nothing could. Names and
+    mobiles are compared through their blind indexes (the visitor's are encrypted)."""
     condition = Q()
     if visitor.id_number_index:
         condition |= Q(id_number_index=visitor.id_number_index)
     if visitor.mobile:
-        condition |= Q(mobile=visitor.mobile)
+        condition |= Q(mobile_index=index_of_mobile(visitor.mobile))
     if visitor.name and visitor.birth_date:
-        condition |= Q(name=visitor.name, birth_date=visitor.birth_date)
+        condition |= Q(name_index=index_of_name(visitor.name), birth_date=visitor.birth_date)
     return condition if condition else None
 
 
@@ -66,9 +69,10 @@ WATCHLISTED_SQL = """EXISTS (
     WHERE entry.is_active AND entry.approved_at IS NOT NULL
       AND (entry.expires_at IS NULL OR entry.expires_at > %s)
       AND ((visitor.id_number_index <> '' AND entry.id_number_index = visitor.id_number_index)
-        OR (visitor.mobile <> '' AND entry.mobile = visitor.mobile)
-        OR (visitor.name <> '' AND visitor.birth_date IS NOT NULL
-            AND entry.name = visitor.name AND entry.birth_date = visitor.birth_date)))"""
+        OR (visitor.mobile_index <> '' AND entry.mobile_index = visitor.mobile_index)
+        OR (visitor.name_index <> '' AND visitor.birth_date IS NOT NULL
+            AND entry.name_index = visitor.name_index
+            AND entry.birth_date = visitor.birth_date)))"""
 
 
 def is_watchlisted(visitor: Visitor) -> bool:
@@ -81,26 +85,32 @@ def visit_is_watchlisted(visit: Visit) -> bool:
     differ (ADR 0012), match an enforced entry."""
     condition = watchlist_condition(visit.visitor) or Q(pk__in=[])
     if visit.contact_mobile:
-        condition |= Q(mobile=visit.contact_mobile)
+        condition |= Q(mobile_index=index_of_mobile(visit.contact_mobile))
     if visit.contact_name and visit.visitor.birth_date:
-        condition |= Q(name=visit.contact_name, birth_date=visit.visitor.birth_date)
+        condition |= Q(
+            name_index=index_of_name(visit.contact_name), birth_date=visit.visitor.birth_date
+        )
     return enforced_watchlist().filter(condition).exists()
 
 
 def watchlisted_visitors() -> QuerySet[Visitor]:
     """Visitors any enforced entry names (the same match, for the whole watchlist at once)."""
-    entries = enforced_watchlist().values_list("id_number_index", "mobile", "name", "birth_date")
+    entries = enforced_watchlist().values_list(
+        "id_number_index", "mobile_index", "name_index", "birth_date"
+    )
     indexes: set[str] = set()
     mobiles: set[str] = set()
     people = Q(pk__in=[])
-    for id_number_index, mobile, name, birth_date in entries:
+    for id_number_index, entry_mobile, entry_name, birth_date in entries:
         if id_number_index:
             indexes.add(id_number_index)
-        if mobile:
-            mobiles.add(mobile)
-        if name and birth_date:
-            people |= Q(name=name, birth_date=birth_date)
-    return Visitor.objects.filter(Q(id_number_index__in=indexes) | Q(mobile__in=mobiles) | people)
+        if entry_mobile:
+            mobiles.add(entry_mobile)
+        if entry_name and birth_date:
+            people |= Q(name_index=entry_name, birth_date=birth_date)
+    return Visitor.objects.filter(
+        Q(id_number_index__in=indexes) | Q(mobile_index__in=mobiles) | people
+    )
 
 
 def visitors_matching(entry: WatchlistEntry) -> QuerySet[Visitor]:
@@ -109,9 +119,9 @@ def visitors_matching(entry: WatchlistEntry) -> QuerySet[Visitor]:
     if entry.id_number_index:
         condition |= Q(id_number_index=entry.id_number_index)
     if entry.mobile:
-        condition |= Q(mobile=entry.mobile)
+        condition |= Q(mobile_index=index_of_mobile(entry.mobile))
     if entry.name and entry.birth_date:
-        condition |= Q(name=entry.name, birth_date=entry.birth_date)
+        condition |= Q(name_index=index_of_name(entry.name), birth_date=entry.birth_date)
     return Visitor.objects.filter(condition)
 
 
@@ -129,34 +139,34 @@ def watchlisted_people(people: Iterable[Person]) -> set[Person]:
     """The people any enforced entry names: the same match as ``is_watchlisted``, for a whole
     list at once in one query (an event's attendees before any of them is recorded)."""
     people = list(people)
-    mobiles = {person.mobile for person in people if person.mobile}
+    mobiles = {index_of_mobile(person.mobile) for person in people if person.mobile}
     indexes = {person.id_number_index for person in people if person.id_number_index}
-    names = {person.name for person in people if person.name and person.birth_date}
+    names = {index_of_name(person.name) for person in people if person.name and person.birth_date}
     if not (mobiles or indexes or names):
         return set()
     entries = enforced_watchlist().filter(
-        Q(mobile__in=mobiles)
+        Q(mobile_index__in=mobiles)
         | Q(id_number_index__in=indexes)
-        | Q(name__in=names, birth_date__isnull=False)
+        | Q(name_index__in=names, birth_date__isnull=False)
     )
     hit_mobiles: set[str] = set()
     hit_indexes: set[str] = set()
     hit_people: set[tuple[str, date]] = set()
-    for id_number_index, mobile, name, birth_date in entries.values_list(
-        "id_number_index", "mobile", "name", "birth_date"
+    for id_number_index, entry_mobile, entry_name, birth_date in entries.values_list(
+        "id_number_index", "mobile_index", "name_index", "birth_date"
     ):
         if id_number_index:
             hit_indexes.add(id_number_index)
-        if mobile:
-            hit_mobiles.add(mobile)
-        if name and birth_date:
-            hit_people.add((name, birth_date))
+        if entry_mobile:
+            hit_mobiles.add(entry_mobile)
+        if entry_name and birth_date:
+            hit_people.add((entry_name, birth_date))
     return {
         person
         for person in people
-        if (person.mobile and person.mobile in hit_mobiles)
+        if (person.mobile and index_of_mobile(person.mobile) in hit_mobiles)
         or (person.id_number_index and person.id_number_index in hit_indexes)
-        or (person.birth_date and (person.name, person.birth_date) in hit_people)
+        or (person.birth_date and (index_of_name(person.name), person.birth_date) in hit_people)
     }
 
 
@@ -331,8 +341,10 @@ _DOCUMENT_CHARACTERS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def visit_search(text: str) -> Q | None:
-    """What the console's search box finds: visits whose visitor's or host's name contains
-    ``text``, whose mobile (the visitor's on file, or the one given for the visit) is ``text``
+    """What the console's search box finds: visits whose visitor's full name is ``text`` (case
+    and spaces aside: names are encrypted, so only a whole name can be found, through its
+    blind index; ADR 0033), whose host's name contains ``text``, whose mobile (the visitor's
+    on file, or the one given for the visit) is ``text``
     written any way (``normalise_mobile``), or whose visitor's document number is ``text``,
     matched through its blind index (the number itself is encrypted). None for an empty box;
     ``search_invalid`` for text no desk types (too long, control characters)."""
@@ -347,19 +359,16 @@ def visit_search(text: str) -> Q | None:
         )
     if not text.isprintable():
         raise DomainError("search_invalid", _("The search text has characters nobody types."))
+    full_name = index_of_name(text)
     condition = (
-        Q(visitor__name__icontains=text)
-        | Q(contact_name__icontains=text)
+        Q(visitor__name_index=full_name)
+        | Q(contact_name_index=full_name)
         | Q(host__name__icontains=text)
     )
     mobile = _as_mobile(text)
     if mobile:
-        index = blind_index(mobile, MOBILE_INDEX)
-        condition |= (
-            Q(contact_name="", visitor__mobile=mobile)
-            | Q(contact_name="", visitor__mobile_index=index)
-            | Q(contact_mobile_index=index)
-        )
+        index = index_of_mobile(mobile)
+        condition |= Q(contact_name="", visitor__mobile_index=index) | Q(contact_mobile_index=index)
     document = normalise_for_index(text)
     if 6 <= len(document) <= 32 and set(document) <= _DOCUMENT_CHARACTERS:
         condition |= Q(visitor__id_number_index=blind_index(document, ID_NUMBER_INDEX))

@@ -27,7 +27,13 @@ from visit_platform.access.actions.arrivals import announce_arrival
 from visit_platform.access.actions.bursts import count_refusal
 from visit_platform.access.choices import PASSAGE_REASONS, Direction, GateDirection, Mode, Reason
 from visit_platform.access.models import AccessEvent, Gate, GateAgent, Pass
-from visit_platform.access.queries import HOLDER_COLUMNS, HOLDER_JOINS, PassHolder, public_key
+from visit_platform.access.queries import (
+    HOLDER_COLUMNS,
+    HOLDER_JOINS,
+    PassHolder,
+    holder_from_row,
+    public_key,
+)
 from visit_platform.visits.choices import ADMITTING_STATUSES, VisitStatus
 from visit_platform.visits.models import Visit
 from visit_platform.visits.queries import WATCHLISTED_SQL
@@ -203,7 +209,7 @@ def _verified_pass(token: str, now: datetime) -> tuple[ScannedPass, int]:
         is_revoked,
         status,
         watchlisted,
-        PassHolder(visit_id, *holder),
+        holder_from_row(visit_id, holder),
     )
     return scanned, claims.not_after
 

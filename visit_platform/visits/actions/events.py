@@ -49,6 +49,7 @@ from visit_platform.visits.models import (
     Visit,
     Visitor,
     WeChatLink,
+    index_of_mobile,
 )
 from visit_platform.visits.notices import notice_data
 from visit_platform.visits.queries import watchlisted_visitors
@@ -304,14 +305,18 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
     """The visitor of each row (by line): the one already known by document number or, for
     people without one, by mobile (as ``register_visitor`` finds them), else a new one."""
     indexes = {row.values["id_number_index"] for row in rows if row.values["id_number_index"]}
-    mobiles = {row.values["mobile"] for row in rows if not row.values["id_number_index"]}
+    mobiles = {
+        index_of_mobile(row.values["mobile"]) for row in rows if not row.values["id_number_index"]
+    }
     by_index = {
         visitor.id_number_index: visitor
         for visitor in Visitor.objects.filter(id_number_index__in=indexes)
     }
     by_mobile: dict[str, Visitor] = {}
-    for visitor in Visitor.objects.filter(mobile__in=mobiles, id_number_index="").order_by("pk"):
-        by_mobile.setdefault(visitor.mobile, visitor)
+    for visitor in Visitor.objects.filter(mobile_index__in=mobiles, id_number_index="").order_by(
+        "pk"
+    ):
+        by_mobile.setdefault(visitor.mobile_index, visitor)
     new_indexes = {
         blind_index(row.values["mobile"], MOBILE_INDEX) for row in rows if row.values["mobile"]
     }
@@ -325,7 +330,7 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
     for row in rows:
         values = row.values
         index = values["id_number_index"]
-        known = by_index.get(index) if index else by_mobile.get(values["mobile"])
+        known = by_index.get(index) if index else by_mobile.get(index_of_mobile(values["mobile"]))
         if known is not None:
             found[row.line] = known
             continue
@@ -349,6 +354,8 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
                 ),
             )
         )
+    for _line, visitor in new:
+        visitor.fill_indexes()
     created = Visitor.objects.bulk_create([visitor for _line, visitor in new], batch_size=2000)
     record_many(actor, "visitor.registered", created)
     for (line, _visitor), visitor in zip(new, created, strict=True):

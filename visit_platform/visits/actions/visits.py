@@ -32,6 +32,7 @@ from visit_platform.visits.models import (
     Visit,
     Visitor,
     WatchlistEntry,
+    index_of_mobile,
 )
 from visit_platform.visits.queries import linked_openid, visitors_matching
 
@@ -63,7 +64,9 @@ def register_visitor(
     if index:
         existing = Visitor.objects.filter(id_number_index=index).first()
     elif mobile:
-        existing = Visitor.objects.filter(mobile=mobile, id_number_index="").first()
+        existing = Visitor.objects.filter(
+            mobile_index=index_of_mobile(mobile), id_number_index=""
+        ).first()
     if existing is not None:
         return existing
     mobile_index = blind_index(mobile, MOBILE_INDEX) if mobile else ""
