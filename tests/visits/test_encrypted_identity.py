@@ -31,7 +31,7 @@ from tests.access.conftest import (
     slip_token,
 )
 from tests.conftest import admin_of, client_for, member
-from tests.workflows.test_flows import photo_upload, register_walk_in
+from tests.workflows.test_flows import consent_to_face, photo_upload, register_walk_in
 from visit_platform.access.actions import decide_scan
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
@@ -269,10 +269,8 @@ def test_the_watchlist_matches_the_mobile_typed_for_a_visit(
 
 
 def migration() -> Any:
-    """This part's data migration, by its name (the lead renumbers migrations at merge)."""
-    folder = Path(apps.get_app_config("visits").path) / "migrations"
-    [path] = folder.glob("*_enc_encrypted_names.py")
-    return importlib.import_module(f"visit_platform.visits.migrations.{path.stem}")
+    """The data migration that encrypted names and mobiles."""
+    return importlib.import_module("visit_platform.visits.migrations.0014_encrypted_names")
 
 
 def jpeg() -> bytes:
@@ -333,8 +331,11 @@ def desk(alpha: Building, in_alpha: Building) -> Client:
 
 
 def admit_at_the_desk(desk: Client, **answers: Any) -> Visit:
-    """A walk-in checked by eye at the desk and given a printed slip."""
+    """A walk-in checked by eye at the desk and given a printed slip; a photo is taken only
+    after the visitor agreed to the face consent text (ADR 0036)."""
     verify_url = register_walk_in(desk)["Location"]
+    if "photo" in answers:
+        consent_to_face(desk, verify_url)
     check = {"host_consent": "yes", "identity_check": "eye", "checked_by_eye": "on", **answers}
     checked = desk.post(verify_url, check)
     assert checked.status_code == 302, checked.content.decode()[:2000]
