@@ -64,6 +64,9 @@ SEE_VISITOR_NAMES = "visits.view_visitor_name"
 # Revoking one pass from the console, with a reason (a lost phone, a visit called off):
 # security and property admins, who answer for who gets in.
 REVOKE_PASSES = "access.revoke_pass"
+# How long each class of visitors' personal data is kept, and the job's dry run: property
+# admins (ADR 0034).
+MANAGE_RETENTION = "visits.change_retentionperiod"
 
 _PROPERTY = frozenset(
     {
@@ -101,6 +104,7 @@ _PROPERTY = frozenset(
         MARK_ROLL_CALL,
         VIEW_EXPECTED_TODAY,
         REVOKE_PASSES,
+        MANAGE_RETENTION,
     }
 )
 
