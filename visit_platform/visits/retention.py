@@ -206,6 +206,17 @@ def _id_numbers_of_visitors(visitors: list[Visitor], now: datetime, *, dry_run: 
     return len(due)
 
 
+def _columns(model: type[Visitor] | type[Visit], *prefixes: str) -> list[str]:
+    """The text columns of a model named for a piece of identity (``name``, ``mobile``,
+    ``name_index``, ``contact_mobile_index``...)."""
+    return [
+        field.attname
+        for field in model._meta.concrete_fields
+        if field.get_internal_type() in ("CharField", "TextField")
+        and field.name.split("_")[0] in prefixes
+    ]
+
+
 def _names_of_visitors(visitors: list[Visitor], now: datetime, *, dry_run: bool) -> int:
     due = [visitor for visitor in visitors if visitor.anonymised_at is None]
     if dry_run or not due:
@@ -213,17 +224,15 @@ def _names_of_visitors(visitors: list[Visitor], now: datetime, *, dry_run: bool)
     indexes = {visitor.mobile_index for visitor in due if visitor.mobile_index}
     openids = {visitor.wechat_openid for visitor in due if visitor.wechat_openid}
     ids = [visitor.pk for visitor in due]
-    # Name and mobile are set on each row (not with ``update``), so the same code keeps working
-    # when they become encrypted columns with blind indexes of their own.
+    # Set on each row and saved (not with ``update``), so the same code keeps working when
+    # name and mobile become encrypted columns: every column named for them is blanked, their
+    # blind indexes included, whatever those come to be called.
+    fields = [*_columns(Visitor, "name", "mobile"), "wechat_openid"]
     for visitor in due:
-        visitor.name = ""
-        visitor.mobile = ""
-        visitor.mobile_index = ""
-        visitor.wechat_openid = ""
+        for name in fields:
+            setattr(visitor, name, "")
         visitor.anonymised_at = now
-        visitor.save(
-            update_fields=["name", "mobile", "mobile_index", "wechat_openid", "anonymised_at"]
-        )
+        visitor.save(update_fields=[*fields, "anonymised_at"])
     still_used = set(
         Visitor.objects.filter(mobile_index__in=indexes)
         .exclude(pk__in=ids)
@@ -258,19 +267,12 @@ def _names_of_visits(visits: list[Visit], now: datetime, *, dry_run: bool) -> in
     if dry_run or not due:
         return len(due)
     ids = [visit.pk for visit in due]
+    fields = _columns(Visit, "contact")
     for visit in due:
-        visit.contact_name = ""
-        visit.contact_mobile = ""
-        visit.contact_mobile_index = ""
+        for name in fields:
+            setattr(visit, name, "")
         visit.anonymised_at = now
-        visit.save(
-            update_fields=[
-                "contact_name",
-                "contact_mobile",
-                "contact_mobile_index",
-                "anonymised_at",
-            ]
-        )
+        visit.save(update_fields=[*fields, "anonymised_at"])
     _forget_answers(due, "personal", dry_run=False)
     Attendee.objects.filter(visit_id__in=ids).update(organisation="")
     RollCallEntry.objects.filter(visit_id__in=ids).update(name="")
