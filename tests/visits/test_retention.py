@@ -294,3 +294,9 @@ def _snapshot() -> list[tuple[Any, ...]]:
     visitors = list(Visitor.objects.order_by("pk").values_list())
     visits = list(Visit.objects.order_by("pk").values_list())
     return visitors + visits
+
+
+def test_the_job_runs_daily_by_default() -> None:
+    from django.conf import settings
+
+    assert settings.RETENTION_INTERVAL_SECONDS == 24 * 3600
