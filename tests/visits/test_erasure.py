@@ -3,16 +3,22 @@ retention job's rules, with what was kept and why in the answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from tenants.models import Building
 from tests.access.conftest import SYSTEM, make_visit, make_visitor
 from visit_platform.audit.models import AuditEntry
-from visit_platform.visits.actions import add_to_watchlist
+from visit_platform.notifications.actions import send_notification
+from visit_platform.visits.actions import add_to_watchlist, link_visitor_wechat
 from visit_platform.visits.choices import VisitStatus
-from visit_platform.visits.models import Visit, Visitor
+from visit_platform.visits.models import Visit, Visitor, WeChatLink
 from visit_platform.visits.retention import erase_visitor
 
 NAME, MOBILE, ID_NUMBER = "欧阳娜娜", "13912345678", "11010519491231002X"
@@ -88,3 +94,29 @@ def test_an_enforced_watchlist_entry_keeps_what_it_matches_by(in_alpha: Building
     assert (visitor.name, visitor.id_number) == (NAME, ID_NUMBER)
     assert report.kept == {"id_numbers": "watchlist", "names": "watchlist"}
     assert report.watchlist_entry_ids == [entry.pk]
+
+
+def test_erasing_deletes_the_photo_file_the_messages_and_the_wechat_link(
+    in_alpha: Building, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    visitor, visit = _visitor_with_a_past_visit()
+    visitor.photo.save("face.jpg", ContentFile(b"\xff\xd8 not much of a face"), save=True)
+    photo = Path(default_storage.path(visitor.photo.name))
+    message = send_notification(
+        SYSTEM,
+        channel="sms",
+        to=MOBILE,
+        purpose="pass_link",
+        text=f"{NAME}，您的通行证",
+        visit=visit,
+    )
+    link_visitor_wechat(SYSTEM, "oErasureTest000000000000001", MOBILE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = erase_visitor(SYSTEM, visitor, reason="visitor asked")
+
+    message.refresh_from_db()
+    assert not photo.exists()
+    assert (message.recipient, message.recipient_masked, message.text) == ("", "", "")
+    assert not WeChatLink.objects.exists()
+    assert (report.counts["photos"], report.counts["messages"]) == (1, 1)
