@@ -23,8 +23,8 @@ from tests.access.conftest import make_gate, make_visit, make_visitor, slip_toke
 from tests.conftest import client_for, member
 from tests.forms.conftest import make_host
 from tests.workflows.test_flows import FACE_CHECK, photo_upload, terminal_reports
-from visit_platform.access.actions import decide_scan
-from visit_platform.access.models import AccessEvent, Pass
+from visit_platform.access.actions import close_roll_call, decide_scan, start_roll_call
+from visit_platform.access.models import AccessEvent, Pass, RollCallEntry
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
@@ -85,6 +85,7 @@ def _through_the_gate_and_out(building: Building, visit: Visit) -> None:
     token = slip_token(Pass.objects.get(visit=visit))
     assert decide_scan(gate=gate, token=token, direction="in").granted
     assert decide_scan(gate=gate, token=token, direction="in").granted is False  # anti-passback
+    close_roll_call(SYSTEM, start_roll_call(SYSTEM))  # the roll call copies their name
     assert decide_scan(gate=gate, token=token, direction="out").granted
 
 
@@ -161,8 +162,13 @@ def test_after_the_job_the_visitor_cannot_be_found_anywhere_and_the_figures_stan
     schemas = [alpha.schema_name, "public"]
     assert photo.exists()
     assert Notification.objects.filter(visit=visit).count() >= 2
+    assert RollCallEntry.objects.get(visit=visit).name == NAME
     assert FaceMatchReport.objects.filter(process__visit=visit).exists()
-    for needle in (NAME, MOBILE, ID_MASKED):
+    assert sorted(_columns_holding(NAME, schemas)) == [
+        f"{alpha.schema_name}.access_rollcallentry.name",
+        f"{alpha.schema_name}.visits_visitor.name",
+    ]
+    for needle in (MOBILE, ID_MASKED):
         assert _columns_holding(needle, schemas), needle  # the scan finds what is there
     assert _encrypted_columns_holding(ID_NUMBER) == ["visits.visitor.id_number"]
     assert {"notifications.notification.recipient", "visits.wechatlink.mobile"} <= set(
