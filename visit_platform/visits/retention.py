@@ -28,7 +28,6 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.notifications.models import Notification
 from visit_platform.visits.choices import (
     DEFAULT_RETENTION_DAYS,
-    ENFORCED_WATCHLIST_STATUSES,
     MAX_RETENTION_DAYS,
     MIN_RETENTION_DAYS,
     KeptBecause,
@@ -43,6 +42,7 @@ from visit_platform.visits.models import (
     WatchlistEntry,
     WeChatLink,
 )
+from visit_platform.visits.queries import enforced_watchlist, watchlist_condition
 
 BATCH_SIZE = 500
 
@@ -124,25 +124,17 @@ def _visitors_over_by(cutoff: datetime) -> QuerySet[Visitor]:
     )
 
 
-def enforced_entries_matching(visitor: Visitor, now: datetime) -> list[WatchlistEntry]:
-    """The enforced, unexpired watchlist entries that match this visitor (ID-number blind
-    index, mobile, or name with date of birth), as the gate and the flows match them."""
-    matches = Q(pk__in=[])
-    if visitor.id_number_index:
-        matches |= Q(id_number_index=visitor.id_number_index)
-    if visitor.mobile:
-        matches |= Q(mobile=visitor.mobile)
-    if visitor.name and visitor.birth_date:
-        matches |= Q(name=visitor.name, birth_date=visitor.birth_date)
-    return list(
-        WatchlistEntry.objects.filter(matches, status__in=ENFORCED_WATCHLIST_STATUSES)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("pk")
-    )
+def enforced_entries_matching(visitor: Visitor) -> list[WatchlistEntry]:
+    """The enforced watchlist entries that match this visitor today: the flows' and the
+    gate's own match (``visits.queries``)."""
+    condition = watchlist_condition(visitor)
+    if condition is None:
+        return []
+    return list(enforced_watchlist().filter(condition).order_by("pk"))
 
 
-def _not_watchlisted(visitors: Iterable[Visitor], now: datetime) -> list[Visitor]:
-    return [visitor for visitor in visitors if not enforced_entries_matching(visitor, now)]
+def _not_watchlisted(visitors: Iterable[Visitor]) -> list[Visitor]:
+    return [visitor for visitor in visitors if not enforced_entries_matching(visitor)]
 
 
 # --- Anonymising one batch of one class -------------------------------------------------------
@@ -347,7 +339,7 @@ def erase_visitor(actor: Actor, visitor: Visitor, *, reason: str) -> ErasureRepo
     )
     ended = [visit for visit in visits if visit.pk in over]
     in_progress = [visit.pk for visit in visits if visit.pk not in over]
-    entries = enforced_entries_matching(visitor, now)
+    entries = enforced_entries_matching(visitor)
     kept: dict[str, str] = {}
     counts: dict[str, int] = {}
     for data_class in RetentionClass.values:
@@ -449,7 +441,7 @@ def run_class(data_class: str, *, days: int, now: datetime, dry_run: bool = Fals
                     _visitors_over_by(cutoff).select_for_update(of=("self",)).filter(pk__in=ids)
                 )
                 if data_class in WATCHLIST_KEEPS:
-                    visitors = _not_watchlisted(visitors, now)
+                    visitors = _not_watchlisted(visitors)
                 count += visitor_step(visitors, now, dry_run=dry_run)
     if data_class == RetentionClass.MESSAGES:
         # Messages tied to no visit (a visitor's sign-in code) age from when they were sent.
