@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from tenants.models import Building
@@ -101,7 +100,7 @@ def test_erasing_deletes_the_photo_file_the_messages_and_the_wechat_link(
 ) -> None:
     visitor, visit = _visitor_with_a_past_visit()
     visitor.photo.save("face.jpg", ContentFile(b"\xff\xd8 not much of a face"), save=True)
-    photo = Path(default_storage.path(visitor.photo.name))
+    photo = Path(visitor.photo.path)
     message = send_notification(
         SYSTEM,
         channel="sms",

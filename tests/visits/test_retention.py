@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from django.apps import apps
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
@@ -158,7 +157,7 @@ def test_after_the_job_the_visitor_cannot_be_found_anywhere_and_the_figures_stan
     _through_the_gate_and_out(alpha, visit)
     link_visitor_wechat(SYSTEM, OPENID, MOBILE)
     visitor = Visitor.objects.get(pk=visit.visitor_id)
-    photo = Path(default_storage.path(visitor.photo.name))
+    photo = Path(visitor.photo.path)
     schemas = [alpha.schema_name, "public"]
     assert photo.exists()
     assert Notification.objects.filter(visit=visit).count() >= 2

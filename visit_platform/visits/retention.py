@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.dispatch import Signal
@@ -140,9 +140,9 @@ def _not_watchlisted(visitors: Iterable[Visitor]) -> list[Visitor]:
 # --- Anonymising one batch of one class -------------------------------------------------------
 
 
-def _delete_files(names: list[str]) -> None:
+def _delete_files(names: list[str], storage: Storage = default_storage) -> None:
     for name in names:
-        default_storage.delete(name)
+        storage.delete(name)
 
 
 def _answers_of(visits: Iterable[Visit], privacy: str) -> list[tuple[Visit, list[str]]]:
@@ -241,8 +241,9 @@ def _photos_of_visitors(visitors: list[Visitor], now: datetime, *, dry_run: bool
     if dry_run or not due:
         return len(due)
     files = [visitor.photo.name for visitor in due]
+    storage = due[0].photo.storage  # the photo field's own (it may encrypt), not the default
     Visitor.objects.filter(pk__in=[visitor.pk for visitor in due]).update(photo="")
-    transaction.on_commit(lambda: _delete_files(files))
+    transaction.on_commit(lambda: _delete_files(files, storage))
     return len(due)
 
 
