@@ -305,3 +305,22 @@ def test_the_job_runs_daily_by_default() -> None:
     from django.conf import settings
 
     assert settings.RETENTION_INTERVAL_SECONDS == 24 * 3600
+
+
+def test_every_batch_is_done_when_there_are_more_than_one(
+    in_alpha: Building, monkeypatch: Any
+) -> None:
+    from visit_platform.visits import retention
+
+    monkeypatch.setattr(retention, "BATCH_SIZE", 2)
+    visitors = [
+        make_visitor(name=f"{NAME}{number}", mobile=f"1371234560{number}", id_number="")
+        for number in range(5)
+    ]
+    for visitor in visitors:
+        make_visit(visitor=visitor, status=VisitStatus.EXPIRED, starts=timezone.now())
+
+    runs = apply_retention(SYSTEM, now=timezone.now() + timedelta(days=400))
+
+    assert runs[2].count == 10  # names: five visitors and their five visits
+    assert set(Visitor.objects.values_list("name", flat=True)) == {""}
