@@ -47,7 +47,7 @@ from kernel.privacy import blind_index
 from kernel.rate_limits import check, limit_posts
 from tenants.actions import building_url
 from tenants.db import current_schema
-from visit_platform.access.views import qr_svg
+from visit_platform.access.printing import qr_svg
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.invite_tokens import host_by_invite_token
 from visit_platform.directory.models import Company, Host

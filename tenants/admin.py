@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
-from tenants.models import Building, OfficialAccount
+from tenants.models import Building, FaceRecordCensus, FaceRecordCount, OfficialAccount
 from tenants.official_accounts import (
     AES_KEY_PATTERN,
     APPID_PATTERN,
@@ -156,3 +156,42 @@ class OfficialAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         form.save_buildings(form.instance)
+
+
+class FaceRecordCountInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = FaceRecordCount
+    fields = readonly_fields = (
+        "schema_name",
+        "building",
+        "people",
+        "photos",
+        "form_photos",
+        "face_matches",
+    )
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FaceRecordCensus)
+class FaceRecordCensusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The daily face-record censuses (ADR 0036), read-only: numbers the platform counted."""
+
+    list_display = ["counted_at", "total", "threshold", "over", "alerted_at"]
+    fields = readonly_fields = ("counted_at", "total", "threshold", "alerted_at")
+    inlines = [FaceRecordCountInline]
+
+    @admin.display(description=_("at or over the threshold"), boolean=True)
+    def over(self, census: FaceRecordCensus) -> bool:
+        return census.over_threshold
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the record of what was held when; kept like an audit row

@@ -234,3 +234,65 @@ class User(AbstractUser):
         if current_schema() == get_public_schema_name():
             return super().has_module_perms(app_label)
         return False
+
+
+class FaceRecordCensus(models.Model):
+    """One count of the face records the platform holds, over every building (the 2025
+    face-recognition rules ask for a filing once face data of 100,000 people is held). What
+    counts is defined in ADR 0036; the per-building numbers are in ``counts``. It lives in
+    the public schema: only the operator sees it, and it holds numbers, never people."""
+
+    counted_at = models.DateTimeField(_("counted at"), db_index=True)
+    total = models.PositiveIntegerField(_("people with face records"))
+    threshold = models.PositiveIntegerField(_("alert threshold"))
+    # Set when this census crossed the threshold and the operator was e-mailed: once per
+    # crossing, not once a day.
+    alerted_at = models.DateTimeField(_("operator alerted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("face record census")
+        verbose_name_plural = _("face record censuses")
+        ordering = ["-counted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.total} ({self.counted_at:%Y-%m-%d %H:%M} UTC)"
+
+    @property
+    def over_threshold(self) -> bool:
+        return self.total >= self.threshold
+
+
+class FaceRecordCount(models.Model):
+    """One building's part of a census: numbers only."""
+
+    census = models.ForeignKey(
+        FaceRecordCensus,
+        verbose_name=_("census"),
+        on_delete=models.CASCADE,
+        related_name="counts",
+    )
+    building = models.ForeignKey(
+        Building,
+        verbose_name=_("building"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    schema_name = models.CharField(_("schema"), max_length=63)
+    photos = models.PositiveIntegerField(_("visitors with a desk photo"))
+    form_photos = models.PositiveIntegerField(_("visits with a photo in their form"))
+    face_matches = models.PositiveIntegerField(_("face-match reports"))
+    people = models.PositiveIntegerField(_("people with face records"))
+
+    class Meta:
+        verbose_name = _("face records of a building")
+        verbose_name_plural = _("face records by building")
+        ordering = ["schema_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["census", "schema_name"], name="face_record_count_once_per_building"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}: {self.people}"

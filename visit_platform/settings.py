@@ -144,6 +144,7 @@ TENANT_APPS = [
     "visit_platform.notifications",
     "forms",
     "workflows",
+    "visit_platform.reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -277,6 +278,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# The face-record census (ADR 0036): once a day (this often) the platform counts the
+# people whose face data it holds in every building, and e-mails the operator's addresses
+# (comma-separated) once when the total reaches the threshold (the 2025 face-recognition
+# rules ask for a filing at 100,000).
+FACE_RECORDS_ALERT_THRESHOLD = int(os.environ.get("FACE_RECORDS_ALERT_THRESHOLD", "100000"))
+if FACE_RECORDS_ALERT_THRESHOLD < 1:
+    raise ImproperlyConfigured("FACE_RECORDS_ALERT_THRESHOLD must be a positive number.")
+FACE_RECORDS_ALERT_EMAILS = [
+    address.strip()
+    for address in os.environ.get("FACE_RECORDS_ALERT_EMAILS", "").split(",")
+    if address.strip()
+]
+FACE_RECORDS_CENSUS_INTERVAL_SECONDS = int(
+    os.environ.get("FACE_RECORDS_CENSUS_INTERVAL_SECONDS", str(24 * 60 * 60))
+)
 # How often the periodic job fires viewflow's database timers in every building.
 WORKFLOW_TIMERS_INTERVAL_SECONDS = int(os.environ.get("WORKFLOW_TIMERS_INTERVAL_SECONDS", "30"))
 # How often the periodic job hands queued notifications that are due to a worker (again), and

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("visit_platform.access.urls")),
     path("", include("visit_platform.notifications.urls")),
     path("", include("workflows.urls")),
+    path("", include("visit_platform.reports.urls")),
     path("", include("visit_platform.wechat.urls")),
     path("p/<str:code>/", access_views.pass_page, name="pass_page"),
     path("p/<str:code>/token.json", access_views.pass_token_json, name="pass_token"),

@@ -16,6 +16,8 @@ from visit_platform.audit.details import name_values
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.visits.choices import (
+    CardKind,
+    CardSize,
     KeptBecause,
     LeftOnWordOf,
     RetentionClass,
@@ -59,6 +61,8 @@ def register() -> None:
     name_values("channel", Channel.choices)
     name_values("role", Role.choices)
     name_values("kind", AlertKind.choices)
+    name_values("kind", CardKind.choices)
+    name_values("size", CardSize.choices)
     name_values("direction", GateDirection.choices)
     name_values("direction", Direction.choices)  # a pulse's "in" is an entry, not "entry only"
     name_values("reason", Reason.choices)

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from kernel.console import building_zone, console_view
@@ -29,7 +29,8 @@ from visit_platform.directory.queries import managed_company_ids
 from visit_platform.directory.roles import ORGANISE_EVENTS
 from visit_platform.notifications.wechat import account_of_building
 from visit_platform.visits.actions import events as actions
-from visit_platform.visits.choices import EventStatus
+from visit_platform.visits.choices import CardKind, CardSize, EventStatus
+from visit_platform.visits.event_cards import event_card, event_card_holders, render_event_cards
 from visit_platform.visits.imports import MAX_FILE_BYTES
 from visit_platform.visits.models import Event, EventImport
 from visit_platform.visits.queries import attendance, visible_events
@@ -64,6 +65,17 @@ class EventForm(forms.Form):
     def __init__(self, *args: Any, companies: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = companies  # type: ignore[attr-defined]
+
+
+class EventCardsForm(forms.Form):
+    """Which cards: the kind of card, the size it prints at, and which file of a large event."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Card"), choices=CardKind.choices)
+    size = forms.ChoiceField(label=gettext_lazy("Size"), choices=CardSize.choices)
+    # A large event's cards come in files of CARDS_PER_FILE; without a part, the first.
+    part = forms.IntegerField(
+        label=gettext_lazy("Part"), min_value=1, max_value=10_000, required=False
+    )
 
 
 class AttendeeListForm(forms.Form):
@@ -165,6 +177,13 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             context["rows"] = [_attendance_row(attendee) for attendee in page.object_list]
             context["signed_in"] = people.filter(signed_in_at__isnull=False).count()  # type: ignore[misc]
             context["total"] = page.paginator.count
+            context["cards_form"] = EventCardsForm(
+                initial={"kind": CardKind.BADGE, "size": CardSize.BADGE_90X54}
+            )
+            holders = event_card_holders(event)
+            context["cards_count"] = len(holders.passes)
+            context["cards_left_out"] = holders.left_out
+            context["cards_parts"] = holders.part_labels() if holders.parts > 1 else []
             record(Actor.from_request(request), "event.viewed", event, shown=len(context["rows"]))
         return render(request, "visits/event_detail.html", context)
 
@@ -282,3 +301,53 @@ def event_attendance(request: HttpRequest, pk: int, file_format: str) -> HttpRes
 
 def _local(moment: datetime | None, zone: Any) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+@require_GET
+@console_view(ORGANISE_EVENTS)
+def event_cards(request: HttpRequest, pk: int) -> HttpResponse:
+    """The event's invitation cards or badges as a PDF, a page per attendee whose pass still
+    opens the gate (in files of ``CARDS_PER_FILE``); the others are left out (the event page
+    counts them). Audited."""
+    event = _event_or_404(request, pk)
+    form = EventCardsForm(request.GET)
+    context: dict[str, Any] = {"section": "events", "event": event, "form": form}
+    if not form.is_valid():
+        return render(request, "visits/event_cards_refused.html", context, status=400)
+    kind, size = CardKind(form.cleaned_data["kind"]), CardSize(form.cleaned_data["size"])
+    building = getattr(request, "tenant", None)
+    building_name = str(building.name) if building is not None else ""
+    holders = event_card_holders(event)
+    part = form.cleaned_data["part"] or 1
+    if not holders.passes:
+        context["nobody"] = True
+        return render(request, "visits/event_cards_refused.html", context, status=409)
+    if part > holders.parts:
+        form.add_error(
+            "part",
+            ngettext(
+                "The cards of this event come in %(parts)d file.",
+                "The cards of this event come in %(parts)d files.",
+                holders.parts,
+            )
+            % {"parts": holders.parts},
+        )
+        return render(request, "visits/event_cards_refused.html", context, status=400)
+    with timezone.override(building_zone(request)):
+        cards = [event_card(building_name, event, one) for one in holders.part(part)]
+    pdf = render_event_cards(cards, kind, size)
+    actions.note_cards_downloaded(
+        Actor.from_request(request),
+        event,
+        kind=kind.value,
+        size=size.value,
+        part=part,
+        count=len(cards),
+        left_out=holders.left_out,
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    suffix = f"-{part}" if holders.parts > 1 else ""
+    filename = f"event-{event.pk}-{kind}-{size}{suffix}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

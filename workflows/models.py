@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.models import Process
 
@@ -151,6 +153,41 @@ POLICY_FIELDS = (
 )
 
 
+class FaceConsentText(models.Model):
+    """One version of the text a visitor agrees to before the desk takes their face (the
+    photo, a face comparison): a separate consent under PIPL and the 2025 face-recognition
+    rules. A change is a new version, never an edit, so every consent on file points at the
+    exact words the visitor was shown. A building with no text of its own uses the
+    platform's (``workflows.constants.DEFAULT_FACE_CONSENT``), stored as version 1 the
+    first time it is needed (ADR 0036)."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    text_zh = models.TextField(_("text (Chinese)"))
+    text_en = models.TextField(_("text (English)"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("face consent text")
+        verbose_name_plural = _("face consent texts")
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+    @property
+    def text(self) -> str:
+        """The words in the language of the page (Chinese unless the page is English)."""
+        return self.text_en if (get_language() or "").startswith("en") else self.text_zh
+
+
 class VisitProcess(Process):
     """One visit's run through its scenario's flow. It keeps the policy the visit started
     under, so a property admin's later change applies to new visits only, and what the flow
@@ -173,6 +210,29 @@ class VisitProcess(Process):
     )
     face_consent: models.BooleanField[bool, bool] = models.BooleanField(
         _("consented to face comparison"), default=False
+    )
+    # Which words the visitor agreed to, when, and who at the desk recorded it. Set before
+    # any photo or face comparison is taken; without it neither is stored (ADR 0036).
+    face_consent_text: models.ForeignKey[FaceConsentText | None, FaceConsentText | None] = (
+        models.ForeignKey(
+            FaceConsentText,
+            verbose_name=_("face consent text"),
+            on_delete=models.PROTECT,
+            null=True,
+            blank=True,
+            related_name="+",
+        )
+    )
+    face_consent_at: models.DateTimeField[Any, Any] = models.DateTimeField(
+        _("face consent given at"), null=True, blank=True
+    )
+    face_consent_by: models.ForeignKey[Any, Any] = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("face consent recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:

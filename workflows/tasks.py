@@ -10,6 +10,7 @@ from django.db import transaction
 
 from tenants.jobs import in_every_building
 from visit_platform.celery import app
+from workflows.actions.face_records import take_face_record_census
 from workflows.actions.reminders import remind_visitors
 
 
@@ -37,3 +38,11 @@ def remind_visitors_task() -> dict[str, str]:
     """Remind, in every building, the visitors whose visit starts within the next few hours
     (``remind_visitors``). Safe to run twice: each visit is reminded once."""
     return in_every_building(lambda: f"{remind_visitors()} reminded")
+
+
+@app.task(ignore_result=True)
+def count_face_records_task() -> int:
+    """The daily face-record census over every building (ADR 0036); returns the total.
+    Safe to run twice: a second census the same day stores its numbers again, and alerts
+    nobody, since the one before is already over the threshold."""
+    return take_face_record_census().total

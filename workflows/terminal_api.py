@@ -94,9 +94,10 @@ api = json_api(
 )
 def face_match(request: HttpRequest, payload: FaceMatchIn) -> Status[dict[str, Any]]:
     """Record the terminal's comparison of the visitor's face with their document, for a
-    walk-in waiting at the desk check. A visit not at the desk (409 `not_at_desk`), a report
-    sent before (409 `replayed`) or made out of the five-minute window (400 `stale_report`)
-    is refused."""
+    walk-in waiting at the desk check. A visit not at the desk (409 `not_at_desk`), a visitor
+    who has not given their separate consent to face data at the desk (409
+    `face_consent_missing`, ADR 0036), a report sent before (409 `replayed`) or made out of
+    the five-minute window (400 `stale_report`) is refused; a refused report stores nothing."""
     terminal: DeskTerminal = request.auth  # type: ignore[attr-defined]
     report = record_face_match(terminal, **payload.model_dump())
     return Status(201, {"visit_id": payload.visit_id, "score": report.score})

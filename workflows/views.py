@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from viewflow.workflow.models import Task
@@ -40,10 +41,17 @@ from visit_platform.visits.choices import IdentityChoice, VisitStatus
 from visit_platform.visits.models import Visit
 from workflows import actions
 from workflows.actions import DESK_SCENARIOS, decide_by_link, open_action_link, start_visit_flow
+from workflows.actions.face_consent import (
+    change_face_consent_text,
+    face_consent_text_in_force,
+    has_face_consent,
+    record_face_consent,
+)
 from workflows.actions.policies import update_policy
 from workflows.actions.tasks import photo_in_answers
 from workflows.choices import IdentityCheck
-from workflows.models import POLICY_FIELDS, ScenarioPolicy, VisitProcess
+from workflows.constants import MAX_FACE_CONSENT_CHARS
+from workflows.models import POLICY_FIELDS, FaceConsentText, ScenarioPolicy, VisitProcess
 from workflows.policies import policy_snapshot
 from workflows.queries import latest_face_match, may_act_on, visible_tasks
 from workflows.timeline import visit_timeline
@@ -373,16 +381,117 @@ def task_page(request: HttpRequest, pk: int, **_kwargs: Any) -> HttpResponse:
 
 
 def _desk_check_context(process: VisitProcess) -> dict[str, Any]:
-    """What the desk check shows besides the task: whether the photo is still needed (the
-    no-ID form may have taken it), the routes to the visitor's identity, and the terminal's
-    latest score, which the page then keeps polling for."""
+    """What the desk check shows besides the task: the face consent text (the one the
+    visitor agreed to, or the one in force to ask them), whether the photo is still needed
+    once they consent (the no-ID form may have taken it), the routes to the
+    visitor's identity, and the terminal's latest score, which the page keeps polling for."""
     visit = process.visit
+    consented = has_face_consent(process)
     return {
+        "face_consented": consented,
+        "face_consent_given": _face_consent_given(process)["message"] if consented else "",
+        "face_consent_text": process.face_consent_text
+        if consented
+        else face_consent_text_in_force(),
         "photo_needed": bool(process.setting("photo_required"))
         and not (visit.visitor.photo or photo_in_answers(visit)),
         "identity_checks": IdentityCheck,
         "face_match": latest_face_match(process),
     }
+
+
+@require_POST
+@console_view(VIEW_TASKS)
+def task_face_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    """The visitor agreed to the face consent text reception showed them (its version is
+    posted back). Answers the desk check's script in JSON, or a plain form with a redirect
+    back to the desk check."""
+    task = _visible_task(request, pk)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    problem: DomainError | None = None
+    version = request.POST.get("version", "")
+    if not may_act_on(request.user, task):
+        problem = ConflictError("task_taken", _("Someone else is working on this visitor."))
+    elif not (version.isascii() and version.isdigit() and len(version) <= 9 and int(version)):
+        problem = DomainError(
+            "invalid_version", _("The consent text's version is missing or malformed.")
+        )
+    else:
+        try:
+            process = record_face_consent(Actor.from_request(request), task, version=int(version))
+        except DomainError as error:
+            problem = error
+    if wants_json:
+        if problem is not None:
+            return JsonResponse(problem.as_dict(), status=problem.status)
+        return JsonResponse(_face_consent_given(process))
+    if problem is not None:
+        messages.warning(request, problem.message)
+    else:
+        messages.success(request, _face_consent_given(process)["message"])
+    return redirect("workflows:task_page", pk=task.pk)
+
+
+def _face_consent_given(process: VisitProcess) -> dict[str, Any]:
+    assert process.face_consent_text is not None and process.face_consent_at is not None
+    version = process.face_consent_text.version
+    return {
+        "version": version,
+        "consented_at": process.face_consent_at.isoformat(),
+        "message": _(
+            "The visitor agreed to version %(version)s of the face consent text at %(at)s "
+            "(recorded by %(by)s)."
+        )
+        % {
+            "version": version,
+            "at": timezone.localtime(process.face_consent_at).strftime("%H:%M"),
+            "by": process.face_consent_by.email if process.face_consent_by else "—",
+        },
+    }
+
+
+@console_view(MANAGE_POLICIES)
+def face_consent_page(request: HttpRequest) -> HttpResponse:
+    """The building's face consent text, in Chinese and English, with its version: saving
+    other words makes a new version; consents already given keep theirs."""
+    current = face_consent_text_in_force()
+    problem: DomainError | None = None
+    if request.method == "POST":
+        try:
+            text = change_face_consent_text(
+                Actor.from_request(request),
+                text_zh=request.POST.get("text_zh", "")[: MAX_FACE_CONSENT_CHARS + 1],
+                text_en=request.POST.get("text_en", "")[: MAX_FACE_CONSENT_CHARS + 1],
+            )
+        except DomainError as error:
+            problem = error
+        else:
+            if text.version == current.version:
+                messages.info(
+                    request,
+                    _("The text is unchanged; it stays version %(version)s.")
+                    % {"version": text.version},
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Saved as version %(version)s. Consents already given keep theirs.")
+                    % {"version": text.version},
+                )
+            return redirect("workflows:face_consent")
+    return render(
+        request,
+        "workflows/face_consent.html",
+        {
+            "section": "policies",
+            "current": current,
+            "versions": FaceConsentText.objects.order_by("-version")[:20],
+            "posted": request.POST,
+            "problem": problem,
+            "max_chars": MAX_FACE_CONSENT_CHARS,
+        },
+        status=problem.status if problem else 200,
+    )
 
 
 @console_view(VIEW_TASKS)
@@ -457,7 +566,6 @@ def _act(request: HttpRequest, actor: Actor, task: Task, name: str) -> None:
             consent_note=post.get("consent_note", "")[:200],
             photo=request.FILES.get("photo"),
             identity_check=post.get("identity_check", ""),
-            face_consent=post.get("face_consent") == "on",
             checked_by_eye=post.get("checked_by_eye") == "on",
             id_photo=request.FILES.get("id_photo"),
         )

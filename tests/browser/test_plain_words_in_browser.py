@@ -14,7 +14,7 @@ from django.utils import timezone
 from tests.browser.conftest import LiveBuilding, run_committed, screenshot
 from tests.conftest import client_for, member
 from tests.forms.conftest import make_host
-from tests.workflows.test_flows import FACE_CHECK, photo_upload, register_walk_in
+from tests.workflows.test_flows import FACE_CHECK, consent_to_face, photo_upload, register_walk_in
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.choices import Role
 from visit_platform.visits.models import Visit
@@ -82,6 +82,7 @@ def _walk_in_checked_at_the_desk(live: LiveBuilding) -> int:
     desk = client_for(live.building, member(live.building, "desk@words.example", Role.RECEPTION))
     verify_url = register_walk_in(desk)["Location"]
     visit = Visit.objects.filter(scenario="walk_in").latest("pk")
+    consent_to_face(desk, verify_url)
     terminal, _key = register_desk_terminal(Actor.system("tests"), name="大堂访客机")
     record_face_match(
         terminal,

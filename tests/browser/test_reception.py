@@ -78,10 +78,10 @@ def test_reception_completes_a_walk_in_from_the_queue_to_the_printed_slip(
     screens.append(page.url)
     page.check("input[name=host_consent][value=yes]")
     page.fill("input[name=consent_note]", "张伟 电话同意")
-    page.set_input_files("input[name=photo]", str(face_photo(tmp_path)))
+    # No face consent asked: the check by eye, preselected, takes no photo (ADR 0036).
     page.check("input[name=identity_check][value=eye]")  # this desk has no terminal
     page.check("input[name=checked_by_eye]")
-    clicks += 4  # the consent choice, the photo, the route and the tick
+    clicks += 3  # the consent choice, the route and the tick
     screenshot(page, "reception-walk-in-2-verify")
     page.click("[data-test=verify]")
     clicks += 1
@@ -205,7 +205,6 @@ def test_reception_settles_a_known_document_typed_with_another_name_and_mobile(
     # Reception sees the whole name on its task screens (ADR 0027): the one now settled.
     assert ("钱多多" in head) is (keep == "typed") and ("赵敏" in head) is (keep == "stored")
     page.check("input[name=host_consent][value=yes]")
-    page.set_input_files("input[name=photo]", str(face_photo(tmp_path)))
     page.check("input[name=identity_check][value=eye]")
     page.check("input[name=checked_by_eye]")
     if width == "phone":

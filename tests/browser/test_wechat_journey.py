@@ -34,7 +34,7 @@ from tests.browser.conftest import LiveBuilding, screenshot, wait_for
 from visit_platform.access.actions import create_gate, decide_scan
 from visit_platform.access.actions.arrivals import tell_host_of_arrival
 from visit_platform.access.models import Gate
-from visit_platform.access.views import qr_svg
+from visit_platform.access.printing import qr_svg
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.invite_tokens import host_invite_token
 from visit_platform.directory.models import Host

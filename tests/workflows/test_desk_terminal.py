@@ -23,7 +23,7 @@ from tenants.models import Building
 from tests.conftest import client_for, member
 from tests.forms.conftest import make_host
 from tests.integrations.face_samples import SAME_PERSON, SOMEONE_ELSE, crop
-from tests.workflows.test_flows import photo_upload, register_walk_in
+from tests.workflows.test_flows import consent_to_face, photo_upload, register_walk_in
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
@@ -51,6 +51,13 @@ def at_desk(desk: Client) -> tuple[Visit, str]:
     """A walk-in registered at the desk, waiting at the desk check: (visit, its URL)."""
     verify_url = register_walk_in(desk)["Location"]
     return Visit.objects.get(scenario="walk_in"), verify_url
+
+
+@pytest.fixture
+def consented(desk: Client, at_desk: tuple[Visit, str]) -> tuple[Visit, str]:
+    """The walk-in at the desk check, who has agreed to the face consent text."""
+    consent_to_face(desk, at_desk[1])
+    return at_desk
 
 
 def report(visit: Visit, **fields: Any) -> dict[str, Any]:
@@ -88,9 +95,9 @@ def score_of(visit: Visit) -> int | None:
 
 
 def test_a_terminal_reports_a_score_for_a_visit_at_the_desk_and_it_is_audited(
-    alpha: Building, at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
+    alpha: Building, consented: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
 ) -> None:
-    visit, _ = at_desk
+    visit, _ = consented
 
     response = send(alpha, terminal[1], report(visit, score=92))
 
@@ -191,9 +198,9 @@ def test_a_body_that_is_not_json_or_too_large_is_refused(
 
 
 def test_a_replayed_report_is_refused(
-    alpha: Building, at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
+    alpha: Building, consented: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
 ) -> None:
-    visit, _ = at_desk
+    visit, _ = consented
     first = report(visit, score=40)
     send(alpha, terminal[1], first)
 
@@ -240,9 +247,9 @@ def test_a_score_for_a_visitor_without_id_is_refused(
 
 
 def test_the_desk_check_polls_the_terminals_latest_score(
-    alpha: Building, desk: Client, at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
+    alpha: Building, desk: Client, consented: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
 ) -> None:
-    visit, verify_url = at_desk
+    visit, verify_url = consented
     poll_url = f"{verify_url}face-match.json"
     before = desk.get(poll_url).json()
 
@@ -292,7 +299,7 @@ def test_admitting_a_walk_in_needs_a_route_to_their_identity(
 ) -> None:
     _, verify_url = at_desk
 
-    response = desk.post(verify_url, {"host_consent": "yes", "photo": photo_upload()})
+    response = desk.post(verify_url, {"host_consent": "yes"})
 
     assert response.status_code == 400
     assert 'data-code="identity_check_required"' in response.content.decode()
@@ -302,11 +309,9 @@ def test_the_face_route_needs_the_visitors_separate_consent(
     alpha: Building, desk: Client, at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
 ) -> None:
     visit, verify_url = at_desk
-    send(alpha, terminal[1], report(visit, score=95))
+    assert_error(send(alpha, terminal[1], report(visit, score=95)), 409, "face_consent_missing")
 
-    response = desk.post(
-        verify_url, {"host_consent": "yes", "identity_check": "face", "photo": photo_upload()}
-    )
+    response = desk.post(verify_url, {"host_consent": "yes", "identity_check": "face"})
 
     assert 'data-code="face_consent_required"' in response.content.decode()
     visit.refresh_from_db()
@@ -314,16 +319,15 @@ def test_the_face_route_needs_the_visitors_separate_consent(
 
 
 def test_the_face_route_waits_for_the_terminals_score(
-    desk: Client, at_desk: tuple[Visit, str]
+    desk: Client, consented: tuple[Visit, str]
 ) -> None:
-    _, verify_url = at_desk
+    _, verify_url = consented
 
     response = desk.post(
         verify_url,
         {
             "host_consent": "yes",
             "identity_check": "face",
-            "face_consent": "on",
             "photo": photo_upload(),
             "face_match_score": "99",  # a typed score counts for nothing
         },
@@ -333,11 +337,11 @@ def test_the_face_route_waits_for_the_terminals_score(
 
 
 def test_a_low_score_passes_only_with_receptions_own_check(
-    alpha: Building, desk: Client, at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
+    alpha: Building, desk: Client, consented: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
 ) -> None:
-    visit, verify_url = at_desk
+    visit, verify_url = consented
     send(alpha, terminal[1], report(visit, score=70))
-    answers = {"host_consent": "yes", "identity_check": "face", "face_consent": "on"}
+    answers = {"host_consent": "yes", "identity_check": "face"}
 
     low = desk.post(verify_url, {**answers, "photo": photo_upload()})
     ticked = desk.post(verify_url, {**answers, "checked_by_eye": "on", "photo": photo_upload()})
@@ -353,26 +357,22 @@ def test_a_low_score_passes_only_with_receptions_own_check(
 
 
 def test_the_check_by_eye_is_recorded_distinctly_and_keeps_no_face_score(
-    alpha: Building, desk: Client, at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
+    alpha: Building, desk: Client, consented: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
 ) -> None:
-    visit, verify_url = at_desk
-    send(alpha, terminal[1], report(visit, score=95))  # sent, but the visitor did not consent
-    answers = {"host_consent": "yes", "identity_check": "eye", "photo": photo_upload()}
+    visit, verify_url = consented
+    send(alpha, terminal[1], report(visit, score=95))  # sent, then reception checks by eye
+    answers = {"host_consent": "yes", "identity_check": "eye"}
 
-    untick = desk.post(verify_url, answers)
+    untick = desk.post(verify_url, {**answers, "photo": photo_upload()})
     done = desk.post(verify_url, {**answers, "checked_by_eye": "on", "photo": photo_upload()})
 
     assert 'data-code="eye_check_required"' in untick.content.decode()
     assert done.status_code == 302
     visit.refresh_from_db()
     process = visit.process
-    assert (visit.status, process.identity_check, process.face_consent) == (
-        "approved",
-        "eye",
-        False,
-    )
+    assert (visit.status, process.identity_check) == ("approved", "eye")
     assert process.face_match_score is None
-    assert not FaceMatchReport.objects.exists()  # no consent: the terminal's score is dropped
+    assert not FaceMatchReport.objects.exists()  # not the face route: the score is dropped
     step = AuditEntry.objects.filter(verb="task.done", detail__step="verify").get()
     assert (step.detail["identity_check"], step.detail["face_match_score"]) == ("eye", None)
 
@@ -392,11 +392,11 @@ def test_the_photo_is_marked_required_only_where_the_policy_asks_and_none_is_on_
 
 
 def test_the_server_compares_the_documents_photo_with_the_visitors_photo(
-    desk: Client, at_desk: tuple[Visit, str]
+    desk: Client, consented: tuple[Visit, str]
 ) -> None:
-    _, verify_url = at_desk
+    _, verify_url = consented
     (first, first_box), (second, second_box) = SAME_PERSON
-    answers = {"host_consent": "yes", "identity_check": "face", "face_consent": "on"}
+    answers = {"host_consent": "yes", "identity_check": "face"}
 
     checked = desk.post(
         verify_url,
@@ -415,9 +415,9 @@ def test_the_server_compares_the_documents_photo_with_the_visitors_photo(
 
 
 def test_the_server_refuses_a_different_persons_face_unless_reception_checks(
-    desk: Client, at_desk: tuple[Visit, str]
+    desk: Client, consented: tuple[Visit, str]
 ) -> None:
-    visit, verify_url = at_desk
+    visit, verify_url = consented
     (first, first_box), _ = SAME_PERSON
     other, other_box = SOMEONE_ELSE
 
@@ -426,7 +426,6 @@ def test_the_server_refuses_a_different_persons_face_unless_reception_checks(
         {
             "host_consent": "yes",
             "identity_check": "face",
-            "face_consent": "on",
             "id_photo": upload(crop(first, first_box), "document.jpg"),
             "photo": upload(crop(other, other_box), "live.jpg"),
         },
@@ -448,9 +447,9 @@ def upload(data: bytes, name: str) -> io.BytesIO:
 
 
 def test_the_latest_report_is_the_visits_score(
-    at_desk: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
+    consented: tuple[Visit, str], terminal: tuple[DeskTerminal, str]
 ) -> None:
-    visit, _ = at_desk
+    visit, _ = consented
     for score in (55, 88):
         record_face_match(
             terminal[0],
@@ -468,9 +467,9 @@ def test_the_latest_report_is_the_visits_score(
 
 
 def test_the_command_registers_a_terminal_whose_key_is_shown_once_and_stored_hashed(
-    alpha: Building, at_desk: tuple[Visit, str]
+    alpha: Building, consented: tuple[Visit, str]
 ) -> None:
-    visit, _ = at_desk
+    visit, _ = consented
     out = io.StringIO()
 
     call_command("register_desk_terminal", building=alpha.schema_name, name="二楼前台", stdout=out)

@@ -578,8 +578,19 @@ def terminal_reports(visit: Visit, score: int) -> None:
     )
 
 
-# The desk check's answers when the host agrees and the visitor consents to the face match.
-FACE_CHECK = {"host_consent": "yes", "identity_check": "face", "face_consent": "on"}
+# The desk check's answers when the host agrees and the face is compared (the visitor's
+# consent to face data is its own step before: ``consent_to_face``).
+FACE_CHECK = {"host_consent": "yes", "identity_check": "face"}
+
+
+def consent_to_face(client: Client, verify_url: str) -> None:
+    """The visitor agrees to the face consent text in force, at the desk check, before any
+    photo or comparison (ADR 0036)."""
+    from workflows.actions.face_consent import face_consent_text_in_force
+
+    version = face_consent_text_in_force().version
+    response = client.post(f"{verify_url}face-consent/", {"version": str(version)})
+    assert response.status_code == 302, response.content.decode()[:2000]
 
 
 def register_walk_in(client: Client, scenario: str = "walk_in", **answers: Any) -> Any:
@@ -621,6 +632,7 @@ def test_a_walk_in_goes_from_registration_to_the_printed_slip_in_three_screens(
     assert verify_url == f"/tasks/{open_task(visit, 'verify').pk}/"
     assert Notification.objects.filter(purpose="approval_request").exists()  # host's link too
 
+    consent_to_face(desk, verify_url)
     terminal_reports(visit, 60)
     low = desk.post(verify_url, {**FACE_CHECK, "photo": photo_upload()})
     assert low.status_code == 400  # under the building's 80 %
@@ -671,7 +683,6 @@ def test_a_walk_in_registered_with_the_suggested_window_is_admitted_at_once(
             "host_consent": "yes",
             "identity_check": "eye",
             "checked_by_eye": "on",
-            "photo": photo_upload(),
         },
     )
     desk.post(checked["Location"], {"how": "slip"})

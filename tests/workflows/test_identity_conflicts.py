@@ -19,7 +19,7 @@ from kernel.privacy import blind_index
 from tenants.models import Building
 from tests.conftest import client_for, member
 from tests.forms.conftest import building_form, draft_fields, make_host, request_answers
-from tests.workflows.test_flows import link_in, open_task, photo_upload, register_walk_in
+from tests.workflows.test_flows import link_in, open_task, register_walk_in
 from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
@@ -72,7 +72,6 @@ def text_the_pass(desk: Client, verify_url: str) -> None:
             "host_consent": "yes",
             "identity_check": "eye",
             "checked_by_eye": "on",
-            "photo": photo_upload(),
         },
     )
     desk.post(checked["Location"], {"how": "sms"})

@@ -104,6 +104,7 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         OVERSTAY_CHECK_INTERVAL_SECONDS="90",
         GATE_SILENCE_CHECK_INTERVAL_SECONDS="15",
         RETENTION_INTERVAL_SECONDS="3600",
+        FACE_RECORDS_CENSUS_INTERVAL_SECONDS="3600",
     )
 
     assert schedule == {
@@ -140,6 +141,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         "check-gate-silence": {
             "task": "visit_platform.access.tasks.check_gate_silence_task",
             "every_seconds": 15.0,
+            "registered": True,
+        },
+        "count-face-records": {
+            "task": "workflows.tasks.count_face_records_task",
+            "every_seconds": 3600.0,
             "registered": True,
         },
     }

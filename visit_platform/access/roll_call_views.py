@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from kernel.console import building_zone, console_view
@@ -31,7 +30,7 @@ from visit_platform.access.actions import (
 )
 from visit_platform.access.choices import RollCallStatus
 from visit_platform.access.models import RollCall, RollCallEntry
-from visit_platform.access.views import _slip_font
+from visit_platform.access.printing import fit_text, pdf_font
 from visit_platform.audit.actions import Actor
 from visit_platform.directory.models import Host
 from visit_platform.directory.roles import MARK_ROLL_CALL, RUN_ROLL_CALLS
@@ -210,7 +209,7 @@ def render_roll_call(
 ) -> bytes:
     """An A4 list, Chinese and English: heading with counts, then each zone's people with
     host, company, companions and status; new pages as needed."""
-    font = _slip_font()
+    font = pdf_font()
     buffer = io.BytesIO()
     _width, height = A4
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName=font)
@@ -266,19 +265,10 @@ def render_roll_call(
                 STATUS_PRINTED[RollCallStatus(entry.status)],
             ]
             for x, value, room in zip(columns, values, [46, 32, 46, 13, 35], strict=True):
-                line(_fit(value, font, 10, room * mm), 10, x)
+                line(fit_text(value, font, 10, room * mm), 10, x)
             next_row(6 * mm)
         next_row(3 * mm)
     if not entries:
         line("无人在内 Nobody was inside", 11)
     canvas.save()
     return buffer.getvalue()
-
-
-def _fit(text: str, font: str, size: float, width: float) -> str:
-    """Cut ``text`` to fit its column, with an ellipsis."""
-    if pdfmetrics.stringWidth(text, font, size) <= width:
-        return text
-    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"

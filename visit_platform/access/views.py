@@ -8,15 +8,10 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
-import qrcode
-import qrcode.image.svg
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -25,15 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from kernel import pass_tokens as tokens
@@ -69,6 +62,13 @@ from visit_platform.access.forms import (
     generic_map_text,
 )
 from visit_platform.access.models import Alert, Controller, Gate, GateAgent, GateCommand, Pass
+from visit_platform.access.printing import (
+    draw_qr,
+    format_window,
+    pdf_font,
+    qr_svg,
+    wrap_text,
+)
 from visit_platform.access.queries import (
     agent_is_online,
     controller_is_online,
@@ -108,28 +108,6 @@ STATE_MESSAGES = {
         "It will not let you in again."
     ),
 }
-
-
-def _qr_code(data: str, **options: object) -> qrcode.QRCode:
-    """Pass tokens are base45, exactly the QR alphanumeric alphabet, so qrcode picks the
-    compact alphanumeric mode by itself; level M survives a scuffed slip or a cracked screen."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, **options)
-    code.add_data(data)
-    code.make(fit=True)
-    return code
-
-
-def qr_matrix(data: str) -> list[list[bool]]:
-    """QR modules for ``data``, quiet zone included (True is dark)."""
-    return [list(row) for row in _qr_code(data).get_matrix()]
-
-
-def qr_svg(data: str) -> SafeString:
-    """An inline SVG QR code for ``data`` (one path, scales to any size with CSS)."""
-    image = _qr_code(data, image_factory=qrcode.image.svg.SvgPathImage).make_image()
-    svg = image.to_string(encoding="unicode")
-    # Built from base45 text only: nothing here came from a person.
-    return mark_safe(svg.replace("<svg ", '<svg role="img" focusable="false" ', 1))  # noqa: S308
 
 
 # States in which the page shows a code: to come in and go out, or only to go out.
@@ -227,31 +205,10 @@ def pass_token_json(request: HttpRequest, code: str) -> HttpResponse:
 
 # --- The printed slip -----------------------------------------------------------------------
 
-SLIP_FONT = "WenQuanYiZenHei"
-# Debian's fonts-wqy-zenhei: a TrueType collection reportlab can embed (Noto CJK is CFF).
-SLIP_FONT_PATHS = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
-)
 SLIP_INSTRUCTION_ZH = "请在闸机处扫描二维码通行。离开时请将本单交回前台。"
 SLIP_INSTRUCTION_EN = (
     "Scan the QR code at the gate. Please return this slip to reception as you leave."
 )
-
-
-def _slip_font() -> str:
-    if SLIP_FONT in pdfmetrics.getRegisteredFontNames():
-        return SLIP_FONT
-    configured = getattr(settings, "SLIP_FONT_PATH", "")
-    paths = [configured] if configured else list(SLIP_FONT_PATHS)
-    path = next((p for p in paths if Path(p).is_file()), None)
-    if path is None:
-        raise ImproperlyConfigured(
-            "Visitor slips need a Chinese TrueType font: install Debian's fonts-wqy-zenhei "
-            "(`make browser` does) or set SLIP_FONT_PATH to a .ttf/.ttc file."
-        )
-    pdfmetrics.registerFont(TTFont(SLIP_FONT, path, subfontIndex=0))
-    return SLIP_FONT
 
 
 @dataclass(frozen=True)
@@ -270,13 +227,6 @@ class SlipContent:
     pass_number: str
     token: str
     photo: bytes | None
-
-
-def _format_window(start: datetime, end: datetime) -> str:
-    start, end = timezone.localtime(start), timezone.localtime(end)
-    if start.date() == end.date():
-        return f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}"
-    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
 
 
 def _photo_bytes(pass_record: Pass) -> bytes | None:
@@ -315,7 +265,7 @@ def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
         company_name=company.name if company else "—",
         floor=(company.floors if company else "") or "—",
         zones="、".join(pass_record.zones),
-        window=_format_window(pass_record.valid_from, pass_record.valid_until),
+        window=format_window(pass_record.valid_from, pass_record.valid_until),
         entries="不限 / unlimited"
         if uses_left is None
         else f"{uses_left} / {pass_record.max_uses}",
@@ -326,25 +276,10 @@ def _slip_content(request: HttpRequest, pass_record: Pass) -> SlipContent:
     )
 
 
-def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Greedy wrap by character: Chinese has no spaces to break at."""
-    lines: list[str] = []
-    line = ""
-    for character in text:
-        if line and pdfmetrics.stringWidth(line + character, font, size) > width:
-            lines.append(line.rstrip())
-            line = character.lstrip()
-        else:
-            line += character
-    if line:
-        lines.append(line)
-    return lines or [""]
-
-
 def render_slip(content: SlipContent) -> bytes:
     """An A6 slip: building, visitor, photo, QR code of a window-long token, who and where,
     and what to do with it, in Chinese and English."""
-    font = _slip_font()
+    font = pdf_font()
     buffer = io.BytesIO()
     page_width, page_height = A6
     canvas = Canvas(buffer, pagesize=A6, pageCompression=1, initialFontName=font)
@@ -358,7 +293,7 @@ def render_slip(content: SlipContent) -> bytes:
     y = page_height - margin - 5 * mm
     canvas.setFillColorRGB(*ink)
     size = 13.0
-    for text in _wrap(content.building_name, font, size, inner)[:2]:
+    for text in wrap_text(content.building_name, font, size, inner)[:2]:
         canvas.setFont(font, size)
         canvas.drawCentredString(page_width / 2, y, text)
         y -= 5.5 * mm
@@ -377,7 +312,7 @@ def render_slip(content: SlipContent) -> bytes:
     photo_x, photo_y = margin, top - photo_height
     _draw_photo(canvas, content.photo, photo_x, photo_y, photo_width, photo_height, font)
     qr_x = page_width - margin - qr_size
-    _draw_qr(canvas, content.token, qr_x, top - qr_size, qr_size)
+    draw_qr(canvas, content.token, qr_x, top - qr_size, qr_size)
     canvas.setFont(font, 7)
     canvas.setFillColorRGB(*grey)
     canvas.drawString(photo_x, photo_y - 4 * mm, f"No. {content.pass_number}")
@@ -409,7 +344,7 @@ def render_slip(content: SlipContent) -> bytes:
         canvas.drawString(margin, y, label)
         canvas.setFont(font, 9)
         canvas.setFillColorRGB(*ink)
-        for index, text in enumerate(_wrap(value, font, 9, inner - label_width)[:2]):
+        for index, text in enumerate(wrap_text(value, font, 9, inner - label_width)[:2]):
             if index:
                 y -= 4 * mm
             canvas.drawString(margin + label_width, y, text)
@@ -422,7 +357,7 @@ def render_slip(content: SlipContent) -> bytes:
     canvas.setFillColorRGB(0.04, 0.30, 0.22)
     text_y = margin + box_height - 5 * mm
     for text, size in ((SLIP_INSTRUCTION_ZH, 8.0), (SLIP_INSTRUCTION_EN, 6.5)):
-        for part in _wrap(text, font, size, inner - 6 * mm)[:2]:
+        for part in wrap_text(text, font, size, inner - 6 * mm)[:2]:
             canvas.setFont(font, size)
             canvas.drawString(margin + 3 * mm, text_y, part)
             text_y -= size * 0.45 * mm
@@ -456,32 +391,6 @@ def _draw_photo(
     canvas.setFont(font, 8)
     canvas.drawCentredString(x + width / 2, y + height / 2 + 1 * mm, "照片")
     canvas.drawCentredString(x + width / 2, y + height / 2 - 3 * mm, "Photo")
-
-
-def _draw_qr(canvas: Canvas, token: str, x: float, y: float, size: float) -> None:
-    matrix = qr_matrix(token)
-    module = size / len(matrix)
-    canvas.setFillColorRGB(0, 0, 0)
-    for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + 1) * module
-        column = 0
-        while column < len(row):
-            if not row[column]:
-                column += 1
-                continue
-            run = column
-            while run < len(row) and row[run]:
-                run += 1
-            # A hair wider than the module so neighbouring runs leave no white seams.
-            canvas.rect(
-                x + column * module,
-                top,
-                (run - column) * module + 0.05,
-                module + 0.05,
-                stroke=0,
-                fill=1,
-            )
-            column = run
 
 
 # A print's link works this long: enough for a slow printer dialog, not for a bookmark.

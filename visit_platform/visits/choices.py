@@ -52,6 +52,23 @@ class EventStatus(models.TextChoices):
     INVITED = "invited", _("Attendees invited")
 
 
+class CardKind(models.TextChoices):
+    """What an event card is for: an invitation to send or hand out, or a badge to wear."""
+
+    INVITATION = "invitation", _("Invitation card")
+    BADGE = "badge", _("Badge")
+
+
+class CardSize(models.TextChoices):
+    """The sizes event cards print at: an A6 page (any printer, cut or folded from A4), the
+    90 × 54 mm insert of the common badge holder (business-card size, also sold as labels),
+    and the 100 × 70 mm label of thermal label printers."""
+
+    A6 = "a6", _("A6 page (105 × 148 mm)")
+    BADGE_90X54 = "90x54", _("Badge insert (90 × 54 mm)")
+    LABEL_100X70 = "100x70", _("Label (100 × 70 mm)")
+
+
 class WatchlistStatus(models.TextChoices):
     """Where a watchlist entry stands. Adding and removing an entry each take a proposal and
     another person's approval; the entry is enforced from the first approval to the second."""

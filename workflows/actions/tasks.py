@@ -28,6 +28,7 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.visits.actions import decide_visit
 from visit_platform.visits.choices import Scenario, VisitStatus
 from visit_platform.visits.models import Visit
+from workflows.actions.face_consent import has_face_consent
 from workflows.actions.links import spend_open_links
 from workflows.actions.steps import send_pass_link
 from workflows.choices import IdentityCheck, LinkOutcome
@@ -147,7 +148,6 @@ def verify_at_desk(
     consent_note: str = "",
     photo: UploadedFile | None = None,
     identity_check: str = "",
-    face_consent: bool = False,
     checked_by_eye: bool = False,
     id_photo: UploadedFile | None = None,
 ) -> Visit:
@@ -155,9 +155,11 @@ def verify_at_desk(
     phone, and the visitor's identity, checked against the policy. Approves or refuses the
     visit; a host who already decided through their link has the last word.
 
-    A refusal needs nothing more. Admitting needs the photo where the policy asks for one
-    and none is on file; and, for a walk-in whose policy requires the ID document, one of two
-    routes: the face comparison (the visitor's separate consent, and the terminal's score,
+    A refusal needs nothing more. Admitting a visitor who consented to face data
+    (``record_face_consent``, asked first) needs the photo where the policy asks for one and
+    none is on file; without that consent no photo is stored at all. For a walk-in whose
+    policy requires the ID document, one of two routes: the face comparison (the visitor's
+    separate consent, and the terminal's score,
     or the server's comparison of the document's photo with the live one, at or over the
     threshold, or under it with reception's own check), or reception's check by eye against
     the document, which uses no face data at all."""
@@ -175,19 +177,24 @@ def verify_at_desk(
         _check_photo(photo)
     if id_photo is not None:
         _check_photo(id_photo, field="id_photo")
+    if admits and (photo is not None or id_photo is not None) and not has_face_consent(process):
+        raise DomainError(
+            "face_consent_required",
+            _("No photo without the visitor's consent to face data: ask it first."),
+            field="photo",
+        )
     if admits:
         _check_identity(
             actor,
             process,
             photo=photo,
             identity_check=identity_check,
-            face_consent=face_consent,
             checked_by_eye=checked_by_eye,
             id_photo=id_photo,
         )
     if process.identity_check != IdentityCheck.FACE:
-        # No consent to face data on this visit (checked by eye, or refused): a score the
-        # terminal sent is not kept with it.
+        # Not the face route (checked by eye, or refused): a score the terminal sent, with
+        # the visitor's consent, is not kept with a visit it did not serve.
         FaceMatchReport.objects.filter(process=process).delete()
         if process.face_match_score is not None:
             process.face_match_score = None
@@ -223,7 +230,6 @@ def _check_identity(
     *,
     photo: UploadedFile | None,
     identity_check: str,
-    face_consent: bool,
     checked_by_eye: bool,
     id_photo: UploadedFile | None,
 ) -> None:
@@ -234,6 +240,7 @@ def _check_identity(
     if (
         photo is None
         and process.setting("photo_required")
+        and has_face_consent(process)  # without it, the way in takes no face
         and not (visit.visitor.photo or photo_in_answers(visit))
     ):
         raise DomainError("photo_required", _("Take the visitor's photo first."), field="photo")
@@ -252,10 +259,10 @@ def _check_identity(
                 _("Tick that you compared the visitor's face with the document yourself."),
                 field="checked_by_eye",
             )
-        process.identity_check, process.face_consent = "eye", False
-        process.save(update_fields=["identity_check", "face_consent"])
+        process.identity_check = "eye"
+        process.save(update_fields=["identity_check"])
         return
-    if not face_consent:
+    if not has_face_consent(process):
         raise DomainError(
             "face_consent_required",
             _("The visitor must agree to the face comparison, or check them by eye."),
@@ -285,8 +292,8 @@ def _check_identity(
             % {"score": score, "threshold": threshold},
             field="face_match_score",
         )
-    process.identity_check, process.face_consent = "face", True
-    process.save(update_fields=["identity_check", "face_consent"])
+    process.identity_check = "face"
+    process.save(update_fields=["identity_check"])
 
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

@@ -15,6 +15,7 @@ from kernel.errors import ConflictError, DomainError
 from kernel.privacy import secret_hash
 from visit_platform.audit.actions import Actor, record
 from visit_platform.visits.choices import Scenario
+from workflows.actions.face_consent import has_face_consent
 from workflows.models import DeskTerminal, FaceMatchReport, VisitProcess
 
 TERMINAL_KEY_PREFIX_LENGTH = 8
@@ -78,6 +79,15 @@ def record_face_match(
     if FaceMatchReport.objects.filter(terminal=terminal, nonce=nonce).exists():
         raise ConflictError("replayed", _("This report was already received."), field="nonce")
     process = process_at_desk(visit_id)
+    if not has_face_consent(process):
+        raise ConflictError(
+            "face_consent_missing",
+            _(
+                "The visitor has not agreed to the face comparison at the desk: nothing was "
+                "stored. Reception asks first, or checks them by eye."
+            ),
+            field="visit_id",
+        )
     try:
         with transaction.atomic():
             report = FaceMatchReport.objects.create(
@@ -115,7 +125,14 @@ def match_at_server(
     matcher: FaceMatcher | None = None,
 ) -> FaceMatchReport:
     """The server's own comparison, for a desk without a terminal: the document's photo
-    and the live photo are compared here and then dropped; only the score is kept."""
+    and the live photo are compared here and then dropped; only the score is kept. Only
+    with the visitor's consent to face data."""
+    if not has_face_consent(process):
+        raise DomainError(
+            "face_consent_required",
+            _("The visitor must agree to the face comparison, or check them by eye."),
+            field="face_consent",
+        )
     score = (matcher or DlibFaceMatcher()).compare(id_photo, live_photo)
     report = FaceMatchReport.objects.create(
         process=process, score=score, vendor="server", model="dlib", taken_at=timezone.now()

@@ -354,3 +354,23 @@ def _visitors_for(actor: Actor, rows: list[AttendeeRow]) -> dict[int, Visitor]:
     for (line, _visitor), visitor in zip(new, created, strict=True):
         found[line] = visitor
     return found
+
+
+@transaction.atomic
+def note_cards_downloaded(
+    actor: Actor, event: Event, *, kind: str, size: str, part: int, count: int, left_out: int
+) -> None:
+    """Audit a download of the event's cards: every card carries an attendee's full name and a
+    token that opens the gate for the whole event, so each download is a view of personal
+    data and a hand-out of passes (ADR 0035)."""
+    record(
+        actor,
+        "event.cards_downloaded",
+        event,
+        kind=kind,
+        size=size,
+        part=part,
+        count=count,
+        left_out=left_out,
+        full_names=True,
+    )

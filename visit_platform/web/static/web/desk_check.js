@@ -29,6 +29,41 @@
   }
   showRoutes();
 
+  // The visitor's consent to face data, asked before any photo or comparison: recorded
+  // without leaving the page (what reception has filled in stays), then the photo and the
+  // face comparison appear. Without the script the form posts and the page comes back.
+  var consentForm = document.querySelector("[data-face-consent-form]");
+  if (consentForm) {
+    consentForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var error = form.querySelector("[data-face-consent-error]");
+      fetch(consentForm.action, {
+        method: "POST",
+        body: new FormData(consentForm),
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      })
+        .then(function (response) { return response.json(); })
+        .then(function (answer) {
+          if (answer.code) {
+            error.textContent = answer.message;
+            error.hidden = false;
+            return;
+          }
+          var given = form.querySelector("[data-test=face-consent-given]");
+          given.textContent = answer.message;
+          given.hidden = false;
+          form.querySelector("[data-face-consent-ask]").remove();
+          form.querySelectorAll("[data-needs-face-consent]").forEach(function (part) {
+            part.hidden = false;
+          });
+          var missing = form.querySelector("[data-face-consent-missing]");
+          if (missing) missing.hidden = true;
+        })
+        .catch(function () { consentForm.submit(); });
+    });
+  }
+
   var panel = form.querySelector("[data-face-score]");
   if (!panel) return;
   var value = panel.querySelector(".face-score-value");
