@@ -21,7 +21,12 @@ from tenants.models import Building
 from tests.access.conftest import make_gate, make_visit, make_visitor, slip_token
 from tests.conftest import client_for, member
 from tests.forms.conftest import make_host
-from tests.workflows.test_flows import FACE_CHECK, photo_upload, terminal_reports
+from tests.workflows.test_flows import (
+    FACE_CHECK,
+    consent_to_face,
+    photo_upload,
+    terminal_reports,
+)
 from visit_platform.access.actions import close_roll_call, decide_scan, start_roll_call
 from visit_platform.access.models import AccessEvent, Pass, RollCallEntry
 from visit_platform.audit.actions import Actor
@@ -68,6 +73,7 @@ def _walk_in_with_photo(alpha: Building) -> Visit:
     )
     assert registered.status_code == 302, registered.content.decode()[:2000]
     visit = Visit.objects.get(scenario="walk_in")
+    consent_to_face(desk, registered["Location"])
     terminal_reports(visit, 93)
     checked = desk.post(registered["Location"], {**FACE_CHECK, "photo": photo_upload()})
     assert checked.status_code == 302, checked.content.decode()[:2000]
