@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.apps import apps
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
@@ -25,6 +26,7 @@ from tests.workflows.test_flows import (
     FACE_CHECK,
     consent_to_face,
     photo_upload,
+    register_walk_in,
     terminal_reports,
 )
 from visit_platform.access.actions import close_roll_call, decide_scan, start_roll_call
@@ -330,3 +332,24 @@ def test_every_batch_is_done_when_there_are_more_than_one(
 
     assert runs[2].count == 10  # names: five visitors and their five visits
     assert set(Visitor.objects.values_list("name", flat=True)) == {""}
+
+
+def test_a_photo_answered_in_the_form_goes_with_the_photos(
+    alpha: Building,
+    in_alpha: Building,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    make_host("13900139000")
+    desk = client_for(alpha, member(alpha, "desk@alpha.example", Role.RECEPTION))
+    assert register_walk_in(desk, "no_id").status_code == 302
+    visit = Visit.objects.get(scenario="no_id")
+    stored = visit.answers["face_photo"]["file"]
+    assert default_storage.exists(stored)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        runs = apply_retention(SYSTEM, now=visit.valid_until + timedelta(days=31))
+
+    visit.refresh_from_db()
+    assert "face_photo" not in visit.answers
+    assert not default_storage.exists(stored)
+    assert runs[1].count == 1  # photos

@@ -145,24 +145,41 @@ def _delete_files(names: list[str], storage: Storage = default_storage) -> None:
         storage.delete(name)
 
 
-def _answers_of(visits: Iterable[Visit], privacy: str) -> list[tuple[Visit, list[str]]]:
-    """The visits' stored form answers of one privacy class (the form version says which),
-    read as data: the forms package sits above this one."""
+PHOTO_FIELD = "photo"  # forms' FieldType.PHOTO, read as data (forms sits above this package)
+
+
+def _answer_belongs(spec: dict[str, object], data_class: str) -> bool:
+    """Whether a form field's answers are of the class: photos (a face) go with the photos,
+    the rest by privacy: sensitive ones with the ID numbers, personal ones with the names."""
+    if spec.get("type") == PHOTO_FIELD:
+        return data_class == RetentionClass.PHOTOS
+    privacy: dict[str, str] = {
+        RetentionClass.ID_NUMBERS: "sensitive",
+        RetentionClass.NAMES: "personal",
+    }
+    return spec.get("privacy") == privacy.get(data_class)
+
+
+def _answers_of(visits: Iterable[Visit], data_class: str) -> list[tuple[Visit, list[str]]]:
+    """The visits' stored form answers of one class (the form version says which), read as
+    data: the forms package sits above this one."""
     found = []
     for visit in visits:
         fields = visit.form_version.fields if visit.form_version is not None else []
         keys = [
-            spec["key"]
+            str(spec["key"])
             for spec in fields
-            if spec.get("privacy") == privacy and spec.get("key") in visit.answers
+            if isinstance(spec, dict)
+            and spec.get("key") in visit.answers
+            and _answer_belongs(spec, data_class)
         ]
         if keys:
             found.append((visit, keys))
     return found
 
 
-def _forget_answers(visits: Iterable[Visit], privacy: str, *, dry_run: bool) -> int:
-    due = _answers_of(visits, privacy)
+def _forget_answers(visits: Iterable[Visit], data_class: str, *, dry_run: bool) -> int:
+    due = _answers_of(visits, data_class)
     if dry_run:
         return len(due)
     files: list[str] = []
@@ -248,11 +265,14 @@ def _photos_of_visitors(visitors: list[Visitor], now: datetime, *, dry_run: bool
 
 
 def _id_numbers_of_visits(visits: list[Visit], now: datetime, *, dry_run: bool) -> int:
-    return _forget_answers(visits, "sensitive", dry_run=dry_run)
+    return _forget_answers(visits, RetentionClass.ID_NUMBERS, dry_run=dry_run)
 
 
 def _photos_of_visits(visits: list[Visit], now: datetime, *, dry_run: bool) -> int:
-    return _layers_above(RetentionClass.PHOTOS, [visit.pk for visit in visits], dry_run=dry_run)
+    answers = _forget_answers(visits, RetentionClass.PHOTOS, dry_run=dry_run)
+    return answers + _layers_above(
+        RetentionClass.PHOTOS, [visit.pk for visit in visits], dry_run=dry_run
+    )
 
 
 def _names_of_visits(visits: list[Visit], now: datetime, *, dry_run: bool) -> int:
@@ -266,7 +286,7 @@ def _names_of_visits(visits: list[Visit], now: datetime, *, dry_run: bool) -> in
             setattr(visit, name, "")
         visit.anonymised_at = now
         visit.save(update_fields=[*fields, "anonymised_at"])
-    _forget_answers(due, "personal", dry_run=False)
+    _forget_answers(due, RetentionClass.NAMES, dry_run=False)
     Attendee.objects.filter(visit_id__in=ids).update(organisation="")
     RollCallEntry.objects.filter(visit_id__in=ids).update(name="")
     return len(due)
