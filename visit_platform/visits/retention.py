@@ -397,7 +397,7 @@ def erase_visitor(actor: Actor, visitor: Visitor, *, reason: str) -> ErasureRepo
 # --- The building's periodic run --------------------------------------------------------------
 
 
-def _batches(queryset: QuerySet, *, dry_run: bool) -> Iterable[list[int]]:
+def _batches(queryset: QuerySet) -> Iterable[list[int]]:
     """Primary keys in batches, paged by key: what a batch changed no longer matches, what it
     left (a watchlisted visitor) is not read again in this run."""
     last = 0
@@ -445,7 +445,7 @@ def run_class(data_class: str, *, days: int, now: datetime, dry_run: bool = Fals
     to visits that ended ``days`` before ``now``. One transaction per batch."""
     cutoff = now - timedelta(days=days)
     count = 0
-    for ids in _batches(_due_visits(data_class, cutoff), dry_run=dry_run):
+    for ids in _batches(_due_visits(data_class, cutoff)):
         with transaction.atomic():
             visits = list(
                 Visit.objects.select_for_update(of=("self",))
@@ -456,7 +456,7 @@ def run_class(data_class: str, *, days: int, now: datetime, dry_run: bool = Fals
             count += _VISIT_STEPS[data_class](visits, now, dry_run=dry_run)
     visitor_step = _VISITOR_STEPS.get(data_class)
     if visitor_step is not None:
-        for ids in _batches(_due_visitors(data_class, cutoff), dry_run=dry_run):
+        for ids in _batches(_due_visitors(data_class, cutoff)):
             with transaction.atomic():
                 visitors = list(
                     _visitors_over_by(cutoff).select_for_update(of=("self",)).filter(pk__in=ids)
