@@ -119,3 +119,14 @@ def test_erasing_deletes_the_photo_file_the_messages_and_the_wechat_link(
     assert (message.recipient, message.recipient_masked, message.text) == ("", "", "")
     assert not WeChatLink.objects.exists()
     assert (report.counts["photos"], report.counts["messages"]) == (1, 1)
+
+
+def test_the_audit_details_read_in_words(in_alpha: Building) -> None:
+    from django.utils import translation
+
+    from visit_platform.audit.details import describe
+
+    with translation.override("zh-hans"):
+        pairs = describe({"data_class": "photos", "kept": {"names": "watchlist"}})
+
+    assert pairs == [("数据", "照片和人脸比对"), ("保留", "姓名和手机号: 生效的黑名单条目需要保留")]
