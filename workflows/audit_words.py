@@ -15,7 +15,15 @@ from visit_platform.access.choices import (
 from visit_platform.audit.details import name_values
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.choices import Channel, Purpose
-from visit_platform.visits.choices import CardKind, CardSize, LeftOnWordOf, Scenario, VisitStatus
+from visit_platform.visits.choices import (
+    CardKind,
+    CardSize,
+    KeptBecause,
+    LeftOnWordOf,
+    RetentionClass,
+    Scenario,
+    VisitStatus,
+)
 from workflows.choices import Approver, IdentityCheck, LinkOutcome, LinkPurpose
 
 
@@ -60,6 +68,9 @@ def register() -> None:
     name_values("reason", Reason.choices)
     name_values("reasons", Reason.choices)
     name_values("word_of", LeftOnWordOf.choices)
+    name_values("data_class", RetentionClass.choices)
+    for data_class in RetentionClass.values:
+        name_values(data_class, KeptBecause.choices)
     name_values("mode", Mode.choices)
     name_values("to", Approver.choices)
     name_values("approver", Approver.choices)

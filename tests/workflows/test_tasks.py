@@ -103,6 +103,7 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         VISITOR_REMINDER_INTERVAL_SECONDS="120",
         OVERSTAY_CHECK_INTERVAL_SECONDS="90",
         GATE_SILENCE_CHECK_INTERVAL_SECONDS="15",
+        RETENTION_INTERVAL_SECONDS="3600",
         FACE_RECORDS_CENSUS_INTERVAL_SECONDS="3600",
     )
 
@@ -130,6 +131,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         "check-overstays": {
             "task": "visit_platform.access.tasks.check_overstays_task",
             "every_seconds": 90.0,
+            "registered": True,
+        },
+        "apply-retention": {
+            "task": "visit_platform.visits.tasks.apply_retention_task",
+            "every_seconds": 3600.0,
             "registered": True,
         },
         "check-gate-silence": {

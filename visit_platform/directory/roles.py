@@ -72,6 +72,9 @@ VIEW_RECORDS = "reports.view_records"
 # Finding one person's visits and passages by mobile or ID number (through the blind indexes):
 # security and property admins, who answer for who came in.
 FIND_PEOPLE = "reports.find_people"
+# How long each class of visitors' personal data is kept, and the job's dry run: property
+# admins (ADR 0034).
+MANAGE_RETENTION = "visits.change_retentionperiod"
 
 _PROPERTY = frozenset(
     {
@@ -111,6 +114,7 @@ _PROPERTY = frozenset(
         REVOKE_PASSES,
         VIEW_RECORDS,
         FIND_PEOPLE,
+        MANAGE_RETENTION,
     }
 )
 
