@@ -16,7 +16,13 @@ from visit_platform.audit.details import name_values
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.choices import Channel, Purpose
 from visit_platform.visits.choices import LeftOnWordOf, Scenario, VisitStatus
-from workflows.choices import Approver, IdentityCheck, LinkOutcome, LinkPurpose
+from workflows.choices import (
+    Approver,
+    IdentityCheck,
+    LinkOutcome,
+    LinkPurpose,
+    PrivacyRequestKind,
+)
 
 
 def flow_classes() -> list[type]:
@@ -53,6 +59,7 @@ def register() -> None:
     name_values("channel", Channel.choices)
     name_values("role", Role.choices)
     name_values("kind", AlertKind.choices)
+    name_values("kind", PrivacyRequestKind.choices)
     name_values("direction", GateDirection.choices)
     name_values("direction", Direction.choices)  # a pulse's "in" is an entry, not "entry only"
     name_values("reason", Reason.choices)

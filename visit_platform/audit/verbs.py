@@ -120,6 +120,12 @@ VERB_LABELS: dict[str, Promise] = {
     "roll_call.closed": _("Roll call closed"),
     "roll_call.viewed": _("Roll call viewed with full names"),
     "host.visitors_viewed": _("Host viewed their visitors"),
+    # Visitors' rights (PIPL, ADR 0037).
+    "visitor.data_downloaded": _("Visitor downloaded a copy of their data"),
+    "privacy_request.received": _("Visitor asked for their data to be deleted"),
+    "privacy_request.viewed": _("Privacy request viewed with what the building holds"),
+    "privacy_request.carried_out": _("Privacy request carried out: the visitor's data deleted"),
+    "privacy_request.refused": _("Privacy request refused"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

@@ -64,6 +64,10 @@ SEE_VISITOR_NAMES = "visits.view_visitor_name"
 # Revoking one pass from the console, with a reason (a lost phone, a visit called off):
 # security and property admins, who answer for who gets in.
 REVOKE_PASSES = "access.revoke_pass"
+# Visitors' requests under PIPL (deletion of their data): the property office answers them,
+# since the building, not a company, holds a visitor's record, passages and messages
+# (ADR 0037). Company admins, hosts, reception and security do not see them.
+HANDLE_PRIVACY_REQUESTS = "workflows.change_privacyrequest"
 
 _PROPERTY = frozenset(
     {
@@ -101,6 +105,7 @@ _PROPERTY = frozenset(
         MARK_ROLL_CALL,
         VIEW_EXPECTED_TODAY,
         REVOKE_PASSES,
+        HANDLE_PRIVACY_REQUESTS,
     }
 )
 
