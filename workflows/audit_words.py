@@ -15,7 +15,13 @@ from visit_platform.access.choices import (
 from visit_platform.audit.details import name_values
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.choices import Channel, Purpose
-from visit_platform.visits.choices import LeftOnWordOf, Scenario, VisitStatus
+from visit_platform.visits.choices import (
+    KeptBecause,
+    LeftOnWordOf,
+    RetentionClass,
+    Scenario,
+    VisitStatus,
+)
 from workflows.choices import (
     Approver,
     IdentityCheck,
@@ -65,6 +71,10 @@ def register() -> None:
     name_values("reason", Reason.choices)
     name_values("reasons", Reason.choices)
     name_values("word_of", LeftOnWordOf.choices)
+    name_values("data_class", RetentionClass.choices)
+    name_values("kept", RetentionClass.choices)  # a privacy request's classes kept
+    for data_class in RetentionClass.values:
+        name_values(data_class, KeptBecause.choices)
     name_values("mode", Mode.choices)
     name_values("to", Approver.choices)
     name_values("approver", Approver.choices)

@@ -210,6 +210,10 @@ class Pass(models.Model):
     def __str__(self) -> str:
         return f"pass {self.pk} · {self.visit}"
 
+    def audit_repr(self) -> str:
+        """How the audit log names a pass: without the visitor's name, which it outlives."""
+        return f"pass {self.pk} · visit {self.visit_id}"
+
     @property
     def uses_left(self) -> int | None:
         return None if self.max_uses is None else max(self.max_uses - self.uses, 0)

@@ -41,6 +41,13 @@ class Actor:
         return self.label or "system"
 
 
+def audit_repr(obj: models.Model) -> str:
+    """How the log names an object: its ``audit_repr()`` where it has one (a visitor, a visit:
+    the log is append-only and outlives their names, ADR 0034), else ``str``."""
+    method = getattr(obj, "audit_repr", None)
+    return str(method()) if callable(method) else str(obj)
+
+
 def record(
     actor: Actor,
     verb: str,
@@ -57,7 +64,7 @@ def record(
         verb=verb,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        object_repr=audit_repr(obj)[:200] if obj is not None else "",
         detail=detail,
         ip_address=actor.ip_address,
     )
@@ -76,7 +83,7 @@ def record_many(
                 verb=verb,
                 object_type=obj._meta.label_lower,
                 object_id=str(obj.pk),
-                object_repr=str(obj)[:200],
+                object_repr=audit_repr(obj)[:200],
                 detail=detail,
                 ip_address=actor.ip_address,
             )

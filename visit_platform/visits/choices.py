@@ -74,3 +74,33 @@ class IdentityChoice(models.TextChoices):
 
     STORED = "stored", _("Use the details on file")
     TYPED = "typed", _("Update the record with what was typed")
+
+
+class RetentionClass(models.TextChoices):
+    """The kinds of personal data a building keeps for its own period each (ADR 0034)."""
+
+    ID_NUMBERS = "id_numbers", _("ID numbers")
+    PHOTOS = "photos", _("Photos and face matches")
+    NAMES = "names", _("Names and mobiles")
+    GATE_EVENTS = "gate_events", _("Who passed the gates")
+    MESSAGES = "messages", _("Messages")
+
+
+# Days after a visit ends, unless the building's property admins set otherwise; ID numbers
+# and faces go first (ADR 0034). ``NAMES`` falls back to the building's ``retention_days``.
+DEFAULT_RETENTION_DAYS = {
+    RetentionClass.ID_NUMBERS: 30,
+    RetentionClass.PHOTOS: 30,
+    RetentionClass.NAMES: 180,
+    RetentionClass.GATE_EVENTS: 365,
+    RetentionClass.MESSAGES: 90,
+}
+MIN_RETENTION_DAYS = 1
+MAX_RETENTION_DAYS = 3650
+
+
+class KeptBecause(models.TextChoices):
+    """Why an erasure kept a class of a visitor's data (ADR 0034)."""
+
+    WATCHLIST = "watchlist", _("An enforced watchlist entry needs it")
+    VISIT_IN_PROGRESS = "visit_in_progress", _("A visit is in progress or still to come")

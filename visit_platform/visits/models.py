@@ -13,6 +13,7 @@ from visit_platform.visits.choices import (
     DocumentType,
     EventStatus,
     LeftOnWordOf,
+    RetentionClass,
     Scenario,
     VisitStatus,
     WatchlistStatus,
@@ -53,6 +54,10 @@ class Visitor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def audit_repr(self) -> str:
+        """How the audit log names a visitor: by number, since the log outlives the name."""
+        return f"visitor {self.pk}"
 
     @property
     def masked_id_number(self) -> str:
@@ -157,6 +162,9 @@ class Visit(models.Model):
     # When the visitor was reminded that the visit is near (once per visit; the periodic
     # reminder claims a visit by setting it).
     visitor_reminded_at = models.DateTimeField(_("visitor reminded at"), null=True, blank=True)
+    # When the names and mobiles given for this visit (and its attendee's and roll calls'
+    # copies) were forgotten by the retention job or an erasure (ADR 0034).
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -179,6 +187,10 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visitor_name} → {self.host or self.company or '—'}"
+
+    def audit_repr(self) -> str:
+        """How the audit log names a visit: without the visitor's name, which it outlives."""
+        return f"visit {self.pk} → {self.host or self.company or '—'}"
 
     @property
     def has_identity_conflict(self) -> bool:
@@ -319,6 +331,9 @@ class Attendee(models.Model):
     def __str__(self) -> str:
         return f"{self.event} · {self.visit.visitor}"
 
+    def audit_repr(self) -> str:
+        return f"{self.event} · visit {self.visit_id}"
+
 
 class EventImport(models.Model):
     """An uploaded attendee list waiting for the organiser to confirm or cancel it.
@@ -347,3 +362,22 @@ class EventImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} · {self.filename}"
+
+
+class RetentionPeriod(models.Model):
+    """How many days after a visit ends this building keeps one class of personal data, as its
+    property admins set it. A class without a row keeps its default (ADR 0034)."""
+
+    data_class = models.CharField(
+        _("data"), max_length=16, choices=RetentionClass.choices, unique=True
+    )
+    days = models.PositiveIntegerField(_("days"))
+    updated_by = actor_field(_("changed by"))
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("retention period")
+        verbose_name_plural = _("retention periods")
+
+    def __str__(self) -> str:
+        return f"{self.data_class}: {self.days}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -22,13 +22,12 @@ from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.roles import HANDLE_PRIVACY_REQUESTS
 from visit_platform.notifications.actions import in_building_language, send_notification
 from visit_platform.notifications.choices import Channel, Purpose
+from visit_platform.visits.choices import KeptBecause, RetentionClass
 from visit_platform.visits.models import Visitor
 from visit_platform.visits.queries import visits_of_mobile
+from visit_platform.visits.retention import ErasureReport, erase_visitor
 from workflows.choices import PrivacyRequestKind, PrivacyRequestStatus
 from workflows.models import PrivacyRequest
-
-if TYPE_CHECKING:
-    from visit_platform.visits.retention import ErasureReport
 
 # PIPL article 50 asks for a timely answer; 15 days is the period GB/T 35273-2020 (8.7 c)
 # and the regulators' guidance give, and what the building promises the visitor (ADR 0037).
@@ -143,16 +142,14 @@ def note_privacy_request_viewed(actor: Actor, request: PrivacyRequest, *, visito
 
 
 def _labels(classes: Iterable[str]) -> str:
-    from visit_platform.visits.choices import RetentionClass  # TEMPORARY until ret merges
-
-    return pgettext("between the items of a list", ", ").join(str(RetentionClass(data_class).label) for data_class in classes)
+    return pgettext("between the items of a list", ", ").join(
+        str(RetentionClass(data_class).label) for data_class in classes
+    )
 
 
 def deletion_answer(reports: list[ErasureReport]) -> str:
     """What the visitor is told: what was deleted and, if anything was kept, what and why
     (with the legal basis of keeping what an enforced watchlist entry needs: ADR 0037)."""
-    from visit_platform.visits.choices import KeptBecause, RetentionClass  # TEMPORARY
-
     if not reports:
         return _(
             "This building holds no data under your mobile number; there was nothing to delete."
@@ -193,8 +190,6 @@ def carry_out_deletion(actor: Actor, request: PrivacyRequest) -> PrivacyRequest:
     request's mobile is erased (``erase_visitor``, which keeps what an enforced watchlist
     entry needs), and the visitor is answered on My visits and by SMS, at the numbers read
     before the erasure."""
-    from visit_platform.visits.retention import erase_visitor  # TEMPORARY until ret merges
-
     request = _locked_open(actor, request)
     mobiles = _mobiles_of(request.mobile_index)
     reason = _("Privacy request %(number)d of the visitor") % {"number": request.pk}
