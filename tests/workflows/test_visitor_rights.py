@@ -21,6 +21,7 @@ from kernel.privacy import blind_index
 from tenants.models import Building
 from tests.access.conftest import (
     SYSTEM,
+    VALID_RESIDENT_ID,
     make_gate,
     make_host,
     make_pass,
@@ -43,8 +44,9 @@ from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.actions import send_notification
 from visit_platform.notifications.models import Notification
-from visit_platform.visits.models import MOBILE_INDEX, Visit
+from visit_platform.visits.models import MOBILE_INDEX, Visit, Visitor
 from visit_platform.visits.visitor_session import SESSION_KEY
+from workflows.actions import add_to_watchlist
 from workflows.actions.rights import ask_for_deletion
 from workflows.models import PrivacyRequest
 
@@ -446,3 +448,116 @@ def test_staff_posts_for_unknown_or_malformed_requests_are_not_found(alpha: Buil
     assert client.post("/privacy-requests/999999/carry-out/").status_code == 404
     assert client.post("/privacy-requests/x/carry-out/").status_code == 404
     assert client.get("/privacy-requests/1/carry-out/").status_code == 405
+
+
+# --- Carrying out -------------------------------------------------------------------------
+
+
+def ask_and_carry_out(alpha: Building) -> tuple[Client, PrivacyRequest, Any]:
+    """The visitor asks on My visits; a property admin carries the request out."""
+    visitor_phone = signed_in(phone())
+    assert visitor_phone.post("/me/deletion/", {"confirm": "yes"}).status_code == 302
+    request = PrivacyRequest.objects.get()
+    response = client_for(alpha, admin_of(alpha)).post(f"/privacy-requests/{request.pk}/carry-out/")
+    connection.set_tenant(alpha)
+    request.refresh_from_db()
+    return visitor_phone, request, response
+
+
+def test_carrying_out_erases_the_visitors_name_mobile_and_id_and_answers_so(
+    in_alpha: Building, alpha: Building
+) -> None:
+    # Given: a visitor whose visit ended three days ago asks for deletion.
+    visitor = make_visitor()
+    visit = make_visit(visitor=visitor, starts=timezone.now() - timedelta(days=3))
+
+    # When: a property admin carries the request out.
+    visitor_phone, request, response = ask_and_carry_out(alpha)
+
+    # Then: the name, mobile and ID number are gone, and the answer says what was deleted.
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"/privacy-requests/{request.pk}/",
+    )
+    visitor.refresh_from_db()
+    assert (visitor.name, visitor.mobile, visitor.mobile_index) == ("", "", "")
+    assert (visitor.id_number, visitor.id_number_index, visitor.id_number_masked) == ("", "", "")
+    assert visitor.anonymised_at is not None
+    assert Visit.objects.get(pk=visit.pk).visitor_id == visitor.pk  # the visit stays, counted
+    assert (request.status, request.handled_by) == ("done", admin_of(alpha))
+    assert (
+        request.answer
+        == "已删除：证件号码、照片和人脸比对、姓名和手机号、通行记录中的个人关联、消息。"
+    )
+    assert "保留" not in request.answer
+    assert answers_texted() == [
+        f"【{alpha.name}】您删除个人信息的请求已答复：{request.answer} 登录“我的访问”可再次查看。"
+    ]
+    [entry] = audited("privacy_request.carried_out")
+    assert entry.detail == {
+        "kind": "deletion",
+        "visitors": [visitor.pk],
+        "kept": [],
+        "watchlist_entries": [],
+    }
+    assert [e.detail["reason"] for e in audited("visitor.erased")] == [
+        f"访客的个人信息请求 {request.pk}"
+    ]
+    # The visitor reads the answer on My visits; their data is gone from the file.
+    page = visitor_phone.get("/me/").content.decode()
+    assert 'data-status="done"' in page and request.answer in page
+    assert download(visitor_phone)["visitor_records"] == []
+
+
+def test_with_an_enforced_watchlist_entry_the_answer_says_what_is_kept_and_why(
+    in_alpha: Building, alpha: Building
+) -> None:
+    # Given: a visitor whose ID number an enforced watchlist entry names.
+    visitor = make_visitor()
+    make_visit(visitor=visitor, starts=timezone.now() - timedelta(days=3))
+    entry = add_to_watchlist(
+        SYSTEM, reason="盗窃", id_type="resident_id", id_number=VALID_RESIDENT_ID
+    )
+
+    # When: their deletion request is carried out.
+    _phone, request, _response = ask_and_carry_out(alpha)
+
+    # Then: the entry's identity is kept, and the answer names it and its legal basis.
+    visitor.refresh_from_db()
+    assert (visitor.name, visitor.id_number_index != "") == ("韩梅梅", True)
+    assert request.answer == (
+        "已删除：照片和人脸比对、通行记录中的个人关联、消息。"
+        " 保留：证件号码、姓名和手机号，因为本楼宇一条生效的黑名单条目涉及您。"
+        "法律依据：《个人信息保护法》第十三条第一款第（三）项，物业履行内部治安保卫的法定义务所必需。"
+        "仅在该条目生效期间保留，不作他用。"
+    )
+    [audit] = audited("privacy_request.carried_out")
+    assert audit.detail["kept"] == ["id_numbers", "names"]
+    assert audit.detail["watchlist_entries"] == [entry.pk]
+
+
+def test_carrying_out_twice_answers_once(in_alpha: Building, alpha: Building) -> None:
+    make_visit(starts=timezone.now() - timedelta(days=3))
+    _phone, request, _response = ask_and_carry_out(alpha)
+
+    replayed = client_for(alpha, admin_of(alpha)).post(f"/privacy-requests/{request.pk}/carry-out/")
+
+    assert replayed.status_code == 409
+    connection.set_tenant(alpha)
+    assert len(answers_texted()) == 1
+    assert len(audited("privacy_request.carried_out")) == 1
+
+
+def test_carrying_out_needs_a_csrf_token(in_alpha: Building, alpha: Building) -> None:
+    make_visit(starts=timezone.now() - timedelta(days=3))
+    request, _created = ask_for_deletion(SYSTEM, INDEX)
+    admin = client_for(alpha, admin_of(alpha))
+    admin.handler.enforce_csrf_checks = True
+
+    response = admin.post(f"/privacy-requests/{request.pk}/carry-out/")
+
+    assert response.status_code == 403
+    connection.set_tenant(alpha)
+    request.refresh_from_db()
+    assert request.status == "open"
+    assert Visitor.objects.get().name == "韩梅梅"

@@ -176,8 +176,8 @@ def deletion_answer(reports: list[ErasureReport]) -> str:
         classes = [c for c in RetentionClass.values if c in kept[KeptBecause.VISIT_IN_PROGRESS]]
         parts.append(
             _(
-                "Kept for now: %(classes)s, because a visit of yours is in progress or still to "
-                "come. Cancel it or let it end, then ask again."
+                "Kept for now: %(classes)s, and the records of your visit in progress or still "
+                "to come, which it needs. Cancel it or let it end, then ask again."
             )
             % {"classes": _labels(classes)}
         )
