@@ -63,7 +63,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 def _days(row: PrivacyRequest, now: Any) -> int:
-    return (row.due_at - now).days
+    """Days left to answer, a part of a day counting as one (a request received now has 15)."""
+    return -(-int((row.due_at - now).total_seconds()) // 86400)
 
 
 def _held(privacy_request: PrivacyRequest) -> dict[str, Any]:

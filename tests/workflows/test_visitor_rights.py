@@ -340,7 +340,7 @@ def test_property_admins_see_open_requests_by_due_date_with_overdue_ones_marked(
     rows = page.split('data-request="')[1:]
     assert [int(row.split('"')[0]) for row in rows] == [overdue.pk, later.pk]
     assert 'data-overdue="yes"' in rows[0] and 'data-overdue="yes"' not in rows[1]
-    assert "14 days left" in rows[1]
+    assert "还剩 15 天" in rows[1]
 
 
 @pytest.mark.parametrize("role", [Role.RECEPTION, Role.SECURITY, Role.COMPANY_ADMIN, Role.HOST])
@@ -527,7 +527,7 @@ def test_with_an_enforced_watchlist_entry_the_answer_says_what_is_kept_and_why(
     assert (visitor.name, visitor.id_number_index != "") == ("韩梅梅", True)
     assert request.answer == (
         "已删除：照片和人脸比对、通行记录中的个人关联、消息。"
-        " 保留：证件号码、姓名和手机号，因为本楼宇一条生效的黑名单条目涉及您。"
+        "保留：证件号码、姓名和手机号，因为本楼宇一条生效的黑名单条目涉及您。"
         "法律依据：《个人信息保护法》第十三条第一款第（三）项，物业履行内部治安保卫的法定义务所必需。"
         "仅在该条目生效期间保留，不作他用。"
     )

@@ -181,7 +181,14 @@ def deletion_answer(reports: list[ErasureReport]) -> str:
             )
             % {"classes": _labels(classes)}
         )
-    return " ".join(parts)
+    # Chinese runs its sentences together; English puts a space between them.
+    answer = parts[0]
+    for part in parts[1:]:
+        answer = pgettext("one sentence after another", "%(first)s %(second)s") % {
+            "first": answer,
+            "second": part,
+        }
+    return answer
 
 
 @transaction.atomic
