@@ -39,12 +39,14 @@ from tests.visits.test_my_visits import (
     signed_in,
     texted_code,
 )
+from tests.wechat.visitor_phone import in_wechat, link_wechat
+from tests.wechat_office import WeChatOffice
 from visit_platform.access.actions import decide_scan
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.actions import send_notification
 from visit_platform.notifications.models import Notification
-from visit_platform.visits.models import MOBILE_INDEX, Visit, Visitor
+from visit_platform.visits.models import MOBILE_INDEX, Visit, Visitor, WeChatLink
 from visit_platform.visits.visitor_session import SESSION_KEY
 from workflows.actions import add_to_watchlist
 from workflows.actions.rights import ask_for_deletion
@@ -561,3 +563,30 @@ def test_carrying_out_needs_a_csrf_token(in_alpha: Building, alpha: Building) ->
     request.refresh_from_db()
     assert request.status == "open"
     assert Visitor.objects.get().name == "韩梅梅"
+
+
+# --- Inside WeChat ------------------------------------------------------------------------
+
+
+def test_inside_wechat_the_linked_visitor_downloads_asks_and_loses_the_link_on_deletion(
+    in_alpha: Building, alpha: Building, wechat_office: WeChatOffice
+) -> None:
+    # Given: a visitor who linked their WeChat, opening My visits from the Official Account.
+    make_visit(starts=timezone.now() - timedelta(days=3))
+    user = wechat_office.user()
+    link_wechat(in_wechat(wechat_office, user.openid, "/wx/link/"))
+    client = in_wechat(wechat_office, user.openid, "/me/")
+
+    # When: they download their data and ask for deletion there, and it is carried out.
+    data = download(client)
+    asked = client.post("/me/deletion/", {"confirm": "yes"})
+    request = PrivacyRequest.objects.get()
+    client_for(alpha, admin_of(alpha)).post(f"/privacy-requests/{request.pk}/carry-out/")
+    connection.set_tenant(alpha)
+
+    # Then: the file says the WeChat is linked; the deletion took the link with it.
+    assert [record["wechat_linked"] for record in data["visitor_records"]] == [True]
+    assert asked.status_code == 302
+    assert request.mobile_index == INDEX
+    assert WeChatLink.objects.count() == 0
+    assert Visitor.objects.get().wechat_openid == ""
