@@ -41,6 +41,10 @@ def _schedule_periodic_jobs(sender: CeleryApp, **kwargs: object) -> None:
             "task": "visit_platform.access.tasks.check_overstays_task",
             "schedule": float(settings.OVERSTAY_CHECK_INTERVAL_SECONDS),
         },
+        "apply-retention": {
+            "task": "visit_platform.visits.tasks.apply_retention_task",
+            "schedule": float(settings.RETENTION_INTERVAL_SECONDS),
+        },
         "check-gate-silence": {
             "task": "visit_platform.access.tasks.check_gate_silence_task",
             "schedule": float(settings.GATE_SILENCE_CHECK_INTERVAL_SECONDS),

@@ -293,6 +293,8 @@ VISITOR_REMINDER_INTERVAL_SECONDS = int(os.environ.get("VISITOR_REMINDER_INTERVA
 # How often the periodic job looks for overstays and, past a building's end of day, checks out
 # the visits not seen leaving (visit_platform/access/actions/overstays.py).
 OVERSTAY_CHECK_INTERVAL_SECONDS = int(os.environ.get("OVERSTAY_CHECK_INTERVAL_SECONDS", "300"))
+# How often personal data past its retention period is anonymised (ADR 0034): daily.
+RETENTION_INTERVAL_SECONDS = int(os.environ.get("RETENTION_INTERVAL_SECONDS", str(24 * 3600)))
 # How often the periodic job looks for silent gate agents and unreachable controllers
 # (visit_platform/access/actions/health.py); an alert comes at most this late after a
 # building's gate_silence_seconds.

@@ -9,6 +9,7 @@ class WorkflowsConfig(AppConfig):
     verbose_name = _("Visit flows")
 
     def ready(self) -> None:
-        from workflows import audit_words, flows, provisioning  # noqa: F401 - registers steps and flows
+        from workflows import audit_words, flows, provisioning, retention  # noqa: F401 - registers steps and flows
 
         audit_words.register()
+        retention.connect()

@@ -143,6 +143,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "WeChat account",
                 "Security settings",
                 "Privacy requests",
+                "Data retention",
                 "Audit log",
             ],
         ),

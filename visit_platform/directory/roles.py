@@ -68,6 +68,9 @@ REVOKE_PASSES = "access.revoke_pass"
 # since the building, not a company, holds a visitor's record, passages and messages
 # (ADR 0037). Company admins, hosts, reception and security do not see them.
 HANDLE_PRIVACY_REQUESTS = "workflows.change_privacyrequest"
+# How long each class of visitors' personal data is kept, and the job's dry run: property
+# admins (ADR 0034).
+MANAGE_RETENTION = "visits.change_retentionperiod"
 
 _PROPERTY = frozenset(
     {
@@ -106,6 +109,7 @@ _PROPERTY = frozenset(
         VIEW_EXPECTED_TODAY,
         REVOKE_PASSES,
         HANDLE_PRIVACY_REQUESTS,
+        MANAGE_RETENTION,
     }
 )
 

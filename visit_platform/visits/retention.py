@@ -18,13 +18,19 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from kernel.errors import DomainError
+from tenants.db import current_schema
+from tenants.models import Building
 from visit_platform.access.models import AccessEvent, Alert, RollCallEntry
 from visit_platform.audit.actions import Actor, record
 from visit_platform.notifications.models import Notification
 from visit_platform.visits.choices import (
     DEFAULT_RETENTION_DAYS,
     ENFORCED_WATCHLIST_STATUSES,
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
     KeptBecause,
     RetentionClass,
     VisitStatus,
@@ -110,9 +116,12 @@ def _over_by(cutoff: datetime) -> Q:
 
 
 def _visitors_over_by(cutoff: datetime) -> QuerySet[Visitor]:
-    """Visitors registered by ``cutoff`` whose every visit ended by then."""
-    open_visit = Visit.objects.filter(visitor=OuterRef("pk")).exclude(_over_by(cutoff))
-    return Visitor.objects.filter(created_at__lte=cutoff).exclude(Exists(open_visit))
+    """Visitors whose every visit ended by ``cutoff``; one without visits counts from when
+    they were registered."""
+    visits = Visit.objects.filter(visitor=OuterRef("pk"))
+    return Visitor.objects.exclude(Exists(visits.exclude(_over_by(cutoff)))).filter(
+        Exists(visits) | Q(created_at__lte=cutoff)
+    )
 
 
 def enforced_entries_matching(visitor: Visitor, now: datetime) -> list[WatchlistEntry]:
@@ -478,3 +487,53 @@ def apply_retention(
                     count=run.count,
                 )
     return runs
+
+
+# --- The building's settings ------------------------------------------------------------------
+
+
+def check_retention_days(days: dict[str, object]) -> dict[str, int]:
+    """Every class given a whole number of days within bounds, or a ``DomainError`` naming
+    the first that is not (and so nothing is saved)."""
+    cleaned: dict[str, int] = {}
+    for data_class in RetentionClass.values:
+        value = days.get(data_class)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not MIN_RETENTION_DAYS <= value <= MAX_RETENTION_DAYS
+        ):
+            raise DomainError(
+                "retention_out_of_range",
+                _("Enter a whole number of days from %(lowest)d to %(highest)d.")
+                % {"lowest": MIN_RETENTION_DAYS, "highest": MAX_RETENTION_DAYS},
+                field=data_class,
+            )
+        cleaned[data_class] = value
+    unknown = sorted(set(days) - set(RetentionClass.values))
+    if unknown:
+        raise DomainError("retention_class_unknown", _("Unknown kind of data."), field=unknown[0])
+    return cleaned
+
+
+@transaction.atomic
+def change_retention_periods(actor: Actor, days: dict[str, object]) -> list[str]:
+    """Save how long the building keeps each class (all or none: one bad value refuses the
+    lot), audited with what changed. Saving the same values again changes and audits
+    nothing. Returns the classes that changed."""
+    cleaned = check_retention_days(days)
+    # One change at a time: two admins saving at once each see the other's as "before".
+    building = Building.objects.select_for_update().get(schema_name=current_schema())
+    before = retention_days(building.retention_days)
+    changes = {
+        data_class: [before[data_class], value]
+        for data_class, value in cleaned.items()
+        if before[data_class] != value
+    }
+    for data_class, (_old, value) in changes.items():
+        RetentionPeriod.objects.update_or_create(
+            data_class=data_class, defaults={"days": value, "updated_by": actor.user}
+        )
+    if changes:
+        record(actor, "retention.changed", None, changes=changes)
+    return list(changes)
