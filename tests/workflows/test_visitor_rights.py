@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -292,6 +292,19 @@ def test_the_action_returns_the_waiting_request_when_asked_again(in_alpha: Build
     again, created_again = ask_for_deletion(SYSTEM, INDEX)
 
     assert (created, created_again, again.pk) == (True, False, first.pk)
+
+
+def test_the_database_holds_one_open_request_per_mobile_even_for_two_taps_at_once(
+    in_alpha: Building,
+) -> None:
+    ask_for_deletion(SYSTEM, INDEX)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PrivacyRequest.objects.create(
+            kind="deletion", mobile_index=INDEX, due_at=timezone.now() + timedelta(days=15)
+        )
+
+    assert PrivacyRequest.objects.count() == 1
 
 
 @pytest.mark.parametrize(

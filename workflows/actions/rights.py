@@ -47,10 +47,13 @@ def note_personal_data_downloaded(actor: Actor, counts: dict[str, int]) -> None:
     record(actor, "visitor.data_downloaded", None, rows=counts)
 
 
-def open_request(mobile_index: str, kind: str = PrivacyRequestKind.DELETION) -> PrivacyRequest:
+def open_request(
+    mobile_index: str, kind: str = PrivacyRequestKind.DELETION
+) -> PrivacyRequest | None:
+    """The request of this kind still waiting for an answer for this mobile, if any."""
     return PrivacyRequest.objects.filter(
         kind=kind, mobile_index=mobile_index, status=PrivacyRequestStatus.OPEN
-    ).first()  # type: ignore[return-value]
+    ).first()
 
 
 def ask_for_deletion(actor: Actor, mobile_index: str) -> tuple[PrivacyRequest, bool]:
