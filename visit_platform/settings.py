@@ -369,6 +369,9 @@ RATE_LIMITS = {
     # Each post of the visitor's form that names a host (by mobile, or company and name):
     # tighter than visit_request, so the form cannot try out who works here (ADR 0026).
     "host_lookup": _rate_limit("RATE_LIMIT_HOST_LOOKUP", "10,300,3600"),
+    # A visitor downloading their data or asking for its deletion (ADR 0037): a file built from
+    # every table, and a request that someone must answer.
+    "visitor_rights": _rate_limit("RATE_LIMIT_VISITOR_RIGHTS", "10,300,3600"),
 }
 # Texts (SMS) a building may send per day; past it texts are refused and the property admins
 # are told once that day.

@@ -24,7 +24,13 @@ from visit_platform.visits.choices import (
     Scenario,
     VisitStatus,
 )
-from workflows.choices import Approver, IdentityCheck, LinkOutcome, LinkPurpose
+from workflows.choices import (
+    Approver,
+    IdentityCheck,
+    LinkOutcome,
+    LinkPurpose,
+    PrivacyRequestKind,
+)
 
 
 def flow_classes() -> list[type]:
@@ -63,12 +69,14 @@ def register() -> None:
     name_values("kind", AlertKind.choices)
     name_values("kind", CardKind.choices)
     name_values("size", CardSize.choices)
+    name_values("kind", PrivacyRequestKind.choices)
     name_values("direction", GateDirection.choices)
     name_values("direction", Direction.choices)  # a pulse's "in" is an entry, not "entry only"
     name_values("reason", Reason.choices)
     name_values("reasons", Reason.choices)
     name_values("word_of", LeftOnWordOf.choices)
     name_values("data_class", RetentionClass.choices)
+    name_values("kept", RetentionClass.choices)  # a privacy request's classes kept
     for data_class in RetentionClass.values:
         name_values(data_class, KeptBecause.choices)
     name_values("mode", Mode.choices)

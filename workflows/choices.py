@@ -38,3 +38,16 @@ class IdentityCheck(TextChoices):
 
     FACE = "face", _("Face comparison")
     EYE = "eye", _("Checked by eye")
+
+
+class PrivacyRequestKind(models.TextChoices):
+    """What a visitor asked of the building under PIPL (articles 44 to 47). Copies of their
+    data are handed over at once (a download); what takes a person is a request."""
+
+    DELETION = "deletion", _("Deletion of my data")
+
+
+class PrivacyRequestStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the property office")
+    DONE = "done", _("Carried out")
+    REFUSED = "refused", _("Refused")

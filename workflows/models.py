@@ -7,10 +7,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.models import Process
 
+from kernel.fields import actor_field
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
@@ -19,6 +21,8 @@ from workflows.choices import (
     IdentityCheck,
     LinkOutcome,
     LinkPurpose,
+    PrivacyRequestKind,
+    PrivacyRequestStatus,
     WatchlistHitAction,
 )
 
@@ -303,3 +307,43 @@ class FaceMatchReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}%"
+
+
+class PrivacyRequest(models.Model):
+    """A visitor's request to the building under PIPL (articles 44 to 47), made from their own
+    pages and answered by the property office within ``due_at`` (15 days, ADR 0037).
+
+    The visitor is known by the keyed hash of their mobile only (``mobile_index``, as their
+    sign-in): the number itself is not kept here, so the row outlives the data it asked to be
+    deleted and still shows the visitor the answer when they sign in with that number again.
+    One open request per kind and mobile: asking again while one waits changes nothing.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=PrivacyRequestKind.choices)
+    mobile_index = models.CharField(max_length=64, db_index=True, editable=False)
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=PrivacyRequestStatus.choices,
+        default=PrivacyRequestStatus.OPEN,
+    )
+    created_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+    due_at = models.DateTimeField(_("answer due by"))
+    handled_by = actor_field(_("handled by"))
+    handled_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answer = models.TextField(_("answer"), blank=True)
+
+    class Meta:
+        verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "mobile_index"],
+                condition=models.Q(status=PrivacyRequestStatus.OPEN),
+                name="one_open_privacy_request_per_kind_and_mobile",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} request {self.pk} ({self.status})"

@@ -5,7 +5,14 @@ app's own URLs in ``visit_platform/urls.py``)."""
 
 from django.urls import path
 
-from workflows import event_views, host_views, views, visitor_views, watchlist_views
+from workflows import (
+    event_views,
+    host_views,
+    privacy_views,
+    views,
+    visitor_views,
+    watchlist_views,
+)
 
 app_name = "workflows"
 
@@ -23,6 +30,14 @@ urlpatterns = [
     path("policies/<str:scenario>/", views.policy_edit, name="policy_edit"),
     path("policies/<str:scenario>/chart.svg", views.policy_chart, name="policy_chart"),
     path("a/<str:code>/", views.decision_page, name="decision_page"),
+    path("privacy-requests/", privacy_views.request_list, name="privacy_requests"),
+    path("privacy-requests/<int:pk>/", privacy_views.request_detail, name="privacy_request"),
+    path(
+        "privacy-requests/<int:pk>/carry-out/",
+        privacy_views.carry_out,
+        name="privacy_request_carry_out",
+    ),
+    path("privacy-requests/<int:pk>/refuse/", privacy_views.refuse, name="privacy_request_refuse"),
 ]
 
 visits_pages = [
@@ -55,4 +70,6 @@ visits_pages = [
     path("me/sign-out/", visitor_views.sign_out_view, name="my_sign_out"),
     path("me/visits/<int:pk>/cancel/", visitor_views.cancel_visit, name="my_cancel"),
     path("me/visits/<int:pk>/pass/", visitor_views.open_pass, name="my_pass"),
+    path("me/data/", visitor_views.download_my_data, name="my_data"),
+    path("me/deletion/", visitor_views.ask_for_deletion, name="my_deletion"),
 ]

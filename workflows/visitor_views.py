@@ -9,6 +9,7 @@ mobile (``WeChatLink``, made with such a code) is signed in from the link withou
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,8 +44,13 @@ from visit_platform.visits.visitor_session import (
     sign_out,
     signed_in_mobile,
 )
-from workflows.actions import cancel_request, verify_one_time_code
+from workflows.actions import cancel_request, rights, verify_one_time_code
+from workflows.actions.rights import note_personal_data_downloaded
+from workflows.choices import PrivacyRequestStatus
 from workflows.code_pages import text_a_code, typed_code
+from workflows.models import PrivacyRequest
+from workflows.personal_data import counts as personal_data_counts
+from workflows.personal_data import personal_data
 
 RECENT_DAYS = 90
 LIST_LIMIT = 20
@@ -179,9 +185,15 @@ def _list_page(
             "problem": problem,
             "time_zone": timezone.get_current_timezone_name(),
             "by_wechat": _by_wechat(request, mobile_index),
+            "deletion": _latest_deletion_request(mobile_index),
+            "open_status": PrivacyRequestStatus.OPEN,
         }
         response = render(request, "visits/my_visits.html", context, status=status)
     return private(response)
+
+
+def _latest_deletion_request(mobile_index: str) -> PrivacyRequest | None:
+    return PrivacyRequest.objects.filter(mobile_index=mobile_index).order_by("-created_at").first()
 
 
 def _row(visit: Visit, now: datetime, live_passes: set[int]) -> OwnVisit:
@@ -285,3 +297,49 @@ def open_pass(request: HttpRequest, pk: int) -> HttpResponse:
         )
     code = renew_pass_link(_visitor(request), pass_record)
     return private(redirect("pass_page", code=code))
+
+
+@require_POST
+@limit_posts("visitor_rights")
+def download_my_data(request: HttpRequest) -> HttpResponse:
+    """Everything the building holds about the signed-in mobile, as a JSON file (ADR 0037).
+    A POST, so that a link on another site cannot make the browser fetch it, and counted
+    against the visitor pages' limit: the file is built from every table."""
+    mobile_index = _signed_in_or_refused(request)
+    if isinstance(mobile_index, HttpResponse):
+        return mobile_index
+    with timezone.override(building_zone(request)):
+        data = personal_data(mobile_index)
+    note_personal_data_downloaded(_visitor(request), personal_data_counts(data))
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    day = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{day}.json"'
+    return private(response)
+
+
+@require_POST
+@limit_posts("visitor_rights")
+def ask_for_deletion(request: HttpRequest) -> HttpResponse:
+    """The visitor, having confirmed, asks the building to delete their data. The property
+    office answers within 15 days; asking again while a request waits changes nothing."""
+    mobile_index = _signed_in_or_refused(request)
+    if isinstance(mobile_index, HttpResponse):
+        return mobile_index
+    if request.POST.get("confirm") != "yes":
+        return _list_page(
+            request,
+            mobile_index,
+            problem=_("Tick the box to confirm that you want your data deleted."),
+            status=400,
+        )
+    _request, created = rights.ask_for_deletion(_visitor(request), mobile_index)
+    if created:
+        messages.success(
+            request, _("Your request was received. The property office answers it here.")
+        )
+    else:
+        messages.info(request, _("Your request is already waiting; nothing was added."))
+    return private(redirect("visits:my_visits"))

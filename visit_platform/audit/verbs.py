@@ -129,6 +129,12 @@ VERB_LABELS: dict[str, Promise] = {
     "records.viewed": _("Records viewed"),
     "records.filter_saved": _("Records filter saved"),
     "records.filter_deleted": _("Saved records filter deleted"),
+    # Visitors' rights (PIPL, ADR 0037).
+    "visitor.data_downloaded": _("Visitor downloaded a copy of their data"),
+    "privacy_request.received": _("Visitor asked for their data to be deleted"),
+    "privacy_request.viewed": _("Privacy request viewed with what the building holds"),
+    "privacy_request.carried_out": _("Privacy request carried out: the visitor's data deleted"),
+    "privacy_request.refused": _("Privacy request refused"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

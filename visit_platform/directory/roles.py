@@ -72,6 +72,10 @@ VIEW_RECORDS = "reports.view_records"
 # Finding one person's visits and passages by mobile or ID number (through the blind indexes):
 # security and property admins, who answer for who came in.
 FIND_PEOPLE = "reports.find_people"
+# Visitors' requests under PIPL (deletion of their data): the property office answers them,
+# since the building, not a company, holds a visitor's record, passages and messages
+# (ADR 0037). Company admins, hosts, reception and security do not see them.
+HANDLE_PRIVACY_REQUESTS = "workflows.change_privacyrequest"
 # How long each class of visitors' personal data is kept, and the job's dry run: property
 # admins (ADR 0034).
 MANAGE_RETENTION = "visits.change_retentionperiod"
@@ -114,6 +118,7 @@ _PROPERTY = frozenset(
         REVOKE_PASSES,
         VIEW_RECORDS,
         FIND_PEOPLE,
+        HANDLE_PRIVACY_REQUESTS,
         MANAGE_RETENTION,
     }
 )

@@ -23,6 +23,7 @@ class Purpose(models.TextChoices):
     OVERSTAY = "overstay", _("Overstay told to a host")
     OVERSTAY_VISITOR = "overstay_visitor", _("Overstay told to a visitor")
     TEXT_CEILING = "text_ceiling", _("Daily text ceiling reached")
+    PRIVACY_ANSWER = "privacy_answer", _("Answer to a privacy request")
 
 
 class Status(models.TextChoices):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from visit_platform.directory.roles import (
     DESIGN_FORMS,
+    HANDLE_PRIVACY_REQUESTS,
     INVITE_VISITORS,
     MANAGE_GATES,
     MANAGE_POLICIES,
@@ -89,6 +90,13 @@ NAVIGATION = (
         _("Security settings"),
         "access:security_settings",
         MANAGE_SECURITY_SETTINGS,
+        "shield",
+    ),
+    NavItem(
+        "privacy_requests",
+        _("Privacy requests"),
+        "workflows:privacy_requests",
+        HANDLE_PRIVACY_REQUESTS,
         "shield",
     ),
     NavItem(
