@@ -9,154 +9,30 @@ The building is in Shanghai. Visit 2 starts at 00:30 on 1 November, Shanghai tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
-from django.http import QueryDict
 from django.utils import timezone, translation
 
 from kernel.errors import DomainError
 from tenants.models import Building, User
 from tests.access.conftest import make_gate, slip_token
 from tests.conftest import admin_of, member
+from tests.reports.conftest import RANGE, SHANGHAI, SYSTEM, DataSet, local, parse, visit
 from visit_platform.access import actions as access_actions
-from visit_platform.access.models import Gate, Pass
-from visit_platform.audit.actions import Actor
+from visit_platform.access.models import Pass
 from visit_platform.directory.actions import create_company, create_host
 from visit_platform.directory.choices import Role
-from visit_platform.directory.models import Company, Host
-from visit_platform.reports.filters import ReportFilter
+from visit_platform.directory.models import Company
 from visit_platform.reports.statistics import COLUMNS, TITLES, statistics_tables
-from visit_platform.visits.actions import create_visit, decide_visit, register_visitor
-from visit_platform.visits.choices import Scenario, VisitStatus
-from visit_platform.visits.models import Event, Visit
+from visit_platform.visits.choices import Scenario
+from visit_platform.visits.models import Event
 from workflows.actions import events as event_flow
 
 pytestmark = pytest.mark.django_db
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-SYSTEM = Actor.system("tests")
-RANGE = "start=2026-10-26&end=2026-11-08"
-
-
-def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def parse(query: str) -> ReportFilter:
-    return ReportFilter.from_query(QueryDict(query), today=date(2026, 12, 6))
-
-
-@dataclass
-class Building_:
-    a: Company
-    b: Company
-    host_a: Host
-    host_b: Host
-    gate: Gate
-    approver: User
-    visits: dict[int, Visit]
-
-
-_mobiles = iter(range(10**6))
-
-
-def visit(
-    host: Host,
-    scenario: str,
-    starts: datetime,
-    hours: float,
-    status: str = VisitStatus.APPROVED,
-) -> Visit:
-    visitor = register_visitor(SYSTEM, name="访客", mobile=f"1370000{next(_mobiles):04d}")
-    return create_visit(
-        SYSTEM,
-        scenario=scenario,
-        visitor=visitor,
-        host=host,
-        valid_from=starts,
-        valid_until=starts + timedelta(hours=hours),
-        status=status,
-    )
-
-
-def came(gate: Gate, visit: Visit, entered: datetime, left: datetime) -> None:
-    """The visitor scans their slip at the gate at ``entered`` and again going out."""
-    token = slip_token(access_actions.issue_pass(SYSTEM, visit).pass_record)
-    assert access_actions.decide_scan(gate=gate, token=token, now=entered).granted
-    assert access_actions.decide_scan(gate=gate, token=token, direction="out", now=left).granted
-
-
-def refused(gate: Gate, visit: Visit | None, at: datetime) -> str:
-    token = slip_token(access_actions.issue_pass(SYSTEM, visit).pass_record) if visit else "x"
-    decision = access_actions.decide_scan(gate=gate, token=token, direction="in", now=at)
-    assert not decision.granted
-    return decision.reason
-
-
-def decided(visit: Visit, actor: Actor, created: datetime, at: datetime, approve: bool) -> None:
-    """A person decides the request; its creation and decision are then moved to the moments
-    the data set needs (the action stamps them with the real clock)."""
-    decide_visit(actor, visit, approve=approve, reason="" if approve else "会议取消")
-    Visit.objects.filter(pk=visit.pk).update(created_at=created, decided_at=at)
-
-
-@pytest.fixture
-def data(in_alpha: Building) -> Building_:
-    """Eight visits over 31 October to 3 November (Shanghai), two companies.
-
-    =====  =======  ========  ================  =====  =======================================
-    visit  company  scenario  starts (local)    hours  what happened
-    =====  =======  ========  ================  =====  =======================================
-    1      A        invite    31 Oct 23:30      2      in 23:40, out 1 Nov 00:40 (60 min)
-    2      A        invite    1 Nov 00:30       3      in 00:45, out 02:45 (120 min)
-    3      B        walk_in   2 Nov 09:00       4      in 09:05, out 09:35 (30 min)
-    4      B        request   2 Nov 14:00       4      asked 10:00, approved 10:30; never came,
-                                                       refused at 19:00 (pass expired)
-    5      A        request   3 Nov 10:00       4      asked 08:00, refused 09:30
-    6      B        invite    3 Nov 08:00       2      never came; refused at 11:00 (expired)
-    7      A        invite    3 Nov 09:00       8      in 09:30, out 13:30 (240 min)
-    8      A        walk_in   3 Nov 11:00       3      in 11:00, out 11:45 (45 min)
-    9      B        request   20 Nov 09:00      2      asked 3 Nov 09:00, approved 09:10
-    =====  =======  ========  ================  =====  =======================================
-
-    And a code that is no pass at all, scanned on 2 Nov at 12:00 (no visit, no company).
-    """
-    assert in_alpha.time_zone == "Asia/Shanghai"
-    a = create_company(SYSTEM, name="甲公司", floors="3")
-    b = create_company(SYSTEM, name="乙公司", floors="5")
-    host_a = create_host(SYSTEM, a, name="李雷", mobile="13900000001")
-    host_b = create_host(SYSTEM, b, name="王芳", mobile="13900000002")
-    gate = make_gate()
-    approver = admin_of(in_alpha)
-    person = Actor(user=approver)
-    visits = {
-        1: visit(host_a, Scenario.INVITE, local(10, 31, 23, 30), 2),
-        2: visit(host_a, Scenario.INVITE, local(11, 1, 0, 30), 3),
-        3: visit(host_b, Scenario.WALK_IN, local(11, 2, 9), 4),
-        4: visit(host_b, Scenario.REQUEST, local(11, 2, 14), 4, VisitStatus.PENDING_APPROVAL),
-        5: visit(host_a, Scenario.REQUEST, local(11, 3, 10), 4, VisitStatus.PENDING_APPROVAL),
-        6: visit(host_b, Scenario.INVITE, local(11, 3, 8), 2),
-        7: visit(host_a, Scenario.INVITE, local(11, 3, 9), 8),
-        8: visit(host_a, Scenario.WALK_IN, local(11, 3, 11), 3),
-        9: visit(host_b, Scenario.REQUEST, local(11, 20, 9), 2, VisitStatus.PENDING_APPROVAL),
-    }
-    came(gate, visits[1], local(10, 31, 23, 40), local(11, 1, 0, 40))
-    came(gate, visits[2], local(11, 1, 0, 45), local(11, 1, 2, 45))
-    came(gate, visits[3], local(11, 2, 9, 5), local(11, 2, 9, 35))
-    came(gate, visits[7], local(11, 3, 9, 30), local(11, 3, 13, 30))
-    came(gate, visits[8], local(11, 3, 11), local(11, 3, 11, 45))
-    decided(visits[4], person, local(11, 2, 10), local(11, 2, 10, 30), approve=True)
-    decided(visits[5], person, local(11, 3, 8), local(11, 3, 9, 30), approve=False)
-    decided(visits[9], person, local(11, 3, 9), local(11, 3, 9, 10), approve=True)
-    assert refused(gate, visits[4], local(11, 2, 19)) == "expired"
-    assert refused(gate, visits[6], local(11, 3, 11)) == "expired"
-    assert refused(gate, None, local(11, 2, 12)) == "invalid_token"
-    return Building_(a, b, host_a, host_b, gate, approver, visits)
 
 
 def tables(user: User, query: str = RANGE) -> dict[str, Any]:
@@ -185,14 +61,14 @@ def sql(query: str, *params: Any) -> list[tuple[Any, ...]]:
 # --- Every statistic, by hand and by SQL ----------------------------------------------------
 
 
-def test_every_statistic_is_there_with_its_columns(data: Building_) -> None:
+def test_every_statistic_is_there_with_its_columns(data: DataSet) -> None:
     result = tables(data.approver)
 
     assert list(result) == list(TITLES)
     assert {key: list(frame.columns) for key, frame in result.items()} == COLUMNS
 
 
-def test_visits_by_day_count_local_days(data: Building_) -> None:
+def test_visits_by_day_count_local_days(data: DataSet) -> None:
     frame = tables(data.approver)["visits_by_day"]
 
     counted = {row[0]: row[1:] for row in records(frame) if row[1]}
@@ -215,7 +91,7 @@ def test_visits_by_day_count_local_days(data: Building_) -> None:
     }
 
 
-def test_visits_by_hour_list_the_local_hours_that_hold_visits(data: Building_) -> None:
+def test_visits_by_hour_list_the_local_hours_that_hold_visits(data: DataSet) -> None:
     frame = tables(data.approver)["visits_by_hour"]
 
     counted = {row[0].to_pydatetime(): row[1:] for row in records(frame)}
@@ -241,7 +117,7 @@ def test_visits_by_hour_list_the_local_hours_that_hold_visits(data: Building_) -
     }
 
 
-def test_visits_by_week_and_month_roll_up_local_days(data: Building_) -> None:
+def test_visits_by_week_and_month_roll_up_local_days(data: DataSet) -> None:
     result = tables(data.approver)
 
     weeks = records(result["visits_by_week"])
@@ -258,7 +134,7 @@ def test_visits_by_week_and_month_roll_up_local_days(data: Building_) -> None:
         )
 
 
-def test_visits_by_company_and_by_scenario(data: Building_) -> None:
+def test_visits_by_company_and_by_scenario(data: DataSet) -> None:
     with translation.override("en"):
         result = tables(data.approver)
 
@@ -292,7 +168,7 @@ def test_visits_by_company_and_by_scenario(data: Building_) -> None:
     }
 
 
-def test_refusals_by_reason_with_their_words(data: Building_) -> None:
+def test_refusals_by_reason_with_their_words(data: DataSet) -> None:
     with translation.override("en"):
         frame = tables(data.approver)["denial_reasons"]
 
@@ -318,7 +194,7 @@ def percentiles_sql(duration: str, day: str, where: str) -> str:
     )
 
 
-def test_dwell_time_median_and_90th_percentile_by_local_day_of_check_in(data: Building_) -> None:
+def test_dwell_time_median_and_90th_percentile_by_local_day_of_check_in(data: DataSet) -> None:
     frame = tables(data.approver)["dwell_time"]
 
     assert records(frame) == [
@@ -340,7 +216,7 @@ def test_dwell_time_median_and_90th_percentile_by_local_day_of_check_in(data: Bu
     assert records(frame) == [(d, n, float(m), float(p)) for d, n, m, p in by_sql]
 
 
-def test_approval_turnaround_by_local_day_of_the_decision(data: Building_) -> None:
+def test_approval_turnaround_by_local_day_of_the_decision(data: DataSet) -> None:
     frame = tables(data.approver)["approval_turnaround"]
 
     assert records(frame) == [
@@ -362,7 +238,7 @@ def test_approval_turnaround_by_local_day_of_the_decision(data: Building_) -> No
 
 
 def test_no_shows_are_approved_visits_whose_window_ended_without_a_check_in(
-    data: Building_,
+    data: DataSet,
 ) -> None:
     frame = tables(data.approver)["no_shows"]
 
@@ -381,7 +257,7 @@ def test_no_shows_are_approved_visits_whose_window_ended_without_a_check_in(
     )
 
 
-def test_peak_hours_count_granted_entries_by_local_hour_of_day(data: Building_) -> None:
+def test_peak_hours_count_granted_entries_by_local_hour_of_day(data: DataSet) -> None:
     frame = tables(data.approver)["peak_hours"]
 
     assert len(frame) == 24
@@ -401,7 +277,7 @@ def test_peak_hours_count_granted_entries_by_local_hour_of_day(data: Building_) 
 # --- Scope ----------------------------------------------------------------------------------
 
 
-def test_a_company_admin_counts_only_their_company(data: Building_, in_alpha: Building) -> None:
+def test_a_company_admin_counts_only_their_company(data: DataSet, in_alpha: Building) -> None:
     admin_a = member(in_alpha, "admin@a.example", Role.COMPANY_ADMIN, data.a)
 
     result = tables(admin_a)
@@ -415,7 +291,7 @@ def test_a_company_admin_counts_only_their_company(data: Building_, in_alpha: Bu
 
 
 def test_a_forged_company_filter_counts_nothing_not_the_other_company(
-    data: Building_, in_alpha: Building
+    data: DataSet, in_alpha: Building
 ) -> None:
     admin_a = member(in_alpha, "admin@a.example", Role.COMPANY_ADMIN, data.a)
 
@@ -424,7 +300,7 @@ def test_a_forged_company_filter_counts_nothing_not_the_other_company(
     assert {key: counted(frame) for key, frame in result.items()} == dict.fromkeys(TITLES, 0)
 
 
-def test_another_building_never_counts(data: Building_, beta: Building) -> None:
+def test_another_building_never_counts(data: DataSet, beta: Building) -> None:
     connection.set_tenant(beta)
     company = create_company(SYSTEM, name="丙公司", floors="1")
     host = create_host(SYSTEM, company, name="赵六", mobile="13900000009")
@@ -437,14 +313,14 @@ def test_another_building_never_counts(data: Building_, beta: Building) -> None:
     assert [row[1] for row in records(result["by_company"])] == ["甲公司", "乙公司"]
 
 
-def test_a_company_narrowing_counts_that_company(data: Building_) -> None:
+def test_a_company_narrowing_counts_that_company(data: DataSet) -> None:
     result = tables(data.approver, f"{RANGE}&company={data.b.pk}&scenario=invite")
 
     assert records(result["by_scenario"]) == [("invite", str(Scenario.INVITE.label), 1, 0)]
     assert records(result["denial_reasons"])[0][::2] == ("expired", 1)
 
 
-def test_a_search_for_one_person_is_refused(data: Building_) -> None:
+def test_a_search_for_one_person_is_refused(data: DataSet) -> None:
     with pytest.raises(DomainError) as refused_search:
         tables(data.approver, f"{RANGE}&person=13800000001")
 

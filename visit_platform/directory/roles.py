@@ -64,6 +64,11 @@ SEE_VISITOR_NAMES = "visits.view_visitor_name"
 # Revoking one pass from the console, with a reason (a lost phone, a visit called off):
 # security and property admins, who answer for who gets in.
 REVOKE_PASSES = "access.revoke_pass"
+# The statistics dashboard (issue 17): counts and durations, never a person. Property admins
+# and security for the whole building (security plans guards and lanes by the peaks and
+# refusals); company admins for their own company. Reception and hosts have no use for it
+# (ADR 0039).
+VIEW_STATISTICS = "reports.view_statistics"
 
 _PROPERTY = frozenset(
     {
@@ -101,6 +106,7 @@ _PROPERTY = frozenset(
         MARK_ROLL_CALL,
         VIEW_EXPECTED_TODAY,
         REVOKE_PASSES,
+        VIEW_STATISTICS,
     }
 )
 
@@ -122,6 +128,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             INVITE_VISITORS,
             VIEW_TASKS,
             ORGANISE_EVENTS,
+            VIEW_STATISTICS,
         }
     ),
     # A host sees their own approvals in their inbox, not the company's list; they invite
@@ -155,6 +162,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_EXPECTED_TODAY,
             SEE_VISITOR_NAMES,
             REVOKE_PASSES,
+            VIEW_STATISTICS,
         }
     ),
 }

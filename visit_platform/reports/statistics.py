@@ -106,7 +106,7 @@ COLUMN_LABELS: dict[str, Promise] = {
     "day": gettext_lazy("Day"),
     "week": gettext_lazy("Week from"),
     "month": gettext_lazy("Month"),
-    "visits": gettext_lazy("Visits"),
+    "visits": gettext_lazy("Number of visits"),
     "arrived": gettext_lazy("Arrived"),
     "company_id": gettext_lazy("Company number"),
     "company": gettext_lazy("Company"),
@@ -120,16 +120,16 @@ COLUMN_LABELS: dict[str, Promise] = {
     "decided": gettext_lazy("Decided"),
     "approved": gettext_lazy("Approved"),
     "refused": gettext_lazy("Refused"),
-    "expected": gettext_lazy("Expected"),
+    "expected": gettext_lazy("Were expected"),
     "no_shows": gettext_lazy("Did not come"),
     "no_show_share": gettext_lazy("Share who did not come"),
-    "entries": gettext_lazy("Entries"),
+    "entries": gettext_lazy("Entries granted"),
     "event_id": gettext_lazy("Event number"),
     "event": gettext_lazy("Event"),
     "starts_at": gettext_lazy("Starts"),
     "invited": gettext_lazy("Invited"),
     "passes_issued": gettext_lazy("Passes issued"),
-    "entered": gettext_lazy("Entered"),
+    "entered": gettext_lazy("Came in"),
 }
 
 COLUMNS: dict[str, list[str]] = {

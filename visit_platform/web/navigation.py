@@ -27,6 +27,7 @@ from visit_platform.directory.roles import (
     VIEW_MEMBERSHIP,
     VIEW_NOTIFICATIONS,
     VIEW_SECURITY_SCREEN,
+    VIEW_STATISTICS,
     VIEW_TASKS,
     VIEW_VISIT,
     VIEW_WATCHLIST,
@@ -72,6 +73,7 @@ NAVIGATION = (
         "security", _("Security screen"), "access:security_screen", VIEW_SECURITY_SCREEN, "shield"
     ),
     NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
+    NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_STATISTICS, "chart"),
     NavItem("roll_call", _("Roll call"), "access:roll_call_home", MARK_ROLL_CALL, "users"),
     NavItem(
         "notifications",
