@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.utils import timezone, translation
+from django_tenants.utils import schema_context
 
 from kernel.errors import DomainError
 from tenants.models import Building, User
@@ -397,3 +398,13 @@ def test_event_attendance_counts_invited_passes_and_entries(in_alpha: Building) 
         " count(v.checked_in_at) FROM visits_attendee a JOIN visits_visit v ON v.id = a.visit_id"
         " GROUP BY a.event_id ORDER BY a.event_id"
     )
+
+
+def test_a_job_that_switches_schema_by_name_still_counts_in_the_buildings_time_zone(
+    data: DataSet,
+) -> None:
+    with schema_context("alpha"):
+        assert not hasattr(connection.tenant, "time_zone")
+        frame = tables(data.approver)["visits_by_month"]
+
+    assert records(frame) == [(date(2026, 10, 1), 1, 1), (date(2026, 11, 1), 7, 4)]

@@ -41,7 +41,7 @@ SPECS: dict[str, ChartSpec] = {
     "visits_by_week": ChartSpec("week", ("visits", "arrived")),
     "visits_by_month": ChartSpec("month", ("visits", "arrived")),
     "by_company": ChartSpec("company", ("visits", "arrived"), horizontal=True),
-    "by_scenario": ChartSpec("scenario_label", ("visits", "arrived")),
+    "by_scenario": ChartSpec("scenario_label", ("visits", "arrived"), horizontal=True),
     "denial_reasons": ChartSpec(
         "reason_label", ("refusals",), horizontal=True, value_axis=gettext_lazy("Refusals")
     ),

@@ -76,6 +76,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kernel.errors import DomainError
+from tenants.models import Building
 from visit_platform.access.choices import Direction, Reason
 from visit_platform.access.models import AccessEvent, Pass
 from visit_platform.directory.queries import managed_company_ids
@@ -166,8 +167,15 @@ def translated(key: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def building_zone() -> ZoneInfo:
-    """The time zone of the building whose schema the connection is on."""
-    name = getattr(getattr(connection, "tenant", None), "time_zone", "") or settings.TIME_ZONE
+    """The time zone of the building whose schema the connection is on. A connection switched
+    by schema name only (``schema_context``: a job, a command) holds no Building: read it."""
+    name = getattr(getattr(connection, "tenant", None), "time_zone", "")
+    if not name:
+        schema = getattr(connection, "schema_name", "")
+        name = (
+            Building.objects.filter(schema_name=schema).values_list("time_zone", flat=True).first()
+            or settings.TIME_ZONE
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -18,10 +18,11 @@
 
   function option(chart) {
     const several = chart.series.length > 1;
+    // The category axis has no name: its labels (days, companies, reasons) say what they
+    // are, and the table's header names them.
     const category = {
       type: "category",
       data: chart.categories,
-      name: chart.horizontal ? "" : chart.categoryName,
       inverse: chart.horizontal,
       axisLabel: {
         width: narrow() ? 96 : 180,
@@ -33,7 +34,9 @@
       type: "value",
       name: chart.valueName,
       minInterval: chart.kind === "line" ? 0 : 1,
-      nameTextStyle: { align: chart.horizontal ? "right" : "left" },
+      nameLocation: chart.horizontal ? "middle" : "end",
+      nameGap: chart.horizontal ? 26 : 15,
+      nameTextStyle: { align: chart.horizontal ? "center" : "left" },
     };
     return {
       animation: false,
@@ -41,7 +44,14 @@
       textStyle: { fontFamily: FONT },
       tooltip: { trigger: "axis", confine: true },
       legend: several ? { top: 0, type: "scroll" } : undefined,
-      grid: { left: 8, right: 24, top: several ? 44 : 32, bottom: 8, containLabel: true },
+      // Room at the sides for the first and last day, whose labels are centred on their bars.
+      grid: {
+        left: chart.horizontal ? 8 : 36,
+        right: chart.horizontal ? 24 : 44,
+        top: several ? 52 : 32,
+        bottom: chart.horizontal ? 28 : 8,
+        containLabel: true,
+      },
       xAxis: chart.horizontal ? value : category,
       yAxis: chart.horizontal ? category : value,
       series: chart.series.map((series) => ({
