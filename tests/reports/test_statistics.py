@@ -22,7 +22,7 @@ from kernel.errors import DomainError
 from tenants.models import Building, User
 from tests.access.conftest import make_gate, slip_token
 from tests.conftest import admin_of, member
-from tests.reports.conftest import RANGE, SHANGHAI, SYSTEM, DataSet, local, parse, visit
+from tests.reports.statistics_data import RANGE, SHANGHAI, SYSTEM, DataSet, local, parse, visit
 from visit_platform.access import actions as access_actions
 from visit_platform.access.models import Pass
 from visit_platform.directory.actions import create_company, create_host
@@ -78,6 +78,7 @@ def test_visits_by_day_count_local_days(data: DataSet) -> None:
         date(2026, 11, 1): (1, 1),
         date(2026, 11, 2): (2, 1),
         date(2026, 11, 3): (4, 2),
+        date(2026, 11, 4): (1, 0),
     }
     assert len(frame) == 14
     assert counted == {
@@ -105,6 +106,7 @@ def test_visits_by_hour_list_the_local_hours_that_hold_visits(data: DataSet) -> 
         datetime(2026, 11, 3, 9): (1, 1),
         datetime(2026, 11, 3, 10): (1, 0),
         datetime(2026, 11, 3, 11): (1, 1),
+        datetime(2026, 11, 4, 9): (1, 0),
     }
     assert counted == {
         hour: (visits, arrived)
@@ -123,8 +125,8 @@ def test_visits_by_week_and_month_roll_up_local_days(data: DataSet) -> None:
 
     weeks = records(result["visits_by_week"])
     months = records(result["visits_by_month"])
-    assert weeks == [(date(2026, 10, 26), 2, 2), (date(2026, 11, 2), 6, 3)]
-    assert months == [(date(2026, 10, 1), 1, 1), (date(2026, 11, 1), 7, 4)]
+    assert weeks == [(date(2026, 10, 26), 2, 2), (date(2026, 11, 2), 7, 3)]
+    assert months == [(date(2026, 10, 1), 1, 1), (date(2026, 11, 1), 8, 4)]
     for unit, expected in (("week", weeks), ("month", months)):
         assert expected == sql(
             f"SELECT date_trunc('{unit}', valid_from AT TIME ZONE 'Asia/Shanghai')::date AS b,"  # noqa: S608 (fixed words, no input)
@@ -141,11 +143,11 @@ def test_visits_by_company_and_by_scenario(data: DataSet) -> None:
 
     assert records(result["by_company"]) == [
         (data.a.pk, "甲公司", 5, 4),
-        (data.b.pk, "乙公司", 3, 1),
+        (data.b.pk, "乙公司", 4, 1),
     ]
     assert records(result["by_scenario"]) == [
         ("invite", "Invitation", 4, 3),
-        ("request", "Visit request", 2, 0),
+        ("request", "Visit request", 3, 0),
         ("walk_in", "Walk-in with ID", 2, 2),
         ("no_id", "Walk-in without ID", 0, 0),
         ("bulk", "Event attendee", 0, 0),
@@ -209,7 +211,7 @@ def test_dwell_time_median_and_90th_percentile_by_local_day_of_check_in(data: Da
             "checked_out_at - checked_in_at",
             "checked_in_at",
             "checked_out_at IS NOT NULL AND NOT left_unseen"
-            " AND checked_in_at >= %s AND checked_in_at < %s",
+            " AND valid_from >= %s AND valid_from < %s",
         ),
         local(10, 26, 0),
         local(11, 9, 0),
@@ -228,7 +230,8 @@ def test_approval_turnaround_by_local_day_of_the_decision(data: DataSet) -> None
         percentiles_sql(
             "decided_at - created_at",
             "decided_at",
-            "decided_at >= %s AND decided_at < %s AND status <> 'expired' AND scenario <> 'bulk'",
+            "decided_at IS NOT NULL AND status <> 'expired' AND scenario <> 'bulk'"
+            " AND valid_from >= %s AND valid_from < %s",
         ),
         local(10, 26, 0),
         local(11, 9, 0),
@@ -247,12 +250,14 @@ def test_no_shows_are_approved_visits_whose_window_ended_without_a_check_in(
         (date(2026, 11, 1), 2, 0, 0.0),
         (date(2026, 11, 2), 2, 1, 0.5),
         (date(2026, 11, 3), 3, 1, 1 / 3),
+        (date(2026, 11, 4), 1, 1, 1.0),
     ]
     assert [row[:3] for row in records(frame)] == sql(
         "SELECT (valid_until AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*),"
         " count(*) FILTER (WHERE checked_in_at IS NULL) FROM visits_visit"
         " WHERE status IN ('approved', 'checked_in', 'checked_out')"
-        " AND valid_until >= %s AND valid_until < %s GROUP BY day ORDER BY day",
+        " AND valid_until <= now() AND valid_from >= %s AND valid_from < %s"
+        " GROUP BY day ORDER BY day",
         local(10, 26, 0),
         local(11, 9, 0),
     )
@@ -310,7 +315,7 @@ def test_another_building_never_counts(data: DataSet, beta: Building) -> None:
 
     result = tables(data.approver)
 
-    assert result["visits_by_month"]["visits"].sum() == 8
+    assert result["visits_by_month"]["visits"].sum() == 9
     assert [row[1] for row in records(result["by_company"])] == ["甲公司", "乙公司"]
 
 
@@ -407,4 +412,4 @@ def test_a_job_that_switches_schema_by_name_still_counts_in_the_buildings_time_z
         assert not hasattr(connection.tenant, "time_zone")
         frame = tables(data.approver)["visits_by_month"]
 
-    assert records(frame) == [(date(2026, 10, 1), 1, 1), (date(2026, 11, 1), 7, 4)]
+    assert records(frame) == [(date(2026, 10, 1), 1, 1), (date(2026, 11, 1), 8, 4)]

@@ -26,8 +26,8 @@ from visit_platform.directory.roles import (
     VIEW_HOST,
     VIEW_MEMBERSHIP,
     VIEW_NOTIFICATIONS,
+    VIEW_RECORDS,
     VIEW_SECURITY_SCREEN,
-    VIEW_STATISTICS,
     VIEW_TASKS,
     VIEW_VISIT,
     VIEW_WATCHLIST,
@@ -49,6 +49,7 @@ NAVIGATION = (
     NavItem("tasks", _("Tasks"), "workflows:task_list", VIEW_TASKS, "desk"),
     NavItem("today", _("Visitors today"), "visits:expected_today", VIEW_EXPECTED_TODAY, "users"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
+    NavItem("records", _("Records"), "reports:records", VIEW_RECORDS, "form"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem("my_visitors", _("My visitors"), "visits:my_visitors", INVITE_VISITORS, "users"),
     NavItem(
@@ -73,7 +74,7 @@ NAVIGATION = (
         "security", _("Security screen"), "access:security_screen", VIEW_SECURITY_SCREEN, "shield"
     ),
     NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
-    NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_STATISTICS, "chart"),
+    NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_RECORDS, "chart"),
     NavItem("roll_call", _("Roll call"), "access:roll_call_home", MARK_ROLL_CALL, "users"),
     NavItem(
         "notifications",
