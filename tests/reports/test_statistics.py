@@ -30,7 +30,7 @@ from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company
 from visit_platform.reports.statistics import COLUMNS, TITLES, statistics_tables
 from visit_platform.visits.choices import Scenario
-from visit_platform.visits.models import Event
+from visit_platform.visits.models import Event, Visit, Visitor
 from workflows.actions import events as event_flow
 
 pytestmark = pytest.mark.django_db
@@ -413,3 +413,19 @@ def test_a_job_that_switches_schema_by_name_still_counts_in_the_buildings_time_z
         frame = tables(data.approver)["visits_by_month"]
 
     assert records(frame) == [(date(2026, 10, 1), 1, 1), (date(2026, 11, 1), 8, 4)]
+
+
+def test_blanking_the_personal_fields_changes_no_figure(data: DataSet) -> None:
+    """What the retention job does to a visitor past retention: names, mobiles, document
+    numbers and the typed contact details go; the visit and gate-event rows stay."""
+    before = tables(data.approver)
+
+    Visitor.objects.update(
+        name="", mobile="", mobile_index="", id_number="", id_number_index="", id_number_masked=""
+    )
+    Visit.objects.update(contact_name="", contact_mobile="", contact_mobile_index="")
+    after = tables(data.approver)
+
+    for key in TITLES:
+        assert after[key].equals(before[key]), key
+    assert int(after["visits_by_month"]["visits"].sum()) == 9
