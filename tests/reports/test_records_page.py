@@ -115,7 +115,7 @@ def test_a_company_admin_sees_their_company_only_even_naming_another(
     _, forged = page(client, f"{NOVEMBER}&company={w.hill.pk}")
     _, events = page(client, f"{NOVEMBER}&company={w.hill.pk}&tab=events")
 
-    assert own.count("<tr><td") == 2 and "远山律所</td>" not in own
+    assert own.count("<tr><td") == 2 and ">远山律所</div>" not in own
     assert "No records match this filter." in forged and "<tr><td" not in forged
     assert "<tr><td" not in events
     # Their form offers their own company, hosts and people only.
@@ -218,6 +218,7 @@ def test_a_filter_is_saved_listed_opened_and_deleted(world: World, alpha: Buildi
         ("   ", NOVEMBER, "Give the filter a name."),
         ("x" * 61, NOVEMBER, "A filter&#x27;s name is at most 60 characters"),
         ("bad\x07name", NOVEMBER, "The request contains control characters"),
+        ("zero\u200bwidth", NOVEMBER, "A filter&#x27;s name is at most 60 characters"),
         ("forged", "company=abc", "A choice in the filter is not valid."),
         ("forged", "start=2026-11-10&end=2026-11-01", "The start date is after the end date."),
         ("oversized", "company=1&" * 300, "This filter is too long to keep."),
@@ -325,7 +326,7 @@ def test_a_forged_saved_filter_shows_a_company_admin_nothing_of_another_company(
     opened = client.get(f"/records/saved/{forged.pk}/", follow=True).content.decode()
     person = client.get(f"/records/saved/{planted.pk}/", follow=True)
 
-    assert "No records match this filter." in opened and "远山律所</td>" not in opened
+    assert "No records match this filter." in opened and ">远山律所</div>" not in opened
     assert person.status_code == 403 and "<tr><td" not in person.content.decode()
 
 
@@ -345,3 +346,19 @@ def test_saving_and_deleting_need_a_post(world: World, alpha: Building) -> None:
     assert client.get(f"/records/saved/?name=x&{urlencode({'query': NOVEMBER})}").status_code == 405
     assert client.get("/records/saved/delete/?filter=1").status_code == 405
     assert saved_names(world) == []
+
+
+def test_no_junk_sent_to_the_records_pages_is_a_server_error(world: World, alpha: Building) -> None:
+    """The probe of issue 15 (every field name the views read, junk values, every method),
+    on the records' URLs only, for the roles that see them and one that does not."""
+    from tests.test_no_server_errors import _urls, _walk
+
+    urls = [url for url in _urls("visit_platform.urls") if url.startswith("/records/")]
+    failures = []
+    for user in (world.admin, world.company_admin, world.guard, world.desk):
+        client = client_for(alpha, user)
+        client.raise_request_exception = False
+        failures += _walk(client, urls)
+
+    assert len(urls) >= 4
+    assert failures == []

@@ -82,7 +82,9 @@ PAGES = [
     (Role.PROPERTY_ADMIN, "/settings/wechat/", "WeChat account"),
     (Role.PROPERTY_ADMIN, "/settings/security/", "Security settings"),
     (Role.PROPERTY_ADMIN, "/alerts/", "Alerts"),
+    (Role.PROPERTY_ADMIN, "/records/", "Records"),
     (Role.COMPANY_ADMIN, "/", "Overview"),
+    (Role.COMPANY_ADMIN, "/records/", "Records"),
     (Role.COMPANY_ADMIN, "/companies/", "Companies"),
     (Role.COMPANY_ADMIN, "/employees/", "Employees"),
     (Role.COMPANY_ADMIN, "/employees/new/", "New employee"),
@@ -98,6 +100,7 @@ PAGES = [
     (Role.SECURITY, "/watchlist/", "Watchlist"),
     (Role.SECURITY, "/watchlist/new/", "Propose a watchlist entry"),
     (Role.SECURITY, "/alerts/", "Alerts"),
+    (Role.SECURITY, "/records/?tab=events", "Records"),
 ]
 
 
@@ -124,6 +127,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Tasks",
                 "Visitors today",
                 "Visits",
+                "Records",
                 "Invite a visitor",
                 "My visitors",
                 "Register a visitor",
@@ -150,6 +154,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Overview",
                 "Tasks",
                 "Visits",
+                "Records",
                 "Invite a visitor",
                 "My visitors",
                 "Events",
@@ -179,6 +184,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Tasks",
                 "Visitors today",
                 "Visits",
+                "Records",
                 "Companies",
                 "Watchlist",
                 "Security screen",
