@@ -83,8 +83,10 @@ PAGES = [
     (Role.PROPERTY_ADMIN, "/settings/security/", "Security settings"),
     (Role.PROPERTY_ADMIN, "/alerts/", "Alerts"),
     (Role.PROPERTY_ADMIN, "/records/", "Records"),
+    (Role.PROPERTY_ADMIN, "/statistics/", "Statistics"),
     (Role.COMPANY_ADMIN, "/", "Overview"),
     (Role.COMPANY_ADMIN, "/records/", "Records"),
+    (Role.COMPANY_ADMIN, "/statistics/", "Statistics"),
     (Role.COMPANY_ADMIN, "/companies/", "Companies"),
     (Role.COMPANY_ADMIN, "/employees/", "Employees"),
     (Role.COMPANY_ADMIN, "/employees/new/", "New employee"),
@@ -101,6 +103,7 @@ PAGES = [
     (Role.SECURITY, "/watchlist/new/", "Propose a watchlist entry"),
     (Role.SECURITY, "/alerts/", "Alerts"),
     (Role.SECURITY, "/records/?tab=events", "Records"),
+    (Role.SECURITY, "/statistics/", "Statistics"),
 ]
 
 
@@ -128,6 +131,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visitors today",
                 "Visits",
                 "Records",
+                "Statistics",
                 "Invite a visitor",
                 "My visitors",
                 "Register a visitor",
@@ -155,6 +159,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Tasks",
                 "Visits",
                 "Records",
+                "Statistics",
                 "Invite a visitor",
                 "My visitors",
                 "Events",
@@ -185,6 +190,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visitors today",
                 "Visits",
                 "Records",
+                "Statistics",
                 "Companies",
                 "Watchlist",
                 "Security screen",
