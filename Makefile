@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test test-fast smoke install lint browser lock bench clean-data face-samples
+.PHONY: demo test test-fast smoke install lint browser lock bench clean-data face-samples vendor-echarts
 
 ## Set up everything (virtualenv, embedded PostgreSQL and Redis, demo building) and run it.
 demo: install
@@ -65,6 +65,15 @@ $(FACE_SAMPLES)/package/demo/sample6.jpg:
 		archive.extractall(sys.argv[3], members=photos, filter="data")' \
 		$(FACE_API_TARBALL) $(FACE_API_INTEGRITY) $(FACE_SAMPLES)
 	touch $@
+
+## Apache ECharts for the statistics dashboard, vendored (committed) from its npm package: the
+## tarball is checked against the registry's sha512 integrity and the one pinned here. To
+## upgrade, change both lines and run this target.
+ECHARTS_VERSION := 5.6.0
+ECHARTS_INTEGRITY := sha512-oTbVTsXfKuEhxftHqL5xprgLoc0k7uScAwtryCgWF6hPYFLRwOUHiFmHGCBKP5NPFNkDVopOieyUqYGH8Fa3kA==
+vendor-echarts:
+	$(PYTHON) scripts/vendor_echarts.py $(ECHARTS_VERSION) $(ECHARTS_INTEGRITY) \
+		visit_platform/reports/static/reports/vendor/echarts
 
 ## Re-resolve requirements.lock from pyproject.toml.
 lock:

@@ -84,8 +84,10 @@ PAGES = [
     (Role.PROPERTY_ADMIN, "/alerts/", "Alerts"),
     (Role.PROPERTY_ADMIN, "/records/", "Records"),
     (Role.PROPERTY_ADMIN, "/privacy-requests/", "Privacy requests"),
+    (Role.PROPERTY_ADMIN, "/statistics/", "Statistics"),
     (Role.COMPANY_ADMIN, "/", "Overview"),
     (Role.COMPANY_ADMIN, "/records/", "Records"),
+    (Role.COMPANY_ADMIN, "/statistics/", "Statistics"),
     (Role.COMPANY_ADMIN, "/companies/", "Companies"),
     (Role.COMPANY_ADMIN, "/employees/", "Employees"),
     (Role.COMPANY_ADMIN, "/employees/new/", "New employee"),
@@ -102,6 +104,7 @@ PAGES = [
     (Role.SECURITY, "/watchlist/new/", "Propose a watchlist entry"),
     (Role.SECURITY, "/alerts/", "Alerts"),
     (Role.SECURITY, "/records/?tab=events", "Records"),
+    (Role.SECURITY, "/statistics/", "Statistics"),
 ]
 
 
@@ -129,6 +132,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visitors today",
                 "Visits",
                 "Records",
+                "Statistics",
                 "Invite a visitor",
                 "My visitors",
                 "Register a visitor",
@@ -158,6 +162,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Tasks",
                 "Visits",
                 "Records",
+                "Statistics",
                 "Invite a visitor",
                 "My visitors",
                 "Events",
@@ -188,6 +193,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visitors today",
                 "Visits",
                 "Records",
+                "Statistics",
                 "Companies",
                 "Watchlist",
                 "Security screen",

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from visit_platform.reports import views
+from visit_platform.reports import statistics_views, views
 
 app_name = "reports"
 
@@ -11,4 +11,5 @@ urlpatterns: list[URLPattern] = [
     path("records/saved/", views.save_records_filter, name="save_filter"),
     path("records/saved/<int:pk>/", views.open_saved_filter, name="open_filter"),
     path("records/saved/delete/", views.delete_saved_filter, name="delete_filter"),
+    path("statistics/", statistics_views.statistics_page, name="statistics"),
 ]

@@ -52,6 +52,7 @@ NAVIGATION = (
     NavItem("today", _("Visitors today"), "visits:expected_today", VIEW_EXPECTED_TODAY, "users"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
     NavItem("records", _("Records"), "reports:records", VIEW_RECORDS, "form"),
+    NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_RECORDS, "chart"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem("my_visitors", _("My visitors"), "visits:my_visitors", INVITE_VISITORS, "users"),
     NavItem(
