@@ -27,7 +27,7 @@ def test_a_filter_survives_the_round_trip_through_its_query_string() -> None:
     chosen = parse(
         "start=2026-01-01&end=2026-03-31&company=7&company=3&host=5&gate=2"
         "&scenario=invite&scenario=walk_in&status=checked_out&invited_by=9&approved_by=4"
-        "&registered_by=8&person=13800000001"
+        "&registered_by=8&result=denied&person=13800000001"
     )
 
     assert chosen.company_ids == (3, 7)
@@ -61,6 +61,8 @@ def test_the_audit_detail_says_a_person_was_looked_up_but_not_who() -> None:
         "status=deleted",
         "approved_by=1&approved_by=2",
         "person=" + "1" * 41,
+        "result=maybe",
+        "result=granted&result=denied",
     ],
 )
 def test_malformed_forged_or_oversized_filters_are_refused_with_a_reason(query: str) -> None:

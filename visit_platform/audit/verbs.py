@@ -120,6 +120,9 @@ VERB_LABELS: dict[str, Promise] = {
     "roll_call.closed": _("Roll call closed"),
     "roll_call.viewed": _("Roll call viewed with full names"),
     "host.visitors_viewed": _("Host viewed their visitors"),
+    "records.viewed": _("Records viewed"),
+    "records.filter_saved": _("Records filter saved"),
+    "records.filter_deleted": _("Saved records filter deleted"),
 }
 
 SYSTEM_ACTOR_LABELS: dict[str, Promise] = {

@@ -64,6 +64,14 @@ SEE_VISITOR_NAMES = "visits.view_visitor_name"
 # Revoking one pass from the console, with a reason (a lost phone, a visit called off):
 # security and property admins, who answer for who gets in.
 REVOKE_PASSES = "access.revoke_pass"
+# Records over any period (issue 17): visits and gate events with who invited, approved or
+# registered each. Property admins and security for the whole building, company admins for
+# their own company. Reception works today's desk and hosts their own visitors: neither needs
+# the building's history (ADR 0038).
+VIEW_RECORDS = "reports.view_records"
+# Finding one person's visits and passages by mobile or ID number (through the blind indexes):
+# security and property admins, who answer for who came in.
+FIND_PEOPLE = "reports.find_people"
 
 _PROPERTY = frozenset(
     {
@@ -101,6 +109,8 @@ _PROPERTY = frozenset(
         MARK_ROLL_CALL,
         VIEW_EXPECTED_TODAY,
         REVOKE_PASSES,
+        VIEW_RECORDS,
+        FIND_PEOPLE,
     }
 )
 
@@ -122,6 +132,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             INVITE_VISITORS,
             VIEW_TASKS,
             ORGANISE_EVENTS,
+            VIEW_RECORDS,
         }
     ),
     # A host sees their own approvals in their inbox, not the company's list; they invite
@@ -155,6 +166,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_EXPECTED_TODAY,
             SEE_VISITOR_NAMES,
             REVOKE_PASSES,
+            VIEW_RECORDS,
+            FIND_PEOPLE,
         }
     ),
 }

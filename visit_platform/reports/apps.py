@@ -8,3 +8,8 @@ class ReportsConfig(AppConfig):
     name = "visit_platform.reports"
     label = "reports"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        from visit_platform.reports import audit_words
+
+        audit_words.register()

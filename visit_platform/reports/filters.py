@@ -27,6 +27,8 @@ from visit_platform.visits.choices import Scenario, VisitStatus
 LONGEST_RANGE_DAYS = 3660
 # No form offers more choices than this at once; more is a forged or broken request.
 MOST_IDS = 50
+# What a gate decided, for the gate events: let through or refused.
+RESULTS = ("granted", "denied")
 # A mobile or an ID number; anything longer is not one.
 LONGEST_PERSON = 40
 # When no range is asked for: the last 30 days up to today.
@@ -52,14 +54,16 @@ class ReportFilter:
     invited_by: int | None = None
     approved_by: int | None = None
     registered_by: int | None = None
+    # Gate events only: "granted" or "denied" ("" for both).
+    result: str = ""
     # A mobile or an ID number, matched through the blind indexes: security finding a person.
     person: str = field(default="", repr=False)
 
     @classmethod
     def from_query(cls, params: QueryDict | dict[str, Any], *, today: date) -> ReportFilter:
         """Parse ``params`` (``start``, ``end``, ``company``, ``host``, ``gate``, ``scenario``,
-        ``status``, ``invited_by``, ``approved_by``, ``registered_by``, ``person``); repeated
-        keys give several choices. Raises ``DomainError("bad_filter")``."""
+        ``status``, ``invited_by``, ``approved_by``, ``registered_by``, ``result``,
+        ``person``); repeated keys give several choices. Raises ``DomainError("bad_filter")``."""
         query = params if isinstance(params, QueryDict) else _as_query_dict(params)
         end = _day(query.get("end", ""), _("end date")) or today
         start = _day(query.get("start", ""), _("start date")) or end - timedelta(
@@ -83,6 +87,7 @@ class ReportFilter:
             invited_by=_one_id(query, "invited_by"),
             approved_by=_one_id(query, "approved_by"),
             registered_by=_one_id(query, "registered_by"),
+            result=_one_choice(query, "result", RESULTS),
             person=person,
         )
 
@@ -106,7 +111,7 @@ class ReportFilter:
         pairs += [("gate", value) for value in self.gate_ids]
         pairs += [("scenario", value) for value in self.scenarios]
         pairs += [("status", value) for value in self.statuses]
-        for name in ("invited_by", "approved_by", "registered_by", "person"):
+        for name in ("invited_by", "approved_by", "registered_by", "result", "person"):
             value = getattr(self, name)
             if value:
                 pairs.append((name, value))
@@ -122,6 +127,8 @@ class ReportFilter:
         for name in ("invited_by", "approved_by", "registered_by"):
             if getattr(self, name) is not None:
                 detail[name] = getattr(self, name)
+        if self.result:
+            detail["result"] = self.result
         if self.person:
             detail["person_searched"] = True
         return detail
@@ -173,3 +180,10 @@ def _choices(query: QueryDict, key: str, allowed: list[str]) -> tuple[str, ...]:
     if len(values) > MOST_IDS or any(value not in allowed for value in values):
         raise _bad(_("A choice in the filter is not valid."))
     return tuple(sorted(set(values)))
+
+
+def _one_choice(query: QueryDict, key: str, allowed: tuple[str, ...]) -> str:
+    values = _choices(query, key, list(allowed))
+    if len(values) > 1:
+        raise _bad(_("A choice in the filter is not valid."))
+    return values[0] if values else ""

@@ -164,7 +164,11 @@ class Visit(models.Model):
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         ordering = ["-valid_from", "-id"]
-        indexes = [models.Index(fields=["status", "valid_from"])]
+        indexes = [
+            models.Index(fields=["status", "valid_from"]),
+            # The records' order and keyset pages (ADR 0038): any page is one index range.
+            models.Index(fields=["valid_from", "id"], name="visit_start_then_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(valid_until__gt=models.F("valid_from")),
