@@ -131,6 +131,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "silent_since": _("Silent since"),
     "since": _("Since"),
     "skipped": _("Skipped"),
+    "source": _("Exported"),
     "start": _("First day"),
     "status": _("Status"),
     "statuses": _("Statuses"),

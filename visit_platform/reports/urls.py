@@ -1,7 +1,14 @@
 """The records, statistics and export pages (the ``reports`` URL namespace)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from visit_platform.reports import export_views
 
 app_name = "reports"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("exports/", export_views.export_list, name="export_list"),
+    path("exports/<int:pk>/", export_views.export_detail, name="export_detail"),
+    path("exports/<int:pk>/status.json", export_views.export_status, name="export_status"),
+    path("exports/<int:pk>/download/", export_views.export_download, name="export_download"),
+]

@@ -26,6 +26,7 @@ from visit_platform.directory.roles import (
     VIEW_HOST,
     VIEW_MEMBERSHIP,
     VIEW_NOTIFICATIONS,
+    VIEW_RECORDS,
     VIEW_SECURITY_SCREEN,
     VIEW_TASKS,
     VIEW_VISIT,
@@ -88,6 +89,7 @@ NAVIGATION = (
         MANAGE_SECURITY_SETTINGS,
         "shield",
     ),
+    NavItem("exports", _("Exports"), "reports:export_list", VIEW_RECORDS, "form"),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 
