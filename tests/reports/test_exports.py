@@ -11,7 +11,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,20 +20,24 @@ import openpyxl
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.http import QueryDict
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kernel.errors import DomainError, PermissionDeniedError
 from tenants.models import Building, User
 from tests.conftest import admin_of, client_for, member
 from visit_platform.audit.actions import Actor
+from visit_platform.audit.details import describe
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.actions import create_company, create_host
 from visit_platform.directory.choices import Role
 from visit_platform.directory.models import Company, Host, Membership
 from visit_platform.reports import exports
 from visit_platform.reports.choices import ExportState
+from visit_platform.reports.export_views import export_url
 from visit_platform.reports.exports import build_export, expire_exports, start_export
+from visit_platform.reports.filters import ReportFilter
 from visit_platform.reports.models import ExportJob
 from visit_platform.reports.tasks import build_export_task, expire_exports_task
 from visit_platform.visits.actions import create_visit, register_visitor
@@ -112,6 +116,7 @@ def visit(world: World, host: Host, day: int, **options: Any) -> Visit:
 def many_visits(world: World, host: Host, count: int) -> None:
     """``count`` visits of ``host`` spread over November, written at once (not through the
     action: a test of 100,000 rows would otherwise spend its time creating them)."""
+    starts = (at(1 + number % 28, 8) + timedelta(seconds=number) for number in range(count))
     Visit.objects.bulk_create(
         (
             Visit(
@@ -120,10 +125,10 @@ def many_visits(world: World, host: Host, count: int) -> None:
                 visitor=world.visitor,
                 host=host,
                 company=host.company,
-                valid_from=at(1 + number % 28, 8) + timedelta(seconds=number),
-                valid_until=at(1 + number % 28, 18),
+                valid_from=start,
+                valid_until=start + timedelta(hours=2),
             )
-            for number in range(count)
+            for start in starts
         ),
         batch_size=5000,
     )
@@ -152,7 +157,7 @@ def run(job: ExportJob) -> ExportJob:
 
 
 def xlsx_rows(job: ExportJob, sheet: str | None = None) -> list[tuple[Any, ...]]:
-    book = openpyxl.load_workbook(exports.exports_directory() / job.file_path)
+    book = openpyxl.load_workbook(exports.exports_directory() / job.file_path, read_only=True)
     return list((book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True))
 
 
@@ -702,3 +707,46 @@ def test_an_id_past_any_row_is_not_found(alpha: Building, world: World) -> None:
     )
 
     assert response.status_code == 404
+
+
+def test_an_export_link_from_a_records_page_carries_its_filter_into_the_job(
+    alpha: Building, world: World
+) -> None:
+    visit(world, world.zhang, 3)
+    visit(world, world.wang, 4)
+    chosen = ReportFilter.from_query(
+        {**NOVEMBER, "company": str(world.hill.pk), "scenario": "invite"}, today=date(2026, 12, 6)
+    )
+    client = client_for(alpha, world.admin)
+
+    link = export_url("statistics", chosen)
+    page = client.get(link).content.decode()
+
+    assert link.startswith("/exports/?source=statistics&start=2026-11-01&end=2026-11-30")
+    assert '<option value="statistics" selected>' in page
+    assert 'name="start" value="2026-11-01"' in page
+    assert f'<input type="hidden" name="company" value="{world.hill.pk}">' in page
+    assert '<input type="hidden" name="scenario" value="invite">' in page
+    hidden = {"company": str(world.hill.pk), "scenario": "invite"}
+    client.post("/exports/", {"source": "statistics", "file_format": "xlsx", **NOVEMBER, **hidden})
+    job = ExportJob.objects.get()
+    assert ReportFilter.from_query(QueryDict(job.query), today=date(2026, 12, 6)) == chosen
+
+
+def test_an_export_reads_as_words_in_the_audit_log(world: World) -> None:
+    job = start(world.admin, company=[world.star.pk])
+    entry = AuditEntry.objects.get(verb="export.started", object_id=str(job.pk))
+
+    with translation.override("zh-hans"):
+        pairs = describe(entry.detail)
+
+    assert sorted(pairs) == sorted(
+        [
+            ("导出内容", "访问记录"),
+            ("格式", "xlsx"),
+            ("行数", "0"),
+            ("开始日期", "2026-11-01"),
+            ("结束日期", "2026-11-30"),
+            ("入驻企业", str(world.star.pk)),
+        ]
+    )

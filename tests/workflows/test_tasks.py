@@ -103,6 +103,7 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         VISITOR_REMINDER_INTERVAL_SECONDS="120",
         OVERSTAY_CHECK_INTERVAL_SECONDS="90",
         GATE_SILENCE_CHECK_INTERVAL_SECONDS="15",
+        EXPORT_EXPIRY_CHECK_INTERVAL_SECONDS="600",
     )
 
     assert schedule == {
@@ -134,6 +135,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         "check-gate-silence": {
             "task": "visit_platform.access.tasks.check_gate_silence_task",
             "every_seconds": 15.0,
+            "registered": True,
+        },
+        "expire-exports": {
+            "task": "visit_platform.reports.tasks.expire_exports_task",
+            "every_seconds": 600.0,
             "registered": True,
         },
     }

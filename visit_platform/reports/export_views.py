@@ -4,6 +4,7 @@ bar that polls a JSON endpoint) and its download, for the person who asked only.
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.http import (
     FileResponse,
@@ -21,12 +22,20 @@ from kernel.errors import DomainError
 from visit_platform.audit.actions import Actor
 from visit_platform.reports import exports
 from visit_platform.reports.choices import ExportFormat, ExportSource, ExportState
+from visit_platform.reports.filters import ReportFilter
 from visit_platform.reports.models import ExportJob
 
 # The exports listed on the page: the latest; older ones have expired long ago.
 LISTED = 20
 # What the form posts besides the filter itself.
 _FORM_KEYS = ("source", "file_format", "csrfmiddlewaretoken")
+
+
+def export_url(source: str, report_filter: ReportFilter) -> str:
+    """The link of an "Export" control on the records or statistics page: the exports page
+    with ``source`` chosen and the page's filter carried in its form."""
+    query = urlencode({"source": source})
+    return f"{reverse('reports:export_list')}?{query}&{report_filter.as_query()}"
 
 
 def _filter_params(data: QueryDict) -> QueryDict:
