@@ -4,25 +4,19 @@ person search through the blind indexes."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.http import QueryDict
 from django.utils import translation
 
-from kernel.errors import PermissionDeniedError
+from kernel.errors import DomainError, PermissionDeniedError
 from tenants.models import Building, User
 from tests.conftest import admin_of, member
-from visit_platform.access.actions import create_gate
-from visit_platform.access.models import AccessEvent, Gate
-from visit_platform.audit.actions import Actor
-from visit_platform.directory.actions import create_company, create_host
+from tests.reports.conftest import ID_NUMBER, NOVEMBER, SYSTEM, World, at
+from visit_platform.access.models import AccessEvent
 from visit_platform.directory.choices import Role
-from visit_platform.directory.models import Company, Host
 from visit_platform.reports.filters import ReportFilter
 from visit_platform.reports.records import (
     EVENT_COLUMNS,
@@ -33,143 +27,15 @@ from visit_platform.reports.records import (
     visit_row,
 )
 from visit_platform.visits.actions import create_visit, register_visitor
-from visit_platform.visits.choices import Scenario, VisitStatus
+from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
-SYSTEM = Actor.system("tests")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 30)
-ID_NUMBER = "11010519491231002X"
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
-
-
-@dataclass
-class World:
-    """Two companies' visits and the gate events of a November in building alpha."""
-
-    admin: User
-    company_admin: User
-    guard: User
-    desk: User
-    star: Company
-    hill: Company
-    zhang: Host
-    li: Host
-    wang: Host
-    east: Gate
-    west: Gate
-    invited: Visit  # star, 张伟, invite, approved 11-02
-    walk_in: Visit  # star, 李娜, walk-in, checked out 11-03
-    request: Visit  # hill, 王强, request, pending 11-04 (the same visitor as ``invited``)
-    late: Visit  # hill, 王强, invite, rejected 11-20
-    events: dict[str, AccessEvent]
-
-
-def _event(
-    gate: Gate, visit: Visit | None, when: datetime, granted: bool, **kw: str
-) -> AccessEvent:
-    return AccessEvent.objects.create(
-        event_id=uuid.uuid4(),
-        gate=gate,
-        visit=visit,
-        direction=kw.get("direction", "in"),
-        granted=granted,
-        reason=kw.get("reason", "granted" if granted else "not_approved"),
-        occurred_at=when,
-    )
-
-
-def _visit(host: Host, name: str, mobile: str, start: datetime, scenario: str, **kw: str) -> Visit:
-    visitor = register_visitor(
-        SYSTEM,
-        name=name,
-        mobile=mobile,
-        id_type="resident_id" if kw.get("id") else "",
-        id_number=kw.get("id", ""),
-    )
-    return create_visit(
-        SYSTEM,
-        scenario=scenario,
-        visitor=visitor,
-        host=host,
-        valid_from=start,
-        valid_until=start.replace(hour=start.hour + 3),
-        status=kw.get("status", VisitStatus.APPROVED),
-    )
-
-
-@pytest.fixture
-def world(alpha: Building, in_alpha: Building) -> World:
-    star = create_company(SYSTEM, name="星河科技", floors="12")
-    hill = create_company(SYSTEM, name="远山律所", floors="8")
-    zhang = create_host(SYSTEM, star, name="张伟", mobile="13911110001")
-    li = create_host(SYSTEM, star, name="李娜", mobile="13911110002")
-    wang = create_host(SYSTEM, hill, name="王强", mobile="13911110003")
-    admin = admin_of(alpha)
-    company_admin = member(alpha, "boss@star.example", Role.COMPANY_ADMIN, star)
-    guard = member(alpha, "guard@alpha.example", Role.SECURITY)
-    desk = member(alpha, "desk@alpha.example", Role.RECEPTION)
-    east = create_gate(SYSTEM, name="东门", zone="", direction="both", checks_zone=False)
-    west = create_gate(SYSTEM, name="西门", zone="", direction="both", checks_zone=False)
-    invited = _visit(zhang, "韩梅梅", "13800000001", at(2, 9), Scenario.INVITE, id=ID_NUMBER)
-    walk_in = _visit(li, "李雷", "13800000002", at(3, 10), Scenario.WALK_IN)
-    request = _visit(
-        wang,
-        "韩梅梅",
-        "13800000001",
-        at(4, 11),
-        Scenario.REQUEST,
-        status=VisitStatus.PENDING_APPROVAL,
-    )
-    late = _visit(wang, "王芳", "13800000003", at(20, 14), Scenario.INVITE)
-    Visit.objects.filter(pk=invited.pk).update(invited_by=company_admin, approved_by=admin)
-    Visit.objects.filter(pk=walk_in.pk).update(
-        registered_by=desk,
-        approved_by=company_admin,
-        status=VisitStatus.CHECKED_OUT,
-        checked_in_at=at(3, 10, 5),
-        checked_out_at=at(3, 12),
-    )
-    Visit.objects.filter(pk=late.pk).update(invited_by=admin, status=VisitStatus.REJECTED)
-    events = {
-        "in": _event(east, invited, at(2, 9, 5), True),
-        "out": _event(east, invited, at(2, 11), True, direction="out"),
-        "walk_in": _event(west, walk_in, at(3, 10, 5), True),
-        "nobody": _event(west, None, at(3, 12), True, reason="passage", direction="out"),
-        "refused": _event(west, request, at(4, 11, 5), False),
-        "late": _event(east, late, at(20, 14, 10), False),
-    }
-    for visit in (invited, walk_in, request, late):
-        visit.refresh_from_db()
-    return World(
-        admin,
-        company_admin,
-        guard,
-        desk,
-        star,
-        hill,
-        zhang,
-        li,
-        wang,
-        east,
-        west,
-        invited,
-        walk_in,
-        request,
-        late,
-        events,
-    )
 
 
 def chosen(query: str = "") -> ReportFilter:
     return ReportFilter.from_query(QueryDict(query), today=TODAY)
-
-
-NOVEMBER = "start=2026-11-01&end=2026-11-10"
 
 
 def visits(query: str, user: User) -> list[Visit]:
@@ -218,7 +84,7 @@ def test_a_property_admin_sees_every_visit_and_event_of_the_range_newest_first(
 )
 def test_each_filter_narrows_the_visits_exactly(world: World, query: str, expected: list) -> None:
     w = world
-    ids = _ids(w)
+    ids = w.ids()
 
     found = visits(f"{NOVEMBER}&{query.format(**ids)}", w.admin)
 
@@ -246,24 +112,9 @@ def test_each_filter_narrows_the_gate_events_exactly(
 ) -> None:
     w = world
 
-    found = events(f"{NOVEMBER}&{query.format(**_ids(w))}", w.admin)
+    found = events(f"{NOVEMBER}&{query.format(**w.ids())}", w.admin)
 
     assert found == [w.events[key] for key in expected]
-
-
-def _ids(w: World) -> dict[str, int]:
-    return {
-        "star": w.star.pk,
-        "hill": w.hill.pk,
-        "zhang": w.zhang.pk,
-        "li": w.li.pk,
-        "wang": w.wang.pk,
-        "east": w.east.pk,
-        "west": w.west.pk,
-        "admin": w.admin.pk,
-        "company_admin": w.company_admin.pk,
-        "desk": w.desk.pk,
-    }
 
 
 def test_a_visit_row_names_who_invited_approved_and_registered_it(world: World) -> None:
@@ -410,8 +261,6 @@ def test_a_person_search_is_refused_to_roles_without_the_permission(world: World
 def test_a_person_that_is_neither_a_mobile_nor_a_document_number_is_a_bad_filter(
     world: World,
 ) -> None:
-    from kernel.errors import DomainError
-
     with pytest.raises(DomainError) as refused:
         visit_records(chosen(f"{NOVEMBER}&person=韩梅梅"), world.guard)
 

@@ -1,4 +1,5 @@
-"""Choices for exports: what is exported, in which format, and where a job stands."""
+"""Choices for the reports: the records page's tabs; what an export holds, in which format,
+and where its job stands."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -25,3 +26,8 @@ class ExportState(models.TextChoices):
 
 # A job still being made: the same request again joins it instead of starting another.
 ACTIVE_STATES = (ExportState.QUEUED, ExportState.RUNNING)
+
+
+class RecordsTab(models.TextChoices):
+    VISITS = "visits", _("Visits")
+    EVENTS = "events", _("Gate events")

@@ -59,9 +59,9 @@ def may_find_people(user: Any) -> bool:
     return bool(user.has_perm(FIND_PEOPLE))
 
 
-def _company_scope(user: Any) -> set[int] | None:
+def records_company_ids(user: Any) -> set[int] | None:
     """The companies whose records ``user`` sees; None for the whole building. A user without
-    the permission sees no company (an empty set)."""
+    the permission sees no company (an empty set). Statistics and exports narrow by it too."""
     if not user.has_perm(VIEW_RECORDS):
         return set()
     return managed_company_ids(user, VIEW_RECORDS)
@@ -118,7 +118,7 @@ def visit_records(report_filter: ReportFilter, user: Any) -> QuerySet[Visit]:
     ``PermissionDeniedError`` for a person search by a role that may not do one."""
     start, end = report_filter.window(timezone.get_current_timezone())
     visits = Visit.objects.filter(valid_from__gte=start, valid_from__lt=end)
-    scope = _company_scope(user)
+    scope = records_company_ids(user)
     if scope is not None:
         visits = visits.filter(company_id__in=scope)
     if report_filter.company_ids:
@@ -164,7 +164,7 @@ def event_records(report_filter: ReportFilter, user: Any) -> QuerySet[AccessEven
     status, who invited/approved/registered, person) narrow events to those of such visits."""
     start, end = report_filter.window(timezone.get_current_timezone())
     events = AccessEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-    scope = _company_scope(user)
+    scope = records_company_ids(user)
     if scope is not None:
         events = events.filter(visit__company_id__in=scope)
     if report_filter.company_ids:

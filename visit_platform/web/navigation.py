@@ -49,6 +49,7 @@ NAVIGATION = (
     NavItem("tasks", _("Tasks"), "workflows:task_list", VIEW_TASKS, "desk"),
     NavItem("today", _("Visitors today"), "visits:expected_today", VIEW_EXPECTED_TODAY, "users"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
+    NavItem("records", _("Records"), "reports:records", VIEW_RECORDS, "form"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem("my_visitors", _("My visitors"), "visits:my_visitors", INVITE_VISITORS, "users"),
     NavItem(
