@@ -12,6 +12,7 @@ import pytest
 
 from tenants.models import Building, User
 from tests.conftest import admin_of, member
+from tests.reports.statistics_data import data  # noqa: F401 (the statistics tests' fixture)
 from visit_platform.access.actions import create_gate
 from visit_platform.access.models import AccessEvent, Gate
 from visit_platform.audit.actions import Actor

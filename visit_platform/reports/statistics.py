@@ -11,42 +11,43 @@ rows can be many (hours of visits, hours of gate events, reasons), so a building
 gate events sends pandas a few hundred rows; pandas rolls hours up into days, weeks and months,
 fills the empty buckets and takes medians and percentiles.
 
-What each statistic counts (the filter's range is local days, both ends included):
+What each statistic counts. The visits are the visit records of the filter (those whose
+window starts, ``valid_from``, on one of its local days, narrowed and scoped exactly as the
+records page lists them); the gate events are its gate-event records (those that happened in
+the range). Every statistic of visits counts these visits, bucketed by its own moment:
 
 ``visits_by_hour`` / ``visits_by_day`` / ``visits_by_week`` / ``visits_by_month``
-    Visits whose window starts (``valid_from``) in the range, by the local hour, day, ISO week
-    (starting Monday) or month of that start; ``arrived`` of them checked in. Days, weeks and
-    months are listed even when empty; hours only when they hold a visit (a year has 8,760).
+    The visits by the local hour, day, ISO week (starting Monday) or month their window starts;
+    ``arrived`` of them checked in. Days, weeks and months are listed even when empty; hours
+    only when they hold a visit (a year has 8,760).
 ``by_company`` / ``by_scenario``
-    The same visits by company (visits with no company under "No company") and by scenario.
+    The visits by company (visits with no company under "No company") and by scenario.
 ``dwell_time``
-    Visits that checked in during the range and have checked out, by the local day of their
-    check-in: ``checked_out_at − checked_in_at`` in minutes, median and 90th percentile
-    (linear interpolation, as PostgreSQL's ``percentile_cont``). Visits checked out by the
-    end-of-day sweep (``left_unseen``) are left out: their time out is the sweep's, not theirs.
+    The visits that checked in and have checked out, by the local day of their check-in:
+    ``checked_out_at − checked_in_at`` in minutes, median and 90th percentile (linear
+    interpolation, as PostgreSQL's ``percentile_cont``). Visits checked out by the end-of-day
+    sweep (``left_unseen``) are left out: their time out is the sweep's, not theirs.
 ``approval_turnaround``
-    Visits a person decided during the range (``decided_at`` set; neither expired unanswered
-    nor an event's attendee, whose visits are approved by the import itself), by the local day
-    of the decision: ``decided_at − created_at`` in minutes, median and 90th percentile, and how
-    many were approved and refused.
+    The visits a person decided (``decided_at`` set; neither expired unanswered nor an event's
+    attendee, whose visits the import approves), by the local day of the decision:
+    ``decided_at − created_at`` in minutes, median and 90th percentile, and how many were
+    approved and refused.
 ``no_shows``
-    Visits that were approved (still approved, inside or left) whose window ended
-    (``valid_until``) in the range and before now, by the local day it ended: ``expected`` of
-    them, ``no_shows`` never checked in, and the share.
+    The visits that were approved (still approved, inside or left) and whose window has ended,
+    by the local day it ended: ``expected`` of them, ``no_shows`` never checked in, the share.
 ``peak_hours``
-    Entries granted at the gates (``granted``, direction in, test pulses left out) in the range,
-    by local hour of the day, 0 to 23.
+    Gate events granting an entry (direction in, test pulses left out), by local hour of the
+    day, 0 to 23.
 ``denial_reasons``
-    Gate events refused in the range, by reason code, with the reason's words; most first.
+    Gate events refused, by reason code, with the reason's words; most first.
 ``event_attendance``
-    Per event starting in the range: ``invited`` attendees, ``passes_issued`` (attendees with a
-    pass) and ``entered`` (attendees who came through a gate or were checked in: their sign-in).
+    Per event whose attendees' visits are among the visits (an attendee's visit spans the
+    event, so: events starting in the range): ``invited`` attendees, ``passes_issued``
+    (attendees with a pass) and ``entered`` (attendees who came through a gate or were checked
+    in: their sign-in).
 
-Narrowing: company, host, scenario, status and who invited, approved or registered narrow every
-statistic through its visits (a gate event without a visit, such as a forged code, is counted
-only when nothing narrows it and the user sees every company). Gates narrow the gate-event
-statistics only: a visit has no gate. A search for one person is refused: statistics count
-everyone, and the records page finds a person.
+A search for one person is refused: statistics count everyone, and the records page finds a
+person.
 """
 
 from __future__ import annotations
@@ -76,11 +77,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kernel.errors import DomainError
+from tenants.models import Building
 from visit_platform.access.choices import Direction, Reason
 from visit_platform.access.models import AccessEvent, Pass
-from visit_platform.directory.queries import managed_company_ids
-from visit_platform.directory.roles import VIEW_VISIT
 from visit_platform.reports.filters import ReportFilter
+from visit_platform.reports.records import event_records, visit_records
 from visit_platform.visits.choices import ADMITTING_STATUSES, Scenario, VisitStatus
 from visit_platform.visits.models import Attendee, Visit
 
@@ -106,7 +107,7 @@ COLUMN_LABELS: dict[str, Promise] = {
     "day": gettext_lazy("Day"),
     "week": gettext_lazy("Week from"),
     "month": gettext_lazy("Month"),
-    "visits": gettext_lazy("Visits"),
+    "visits": gettext_lazy("Number of visits"),
     "arrived": gettext_lazy("Arrived"),
     "company_id": gettext_lazy("Company number"),
     "company": gettext_lazy("Company"),
@@ -120,16 +121,16 @@ COLUMN_LABELS: dict[str, Promise] = {
     "decided": gettext_lazy("Decided"),
     "approved": gettext_lazy("Approved"),
     "refused": gettext_lazy("Refused"),
-    "expected": gettext_lazy("Expected"),
+    "expected": gettext_lazy("Were expected"),
     "no_shows": gettext_lazy("Did not come"),
     "no_show_share": gettext_lazy("Share who did not come"),
-    "entries": gettext_lazy("Entries"),
+    "entries": gettext_lazy("Entries granted"),
     "event_id": gettext_lazy("Event number"),
     "event": gettext_lazy("Event"),
     "starts_at": gettext_lazy("Starts"),
     "invited": gettext_lazy("Invited"),
     "passes_issued": gettext_lazy("Passes issued"),
-    "entered": gettext_lazy("Entered"),
+    "entered": gettext_lazy("Came in"),
 }
 
 COLUMNS: dict[str, list[str]] = {
@@ -166,8 +167,15 @@ def translated(key: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def building_zone() -> ZoneInfo:
-    """The time zone of the building whose schema the connection is on."""
-    name = getattr(getattr(connection, "tenant", None), "time_zone", "") or settings.TIME_ZONE
+    """The time zone of the building whose schema the connection is on. A connection switched
+    by schema name only (``schema_context``: a job, a command) holds no Building: read it."""
+    name = getattr(getattr(connection, "tenant", None), "time_zone", "")
+    if not name:
+        schema = getattr(connection, "schema_name", "")
+        name = (
+            Building.objects.filter(schema_name=schema).values_list("time_zone", flat=True).first()
+            or settings.TIME_ZONE
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -203,50 +211,23 @@ def statistics_tables(report_filter: ReportFilter, user: Any) -> dict[str, pd.Da
 
 
 class _Scope:
-    """What the user may count, narrowed by the filter: conditions on visits (through a path
-    prefix, for rows that reach a visit) and the range as moments."""
+    """The rows the statistics count: the visit records and the gate-event records the user
+    may list for the filter (``records.visit_records`` and ``records.event_records``, so the
+    records page, the statistics and the exports count the same rows), and the building's zone.
+    """
 
     def __init__(self, report_filter: ReportFilter, user: Any, zone: ZoneInfo) -> None:
         self.filter = report_filter
+        self.user = user
         self.zone = zone
-        self.start, self.end = report_filter.window(zone)
-        self.companies = managed_company_ids(user, VIEW_VISIT)
-
-    def visit_conditions(self, prefix: str = "") -> Q:
-        """Conditions on the visit reached through ``prefix`` ("" for visits themselves)."""
-        conditions = Q()
-        report_filter = self.filter
-        if self.companies is not None:
-            conditions &= Q(**{f"{prefix}company_id__in": sorted(self.companies)})
-        narrowing = {
-            "company_id__in": report_filter.company_ids,
-            "host_id__in": report_filter.host_ids,
-            "scenario__in": report_filter.scenarios,
-            "status__in": report_filter.statuses,
-            "invited_by_id": report_filter.invited_by,
-            "approved_by_id": report_filter.approved_by,
-            "registered_by_id": report_filter.registered_by,
-        }
-        for lookup, value in narrowing.items():
-            if value:
-                conditions &= Q(**{f"{prefix}{lookup}": value})
-        return conditions
 
     def visits(self) -> QuerySet[Visit]:
-        return Visit.objects.filter(self.visit_conditions()).order_by()
+        with timezone.override(self.zone):
+            return visit_records(self.filter, self.user).order_by()
 
     def gate_events(self) -> QuerySet[AccessEvent]:
-        """Gate events in the range; a gate event without a visit counts only when nothing
-        narrows the visits it could belong to (``Q()`` holds no condition)."""
-        events = AccessEvent.objects.filter(
-            occurred_at__gte=self.start, occurred_at__lt=self.end
-        ).order_by()
-        conditions = self.visit_conditions("visit__")
-        if conditions:
-            events = events.filter(conditions)
-        if self.filter.gate_ids:
-            events = events.filter(gate_id__in=self.filter.gate_ids)
-        return events
+        with timezone.override(self.zone):
+            return event_records(self.filter, self.user).order_by()
 
 
 # --- Visits over time ------------------------------------------------------------------------
@@ -255,7 +236,6 @@ class _Scope:
 def _visits_by_hour(scope: _Scope) -> pd.DataFrame:
     rows = (
         scope.visits()
-        .filter(valid_from__gte=scope.start, valid_from__lt=scope.end)
         .annotate(bucket=TruncHour("valid_from", tzinfo=scope.zone))
         .values("bucket")
         .annotate(visits=Count("id"), arrived=Count("checked_in_at"))
@@ -314,13 +294,9 @@ def _months(scope: _Scope) -> list[date]:
 # --- Visits by company and scenario ----------------------------------------------------------
 
 
-def _visits_in_range(scope: _Scope) -> QuerySet[Visit]:
-    return scope.visits().filter(valid_from__gte=scope.start, valid_from__lt=scope.end)
-
-
 def _by_company(scope: _Scope) -> pd.DataFrame:
     rows = (
-        _visits_in_range(scope)
+        scope.visits()
         .values("company_id", "company__name")
         .annotate(visits=Count("id"), arrived=Count("checked_in_at"))
         .values_list("company_id", "company__name", "visits", "arrived")
@@ -334,7 +310,7 @@ def _by_company(scope: _Scope) -> pd.DataFrame:
 
 def _by_scenario(scope: _Scope) -> pd.DataFrame:
     rows = (
-        _visits_in_range(scope)
+        scope.visits()
         .values("scenario")
         .annotate(visits=Count("id"), arrived=Count("checked_in_at"))
         .values_list("scenario", "visits", "arrived")
@@ -373,12 +349,7 @@ def _durations_by_day(rows: list[tuple[date, timedelta]]) -> pd.DataFrame:
 def _dwell_time(scope: _Scope) -> pd.DataFrame:
     rows = (
         scope.visits()
-        .filter(
-            checked_in_at__gte=scope.start,
-            checked_in_at__lt=scope.end,
-            checked_out_at__isnull=False,
-            left_unseen=False,
-        )
+        .filter(checked_in_at__isnull=False, checked_out_at__isnull=False, left_unseen=False)
         .annotate(
             day=TruncDate("checked_in_at", tzinfo=scope.zone),
             duration=ExpressionWrapper(
@@ -393,7 +364,7 @@ def _dwell_time(scope: _Scope) -> pd.DataFrame:
 def _approval_turnaround(scope: _Scope) -> pd.DataFrame:
     decisions = (
         scope.visits()
-        .filter(decided_at__gte=scope.start, decided_at__lt=scope.end)
+        .filter(decided_at__isnull=False)
         .exclude(status=VisitStatus.EXPIRED)
         .exclude(scenario=Scenario.BULK)
         .annotate(
@@ -427,11 +398,7 @@ def _approval_turnaround(scope: _Scope) -> pd.DataFrame:
 def _no_shows(scope: _Scope) -> pd.DataFrame:
     rows = (
         scope.visits()
-        .filter(
-            valid_until__gte=scope.start,
-            valid_until__lt=min(scope.end, timezone.now()),
-            status__in=sorted(ADMITTING_STATUSES),
-        )
+        .filter(valid_until__lte=timezone.now(), status__in=sorted(ADMITTING_STATUSES))
         .annotate(day=TruncDate("valid_until", tzinfo=scope.zone))
         .values("day")
         .annotate(
@@ -489,11 +456,7 @@ def _reason_words(code: str) -> str:
 def _event_attendance(scope: _Scope) -> pd.DataFrame:
     has_pass = Exists(Pass.objects.filter(visit_id=OuterRef("visit_id")))
     rows = (
-        Attendee.objects.filter(
-            scope.visit_conditions("visit__"),
-            event__starts_at__gte=scope.start,
-            event__starts_at__lt=scope.end,
-        )
+        Attendee.objects.filter(visit__in=scope.visits())
         .values("event_id", "event__name", "event__starts_at")
         .annotate(
             invited=Count("id"),

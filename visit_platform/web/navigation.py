@@ -74,6 +74,7 @@ NAVIGATION = (
         "security", _("Security screen"), "access:security_screen", VIEW_SECURITY_SCREEN, "shield"
     ),
     NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
+    NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_RECORDS, "chart"),
     NavItem("roll_call", _("Roll call"), "access:roll_call_home", MARK_ROLL_CALL, "users"),
     NavItem(
         "notifications",
