@@ -750,3 +750,17 @@ def test_an_export_reads_as_words_in_the_audit_log(world: World) -> None:
             ("入驻企业", str(world.star.pk)),
         ]
     )
+
+
+def test_the_records_and_statistics_pages_offer_an_export_of_what_they_show(
+    alpha: Building, world: World
+) -> None:
+    client = client_for(alpha, world.admin)
+    query = f"start=2026-11-01&end=2026-11-30&company={world.star.pk}"
+
+    events = client.get(f"/records/?tab=events&{query}").content.decode()
+    statistics = client.get(f"/statistics/?{query}").content.decode()
+
+    carried = query.replace("&", "&amp;")
+    assert f'href="/exports/?source=events&amp;{carried}" data-test="export"' in events
+    assert f'href="/exports/?source=statistics&amp;{carried}" data-test="export"' in statistics
