@@ -1,5 +1,5 @@
-"""An export in the browser, at desktop and phone width: the person starts it from the exports
-page, the progress bar follows the job (written by the real Celery task) to 100 %, and the
+"""An export in the browser, at desktop and phone width: the person starts it from the records
+page's Export control, the progress bar follows the job (written by the real Celery task) to 100 %, and the
 download link hands over the file, which reads back with its rows."""
 
 from __future__ import annotations
@@ -97,11 +97,15 @@ def test_an_export_is_started_followed_to_100_percent_and_downloaded(
 ) -> None:
     page = signed_in(browser, with_visits, SIZES[size])
     try:
-        page.goto(f"{with_visits.url}/exports/")
-        page.select_option("#export-source", "visits")
+        # From the records page's Export control: its filter comes along.
+        page.goto(f"{with_visits.url}/records/?tab=visits&start=2026-11-01&end=2026-11-30")
+        with page.expect_navigation():
+            page.click("[data-test=export]")
+        assert page.locator("#export-source").input_value() == "visits"
+        assert page.locator("#export-start").input_value() == "2026-11-01"
+        assert page.locator("#export-end").input_value() == "2026-11-30"
         page.select_option("#export-format", "xlsx")
-        page.fill("#export-start", "2026-11-01")
-        page.fill("#export-end", "2026-11-30")
+        screenshot(page, f"export-form-{size}")
         with page.expect_navigation():
             page.click("#export-form button[type=submit]")
 

@@ -444,6 +444,10 @@ def test_a_job_whose_owner_lost_their_role_fails_without_a_file(
         ("visits", "xlsx", {"company": "1 OR 1=1"}, "bad_filter"),
         ("visits", "xlsx", {"status": "everything"}, "bad_filter"),
         ("visits", "xlsx", {"company": [str(n) for n in range(51)]}, "bad_filter"),
+        ("visits", "xlsx", {"company": "9" * 13}, "bad_filter"),
+        ("visits", "xlsx", {"person": "1" * 41}, "bad_filter"),
+        ("visits", "xlsx", {"start": "2000-01-01", "end": "2026-11-30"}, "bad_filter"),
+        ("x" * 10_000, "xlsx", {}, "bad_source"),
     ],
 )
 def test_a_bad_request_is_refused_with_a_code_and_starts_nothing(
