@@ -1,6 +1,6 @@
 """An export in the browser, at desktop and phone width: the person starts it from the records
-page's Export control, the progress bar follows the job (written by the real Celery task) to 100 %, and the
-download link hands over the file, which reads back with its rows."""
+page's Export control, the progress bar follows the job (written by the real Celery task) to
+100 %, and the download link hands over the file, which reads back with its rows."""
 
 from __future__ import annotations
 
