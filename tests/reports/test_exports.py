@@ -768,3 +768,24 @@ def test_the_records_and_statistics_pages_offer_an_export_of_what_they_show(
     carried = query.replace("&", "&amp;")
     assert f'href="/exports/?source=events&amp;{carried}" data-test="export"' in events
     assert f'href="/exports/?source=statistics&amp;{carried}" data-test="export"' in statistics
+
+
+@pytest.mark.parametrize(
+    ("asked_in", "stored", "heading"),
+    [("en-us", "en", "From"), ("zh-hans", "zh-hans", "起始日期"), ("fr", "zh-hans", "起始日期")],
+)
+def test_the_file_is_headed_in_the_language_the_person_asked_in(
+    world: World, asked_in: str, stored: str, heading: str
+) -> None:
+    job = start_export(
+        Actor(user=world.admin),
+        source="visits",
+        file_format="xlsx",
+        params=NOVEMBER,
+        language=asked_in,
+    )
+
+    job = run(job)
+
+    assert job.language == stored
+    assert xlsx_rows(job)[0][0] == heading

@@ -188,7 +188,8 @@ def start_export(
             _("%(rows)d rows do not fit in one Excel sheet: choose csv or a shorter range.")
             % {"rows": rows},
         )
-    name = f"{current_schema()}/{secrets.token_urlsafe(18)}.{EXTENSIONS[(source, file_format)]}"  # type: ignore[index]
+    extension = EXTENSIONS[(ExportSource(source), ExportFormat(file_format))]
+    name = f"{current_schema()}/{secrets.token_urlsafe(18)}.{extension}"
     try:
         with transaction.atomic():
             job = ExportJob.objects.create(
@@ -221,9 +222,13 @@ def start_export(
 
 
 def _language(language: str | None) -> str:
-    chosen = language or translation.get_language() or settings.LANGUAGE_CODE
-    known = {code for code, _name in settings.LANGUAGES}
-    return chosen if chosen in known else settings.LANGUAGE_CODE
+    """One of the UI's languages: ``en-us`` is English, anything unknown the default."""
+    try:
+        return translation.get_supported_language_variant(
+            language or translation.get_language() or settings.LANGUAGE_CODE
+        )
+    except LookupError:
+        return str(settings.LANGUAGE_CODE)
 
 
 def _active_job(user: Any, source: str, file_format: str, digest: str) -> ExportJob | None:
