@@ -17,6 +17,7 @@ from tests.conftest import admin_of, member
 from tests.reports.conftest import ID_NUMBER, NOVEMBER, SYSTEM, World, at
 from visit_platform.access.models import AccessEvent
 from visit_platform.directory.choices import Role
+from visit_platform.directory.roles import FIND_PEOPLE, ROLE_PERMISSIONS, VIEW_RECORDS
 from visit_platform.reports.filters import ReportFilter
 from visit_platform.reports.records import (
     EVENT_COLUMNS,
@@ -265,3 +266,16 @@ def test_a_person_that_is_neither_a_mobile_nor_a_document_number_is_a_bad_filter
         visit_records(chosen(f"{NOVEMBER}&person=韩梅梅"), world.guard)
 
     assert refused.value.code == "bad_filter"
+
+
+def test_the_role_table_gives_records_and_the_person_search_to_those_who_answer_for_them() -> None:
+    def holders(permission: str) -> set[str]:
+        return {role for role, granted in ROLE_PERMISSIONS.items() if permission in granted}
+
+    assert holders(VIEW_RECORDS) == {
+        Role.OPERATOR,
+        Role.PROPERTY_ADMIN,
+        Role.COMPANY_ADMIN,
+        Role.SECURITY,
+    }
+    assert holders(FIND_PEOPLE) == {Role.OPERATOR, Role.PROPERTY_ADMIN, Role.SECURITY}

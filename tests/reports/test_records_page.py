@@ -218,6 +218,7 @@ def test_a_filter_is_saved_listed_opened_and_deleted(world: World, alpha: Buildi
         ("   ", NOVEMBER, "Give the filter a name."),
         ("x" * 61, NOVEMBER, "A filter&#x27;s name is at most 60 characters"),
         ("bad\x07name", NOVEMBER, "The request contains control characters"),
+        ("zero\u200bwidth", NOVEMBER, "A filter&#x27;s name is at most 60 characters"),
         ("forged", "company=abc", "A choice in the filter is not valid."),
         ("forged", "start=2026-11-10&end=2026-11-01", "The start date is after the end date."),
         ("oversized", "company=1&" * 300, "This filter is too long to keep."),

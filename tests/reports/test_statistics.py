@@ -429,3 +429,18 @@ def test_blanking_the_personal_fields_changes_no_figure(data: DataSet) -> None:
     for key in TITLES:
         assert after[key].equals(before[key]), key
     assert int(after["visits_by_month"]["visits"].sum()) == 9
+
+
+def test_a_gate_or_a_gate_result_narrows_like_the_records(data: DataSet) -> None:
+    """The statistics count the records the same filter lists: another gate has seen nobody;
+    refusals only are the two expired passes (visits 4 and 6) and no entry."""
+    other_gate = make_gate("B2 闸机")
+
+    at_other_gate = tables(data.approver, f"{RANGE}&gate={other_gate.pk}")
+    refused_only = tables(data.approver, f"{RANGE}&result=denied")
+
+    assert counted(at_other_gate["visits_by_day"]) == 0
+    assert counted(at_other_gate["peak_hours"]) == 0
+    assert records(refused_only["denial_reasons"])[0][::2] == ("expired", 2)
+    assert counted(refused_only["peak_hours"]) == 0
+    assert records(refused_only["by_company"]) == [(data.b.pk, "乙公司", 2, 0)]

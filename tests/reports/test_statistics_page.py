@@ -186,3 +186,16 @@ def test_one_company_chosen_offers_its_employees(data: DataSet, in_alpha: Buildi
     assert f'<option value="{data.host_a.pk}" selected>李雷</option>' in page
     assert "王芳" not in page
     assert chart_data(response)["by_company"]["series"][0]["data"] == [5]
+
+
+def test_refusals_only_is_kept_in_the_form_and_counts_the_refused_visits(
+    data: DataSet, in_alpha: Building
+) -> None:
+    response = english(client_for(in_alpha, data.approver)).get(
+        f"/statistics/?{RANGE}&result=denied"
+    )
+
+    page = response.content.decode()
+    assert '<option value="denied" selected>Refused</option>' in page
+    assert 'data-test="total-visits">2<' in page
+    assert chart_data(response)["peak_hours"]["series"][0]["data"] == [0] * 24

@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kernel.console import building_zone, console_view
 from kernel.errors import DomainError
@@ -73,6 +74,7 @@ def _choices(request: HttpRequest, report_filter: ReportFilter | None) -> dict[s
         "scenarios": Scenario.choices,
         "gates": list(Gate.objects.order_by("name").values_list("pk", "name")),
         "hosts": [(host.pk, host.name) for host in hosts],
+        "results": [("granted", _("Granted")), ("denied", _("Refused"))],
         "chosen": _chosen(report_filter),
     }
 
@@ -87,6 +89,7 @@ def _chosen(report_filter: ReportFilter | None) -> dict[str, Any]:
         "scenario": report_filter.scenarios[0] if len(report_filter.scenarios) == 1 else "",
         "gate": _one(report_filter.gate_ids),
         "host": _one(report_filter.host_ids),
+        "result": report_filter.result,
     }
 
 

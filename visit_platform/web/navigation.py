@@ -50,6 +50,8 @@ NAVIGATION = (
     NavItem("today", _("Visitors today"), "visits:expected_today", VIEW_EXPECTED_TODAY, "users"),
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
     NavItem("records", _("Records"), "reports:records", VIEW_RECORDS, "form"),
+    NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_RECORDS, "chart"),
+    NavItem("exports", _("Exports"), "reports:export_list", VIEW_RECORDS, "form"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem("my_visitors", _("My visitors"), "visits:my_visitors", INVITE_VISITORS, "users"),
     NavItem(
@@ -74,7 +76,6 @@ NAVIGATION = (
         "security", _("Security screen"), "access:security_screen", VIEW_SECURITY_SCREEN, "shield"
     ),
     NavItem("alerts", _("Alerts"), "access:alert_list", VIEW_ALERTS, "shield"),
-    NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_RECORDS, "chart"),
     NavItem("roll_call", _("Roll call"), "access:roll_call_home", MARK_ROLL_CALL, "users"),
     NavItem(
         "notifications",
@@ -91,7 +92,6 @@ NAVIGATION = (
         MANAGE_SECURITY_SETTINGS,
         "shield",
     ),
-    NavItem("exports", _("Exports"), "reports:export_list", VIEW_RECORDS, "form"),
     NavItem("audit", _("Audit log"), "audit:entry_list", VIEW_AUDIT, "shield"),
 )
 
