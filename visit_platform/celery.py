@@ -53,6 +53,10 @@ def _schedule_periodic_jobs(sender: CeleryApp, **kwargs: object) -> None:
             "task": "visit_platform.access.tasks.check_gate_silence_task",
             "schedule": float(settings.GATE_SILENCE_CHECK_INTERVAL_SECONDS),
         },
+        "expire-exports": {
+            "task": "visit_platform.reports.tasks.expire_exports_task",
+            "schedule": float(settings.EXPORT_EXPIRY_CHECK_INTERVAL_SECONDS),
+        },
     }
 
 

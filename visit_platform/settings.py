@@ -317,6 +317,15 @@ RETENTION_INTERVAL_SECONDS = int(os.environ.get("RETENTION_INTERVAL_SECONDS", st
 GATE_SILENCE_CHECK_INTERVAL_SECONDS = int(
     os.environ.get("GATE_SILENCE_CHECK_INTERVAL_SECONDS", "30")
 )
+# Export files (issue 17): written by workers under DATA_DIR, outside every served URL,
+# downloadable for EXPORT_HOURS and deleted by a periodic job that runs this often.
+EXPORTS_DIR = Path(os.environ.get("EXPORTS_DIR", DATA_DIR / "exports"))
+EXPORT_HOURS = int(os.environ.get("EXPORT_HOURS", "24"))
+# Rows a worker reads and writes per step; the job's progress is saved after each.
+EXPORT_CHUNK_ROWS = int(os.environ.get("EXPORT_CHUNK_ROWS", "2000"))
+EXPORT_EXPIRY_CHECK_INTERVAL_SECONDS = int(
+    os.environ.get("EXPORT_EXPIRY_CHECK_INTERVAL_SECONDS", "900")
+)
 
 VIEWFLOW = {"AUTOREGISTER": False}
 

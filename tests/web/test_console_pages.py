@@ -85,9 +85,11 @@ PAGES = [
     (Role.PROPERTY_ADMIN, "/records/", "Records"),
     (Role.PROPERTY_ADMIN, "/privacy-requests/", "Privacy requests"),
     (Role.PROPERTY_ADMIN, "/statistics/", "Statistics"),
+    (Role.PROPERTY_ADMIN, "/exports/", "Exports"),
     (Role.COMPANY_ADMIN, "/", "Overview"),
     (Role.COMPANY_ADMIN, "/records/", "Records"),
     (Role.COMPANY_ADMIN, "/statistics/", "Statistics"),
+    (Role.COMPANY_ADMIN, "/exports/", "Exports"),
     (Role.COMPANY_ADMIN, "/companies/", "Companies"),
     (Role.COMPANY_ADMIN, "/employees/", "Employees"),
     (Role.COMPANY_ADMIN, "/employees/new/", "New employee"),
@@ -105,6 +107,7 @@ PAGES = [
     (Role.SECURITY, "/alerts/", "Alerts"),
     (Role.SECURITY, "/records/?tab=events", "Records"),
     (Role.SECURITY, "/statistics/", "Statistics"),
+    (Role.SECURITY, "/exports/", "Exports"),
 ]
 
 
@@ -133,6 +136,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visits",
                 "Records",
                 "Statistics",
+                "Exports",
                 "Invite a visitor",
                 "My visitors",
                 "Register a visitor",
@@ -163,6 +167,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visits",
                 "Records",
                 "Statistics",
+                "Exports",
                 "Invite a visitor",
                 "My visitors",
                 "Events",
@@ -194,6 +199,7 @@ def test_page_renders_for_a_role_that_may_open_it(
                 "Visits",
                 "Records",
                 "Statistics",
+                "Exports",
                 "Companies",
                 "Watchlist",
                 "Security screen",

@@ -105,6 +105,7 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         GATE_SILENCE_CHECK_INTERVAL_SECONDS="15",
         RETENTION_INTERVAL_SECONDS="3600",
         FACE_RECORDS_CENSUS_INTERVAL_SECONDS="3600",
+        EXPORT_EXPIRY_CHECK_INTERVAL_SECONDS="600",
     )
 
     assert schedule == {
@@ -146,6 +147,11 @@ def test_beat_schedules_each_periodic_job_at_its_configured_interval() -> None:
         "count-face-records": {
             "task": "workflows.tasks.count_face_records_task",
             "every_seconds": 3600.0,
+            "registered": True,
+        },
+        "expire-exports": {
+            "task": "visit_platform.reports.tasks.expire_exports_task",
+            "every_seconds": 600.0,
             "registered": True,
         },
     }

@@ -148,6 +148,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "since": _("Since"),
     "size": _("Size"),
     "skipped": _("Skipped"),
+    "source": _("Exported"),
     "start": _("First day"),
     "status": _("Status"),
     "statuses": _("Statuses"),

@@ -53,6 +53,7 @@ NAVIGATION = (
     NavItem("visits", _("Visits"), "visits:visit_list", VIEW_VISIT, "door"),
     NavItem("records", _("Records"), "reports:records", VIEW_RECORDS, "form"),
     NavItem("statistics", _("Statistics"), "reports:statistics", VIEW_RECORDS, "chart"),
+    NavItem("exports", _("Exports"), "reports:export_list", VIEW_RECORDS, "form"),
     NavItem("invite", _("Invite a visitor"), "forms:invite_form", INVITE_VISITORS, "users"),
     NavItem("my_visitors", _("My visitors"), "visits:my_visitors", INVITE_VISITORS, "users"),
     NavItem(
