@@ -88,6 +88,7 @@ bench: install
 	$(BIN)/python bench/gate_latency.py
 	$(BIN)/python bench/bulk_import.py
 	$(BIN)/python bench/wechat_callback.py
+	$(BIN)/python bench/reports.py
 
 clean-data:
 	rm -rf .data

@@ -20,9 +20,12 @@ copied into docs/performance.md with the machine.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +48,8 @@ def main() -> None:
     parser.add_argument("--export-rows", type=int, default=100_000)
     args = parser.parse_args()
 
-    with django_on_scratch_database(SCRATCH_DATABASE):
+    with tempfile.TemporaryDirectory() as exports, django_on_scratch_database(SCRATCH_DATABASE):
+        os.environ["EXPORTS_DIR"] = exports  # the export files go away with the run
         run(args.visits, args.events, args.export_rows)
 
 
@@ -86,7 +90,7 @@ def run(visit_count: int, event_count: int, export_rows: int) -> None:
             cursor.execute("ANALYZE")
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             print(f"database size: {cursor.fetchone()[0]}")
-        measure(admin, company_ids[0], export_rows)
+        measure(admin, company_ids[0], visit_count, export_rows)
 
 
 def fill(admin: Any, visit_count: int, event_count: int) -> list[int]:
@@ -276,8 +280,136 @@ def insert_events(cursor: Any, count: int) -> None:
     )
 
 
-def measure(admin: Any, company_id: int, export_rows: int) -> None:
-    """Filled in once the records, statistics and exports exist (issue 17)."""
+def measure(admin: Any, company_id: int, visit_count: int, export_rows: int) -> None:
+    """Time the records' first and last pages, the dashboard's statistics and an export, as
+    a property admin (the whole building) and a company admin (one company of forty)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from visit_platform.audit.actions import Actor
+    from visit_platform.directory.actions import grant_membership
+    from visit_platform.directory.choices import Role
+    from visit_platform.directory.models import Company
+    from visit_platform.reports.filters import ReportFilter
+    from visit_platform.reports.records import event_records, page_of, visit_records
+    from visit_platform.reports.statistics import statistics_tables
+
+    boss = grant_membership(
+        Actor.system("bench"),
+        email="boss@bench.example",
+        role=Role.COMPANY_ADMIN,
+        company=Company.objects.get(pk=company_id),
+    ).membership.user
+    people = (("property admin", admin), ("company admin", boss))
+    today = timezone.localdate()
+
+    def days(first: int, last: int = 7) -> ReportFilter:
+        return ReportFilter.from_query(
+            {
+                "start": (today - timedelta(days=first)).isoformat(),
+                "end": (today + timedelta(days=last)).isoformat(),
+            },
+            today=today,
+        )
+
+    year = days(DAYS)
+    print(f"records, {PAGE} rows a page, over the whole year:")
+    for who, user in people:
+        for records, kind in ((visit_records, "visits"), (event_records, "gate events")):
+            queryset = records(year, user)
+            first = timed(f"{who}, {kind}, first page", partial(page_of, queryset, None, PAGE))
+            timed(f"{who}, {kind}, last page", partial(page_of, queryset, first.last, PAGE))
+            print(f"    plan: {plan_verdict(queryset, first.last, page_of)}")
+    print("statistics, all twelve in one call (the dashboard, a statistics export):")
+    for label, report_filter in (("30 days", days(29, 0)), ("the whole year", year)):
+        for who, user in people:
+            tables = timed(
+                f"{who}, {label}", partial(statistics_tables, report_filter, user), runs=2
+            )
+            print(
+                f"    counted {int(tables['visits_by_day']['visits'].sum())} visits, "
+                f"{int(tables['peak_hours']['entries'].sum())} entries, "
+                f"{int(tables['denial_reasons']['refusals'].sum())} refusals"
+            )
+    export_days = max(round(DAYS * export_rows / visit_count), 1)
+    for file_format in ("xlsx", "csv"):
+        measure_export(admin, days(export_days, 0), file_format)
+
+
+PAGE = 50
+
+
+def plan_verdict(queryset: Any, cursor: str | None, page_of: Callable[..., Any]) -> str:
+    """The page's own query under EXPLAIN ANALYZE: whether PostgreSQL read along the keyset
+    index and stopped after a page, or sorted more rows than a page (ADR 0038)."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        page_of(queryset, cursor, PAGE)
+    sql = captured.captured_queries[-1]["sql"]
+    with connection.cursor() as database:
+        database.execute("EXPLAIN (ANALYZE) " + sql)
+        plan = [row[0] for row in database.fetchall()]
+    sorted_rows = [
+        int(match[1])
+        for line in plan
+        if "Sort" in line and "Sort Key" not in line
+        for match in [re.search(r"actual time=\S+ rows=(\d+)", line)]
+        if match
+    ]
+    verdict = (
+        f"a sort over {max(sorted_rows)} rows"
+        if sorted_rows and max(sorted_rows) > PAGE + 1
+        else "read along the index, no sort over the table"
+    )
+    total = next(line for line in plan if line.startswith("Execution Time"))
+    return f"{verdict}; {total.lower()}"
+
+
+def measure_export(admin: Any, report_filter: Any, file_format: str) -> None:
+    """One export of visits as a job, written by the task's own function in this process (no
+    worker or broker: the hand-over is replaced), with every progress report it makes."""
+    from visit_platform.audit.actions import Actor
+    from visit_platform.reports import exports
+
+    exports._hand_over = lambda job_id: None  # type: ignore[assignment]
+    reports: list[tuple[float, int]] = []
+    started = time.perf_counter()
+
+    def progressed(sender: Any, job: Any, done: int, **_: Any) -> None:
+        reports.append((time.perf_counter() - started, done))
+
+    exports.export_progressed.connect(progressed, weak=False)
+    try:
+        job = exports.start_export(
+            Actor(user=admin),
+            source="visits",
+            file_format=file_format,
+            params=_query(report_filter),
+        )
+        started = time.perf_counter()
+        job = exports.build_export(job.pk)
+        took = time.perf_counter() - started
+    finally:
+        exports.export_progressed.disconnect(progressed)
+    size = (exports.exports_directory() / job.file_path).stat().st_size
+    print(
+        f"export of {job.rows_total} visits as {file_format}: {took:.1f} s "
+        f"({job.rows_total / took:.0f} rows/s), {size / 2**20:.1f} MiB, "
+        f"{len(reports)} progress reports"
+    )
+    shown = reports[:: max(len(reports) // 5, 1)] + reports[-1:]
+    print("    progress: " + ", ".join(f"{done} rows at {at:.1f} s" for at, done in shown))
+
+
+def _query(report_filter: Any) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(report_filter.as_query()))
 
 
 if __name__ == "__main__":

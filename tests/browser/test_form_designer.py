@@ -115,6 +115,8 @@ def _stored_visit(schema: str, mobile: str) -> dict[str, Any]:
     test's usual connection may have been ended by an earlier browser module's clean-up."""
     from django.db import connections
 
+    from visit_platform.visits.models import index_of_mobile
+
     own = connections.create_connection("default")
     try:
         with own.cursor() as cursor:
@@ -123,8 +125,8 @@ def _stored_visit(schema: str, mobile: str) -> dict[str, Any]:
                 "SELECT v.answers, f.number, f.fields, h.mobile FROM visits_visit v "
                 "JOIN visits_visitor p ON p.id = v.visitor_id "
                 "JOIN forms_formversion f ON f.id = v.form_version_id "
-                "JOIN directory_host h ON h.id = v.host_id WHERE p.mobile = %s",
-                [mobile],
+                "JOIN directory_host h ON h.id = v.host_id WHERE p.mobile_index = %s",
+                [index_of_mobile(mobile)],  # the mobile itself is encrypted (ADR 0033)
             )
             rows = cursor.fetchall()
     finally:

@@ -34,6 +34,7 @@ from tenants.db import current_schema
 from tenants.models import Building
 from visit_platform.audit.actions import Actor, record
 from visit_platform.directory.roles import VIEW_RECORDS
+from visit_platform.notifications.actions import hand_over
 from visit_platform.reports import records, statistics
 from visit_platform.reports.choices import ACTIVE_STATES, ExportFormat, ExportSource, ExportState
 from visit_platform.reports.filters import ReportFilter
@@ -242,7 +243,6 @@ def _active_job(user: Any, source: str, file_format: str, digest: str) -> Export
 
 
 def _hand_over(job_id: int) -> None:
-    from visit_platform.notifications.actions import hand_over
     from visit_platform.reports.tasks import build_export_task
 
     hand_over(build_export_task, job_id)
