@@ -90,7 +90,7 @@ def run(visit_count: int, event_count: int, export_rows: int) -> None:
             cursor.execute("ANALYZE")
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             print(f"database size: {cursor.fetchone()[0]}")
-        measure(admin, company_ids[0], visit_count, export_rows)
+        measure(admin, company_ids[0], export_rows)
 
 
 def fill(admin: Any, visit_count: int, event_count: int) -> list[int]:
@@ -280,7 +280,7 @@ def insert_events(cursor: Any, count: int) -> None:
     )
 
 
-def measure(admin: Any, company_id: int, visit_count: int, export_rows: int) -> None:
+def measure(admin: Any, company_id: int, export_rows: int) -> None:
     """Time the records' first and last pages, the dashboard's statistics and an export, as
     a property admin (the whole building) and a company admin (one company of forty)."""
     from datetime import timedelta
@@ -332,9 +332,16 @@ def measure(admin: Any, company_id: int, visit_count: int, export_rows: int) -> 
                 f"{int(tables['peak_hours']['entries'].sum())} entries, "
                 f"{int(tables['denial_reasons']['refusals'].sum())} refusals"
             )
-    export_days = max(round(DAYS * export_rows / visit_count), 1)
+    # The shortest range back from today that holds at least ``export_rows`` visits.
+    low, high = 1, DAYS
+    while low < high:
+        middle = (low + high) // 2
+        if visit_records(days(middle, 0), admin).count() >= export_rows:
+            high = middle
+        else:
+            low = middle + 1
     for file_format in ("xlsx", "csv"):
-        measure_export(admin, days(export_days, 0), file_format)
+        measure_export(admin, days(low, 0), file_format)
 
 
 PAGE = 50
@@ -392,10 +399,12 @@ def measure_export(admin: Any, report_filter: Any, file_format: str) -> None:
             params=_query(report_filter),
         )
         started = time.perf_counter()
-        job = exports.build_export(job.pk)
+        built = exports.build_export(job.pk)
         took = time.perf_counter() - started
     finally:
         exports.export_progressed.disconnect(progressed)
+    assert built is not None, "the export was not written"
+    job = built
     size = (exports.exports_directory() / job.file_path).stat().st_size
     print(
         f"export of {job.rows_total} visits as {file_format}: {took:.1f} s "
