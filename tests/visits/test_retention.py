@@ -35,6 +35,8 @@ from visit_platform.audit.actions import Actor
 from visit_platform.audit.models import AuditEntry
 from visit_platform.directory.choices import Role
 from visit_platform.notifications.models import Notification
+from visit_platform.reports.filters import ReportFilter
+from visit_platform.reports.statistics import statistics_tables
 from visit_platform.visits.actions import add_to_watchlist, link_visitor_wechat
 from visit_platform.visits.choices import VisitStatus
 from visit_platform.visits.models import RetentionPeriod, Visit, Visitor, WeChatLink
@@ -113,6 +115,17 @@ def _statistics() -> dict[str, list[dict[str, Any]]]:
     return {"visits": list(visits), "events": list(events)}
 
 
+def _dashboard(user: Any) -> dict[str, Any]:
+    """Every statistic of the dashboard (``statistics_tables``) over the last 40 days, as
+    ``user`` sees it: the figures a property admin reads, which retention must not move."""
+    today = timezone.localdate()
+    report_filter = ReportFilter.from_query(
+        {"start": (today - timedelta(days=40)).isoformat(), "end": today.isoformat()},
+        today=today,
+    )
+    return statistics_tables(report_filter, user)
+
+
 def _columns_holding(needle: str, schemas: list[str]) -> list[str]:
     """Every text, varchar, json and jsonb column of every table in the schemas that holds
     ``needle`` anywhere, as ``schema.table.column``."""
@@ -183,6 +196,9 @@ def test_after_the_job_the_visitor_cannot_be_found_anywhere_and_the_figures_stan
     } <= set(_encrypted_columns_holding(MOBILE))
     before = _statistics()
     assert before["events"] and before["visits"]
+    admin = member(alpha, "figures@alpha.example", Role.PROPERTY_ADMIN)
+    dashboard = _dashboard(admin)
+    assert dashboard["visits_by_day"]["visits"].sum() >= 1
 
     # When the job runs a year and a half later
     later = timezone.now() + timedelta(days=548)
@@ -201,6 +217,10 @@ def test_after_the_job_the_visitor_cannot_be_found_anywhere_and_the_figures_stan
     assert not WeChatLink.objects.filter(openid=OPENID).exists()
     assert not FaceMatchReport.objects.filter(process__visit=visit).exists()
     assert _statistics() == before
+    after = _dashboard(admin)
+    assert {key: table.equals(after[key]) for key, table in dashboard.items()} == dict.fromkeys(
+        dashboard, True
+    )
     # ID numbers: the visitor's and the visit's sensitive answers; photos: the desk photo, the
     # terminal's report and the process's score; names: the visitor and the visit.
     assert reports[alpha.schema_name] == (
