@@ -28,6 +28,22 @@ ADMIN_PASSWORD = "correct horse battery staple"
 pytest_plugins = ["tests.wechat_office"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Users' passwords are hashed with a fast hasher in the tests: PBKDF2's million rounds
+    cost a quarter of a second a user, and the fixtures make a user for nearly every test. The
+    tests are about who may do what, not about the hash; every server they log in to runs in
+    this process. Production's hashers stay in the list, so their hashes still check."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest
