@@ -118,20 +118,7 @@ def visit_records(report_filter: ReportFilter, user: Any) -> QuerySet[Visit]:
     ``PermissionDeniedError`` for a person search by a role that may not do one."""
     start, end = report_filter.window(timezone.get_current_timezone())
     visits = Visit.objects.filter(valid_from__gte=start, valid_from__lt=end)
-    scope = records_company_ids(user)
-    if scope is not None:
-        visits = visits.filter(company_id__in=scope)
-    if report_filter.company_ids:
-        visits = visits.filter(company_id__in=report_filter.company_ids)
-    if report_filter.host_ids:
-        visits = visits.filter(host_id__in=report_filter.host_ids)
-    if report_filter.scenarios:
-        visits = visits.filter(scenario__in=report_filter.scenarios)
-    if report_filter.statuses:
-        visits = visits.filter(status__in=report_filter.statuses)
-    for name in ("invited_by", "approved_by", "registered_by"):
-        if getattr(report_filter, name) is not None:
-            visits = visits.filter(**{f"{name}_id": getattr(report_filter, name)})
+    visits = visits.filter(_visit_condition(report_filter, user, ""))
     if report_filter.gate_ids:
         # Visits that went through one of these gates (any decision there counts).
         visits = visits.filter(
@@ -147,12 +134,34 @@ def visit_records(report_filter: ReportFilter, user: Any) -> QuerySet[Visit]:
                 )
             )
         )
-    person = _person_condition(report_filter, user, "")
-    if person is not None:
-        visits = visits.filter(person)
     return visits.select_related(
         "visitor", "host", "company", "invited_by", "approved_by", "registered_by"
     ).order_by("-valid_from", "-id")
+
+
+def _visit_condition(report_filter: ReportFilter, user: Any, prefix: str) -> Q:
+    """What the filter and the user's scope ask of a visit, as one condition: on visits
+    themselves (``prefix`` "") or on the visit of a gate event (``prefix`` "visit__"), so the
+    two tabs narrow by the same rules."""
+    condition = Q()
+    scope = records_company_ids(user)
+    if scope is not None:
+        condition &= Q(**{f"{prefix}company_id__in": scope})
+    for field, chosen in (
+        ("company_id", report_filter.company_ids),
+        ("host_id", report_filter.host_ids),
+        ("scenario", report_filter.scenarios),
+        ("status", report_filter.statuses),
+    ):
+        if chosen:
+            condition &= Q(**{f"{prefix}{field}__in": chosen})
+    for name in ("invited_by", "approved_by", "registered_by"):
+        if getattr(report_filter, name) is not None:
+            condition &= Q(**{f"{prefix}{name}_id": getattr(report_filter, name)})
+    person = _person_condition(report_filter, user, prefix)
+    if person is not None:
+        condition &= person
+    return condition
 
 
 def event_records(report_filter: ReportFilter, user: Any) -> QuerySet[AccessEvent]:
@@ -164,27 +173,11 @@ def event_records(report_filter: ReportFilter, user: Any) -> QuerySet[AccessEven
     status, who invited/approved/registered, person) narrow events to those of such visits."""
     start, end = report_filter.window(timezone.get_current_timezone())
     events = AccessEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-    scope = records_company_ids(user)
-    if scope is not None:
-        events = events.filter(visit__company_id__in=scope)
-    if report_filter.company_ids:
-        events = events.filter(visit__company_id__in=report_filter.company_ids)
-    if report_filter.host_ids:
-        events = events.filter(visit__host_id__in=report_filter.host_ids)
+    events = events.filter(_visit_condition(report_filter, user, "visit__"))
     if report_filter.gate_ids:
         events = events.filter(gate_id__in=report_filter.gate_ids)
-    if report_filter.scenarios:
-        events = events.filter(visit__scenario__in=report_filter.scenarios)
-    if report_filter.statuses:
-        events = events.filter(visit__status__in=report_filter.statuses)
-    for name in ("invited_by", "approved_by", "registered_by"):
-        if getattr(report_filter, name) is not None:
-            events = events.filter(**{f"visit__{name}_id": getattr(report_filter, name)})
     if report_filter.result:
         events = events.filter(granted=report_filter.result == "granted")
-    person = _person_condition(report_filter, user, "visit__")
-    if person is not None:
-        events = events.filter(person)
     return events.select_related(
         "gate", "visit__visitor", "visit__company", "visit__host"
     ).order_by("-occurred_at", "-id")
