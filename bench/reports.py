@@ -93,9 +93,18 @@ def run(visit_count: int, event_count: int, export_rows: int) -> None:
         measure(admin, company_ids[0], export_rows)
 
 
-def fill(admin: Any, visit_count: int, event_count: int) -> list[int]:
+def fill(
+    admin: Any,
+    visit_count: int,
+    event_count: int,
+    *,
+    companies: int = COMPANIES,
+    visitor_count: int = VISITORS,
+    gates: int = GATES,
+) -> list[int]:
     """Companies, hosts, gates and visitors through the actions and the models; visits and
-    gate events in bulk SQL. Returns the companies' ids."""
+    gate events in bulk SQL. Returns the companies' ids. (bench/scale.py fills a smaller
+    building with it.)"""
     from django.db import connection
 
     from kernel.privacy import blind_index, mask_id_number
@@ -106,12 +115,12 @@ def fill(admin: Any, visit_count: int, event_count: int) -> list[int]:
 
     actor = Actor(user=admin)
     hosts: list[tuple[int, int]] = []
-    for c in range(COMPANIES):
+    for c in range(companies):
         company = create_company(actor, name=f"测试企业{c:03d}", floors=str(c % 30 + 1))
         for h in range(HOSTS_PER_COMPANY):
             host = create_host(actor, company, name=f"员工{c:03d}{h}", mobile=f"136{c:04d}{h:04d}")
             hosts.append((host.pk, company.pk))
-    for g in range(GATES):
+    for g in range(gates):
         create_gate(actor, name=f"闸机 {g + 1}")
     id_number = "11010519491231002X"
     visitors = [
@@ -123,7 +132,7 @@ def fill(admin: Any, visit_count: int, event_count: int) -> list[int]:
             id_number_index=blind_index(id_number, ID_NUMBER_INDEX),
             id_number_masked=mask_id_number(id_number),
         )
-        for n in range(VISITORS)
+        for n in range(visitor_count)
     ]
     for visitor in visitors:
         visitor.fill_indexes()  # the name and mobile blind indexes, as save() writes them
@@ -134,7 +143,7 @@ def fill(admin: Any, visit_count: int, event_count: int) -> list[int]:
             "INSERT INTO bench_hosts VALUES (%s, %s, %s)",
             [(n, host_id, company_id) for n, (host_id, company_id) in enumerate(hosts)],
         )
-        insert_visits(cursor, visit_count, admin.pk)
+        insert_visits(cursor, visit_count, admin.pk, visitor_count, len(hosts))
         insert_events(cursor, event_count)
     return sorted({company_id for _, company_id in hosts})
 
@@ -182,7 +191,9 @@ VISIT_COLUMNS = [
 ]
 
 
-def insert_visits(cursor: Any, count: int, staff_id: int) -> None:
+def insert_visits(
+    cursor: Any, count: int, staff_id: int, visitor_count: int, host_count: int
+) -> None:
     """``count`` visits over the last ``DAYS`` days, between 07:00 and 19:00 Shanghai time: 70 %
     came and left, 10 % never came (expired), 8 % rejected, 5 % cancelled, 7 % approved for
     the coming week. Scenarios by weight; a staff member invited, approved or registered."""
@@ -197,7 +208,7 @@ def insert_visits(cursor: Any, count: int, staff_id: int) -> None:
             CASE WHEN r < 0.70 THEN 'checked_out' WHEN r < 0.80 THEN 'expired'
                  WHEN r < 0.88 THEN 'rejected' WHEN r < 0.93 THEN 'cancelled'
                  ELSE 'approved' END,
-            (SELECT min(id) FROM visits_visitor) + n % {VISITORS},
+            (SELECT min(id) FROM visits_visitor) + n % {visitor_count},
             h.host_id, h.company_id,
             start, start + interval '4 hours',
             CASE WHEN n % 8 < 3 THEN {staff_id} END,
@@ -220,7 +231,7 @@ def insert_visits(cursor: Any, count: int, staff_id: int) -> None:
             FROM generate_series(0, {count - 1}) AS n
         ) AS v
         CROSS JOIN LATERAL (SELECT v.local_start AT TIME ZONE 'Asia/Shanghai' AS start) AS s
-        JOIN bench_hosts AS h ON h.slot = v.n % {COMPANIES * HOSTS_PER_COMPANY}
+        JOIN bench_hosts AS h ON h.slot = v.n % {host_count}
         """  # noqa: S608
     )
     # The visits the coming week holds are approved, not over.
