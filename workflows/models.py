@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.models import Process
 
-from kernel.fields import actor_field
+from kernel.fields import actor_field, user_field
 from visit_platform.directory.models import Host
 from visit_platform.visits.choices import Scenario
 from visit_platform.visits.models import Visit
@@ -169,14 +168,7 @@ class FaceConsentText(models.Model):
     text_zh = models.TextField(_("text (Chinese)"))
     text_en = models.TextField(_("text (English)"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    created_by = user_field(_("created by"), on_delete=models.PROTECT, null=True)
 
     class Meta:
         verbose_name = _("face consent text")
@@ -230,13 +222,8 @@ class VisitProcess(Process):
     face_consent_at: models.DateTimeField[Any, Any] = models.DateTimeField(
         _("face consent given at"), null=True, blank=True
     )
-    face_consent_by: models.ForeignKey[Any, Any] = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("face consent recorded by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
+    face_consent_by: models.ForeignKey[Any, Any] = user_field(
+        _("face consent recorded by"), on_delete=models.SET_NULL, null=True
     )
 
     class Meta:

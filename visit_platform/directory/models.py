@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from kernel.fields import user_field
 from visit_platform.directory.choices import COMPANY_ROLES, Role
 
 
@@ -46,14 +46,7 @@ class Host(models.Model):
     mobile = models.CharField(_("mobile"), max_length=32, unique=True)
     email = models.EmailField(_("e-mail"), blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user account"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    user = user_field(_("user account"), on_delete=models.SET_NULL, null=True)
     is_active = models.BooleanField(_("active"), default=True)
     # The host's WeChat (5.1): their openid under the building's Official Account, bound by
     # OAuth plus an SMS code to ``mobile``. Approvals and arrival notices go there.
@@ -90,12 +83,7 @@ class Membership(models.Model):
     building grants nothing in another, because each building's rows live in its own schema.
     """
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
+    user = user_field(_("user"), on_delete=models.CASCADE)
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     company = models.ForeignKey(
         Company,

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kernel.fields import user_field
 from kernel.privacy import EncryptedTextField
 from visit_platform.reports.choices import (
     ACTIVE_STATES,
@@ -30,12 +31,7 @@ class SavedFilter(models.Model):
     ID number). Opening it runs the filter again under the user's role of that moment, so a
     saved (or forged) filter never shows more than the user may see now."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
+    user = user_field(_("user"), on_delete=models.CASCADE)
     name = models.CharField(_("name"), max_length=LONGEST_FILTER_NAME)
     tab = models.CharField(
         _("records"), max_length=8, choices=RecordsTab.choices, default=RecordsTab.VISITS
@@ -65,12 +61,7 @@ class ExportJob(models.Model):
     until ``expires_at``.
     """
 
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
+    requested_by = user_field(_("requested by"), on_delete=models.CASCADE)
     source = models.CharField(_("source"), max_length=16, choices=ExportSource.choices)
     file_format = models.CharField(_("format"), max_length=8, choices=ExportFormat.choices)
     query = EncryptedTextField(_("filter"))
