@@ -249,8 +249,6 @@ def _namespace(cursor: Any, schema: str) -> int:
     return int(row[0])
 
 
-# This machine's PostgreSQL stamps every new column with its own ``pg_attver`` option (not an
-# upstream option): the server sets it on the clone's columns itself, so it is not copied.
 # Each query lists objects in the template (namespace %(ns)s) that the generator would not
 # copy, or not copy faithfully, as (kind, name).
 _UNKNOWN_OBJECTS = """
@@ -342,6 +340,8 @@ SELECT 'clustered or invalid index', c.relname::text FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid
  WHERE c.relnamespace = %(ns)s AND (i.indisclustered OR NOT i.indisvalid)
 UNION ALL
+-- This machine's PostgreSQL stamps every new column with a ``pg_attver`` option of its own (not
+-- an upstream option): the server stamps the columns of the copy too, so it is not copied.
 SELECT 'column storage, statistics, compression, options or privileges',
        c.relname || '.' || a.attname
   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
