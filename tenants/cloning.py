@@ -404,8 +404,8 @@ class _Generator:
         return self.qualified.sub(_TARGET, definition)
 
     def creation(self) -> list[str]:
-        """What LIKE makes: the schema, its functions and sequences, its tables with their
-        columns, defaults, identity, check constraints and indexes."""
+        """The schema, its functions and sequences, and its tables made LIKE the template's
+        (columns, defaults, identity, check constraints, indexes), under names LIKE chose."""
         return [*self.schema(), *self.functions(), *self.sequences(), *self.tables()]
 
     def rest(self) -> list[str]:
@@ -464,7 +464,7 @@ class _Generator:
     def rows_copied(self) -> list[str]:
         """Every row of the template (the applied migrations, whatever data migrations
         seeded): the template holds no building's data, so this is what every building
-        starts with. Copied before any index or trigger exists, so nothing fires."""
+        starts with. Copied before foreign keys and triggers exist, so nothing fires."""
         statements = []
         for table, columns in self.rows(
             "SELECT c.relname, array_agg(quote_ident(a.attname) ORDER BY a.attnum) "
