@@ -49,14 +49,14 @@ def run(building_count: int, samples: int) -> None:
     cloned = []
     for index in range(samples):
         started = time.perf_counter()
-        create_building(slug=f"clone_{index}", name="Bench", admin_email=f"c{index}@bench.example")
+        create_building(slug=f"clone{index}", name="Bench", admin_email=f"c{index}@bench.example")
         cloned.append(time.perf_counter() - started)
     migrated = []
     with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False):
         for index in range(samples):
             started = time.perf_counter()
             create_building(
-                slug=f"full_{index}", name="Bench", admin_email=f"f{index}@bench.example"
+                slug=f"full{index}", name="Bench", admin_email=f"f{index}@bench.example"
             )
             migrated.append(time.perf_counter() - started)
     print(
@@ -71,7 +71,7 @@ def run(building_count: int, samples: int) -> None:
     )
 
     for index in range(2 * samples, building_count):
-        create_building(slug=f"extra_{index}", name="Bench", admin_email=f"e{index}@bench.example")
+        create_building(slug=f"extra{index}", name="Bench", admin_email=f"e{index}@bench.example")
     total = max(building_count, 2 * samples)
     for executor in ("standard", "multiprocessing"):
         started = time.perf_counter()

@@ -26,6 +26,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from tenants.cloning import forget_clone_scripts
 from tenants.db import tenant_connection
 
 if TYPE_CHECKING:
@@ -128,9 +129,21 @@ def ensure_template_schema() -> None:
             cursor.execute(f'CREATE SCHEMA "{template}"')
     elif not _has_unapplied_migrations(template):
         return
+    # The cached clone script describes the template as it was: forgotten first, so that even
+    # a migration failing halfway leaves no script for a template that has changed.
+    forget_clone_scripts()
     call_command(
         "migrate_schemas", schema_name=template, tenant=True, interactive=False, verbosity=0
     )
+    tenant_connection().set_schema_to_public()
+
+
+def migrate_new_schema(schema: str) -> None:
+    """Create ``schema`` and run every building migration in it: the slow way, which the
+    clone must equal (tests/tenants/test_cloning.py, bench/provision.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{schema}"')
+    call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
     tenant_connection().set_schema_to_public()
 
 
