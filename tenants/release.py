@@ -12,6 +12,7 @@ memory stays flat however many buildings there are. See ADR 0042.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import resource
 import time
@@ -232,6 +233,11 @@ def migrate_building(schema: str) -> BuildingOutcome:
         outcome = BuildingOutcome(schema, "failed", error=_describe(cause or error), atomic=atomic)
     finally:
         tenant_connection().set_schema_to_public()
+    if outcome.status != "current":
+        # Migrating renders the project's models afresh, in reference cycles: collected now,
+        # a worker's memory stays flat (about 6 MiB a building otherwise, until the collector
+        # runs on its own).
+        gc.collect()
     return BuildingOutcome(
         outcome.schema,
         outcome.status,

@@ -42,8 +42,11 @@ def probe_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The probe app's migrations, seen by this process and by every worker it starts."""
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.release_settings")
     monkeypatch.delenv("RELEASE_PROBE_FAIL_SCHEMA", raising=False)
+    monkeypatch.delenv("RELEASE_PROBE_MIGRATIONS", raising=False)
     with override_settings(
-        INSTALLED_APPS=release_settings.INSTALLED_APPS, TENANT_APPS=release_settings.TENANT_APPS
+        INSTALLED_APPS=release_settings.INSTALLED_APPS,
+        TENANT_APPS=release_settings.TENANT_APPS,
+        MIGRATION_MODULES=release_settings.MIGRATION_MODULES,
     ):
         yield
 
@@ -116,6 +119,34 @@ def test_a_failing_building_is_rolled_back_alone_and_a_rerun_migrates_only_it(
         with connection.cursor() as cursor:
             cursor.execute(f'SELECT label, rank FROM "{one}".release_probe_marker')  # noqa: S608
             assert cursor.fetchall() == [("kept", 3)]
+
+
+@pytest.mark.slow
+def test_a_non_atomic_migration_runs_as_migrate_runs_it_and_the_report_says_so(
+    buildings: list[str], probe_app: None, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    concurrent = "tests.release_probe.concurrent_migrations"
+    monkeypatch.setenv("RELEASE_PROBE_MIGRATIONS", concurrent)
+    lines: list[str] = []
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MIGRATION_MODULES={"release_probe": concurrent}),
+    ):
+        result = run_release(schemas=buildings, workers=1, report=lines.append)
+
+        assert (sorted(result.migrated), result.failed) == (sorted(buildings), {})
+        assert sorted(result.non_atomic) == sorted(buildings)
+        for schema in buildings:
+            assert (
+                f"migrated {schema} (a non-atomic migration: not one transaction) in "
+                in "\n".join(lines)
+            )
+            _columns, indexes = probe_columns_and_indexes(schema)
+            assert (
+                "CREATE INDEX marker_label_idx ON release_probe_marker USING btree (label)"
+                in indexes
+            )
 
 
 def building_state(schemas: list[str]) -> list[tuple[str, int, int]]:
