@@ -97,12 +97,13 @@ def run_release(
     }
     result = ReleaseReport()
     pending = _behind(schemas)
+    behind = set(pending)
     report(
         f"Release: {len(schemas)} buildings, {len(pending)} behind the code"
         + (f", {min(workers, len(pending))} workers." if pending else ".")
     )
     for schema in schemas:
-        if schema not in pending:
+        if schema not in behind:
             _record(result, BuildingOutcome(schema, "current"), report, len(schemas))
     # Nothing open here may be reused by another process, and an idle connection held for
     # the whole release is one a worker could have had.
@@ -118,8 +119,14 @@ def run_release(
             max_tasks_per_child=buildings_per_worker,
         ) as pool:
             futures = {pool.submit(release_worker.migrate, schema): schema for schema in pending}
-            for outcome in _outcomes(futures):
-                _record(result, outcome, report, len(schemas))
+            try:
+                for outcome in _outcomes(futures):
+                    _record(result, outcome, report, len(schemas))
+            except BaseException:
+                # Interrupted: no building starts any more; one in flight commits whole or not
+                # at all, and a re-run does what is left.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     result.elapsed = time.perf_counter() - started
     report(summary(result))
     return result
