@@ -1,13 +1,15 @@
 """The release runner: every building's pending migrations, in bounded worker processes.
 
-``migrate_schemas --tenant`` migrates buildings one after another in one process, and its
-multiprocessing executor forks the parent, connection pool included, which hung over 165
-buildings. Here each worker is a fresh process (``spawn``) that sets Django up and opens its
-own connection; nothing crosses a fork. Each worker builds the migration graph once and reads
-only a building's applied set before deciding, so buildings with nothing pending cost one
-query. A building's pending migrations run in one transaction: a failure leaves the building
-as it was, and the other buildings go on. Workers are replaced after a number of buildings, so
-memory stays flat however many buildings there are. See ADR 0042.
+``migrate_schemas --tenant`` migrates buildings one after another in one process and stops at
+the first failure; its multiprocessing executor forks the parent, connection pool included,
+and hung over 165 buildings. Here this process finds the buildings behind the code with one
+query per few hundred buildings (a release with nothing to do starts no worker), and only
+those go to worker processes started fresh (``spawn``), each setting Django up and opening its
+own connection: nothing crosses a fork. A worker builds the migration graph once and reads
+only a building's applied set before deciding. A building's pending migrations run in one
+transaction: a failure leaves the building as it was, and the other buildings go on. Workers
+are replaced after a number of buildings, so memory stays flat however many buildings there
+are. See ADR 0042.
 """
 
 from __future__ import annotations
