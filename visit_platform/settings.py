@@ -235,6 +235,11 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Set the search path once per schema switch, not before every statement (half the round
 # trips on the gate decision's hot path).
 TENANT_LIMIT_SET_CALLS = True
+# The release runner (``manage.py migrate_buildings``, ``setup_platform``): how many worker
+# processes migrate buildings at once (each holds one database connection), and after how many
+# buildings a worker is replaced by a fresh one, so its memory stays flat (ADR 0042).
+RELEASE_WORKERS = int(os.environ.get("RELEASE_WORKERS") or min(4, os.cpu_count() or 1))
+RELEASE_BUILDINGS_PER_WORKER = int(os.environ.get("RELEASE_BUILDINGS_PER_WORKER") or 200)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")
