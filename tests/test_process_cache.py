@@ -1,12 +1,17 @@
-"""The short per-process cache that the gate API reads buildings, agents and gates through."""
+"""The short per-process cache that the gate API reads buildings, agents and gates through: a
+bounded least-recently-used cache, so that a thousand buildings' keys cannot grow a process
+without limit, nor push the busy buildings' entries out with the quiet ones'."""
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
 from kernel import process_cache
 from kernel.process_cache import ProcessCache
-from tenants.models import Building
+from tenants.models import Building, Domain
 
 
 class Clock:
@@ -25,7 +30,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def test_a_value_is_loaded_once_until_it_expires(clock: Clock) -> None:
-    cache: ProcessCache[str] = ProcessCache(5, ())
+    cache: ProcessCache[str] = ProcessCache(5, (), max_entries=10)
     loads: list[int] = []
 
     def load() -> str:
@@ -42,7 +47,7 @@ def test_a_value_is_loaded_once_until_it_expires(clock: Clock) -> None:
 
 
 def test_a_miss_is_not_kept_so_made_up_keys_cannot_fill_the_cache(clock: Clock) -> None:
-    cache: ProcessCache[str] = ProcessCache(5, ())
+    cache: ProcessCache[str] = ProcessCache(5, (), max_entries=10)
 
     assert cache.get("unknown", lambda: None) is None
     assert cache.get("unknown", lambda: "now known") == "now known"
@@ -50,9 +55,81 @@ def test_a_miss_is_not_kept_so_made_up_keys_cannot_fill_the_cache(clock: Clock) 
 
 @pytest.mark.django_db
 def test_saving_a_row_of_the_watched_model_empties_the_cache(clock: Clock, alpha: Building) -> None:
-    cache: ProcessCache[str] = ProcessCache(5, (Building,))
+    cache: ProcessCache[str] = ProcessCache(5, (Building,), max_entries=10)
     cache.get("key", lambda: "old")
 
     alpha.save()
+
+    assert cache.get("key", lambda: "new") == "new"
+
+
+def test_many_keys_keep_the_cache_at_its_bound(clock: Clock) -> None:
+    cache: ProcessCache[str] = ProcessCache(5, (), max_entries=100)
+
+    for building in range(1000):
+        for gate in range(10):
+            cache.get((f"building{building}", gate), lambda: "gate")
+
+    assert len(cache) == 100
+
+
+def test_the_least_recently_used_entry_goes_first(clock: Clock) -> None:
+    cache: ProcessCache[str] = ProcessCache(5, (), max_entries=2)
+    cache.get("first", lambda: "1")
+    cache.get("second", lambda: "2")
+    cache.get("first", lambda: "reloaded")  # used again: "second" is now the oldest
+
+    cache.get("third", lambda: "3")
+
+    assert cache.get("first", lambda: "reloaded") == "1"
+    assert cache.get("second", lambda: "reloaded") == "reloaded"
+
+
+def test_a_hot_working_set_within_the_bound_stays_cached_while_cold_keys_stream_past(
+    clock: Clock,
+) -> None:
+    """The busy buildings' gates, read on every scan, stay while thousands of other keys come
+    and go; emptying the whole cache when it was full would have reloaded them every time."""
+    cache: ProcessCache[str] = ProcessCache(5, (), max_entries=100)
+    loads: Counter[str] = Counter()
+
+    def loader(key: str) -> Callable[[], str]:
+        def load() -> str:
+            loads[key] += 1
+            return key
+
+        return load
+
+    hot = [f"hot {index}" for index in range(50)]
+    cold = (f"cold {index}" for index in range(10_000))
+    for _round in range(200):
+        for key in hot:
+            cache.get(key, loader(key))
+        for _index in range(50):  # as many as still fit beside the hot ones
+            key = next(cold)
+            cache.get(key, loader(key))
+
+    assert {key: loads[key] for key in hot} == dict.fromkeys(hot, 1)
+    assert sum(loads.values()) == 50 + 10_000
+    assert len(cache) == 100
+
+
+def test_an_expired_entry_is_dropped_when_met(clock: Clock) -> None:
+    cache: ProcessCache[str] = ProcessCache(5, (), max_entries=10)
+    cache.get("gone", lambda: "value")
+    clock.now += 6
+
+    assert cache.get("gone", lambda: None) is None
+    assert len(cache) == 0
+
+
+@pytest.mark.django_db
+def test_deleting_a_row_of_the_watched_model_empties_the_cache(clock: Clock) -> None:
+    cache: ProcessCache[str] = ProcessCache(5, (Domain,), max_entries=10)
+    building = Building.objects.get(schema_name="alpha")
+    domain = Domain.objects.create(domain="extra.alpha.localhost", tenant=building)
+    cache.get("key", lambda: "old")
+
+    domain.delete()
 
     assert cache.get("key", lambda: "new") == "new"
