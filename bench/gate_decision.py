@@ -161,6 +161,7 @@ def run(args: argparse.Namespace, environment: dict[str, str]) -> None:
                     args.requests_per_connection,
                     server.pid,
                     rate,
+                    args.scratch_database,
                 )
             )
             pace = f"{rate:.0f} scans/s offered" if rate else "each as fast as it can"
@@ -416,8 +417,12 @@ class CpuSample:
     redis: float
 
 
-def cpu_sample(server_pid: int) -> CpuSample:
-    """Read from /proc (Linux): a benchmark shares its cores with PostgreSQL and the load."""
+def cpu_sample(server_pid: int, database: str | None = None) -> CpuSample:
+    """Read from /proc (Linux): a benchmark shares its cores with PostgreSQL and the load.
+
+    With ``database``, PostgreSQL's share is that of the backends serving that database only
+    (their process title names it): on a machine shared with other work, the other databases'
+    backends belong to the rest of the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     with open("/proc/stat") as stat:
         # user nice system idle iowait irq softirq steal
@@ -448,9 +453,21 @@ def cpu_sample(server_pid: int) -> CpuSample:
     def used_by(prefix: str) -> float:
         return sum(times[pid] for pid, name in names.items() if name.startswith(prefix))
 
-    return CpuSample(
-        busy, server, times.get(os.getpid(), 0.0), used_by("postgres"), used_by("redis-server")
-    )
+    def serving(database: str) -> float:
+        total = 0.0
+        for pid, name in names.items():
+            if not name.startswith("postgres"):
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as title:
+                    words = title.read().replace(b"\0", b" ").decode(errors="replace").split()
+            except OSError:
+                continue
+            total += times[pid] if database in words else 0.0
+        return total
+
+    postgres = used_by("postgres") if database is None else serving(database)
+    return CpuSample(busy, server, times.get(os.getpid(), 0.0), postgres, used_by("redis-server"))
 
 
 async def drive(
@@ -462,6 +479,7 @@ async def drive(
     requests_per_connection: int = 1,
     server_pid: int | None = None,
     rate: float | None = None,
+    database: str | None = None,
 ) -> Load:
     """``clients`` clients scanning in a loop; only requests due after the warm-up count.
 
@@ -556,9 +574,9 @@ async def drive(
         if server_pid is None:
             return
         await asyncio.sleep(measure_from - time.perf_counter())
-        load.cpu.append(cpu_sample(server_pid))
+        load.cpu.append(cpu_sample(server_pid, database))
         await asyncio.sleep(deadline - time.perf_counter())
-        load.cpu.append(cpu_sample(server_pid))
+        load.cpu.append(cpu_sample(server_pid, database))
 
     await asyncio.gather(sample_cpu(), pace(), *(client(index) for index in range(clients)))
     return load
