@@ -2,8 +2,9 @@
 
 The building behind a host name, a gate agent's key and a gate are read on every scan; read
 from PostgreSQL each time they cost a third of the request (docs/performance.md). A change
-made through the ORM in this process empties the cache at once; other processes see it
-within ``seconds``, a delay each use states.
+made through the ORM in this process drops what it changed at once (the one entry of the saved
+row when the cache can name it, else everything); other processes see it within ``seconds``,
+a delay each use states.
 
 Each cache holds at most ``max_entries`` values and, when full, drops the one used least
 recently: one installation serves up to ``BUILDINGS`` buildings, whose keys together can
@@ -31,19 +32,28 @@ BUILDINGS = 1_000
 
 class ProcessCache(Generic[Value]):
     """Values by key for ``seconds``, at most ``max_entries`` of them (the least recently used
-    goes first), emptied whenever a row of ``models`` is saved or deleted.
+    goes first). When a row of ``models`` is saved or deleted, ``key_of(row)`` names the one
+    entry to drop; without ``key_of`` the whole cache is emptied. Name the entry wherever rows
+    are saved often: a thousand gate agents' heartbeats (one each every 15 seconds) would
+    otherwise empty the agents' cache dozens of times a second.
 
     Misses are never stored, so made-up keys cannot push real ones out. Safe to share between
     the threads of one process (ASGI runs synchronous code in a pool of threads).
     """
 
     def __init__(
-        self, seconds: float, models: tuple[type[Model], ...], *, max_entries: int
+        self,
+        seconds: float,
+        models: tuple[type[Model], ...],
+        *,
+        max_entries: int,
+        key_of: Callable[[Any], Hashable] | None = None,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.seconds = seconds
         self.max_entries = max_entries
+        self.key_of = key_of
         self._entries: OrderedDict[Hashable, tuple[float, Value]] = OrderedDict()
         self._lock = threading.Lock()
         for model in models:
@@ -77,5 +87,10 @@ class ProcessCache(Generic[Value]):
         with self._lock:
             self._entries.clear()
 
-    def _forget(self, **kwargs: Any) -> None:
-        self.clear()
+    def _forget(self, instance: Model, **kwargs: Any) -> None:
+        if self.key_of is None:
+            self.clear()
+            return
+        key = self.key_of(instance)
+        with self._lock:
+            self._entries.pop(key, None)

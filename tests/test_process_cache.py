@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from kernel import process_cache
 from kernel.process_cache import ProcessCache
 from tenants.models import Building, Domain
+from tests.access.conftest import make_agent
+from visit_platform.access.queries import authenticate_agent
 
 
 class Clock:
@@ -133,3 +136,37 @@ def test_deleting_a_row_of_the_watched_model_empties_the_cache(clock: Clock) -> 
     domain.delete()
 
     assert cache.get("key", lambda: "new") == "new"
+
+
+@pytest.mark.django_db
+def test_saving_a_row_drops_only_its_own_entry_when_the_cache_can_name_it(
+    clock: Clock, alpha: Building, beta: Building
+) -> None:
+    cache: ProcessCache[str] = ProcessCache(
+        5, (Building,), max_entries=10, key_of=lambda building: building.schema_name
+    )
+    cache.get("alpha", lambda: "old alpha")
+    cache.get("beta", lambda: "old beta")
+
+    alpha.save()
+
+    assert cache.get("alpha", lambda: "new alpha") == "new alpha"
+    assert cache.get("beta", lambda: "new beta") == "old beta"
+
+
+def test_an_agents_heartbeat_leaves_the_other_agents_keys_cached(
+    in_alpha: Building, django_assert_num_queries: Any
+) -> None:
+    """Each agent's heartbeat saves its row every 15 seconds: with a thousand buildings'
+    agents, emptying the whole cache on each would leave nothing cached."""
+    _lobby, lobby_key = make_agent("lobby agent")
+    garage, garage_key = make_agent("garage agent")
+    assert authenticate_agent(lobby_key) is not None
+    assert authenticate_agent(garage_key) is not None
+
+    garage.save(update_fields=["last_seen_at"])  # as a heartbeat does
+
+    with django_assert_num_queries(0):
+        assert authenticate_agent(lobby_key) is not None
+    with django_assert_num_queries(1):
+        assert authenticate_agent(garage_key) is not None

@@ -42,13 +42,22 @@ ANONYMOUS_WINDOW = timedelta(hours=24)
 GATE_CACHE_SECONDS = 5
 # By (schema, gate id): room for ten lanes a building on average; the gates of the buildings
 # being scanned at stay, those of quiet buildings make room.
-_gates: ProcessCache[Gate] = ProcessCache(GATE_CACHE_SECONDS, (Gate,), max_entries=10 * BUILDINGS)
+_gates: ProcessCache[Gate] = ProcessCache(
+    GATE_CACHE_SECONDS,
+    (Gate,),
+    max_entries=10 * BUILDINGS,
+    key_of=lambda gate: (current_schema(), gate.pk),  # the row's building is the one set
+)
 AGENT_KEY_PREFIX_LENGTH = 8
 # A deactivated agent's key stops working in other processes within this time.
 AGENT_CACHE_SECONDS = 5
-# By (schema, key prefix): a building runs one agent, or a few (one per entrance).
+# By (schema, key prefix): a building runs one agent, or a few (one per entrance). Every
+# heartbeat saves its agent: only that agent's entry goes (a prefix never changes).
 _agents: ProcessCache[GateAgent] = ProcessCache(
-    AGENT_CACHE_SECONDS, (GateAgent,), max_entries=4 * BUILDINGS
+    AGENT_CACHE_SECONDS,
+    (GateAgent,),
+    max_entries=4 * BUILDINGS,
+    key_of=lambda agent: (current_schema(), agent.key_prefix),
 )
 # Keys never change once created, so processes may keep them as long as they are used: (schema,
 # building id, key id) -> key. The building's id tells a building dropped and made again under
