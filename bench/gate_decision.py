@@ -13,7 +13,8 @@ one gate agent, then measures
      send them to one installation): a1, as fast as the clients can (the most the server
      does), a2, at a steady ``--rate`` (latency at that load); each with where the machine's
      CPU time went, per decision;
-  b. ``decide_scan`` alone, in this process, one decision after another, in the first building;
+  b. ``decide_scan`` alone, in this process, one decision after another, in the first building
+     (b2: each in the next building, switching the search path every time);
   c. one signature check alone: ``tokens.parse_token`` + ``tokens.verify_token``.
 
 Prints its figures; the latest are copied into docs/performance.md with the machine they ran
@@ -176,6 +177,8 @@ def run(args: argparse.Namespace, environment: dict[str, str]) -> None:
     finally:
         server.stop()
     measure_decisions(sites[0], args.decisions, args.profile)
+    if len(sites) > 1:
+        measure_decisions_in_turn(sites, args.decisions)
     measure_signature_checks(sites[0], args.checks)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
@@ -690,6 +693,41 @@ def measure_decisions(site: Site, count: int, profile: bool) -> None:
         import pstats
 
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def measure_decisions_in_turn(sites: list[Site], count: int) -> None:
+    """As b, but each decision in the next building: what switching the connection's search
+    path costs (PostgreSQL parses and plans a prepared statement again when the search path
+    differs from its previous run)."""
+    from django_tenants.utils import schema_context
+
+    from visit_platform.access.actions import decide_scan
+    from visit_platform.access.models import Gate
+
+    gates = {}
+    for site in sites:
+        with schema_context(site.slug):
+            gates[site.slug] = list(Gate.objects.filter(pk__in=site.gate_ids).order_by("pk"))
+    latencies = []
+    granted = 0
+    for index in range(count):
+        site = sites[index % len(sites)]
+        turn = index // len(sites)
+        started = time.perf_counter()
+        with schema_context(site.slug):
+            decision = decide_scan(
+                gate=gates[site.slug][turn % 2],
+                token=site.tokens[turn % len(site.tokens)],
+                direction="in",
+            )
+        latencies.append(time.perf_counter() - started)
+        granted += decision.granted
+    total = sum(latencies)
+    print(
+        f"b2. as b, each decision in the next of the {len(sites)} buildings: {count} decisions, "
+        f"{count / total:.0f} decisions/s; latency {percentiles(latencies)}; "
+        f"granted {granted / count:.1%}"
+    )
 
 
 def measure_signature_checks(site: Site, count: int) -> None:
