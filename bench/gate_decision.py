@@ -2,22 +2,29 @@
 
 Runs against a scratch database on the PostgreSQL that ``DATABASE_URL`` points at (default:
 the local service), created and dropped by this script, and the Redis at ``REDIS_URL``
-(default: the local service). It provisions a building ``bench`` with approved visits, each
-with an unlimited pass, two gates and one gate agent, then measures
+(default: the local service). It provisions ``--buildings`` buildings, each with approved
+visits (``--visits`` in all, spread evenly), every visit with an unlimited pass, two gates and
+one gate agent, then measures
 
   a. ``POST /api/gate/scans`` over HTTP: a real ASGI server (uvicorn, 2 workers, production
      settings) in a subprocess on 127.0.0.1, driven by concurrent clients that scan the slip
-     tokens of many different passes: a1, as fast as the clients can (the most the server
+     tokens of many different passes, the scans going round the buildings in turn (each with
+     its building's host name, agent key, gates and tokens, as the agents of many buildings
+     send them to one installation): a1, as fast as the clients can (the most the server
      does), a2, at a steady ``--rate`` (latency at that load); each with where the machine's
      CPU time went, per decision;
-  b. ``decide_scan`` alone, in this process, one decision after another;
+  b. ``decide_scan`` alone, in this process, one decision after another, in the first building
+     (b2: each in the next building, switching the search path every time);
   c. one signature check alone: ``tokens.parse_token`` + ``tokens.verify_token``.
 
 Prints its figures; the latest are copied into docs/performance.md with the machine they ran
 on. Never run by CI: tests assert behaviour, not speed. Linux only (CPU use is read from
 /proc); ``--server gunicorn`` needs gunicorn installed, which the project does not require.
 
-    python bench/gate_decision.py --duration 15 --clients 32
+    python bench/gate_decision.py --duration 15 --clients 32 --buildings 100
+
+Other benchmarks import ``Server``, ``Load``, ``drive``, ``building_site``, ``Site``,
+``production_environment`` and ``percentiles`` from here: keep those names.
 """
 
 from __future__ import annotations
@@ -77,7 +84,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--visits", type=int, default=1000, help="approved visits, one pass each")
+    parser.add_argument(
+        "--visits",
+        type=int,
+        default=1000,
+        help="approved visits in all, one pass each, spread evenly over the buildings",
+    )
+    parser.add_argument(
+        "--buildings",
+        type=int,
+        default=100,
+        help="buildings the scans are spread over, round-robin (one schema each)",
+    )
     parser.add_argument("--duration", type=float, default=15, help="seconds of HTTP load")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of load not measured")
     parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
@@ -106,9 +124,15 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the in-process decisions and print"
     )
+    parser.add_argument(
+        "--scratch-database",
+        default=SCRATCH_DATABASE,
+        help="name of the database created and dropped for the run (two runs at once on one "
+        "PostgreSQL need two names)",
+    )
     args = parser.parse_args()
 
-    with django_on_scratch_database(SCRATCH_DATABASE, production_environment) as environment:
+    with django_on_scratch_database(args.scratch_database, production_environment) as environment:
         run(args, environment)
 
 
@@ -117,10 +141,11 @@ def run(args: argparse.Namespace, environment: dict[str, str]) -> None:
 
     django.setup()
     started = time.perf_counter()
-    site = provision(args.visits)
+    sites = provision_buildings(args.buildings, args.visits)
+    visits = sum(len(site.tokens) for site in sites)
     print(
-        f"provisioned building {SLUG!r}: {args.visits} approved visits with unlimited passes, "
-        f"2 gates, 1 gate agent ({time.perf_counter() - started:.1f} s)"
+        f"provisioned {len(sites)} buildings: {visits} approved visits with unlimited passes in "
+        f"all, 2 gates and 1 gate agent each ({time.perf_counter() - started:.1f} s)"
     )
     server = Server(environment, args.workers, args.server)
     runs = [("a1", None)] + ([("a2", args.rate)] if args.rate else [])
@@ -130,27 +155,31 @@ def run(args: argparse.Namespace, environment: dict[str, str]) -> None:
             load = asyncio.run(
                 drive(
                     server.port,
-                    site,
+                    sites,
                     args.clients,
                     args.warmup,
                     args.duration,
                     args.requests_per_connection,
                     server.pid,
                     rate,
+                    args.scratch_database,
                 )
             )
             pace = f"{rate:.0f} scans/s offered" if rate else "each as fast as it can"
             print(
                 f"{label}. end to end, POST {SCANS_PATH} over HTTP ({server.description}, "
-                f"{args.clients} clients, {pace}, {args.requests_per_connection} scan(s) per "
-                f"connection, {args.duration:.0f} s after {args.warmup:.0f} s warm-up):"
+                f"{len(sites)} buildings in turn, {args.clients} clients, {pace}, "
+                f"{args.requests_per_connection} scan(s) per connection, "
+                f"{args.duration:.0f} s after {args.warmup:.0f} s warm-up):"
             )
             print(f"   {load.summary(args.duration)}")
             print(f"   {load.cpu_summary(args.duration)}")
     finally:
         server.stop()
-    measure_decisions(site, args.decisions, args.profile)
-    measure_signature_checks(site, args.checks)
+    measure_decisions(sites[0], args.decisions, args.profile)
+    if len(sites) > 1:
+        measure_decisions_in_turn(sites, args.decisions)
+    measure_signature_checks(sites[0], args.checks)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {postgres_version()}"
@@ -171,32 +200,62 @@ def postgres_version() -> str:
 
 @dataclass
 class Site:
-    """What the load needs: the gates, the agent's key and one slip token per pass."""
+    """What the load needs of one building: its host name, gates, agent's key and one slip
+    token per pass."""
 
     gate_ids: list[int]
     agent_key: str
     tokens: list[str]
+    slug: str = SLUG
+    host: str = HOST
 
 
 def provision(visit_count: int) -> Site:
-    """``setup_platform``, the building, its gates and agent, and the visits with their passes,
-    all through the real actions."""
+    """``setup_platform``, the building ``bench`` and what ``building_site`` puts in it."""
     from django.core.management import call_command
+
+    from tenants.actions import create_building
+
+    call_command("setup_platform", verbosity=0)
+    create_building(slug=SLUG, name="Bench Tower", admin_email=f"admin@{SLUG}.example")
+    return building_site(SLUG, visit_count)
+
+
+def provision_buildings(count: int, visit_count: int) -> list[Site]:
+    """``setup_platform`` and ``count`` buildings, ``visit_count`` visits spread over them (at
+    least one each). The first building is ``bench``, as in the single-building benchmarks."""
+    from django.core.management import call_command
+
+    from tenants.actions import create_building
+
+    call_command("setup_platform", verbosity=0)
+    sites = []
+    for index in range(count):
+        slug = SLUG if index == 0 else f"{SLUG}{index:04d}"
+        create_building(slug=slug, name=f"Bench Tower {index}", admin_email=f"admin@{slug}.example")
+        # The first buildings take the remainder, so the total is what was asked.
+        visits = max(1, visit_count // count + (index < visit_count % count))
+        sites.append(building_site(slug, visits))
+    return sites
+
+
+def building_site(slug: str, visit_count: int) -> Site:
+    """Two gates, one gate agent, a company and a host, and ``visit_count`` approved visits
+    each with an unlimited pass, in the existing building ``slug``, all through the real
+    actions; the site's host name is the building's domain."""
     from django.utils import timezone
     from django_tenants.utils import schema_context
 
     from kernel import pass_tokens as tokens
-    from tenants.actions import create_building
+    from tenants.actions import building_domain
     from visit_platform.access import actions
     from visit_platform.audit.actions import Actor
     from visit_platform.directory.actions import create_company, create_host
     from visit_platform.visits.actions import create_visit, register_visitor
     from visit_platform.visits.choices import Scenario, VisitStatus
 
-    call_command("setup_platform", verbosity=0)
-    create_building(slug=SLUG, name="Bench Tower", admin_email=f"admin@{SLUG}.example")
     actor = Actor.system("bench")
-    with schema_context(SLUG):
+    with schema_context(slug):
         gates = [actions.create_gate(actor, name=name) for name in ("A", "B")]
         _agent, agent_key = actions.create_gate_agent(actor, name="bench agent")
         company = create_company(actor, name="Bench Company", floors="8")
@@ -216,7 +275,7 @@ def provision(visit_count: int) -> Site:
             )
             issued = actions.issue_pass(actor, visit)
             slip_tokens.append(actions.pass_token(issued.pass_record, tokens.TokenKind.SLIP))
-    return Site([gate.pk for gate in gates], agent_key, slip_tokens)
+    return Site([gate.pk for gate in gates], agent_key, slip_tokens, slug, building_domain(slug))
 
 
 # --- a. End to end over HTTP ------------------------------------------------------------------
@@ -361,8 +420,12 @@ class CpuSample:
     redis: float
 
 
-def cpu_sample(server_pid: int) -> CpuSample:
-    """Read from /proc (Linux): a benchmark shares its cores with PostgreSQL and the load."""
+def cpu_sample(server_pid: int, database: str | None = None) -> CpuSample:
+    """Read from /proc (Linux): a benchmark shares its cores with PostgreSQL and the load.
+
+    With ``database``, PostgreSQL's share is that of the backends serving that database only
+    (their process title names it): on a machine shared with other work, the other databases'
+    backends belong to the rest of the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     with open("/proc/stat") as stat:
         # user nice system idle iowait irq softirq steal
@@ -393,22 +456,39 @@ def cpu_sample(server_pid: int) -> CpuSample:
     def used_by(prefix: str) -> float:
         return sum(times[pid] for pid, name in names.items() if name.startswith(prefix))
 
-    return CpuSample(
-        busy, server, times.get(os.getpid(), 0.0), used_by("postgres"), used_by("redis-server")
-    )
+    def serving(database: str) -> float:
+        total = 0.0
+        for pid, name in names.items():
+            if not name.startswith("postgres"):
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as title:
+                    words = title.read().replace(b"\0", b" ").decode(errors="replace").split()
+            except OSError:
+                continue
+            total += times[pid] if database in words else 0.0
+        return total
+
+    postgres = used_by("postgres") if database is None else serving(database)
+    return CpuSample(busy, server, times.get(os.getpid(), 0.0), postgres, used_by("redis-server"))
 
 
 async def drive(
     port: int,
-    site: Site,
+    sites: list[Site],
     clients: int,
     warmup: float,
     duration: float,
     requests_per_connection: int = 1,
     server_pid: int | None = None,
     rate: float | None = None,
+    database: str | None = None,
 ) -> Load:
     """``clients`` clients scanning in a loop; only requests due after the warm-up count.
+
+    Scan ``n`` goes to building ``n mod len(sites)`` (with that building's host name, agent
+    key, gates and tokens), so consecutive scans, and those in flight together, are for
+    different buildings, as from many buildings' agents at once.
 
     With ``rate``, scans fall due at that steady pace and the clients take them in turn; a
     scan's latency runs from when it was due, so that time spent waiting for a free client
@@ -424,17 +504,22 @@ async def drive(
     load = Load()
     measure_from = time.perf_counter() + warmup
     deadline = measure_from + duration
-    head = (
-        f"POST {SCANS_PATH} HTTP/1.1\r\nHost: {HOST}\r\n"
-        f"Authorization: Bearer {site.agent_key}\r\nContent-Type: application/json\r\n"
-        "Content-Length: {length}\r\nConnection: {connection}\r\n\r\n"
-    )
+    heads = [
+        (
+            f"POST {SCANS_PATH} HTTP/1.1\r\nHost: {site.host}\r\n"
+            f"Authorization: Bearer {site.agent_key}\r\nContent-Type: application/json\r\n"
+            "Content-Length: {length}\r\nConnection: {connection}\r\n\r\n"
+        )
+        for site in sites
+    ]
 
     def request(scan: int, last: bool) -> bytes:
+        site, head = sites[scan % len(sites)], heads[scan % len(sites)]
+        turn = scan // len(sites)  # this building's own count of scans
         body = json.dumps(
             {
-                "gate_id": site.gate_ids[scan % len(site.gate_ids)],
-                "token": site.tokens[scan % len(site.tokens)],
+                "gate_id": site.gate_ids[turn % len(site.gate_ids)],
+                "token": site.tokens[turn % len(site.tokens)],
                 "direction": "in",
                 # As an agent does, so that a retried scan is answered, not redone.
                 "event_id": str(uuid.uuid4()),
@@ -492,9 +577,9 @@ async def drive(
         if server_pid is None:
             return
         await asyncio.sleep(measure_from - time.perf_counter())
-        load.cpu.append(cpu_sample(server_pid))
+        load.cpu.append(cpu_sample(server_pid, database))
         await asyncio.sleep(deadline - time.perf_counter())
-        load.cpu.append(cpu_sample(server_pid))
+        load.cpu.append(cpu_sample(server_pid, database))
 
     await asyncio.gather(sample_cpu(), pace(), *(client(index) for index in range(clients)))
     return load
@@ -577,7 +662,7 @@ def measure_decisions(site: Site, count: int, profile: bool) -> None:
     from visit_platform.access.actions import decide_scan
     from visit_platform.access.models import Gate
 
-    with schema_context(SLUG):
+    with schema_context(site.slug):
         gates = list(Gate.objects.filter(pk__in=site.gate_ids).order_by("pk"))
         with CaptureQueriesContext(connection) as queries:
             decide_scan(gate=gates[0], token=site.tokens[0], direction="in")
@@ -610,13 +695,48 @@ def measure_decisions(site: Site, count: int, profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
+def measure_decisions_in_turn(sites: list[Site], count: int) -> None:
+    """As b, but each decision in the next building: what switching the connection's search
+    path costs (PostgreSQL parses and plans a prepared statement again when the search path
+    differs from its previous run)."""
+    from django_tenants.utils import schema_context
+
+    from visit_platform.access.actions import decide_scan
+    from visit_platform.access.models import Gate
+
+    gates = {}
+    for site in sites:
+        with schema_context(site.slug):
+            gates[site.slug] = list(Gate.objects.filter(pk__in=site.gate_ids).order_by("pk"))
+    latencies = []
+    granted = 0
+    for index in range(count):
+        site = sites[index % len(sites)]
+        turn = index // len(sites)
+        started = time.perf_counter()
+        with schema_context(site.slug):
+            decision = decide_scan(
+                gate=gates[site.slug][turn % 2],
+                token=site.tokens[turn % len(site.tokens)],
+                direction="in",
+            )
+        latencies.append(time.perf_counter() - started)
+        granted += decision.granted
+    total = sum(latencies)
+    print(
+        f"b2. as b, each decision in the next of the {len(sites)} buildings: {count} decisions, "
+        f"{count / total:.0f} decisions/s; latency {percentiles(latencies)}; "
+        f"granted {granted / count:.1%}"
+    )
+
+
 def measure_signature_checks(site: Site, count: int) -> None:
     from django_tenants.utils import schema_context
 
     from kernel import pass_tokens as tokens
     from visit_platform.access.queries import public_key
 
-    with schema_context(SLUG):
+    with schema_context(site.slug):
         key = public_key(tokens.parse_token(site.tokens[0]).claims.key_id)
     assert key is not None
     sample = [site.tokens[index % len(site.tokens)] for index in range(count)]

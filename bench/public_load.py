@@ -227,7 +227,7 @@ def measure(
         stop_at = time.perf_counter() + args.warmup + args.duration
         attackers = [attack(index, stop_at) for index in range(args.hostile if public_port else 0)]
         scans = drive(
-            gate_port, site, args.clients, args.warmup, args.duration, 1000, None, args.rate
+            gate_port, [site], args.clients, args.warmup, args.duration, 1000, None, args.rate
         )
         load, *_rest = await asyncio.gather(scans, *attackers)
         return load

@@ -9,13 +9,17 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from kernel.process_cache import ProcessCache
+from kernel.process_cache import BUILDINGS, ProcessCache
 from tenants.actions import request_port
 from tenants.models import Building, Domain
 
 # A building's domains and settings change seldom; a scan needs them every time.
 BUILDING_CACHE_SECONDS = 5
-_buildings: ProcessCache[Building] = ProcessCache(BUILDING_CACHE_SECONDS, (Building, Domain))
+# By host name: a building's own domain, and room for one more each (the public site's, a
+# building's custom one).
+_buildings: ProcessCache[Building] = ProcessCache(
+    BUILDING_CACHE_SECONDS, (Building, Domain), max_entries=2 * BUILDINGS
+)
 
 
 class BuildingMiddleware(TenantMainMiddleware):

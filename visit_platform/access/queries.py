@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from kernel import pass_tokens as tokens
 from kernel.privacy import decrypt, secret_hash
-from kernel.process_cache import ProcessCache
+from kernel.process_cache import BUILDINGS, ProcessCache
 from tenants.db import current_schema, tenant_connection
 from tenants.models import Building
 from visit_platform.access.choices import Direction, PassState, Reason
@@ -39,15 +40,30 @@ from visit_platform.visits.queries import watchlisted_visitors
 ANONYMOUS_WINDOW = timedelta(hours=24)
 # A gate taken out of service through another process refuses scans within this time.
 GATE_CACHE_SECONDS = 5
-_gates: ProcessCache[Gate] = ProcessCache(GATE_CACHE_SECONDS, (Gate,))
+# By (schema, gate id): room for ten lanes a building on average; the gates of the buildings
+# being scanned at stay, those of quiet buildings make room.
+_gates: ProcessCache[Gate] = ProcessCache(
+    GATE_CACHE_SECONDS,
+    (Gate,),
+    max_entries=10 * BUILDINGS,
+    key_of=lambda gate: (current_schema(), gate.pk),  # the row's building is the one set
+)
 AGENT_KEY_PREFIX_LENGTH = 8
 # A deactivated agent's key stops working in other processes within this time.
 AGENT_CACHE_SECONDS = 5
-_agents: ProcessCache[GateAgent] = ProcessCache(AGENT_CACHE_SECONDS, (GateAgent,))
-# Keys never change once created, so processes may keep them: (schema, building id, key id)
-# -> key. The building's id tells a building dropped and made again under the same name (its
-# key ids start at 1 again, with other keys) from the one the process knew.
-_public_keys: dict[tuple[str, object, int], Ed25519PublicKey] = {}
+# By (schema, key prefix): a building runs one agent, or a few (one per entrance). Every
+# heartbeat saves its agent: only that agent's entry goes (a prefix never changes).
+_agents: ProcessCache[GateAgent] = ProcessCache(
+    AGENT_CACHE_SECONDS,
+    (GateAgent,),
+    max_entries=4 * BUILDINGS,
+    key_of=lambda agent: (current_schema(), agent.key_prefix),
+)
+# Keys never change once created, so processes may keep them as long as they are used: (schema,
+# building id, key id) -> key. The building's id tells a building dropped and made again under
+# the same name (its key ids start at 1 again, with other keys) from the one the process knew.
+# Room for the current key of every building and a few retired ones still verifying slips.
+_public_keys: ProcessCache[Ed25519PublicKey] = ProcessCache(math.inf, (), max_entries=4 * BUILDINGS)
 
 # A visit that was called off takes its passes with it, whatever the pass row says.
 _CANCELLED_VISIT = frozenset({VisitStatus.REJECTED, VisitStatus.CANCELLED})
@@ -61,12 +77,12 @@ def gate_for_scans(gate_id: int) -> Gate | None:
 def public_key(key_id: int) -> Ed25519PublicKey | None:
     """The public key ``key_id`` of this building, or None; kept by the process."""
     cache_key = (current_schema(), getattr(tenant_connection().tenant, "pk", None), key_id)
-    if cache_key not in _public_keys:
+
+    def load() -> Ed25519PublicKey | None:
         text = SigningKey.objects.filter(key_id=key_id).values_list("public_key", flat=True).first()
-        if text is None:
-            return None
-        _public_keys[cache_key] = tokens.public_key_from_text(text)
-    return _public_keys[cache_key]
+        return None if text is None else tokens.public_key_from_text(text)
+
+    return _public_keys.get(cache_key, load)
 
 
 def authenticate_agent(key: str) -> GateAgent | None:

@@ -24,7 +24,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from integrations.wechat.client import UNREACHABLE
 from kernel.errors import DomainError
-from kernel.process_cache import ProcessCache
+from kernel.process_cache import BUILDINGS, ProcessCache
 from tenants.actions import building_url, platform_url
 from tenants.db import current_schema
 from tenants.models import Building, OfficialAccount
@@ -103,8 +103,9 @@ class ServedAccount:
         return first.default_language if first is not None else ""
 
 
+# By AppID: an account serves one building or several (one property company's).
 _served: ProcessCache[ServedAccount] = ProcessCache(
-    ACCOUNT_CACHE_SECONDS, (OfficialAccount, Building)
+    ACCOUNT_CACHE_SECONDS, (OfficialAccount, Building), max_entries=BUILDINGS
 )
 
 

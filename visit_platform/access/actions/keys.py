@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -11,14 +12,19 @@ from django.utils.translation import gettext as _
 
 from kernel import pass_tokens as tokens
 from kernel.errors import DomainError
+from kernel.process_cache import BUILDINGS, ProcessCache
 from tenants.db import current_schema
 from visit_platform.access.models import Pass, SigningKey
 from visit_platform.audit.actions import Actor, record
 
 ROTATING_TOKEN_SECONDS = 60
 
-# Keys never change once created, so processes may keep them: (schema, key id) -> key.
-_private_keys: dict[tuple[str, int, str], Ed25519PrivateKey] = {}
+# Keys never change once created, so processes may keep them as long as they are used:
+# (schema, key id, public key) -> key. Room for every building's current key and as many again
+# (just after rotations).
+_private_keys: ProcessCache[Ed25519PrivateKey] = ProcessCache(
+    math.inf, (), max_entries=2 * BUILDINGS
+)
 
 
 @transaction.atomic
@@ -47,10 +53,12 @@ def _signing_key() -> tuple[int, Ed25519PrivateKey]:
         raise DomainError("no_signing_key", _("This building has no signing key."))
     # The public key names the key pair itself: a building dropped and made again under the
     # same name starts its key ids at 1 again, with other keys.
-    cache_key = (current_schema(), key.key_id, key.public_key)
-    if cache_key not in _private_keys:
-        _private_keys[cache_key] = tokens.private_key_from_pem(key.private_key)
-    return key.key_id, _private_keys[cache_key]
+    private = _private_keys.get(
+        (current_schema(), key.key_id, key.public_key),
+        lambda: tokens.private_key_from_pem(key.private_key),
+    )
+    assert private is not None  # the loader always gives a key
+    return key.key_id, private
 
 
 def pass_token(pass_record: Pass, kind: tokens.TokenKind, now: datetime | None = None) -> str:
