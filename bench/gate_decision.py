@@ -483,8 +483,11 @@ async def drive(
     server_pid: int | None = None,
     rate: float | None = None,
     database: str | None = None,
+    stop: threading.Event | None = None,
 ) -> Load:
     """``clients`` clients scanning in a loop; only requests due after the warm-up count.
+    With ``rate``, ``stop`` ends the load early, when it is set (bench/scale.py keeps the gates
+    busy for as long as a release runs).
 
     Scan ``n`` goes to building ``n mod len(sites)`` (with that building's host name, agent
     key, gates and tokens), so consecutive scans, and those in flight together, are for
@@ -536,6 +539,8 @@ async def drive(
         start = time.perf_counter()
         count = 0
         while (moment := start + count / rate) < deadline:
+            if stop is not None and stop.is_set():
+                break
             await asyncio.sleep(max(0.0, moment - time.perf_counter()))
             due.put_nowait(moment)
             count += 1
