@@ -329,6 +329,17 @@ class Server:
             if not ready.acquire(timeout=60):
                 self.stop()
                 raise RuntimeError("the server's workers did not start within 60 s")
+        # A single uvicorn process says its application started before it binds the port.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the server did not listen within 30 s") from None
+                time.sleep(0.1)
 
     def _watch_log(self, ready: threading.Semaphore) -> None:
         assert self.process is not None and self.process.stderr is not None
