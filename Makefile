@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test test-fast smoke install lint browser lock bench clean-data face-samples vendor-echarts
+.PHONY: demo test test-fast smoke install lint browser lock bench bench-scale clean-data face-samples vendor-echarts
 
 ## Set up everything (virtualenv, embedded PostgreSQL and Redis, demo building) and run it.
 demo: install
@@ -89,6 +89,10 @@ bench: install
 	$(BIN)/python bench/bulk_import.py
 	$(BIN)/python bench/wechat_callback.py
 	$(BIN)/python bench/reports.py
+
+## A thousand buildings: provisioning, a release under gate load, periodic jobs (about 40 min).
+bench-scale: install
+	$(BIN)/python bench/scale.py --buildings 1000
 
 clean-data:
 	rm -rf .data
