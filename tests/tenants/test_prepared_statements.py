@@ -251,14 +251,11 @@ def test_the_gate_decision_still_works_in_a_building_whose_tables_a_release_chan
 def add_a_column_as_a_release_does(schema: str) -> None:
     """``ALTER TABLE ... ADD COLUMN`` on every table the decision reads or writes, from another
     connection (a release's migration runs in its own process)."""
-    settings = connection.settings_dict
+    # Where this process's connections go (an embedded server's socket is in OPTIONS).
+    params = connection.get_connection_params()
+    keys = ("dbname", "host", "port", "user", "password")
     with psycopg.connect(
-        dbname=settings["NAME"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        user=settings["USER"] or None,
-        password=settings["PASSWORD"] or None,
-        autocommit=True,
+        autocommit=True, **{key: params[key] for key in keys if key in params}
     ) as release:
         for table in ("access_pass", "visits_visit", "visits_visitor", "access_accessevent"):
             release.execute(f'ALTER TABLE "{schema}"."{table}" ADD COLUMN release_note text')

@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
@@ -199,14 +201,15 @@ def test_the_command_exits_non_zero_and_names_the_failed_building(
     buildings: list[str], django_db_blocker: Any
 ) -> None:
     one, two, _three = buildings
-    database = connection.settings_dict
+    # The server this process uses (the machine's, or the embedded one, whose socket is in the
+    # URL's query), with the test database in place of the configured one.
+    test_database = urlsplit(settings.DATABASE_URL)._replace(
+        path=f"/{connection.settings_dict['NAME']}"
+    )
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.release_settings",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
+        "DATABASE_URL": urlunsplit(test_database),
         "RELEASE_PROBE_FAIL_SCHEMA": two,
     }
     command = [sys.executable, "manage.py", "migrate_buildings", "--workers", "1"]
