@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -184,6 +185,30 @@ def test_a_rerun_with_nothing_pending_reports_every_building_current_and_changes
         # Found current by one query in this process: no worker was started.
         assert again.peak_worker_rss == 0
         assert lines[0] == f"Release: {len(buildings)} buildings, 0 behind the code."
+
+
+@pytest.mark.slow
+def test_workers_retired_after_their_share_of_buildings_are_replaced_until_the_release_ends(
+    buildings: list[str], probe_app: None, django_db_blocker: Any
+) -> None:
+    """Two buildings per worker and one worker: two pools one after the other. With the
+    executor's own ``max_tasks_per_child`` this waited forever after the second building
+    (CPython gh-115634), as a release over 1,000 buildings did after 400."""
+    outcome: list[Any] = []
+
+    def release() -> None:
+        with django_db_blocker.unblock():
+            outcome.append(
+                run_release(schemas=buildings, workers=1, buildings_per_worker=2, report=print)
+            )
+
+    runner = threading.Thread(target=release, daemon=True)
+    runner.start()
+    runner.join(timeout=180)
+
+    assert not runner.is_alive(), "the release still waits for workers that are gone"
+    assert sorted(outcome[0].migrated) == sorted(buildings)
+    assert outcome[0].failed == {}
 
 
 def test_buildings_of_the_project_alone_are_current(
