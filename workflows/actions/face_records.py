@@ -66,19 +66,32 @@ def take_face_record_census() -> FaceRecordCensus:
     alert the operator when the total has just reached the threshold: once per crossing
     (the census before was under it, or there was none), not every day it stays over.
 
-    Two censuses at once wait for each other (an advisory lock), so a crossing is alerted
-    once. A building that cannot be counted fails the census: a total that leaves a
-    building out would be wrong, and the next run counts again."""
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    Two censuses at once wait for each other (an advisory lock held by the session for the
+    whole census), so a crossing is alerted once. Each building is counted on its own, not in
+    one transaction over every building: that one would keep a lock on each counted table of
+    each building until it ended, and at 1,000 buildings PostgreSQL's lock table runs out
+    ("out of shared memory", seen by bench/scale.py). A building that cannot be counted fails
+    the census: a total that leaves a building out would be wrong, and the next run counts
+    again."""
+    with schema_context(get_public_schema_name()):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CENSUS_LOCK])
-        buildings = list(
-            Building.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
-        )
-        counts: list[tuple[Building, FaceRecords]] = []
-        for building in buildings:
-            with schema_context(building.schema_name):
-                counts.append((building, count_face_records()))
+            cursor.execute("SELECT pg_advisory_lock(%s)", [CENSUS_LOCK])
+        try:
+            return _census()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [CENSUS_LOCK])
+
+
+def _census() -> FaceRecordCensus:
+    buildings = list(
+        Building.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
+    )
+    counts: list[tuple[Building, FaceRecords]] = []
+    for building in buildings:
+        with schema_context(building.schema_name):
+            counts.append((building, count_face_records()))
+    with transaction.atomic():
         previous = FaceRecordCensus.objects.order_by("-counted_at", "-pk").first()
         census = FaceRecordCensus.objects.create(
             counted_at=timezone.now(),
